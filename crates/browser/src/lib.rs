@@ -1,0 +1,151 @@
+//! The wasm-bindgen layer of the npm package `portcullis`. It translates JS
+//! values to core types and back, and decides nothing itself: every rule is
+//! in `portcullis-core`.
+//!
+//! The crate is built twice: without the `estimator` feature it is the small
+//! module that answers on the first keystroke (estimator rules "pending"),
+//! with it the module the package loads on demand. The JS wrapper in
+//! `pkg/src/` hides the two behind one `PasswordChecker` class, checks
+//! argument types, and parses the JSON these functions return (one string
+//! crossing the boundary is cheaper than building objects field by field).
+
+use portcullis_core::{Locale, POLICY_VERSION, PasswordChecker, PasswordPolicy, Policy, Subject};
+use wasm_bindgen::prelude::*;
+
+/// NFKC by the JS engine (`String.prototype.normalize`): the browser already
+/// ships Unicode's tables, so the package need not carry ~100 KB of its own.
+fn js_nfkc(text: &str) -> String {
+    js_sys::JsString::from(text).normalize("NFKC").into()
+}
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &'static str = r#"
+/** Stable id of a password rule. */
+export type RuleId =
+  | "minLength" | "maxLength" | "lowercase" | "uppercase" | "digit" | "symbol"
+  | "characterClasses" | "repeatedCharacters" | "userInfo" | "blocklist"
+  | "dictionaryWords" | "minScore";
+/** "pending": the rule needs the estimator, which has not loaded yet. "skipped": admin override. */
+export type RuleStatus = "pass" | "fail" | "pending" | "skipped";
+/** One checklist item. */
+export interface RuleResult { id: RuleId; status: RuleStatus; ok: boolean; message: string; }
+/** A requirement before anything is typed. */
+export interface Requirement { id: RuleId; message: string; }
+/** zxcvbn's advice, localised. */
+export interface Feedback { warning: string | null; suggestions: string[]; }
+/** Offline slow-hash (10^4/s) crack time. */
+export interface CrackTime { seconds: number; display: string; }
+/** The verdict on one password. Estimator fields are null until `ready`. */
+export interface CheckResult {
+  ok: boolean;
+  pending: boolean;
+  length: number;
+  score: 0 | 1 | 2 | 3 | 4 | null;
+  guessesLog10: number | null;
+  crackTime: CrackTime | null;
+  rules: RuleResult[];
+  feedback: Feedback | null;
+}
+"#;
+
+/// A password checker for one policy and locale (wrapped by the package's
+/// `PasswordChecker`).
+#[wasm_bindgen]
+pub struct Checker {
+    inner: PasswordChecker,
+    locale: Locale,
+    policy_json: String,
+}
+
+fn locale(tag: &str) -> Result<Locale, JsError> {
+    Locale::parse(tag)
+        .ok_or_else(|| JsError::new(&format!("unknown locale `{tag}`; use \"en\" or \"cs\"")))
+}
+
+#[wasm_bindgen]
+impl Checker {
+    /// A checker for the named preset.
+    #[wasm_bindgen(js_name = fromPreset)]
+    pub fn from_preset(name: &str, locale_tag: &str) -> Result<Checker, JsError> {
+        let policy = Policy::preset(name).map_err(|e| JsError::new(&e.to_string()))?;
+        Self::build(policy.passwords, locale_tag)
+    }
+
+    /// A checker for a policy document: the edge's public policy or a full
+    /// policy, as JSON text.
+    #[wasm_bindgen(js_name = fromPolicy)]
+    pub fn from_policy(json: &str, locale_tag: &str) -> Result<Checker, JsError> {
+        let policy =
+            PasswordPolicy::from_document(json).map_err(|e| JsError::new(&e.to_string()))?;
+        Self::build(policy, locale_tag)
+    }
+
+    fn build(policy: PasswordPolicy, locale_tag: &str) -> Result<Checker, JsError> {
+        let policy_json =
+            serde_json::json!({ "version": POLICY_VERSION, "passwords": policy }).to_string();
+        Ok(Checker {
+            inner: PasswordChecker::with_normalizer(policy, js_nfkc),
+            locale: locale(locale_tag)?,
+            policy_json,
+        })
+    }
+
+    /// The verdict on `password` as JSON (a `CheckResult`).
+    pub fn check(
+        &self,
+        password: &str,
+        username: &str,
+        email: &str,
+        name: &str,
+        is_admin: bool,
+    ) -> String {
+        let subject = Subject {
+            username: username.to_owned(),
+            email: email.to_owned(),
+            name: name.to_owned(),
+            is_admin,
+        };
+        self.inner.check(password, &subject, self.locale).to_json()
+    }
+
+    /// The active requirements as JSON (`Requirement[]`).
+    pub fn requirements(&self) -> String {
+        let list: Vec<serde_json::Value> = self
+            .inner
+            .requirements(self.locale)
+            .into_iter()
+            .map(|(id, message)| serde_json::json!({ "id": id.as_str(), "message": message }))
+            .collect();
+        serde_json::Value::Array(list).to_string()
+    }
+
+    /// A random password that satisfies the policy (randomness from
+    /// `crypto.getRandomValues`).
+    pub fn generate(&self) -> Result<String, JsError> {
+        let mut failed = false;
+        let password = self.inner.generate(&mut |buf| {
+            failed |= getrandom::fill(buf).is_err();
+        });
+        if failed {
+            return Err(JsError::new(
+                "no secure random source (crypto.getRandomValues) available",
+            ));
+        }
+        Ok(password)
+    }
+
+    /// The password section this checker enforces, as a policy document.
+    #[wasm_bindgen(js_name = policyJson)]
+    pub fn policy_json(&self) -> String {
+        self.policy_json.clone()
+    }
+}
+
+/// Names of the built-in presets.
+#[wasm_bindgen]
+pub fn presets() -> Vec<String> {
+    portcullis_core::presets::NAMES
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect()
+}

@@ -1,0 +1,60 @@
+//! The pure core of Portcullis: every security rule and state machine, with
+//! no I/O, no clock and no random number generator. Time and random bytes
+//! come in as arguments, so each rule is testable natively and the two
+//! shells (the browser package and the edge Worker) only translate.
+//!
+//! The entry points are the [`Policy`] document (one versioned JSON document
+//! holding every setting, see [`Policy::from_json`]), its [`presets`], and
+//! [`PasswordChecker`], which evaluates a password against a policy.
+//!
+//! ```
+//! # #[cfg(feature = "nfkc")] {
+//! use portcullis_core::{Locale, PasswordChecker, Policy, Subject};
+//!
+//! let policy = Policy::preset("owasp-asvs-l2")?;
+//! let checker = PasswordChecker::new(policy.passwords);
+//! let verdict = checker.check("short", &Subject::default(), Locale::En);
+//! assert!(!verdict.ok);
+//! assert_eq!(verdict.failed_rule_ids(), vec!["minLength"]);
+//! # }
+//! # Ok::<(), portcullis_core::Error>(())
+//! ```
+#![forbid(unsafe_code)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::field_reassign_with_default
+    )
+)]
+
+mod error;
+#[cfg(feature = "estimator")]
+mod estimator;
+mod generate;
+mod lifecycle;
+mod messages;
+mod password;
+mod policy;
+pub mod presets;
+
+pub use error::Error;
+#[cfg(feature = "estimator")]
+pub use estimator::ESTIMATOR_MAX_CHARS;
+#[cfg(feature = "nfkc")]
+pub use lifecycle::password_fingerprint;
+pub use lifecycle::{HistoryFingerprint, PasswordAge, password_age, password_reused};
+pub use messages::Locale;
+#[cfg(feature = "nfkc")]
+pub use password::nfkc;
+pub use password::{
+    CrackTime, Estimate, Feedback, Normalizer, PasswordChecker, RuleId, RuleResult, RuleStatus,
+    Subject, Verdict,
+};
+pub use policy::{
+    AuditPolicy, BanPolicy, CaptchaPage, CaptchaPolicy, CaptchaProvider, CspSources, FormFields,
+    FraudPolicy, LoginPolicy, ManualBan, ManualBanScope, POLICY_VERSION, PasswordPolicy, Policy,
+    ProbationAction, ProbationPolicy, PublicPolicy, ResetLinkLifetimes, ResponsePolicy,
+    RoutePolicy, SessionPolicy, SignupPolicy, SingleSession, UploadPolicy, WebhookPolicy,
+};

@@ -1,0 +1,74 @@
+// Public types of the `portcullis` package. The result types are generated
+// by wasm-bindgen from the Rust crate (crates/browser/src/lib.rs) and
+// re-exported here, so they cannot drift from what the core returns.
+import type {
+  CheckResult,
+  CrackTime,
+  Feedback,
+  Requirement,
+  RuleId,
+  RuleResult,
+  RuleStatus,
+} from "./dist/rules/portcullis_rules.js";
+
+export type { CheckResult, CrackTime, Feedback, Requirement, RuleId, RuleResult, RuleStatus };
+
+/** Language of the messages. */
+export type Locale = "en" | "cs";
+
+/** Names of the built-in presets. */
+export type PresetName =
+  | "clientexec"
+  | "clientspace"
+  | "smartertrack"
+  | "etendo"
+  | "czech-transfer"
+  | "nist-800-63b"
+  | "owasp-asvs-l2";
+
+export interface CheckerOptions {
+  /** Message language. Defaults to "en". */
+  locale?: Locale;
+}
+
+/** The person choosing the password (for the "does not contain your name" rule). */
+export interface UserInfo {
+  username?: string;
+  email?: string;
+  name?: string;
+  /** The site marks this user as an administrator (policy may let admins skip strength rules). */
+  isAdmin?: boolean;
+}
+
+/** The password rules of a policy as the edge's public endpoint serves them (or a full policy). */
+export interface PolicyDocument {
+  version?: number;
+  passwords?: Record<string, unknown>;
+  [section: string]: unknown;
+}
+
+export declare class PasswordChecker {
+  private constructor();
+  /** Names of the built-in presets. */
+  static presets(): PresetName[];
+  /** A checker for a built-in preset. Throws on an unknown name. */
+  static fromPreset(name: PresetName, options?: CheckerOptions): PasswordChecker;
+  /** A checker for a policy (object or JSON text). Throws an Error naming the invalid field. */
+  static fromPolicy(policy: PolicyDocument | string, options?: CheckerOptions): PasswordChecker;
+  /** Fetches the policy JSON from a URL, such as the edge's `/__portcullis/policy`. */
+  static fromUrl(url: string | URL, options?: CheckerOptions): Promise<PasswordChecker>;
+  /** Starts loading the zxcvbn estimator; resolves with this checker once it is loaded. */
+  readonly ready: Promise<PasswordChecker>;
+  /** Whether the estimator is loaded. */
+  readonly estimatorLoaded: boolean;
+  /** The message language. */
+  readonly locale: Locale;
+  /** Checks a password against every rule. Before `ready`, estimator rules are "pending". */
+  check(password: string, user?: UserInfo): CheckResult;
+  /** The active requirements, for a checklist before anything is typed. */
+  requirements(): Requirement[];
+  /** A random password that satisfies the policy. */
+  generate(): string;
+  /** The public policy document this checker enforces. */
+  policy(): PolicyDocument;
+}

@@ -1,0 +1,164 @@
+// The PasswordChecker class shared by the Node and browser entry points.
+// It holds two wasm checkers built from one core: the small "rules" module
+// (loaded with the package, answers at once) and the "full" module with the
+// zxcvbn estimator and the common-password list (loaded on demand through
+// `checker.ready`). Argument checking lives here; every rule lives in Rust.
+
+const LOCALES = ["en", "cs"];
+
+/** @param {unknown} value @param {string} what */
+function requireString(value, what) {
+  if (typeof value !== "string") {
+    throw new TypeError(`${what} must be a string, got ${value === null ? "null" : typeof value}`);
+  }
+  if (typeof value.isWellFormed === "function" ? !value.isWellFormed() : /[\uD800-\uDFFF]/u.test(value)) {
+    throw new Error(`${what} contains an unpaired surrogate (not valid Unicode text)`);
+  }
+  return value;
+}
+
+function readOptions(opts) {
+  if (opts === undefined || opts === null) return { locale: "en" };
+  if (typeof opts !== "object") throw new TypeError("options must be an object such as { locale: \"cs\" }");
+  const locale = opts.locale ?? "en";
+  if (typeof locale !== "string" || !LOCALES.includes(locale.split(/[-_]/)[0].toLowerCase())) {
+    throw new Error(`unknown locale ${JSON.stringify(locale)}; use "en" or "cs"`);
+  }
+  return { locale };
+}
+
+function readUser(user) {
+  if (user === undefined || user === null) return ["", "", "", false];
+  if (typeof user !== "object") throw new TypeError("user must be an object such as { username, email, name }");
+  const field = (key) => (user[key] === undefined || user[key] === null ? "" : requireString(user[key], `user.${key}`));
+  if (user.isAdmin !== undefined && typeof user.isAdmin !== "boolean") {
+    throw new TypeError("user.isAdmin must be a boolean");
+  }
+  return [field("username"), field("email"), field("name"), user.isAdmin === true];
+}
+
+/** Runs `fn`, turning a wasm JsError into a plain Error with the same message. */
+function call(fn) {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof Error) throw e;
+    throw new Error(String(e));
+  }
+}
+
+/**
+ * Builds the PasswordChecker class for one environment.
+ * @param {{ rules: any, loadFull: () => Promise<any> }} env
+ */
+export function makePasswordChecker(env) {
+  let fullModule = null;
+  let fullLoading = null;
+  function loadFull() {
+    if (!fullLoading) {
+      fullLoading = env.loadFull().then((mod) => {
+        // zxcvbn builds its dictionaries on the first call (60-120 ms):
+        // pay that here, off the keystroke path.
+        mod.Checker.fromPreset("nist-800-63b", "en").check("warm-up", "", "", "", false);
+        fullModule = mod;
+        return mod;
+      });
+      // A failed load may be retried by the next `ready`.
+      fullLoading.catch(() => { fullLoading = null; });
+    }
+    return fullLoading;
+  }
+
+  class PasswordChecker {
+    #rules;
+    #full = null;
+    #locale;
+    #ready = null;
+
+    constructor(rulesChecker, locale) {
+      this.#rules = rulesChecker;
+      this.#locale = locale;
+      if (fullModule) this.#attach(fullModule);
+    }
+
+    #attach(mod) {
+      if (!this.#full) this.#full = call(() => mod.Checker.fromPolicy(this.#rules.policyJson(), this.#locale));
+    }
+
+    /** Names of the built-in presets. */
+    static presets() {
+      return env.rules.presets();
+    }
+
+    /** A checker for a named preset. */
+    static fromPreset(name, opts) {
+      requireString(name, "preset name");
+      const { locale } = readOptions(opts);
+      return new PasswordChecker(call(() => env.rules.Checker.fromPreset(name, locale)), locale);
+    }
+
+    /** A checker for a policy: the edge's public policy or a full policy, as an object or JSON text. */
+    static fromPolicy(policy, opts) {
+      const { locale } = readOptions(opts);
+      let json;
+      if (typeof policy === "string") json = policy;
+      else if (policy !== null && typeof policy === "object" && !Array.isArray(policy)) json = JSON.stringify(policy);
+      else throw new TypeError("policy must be a policy object or its JSON text");
+      return new PasswordChecker(call(() => env.rules.Checker.fromPolicy(json, locale)), locale);
+    }
+
+    /** Fetches the policy JSON from `url` (such as the edge's /__portcullis/policy). */
+    static async fromUrl(url, opts) {
+      const response = await fetch(url, { headers: { accept: "application/json" } });
+      if (!response.ok) throw new Error(`policy request to ${url} failed with HTTP ${response.status}`);
+      return PasswordChecker.fromPolicy(await response.text(), opts);
+    }
+
+    /** Resolves with this checker once the zxcvbn estimator has loaded; starts loading it. */
+    get ready() {
+      if (!this.#ready) {
+        this.#ready = loadFull().then((mod) => {
+          this.#attach(mod);
+          return this;
+        });
+        this.#ready.catch(() => { this.#ready = null; });
+      }
+      return this.#ready;
+    }
+
+    /** Whether the estimator is loaded (score and feedback available). */
+    get estimatorLoaded() {
+      return this.#full !== null;
+    }
+
+    /** The locale of the messages. */
+    get locale() {
+      return this.#locale;
+    }
+
+    /** Checks a password; before `ready`, estimator rules are "pending". */
+    check(password, user) {
+      requireString(password, "password");
+      const [username, email, name, isAdmin] = readUser(user);
+      const checker = this.#full ?? this.#rules;
+      return JSON.parse(checker.check(password, username, email, name, isAdmin));
+    }
+
+    /** The active requirements, for a checklist before anything is typed. */
+    requirements() {
+      return JSON.parse(this.#rules.requirements());
+    }
+
+    /** A random password that satisfies the policy. */
+    generate() {
+      return call(() => (this.#full ?? this.#rules).generate());
+    }
+
+    /** The public policy document this checker enforces. */
+    policy() {
+      return JSON.parse(this.#rules.policyJson());
+    }
+  }
+
+  return PasswordChecker;
+}
