@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Every test: formatting and lints (host and wasm32), the Rust tests with and
+# without the estimator, then the Node harness (the packed npm package, its
+# TypeScript types, and the pages in headless Chromium).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+step "cargo clippy (host)"
+cargo clippy --locked --workspace --all-targets -- -D warnings
+step "cargo clippy (wasm32)"
+cargo clippy --locked -p portcullis-browser --all-targets --target wasm32-unknown-unknown -- -D warnings
+cargo clippy --locked -p portcullis-browser --all-targets --features estimator --target wasm32-unknown-unknown -- -D warnings
+step "cargo test"
+cargo test --locked --workspace
+step "cargo test (core without the estimator: the browser's first module)"
+cargo test --locked -p portcullis-core --no-default-features --features nfkc --lib
+step "build the npm package"
+bash scripts/build-pkg.sh
+rm -rf tests/.tmp
+step "node --test tests/"
+node --test --test-concurrency=1 tests/

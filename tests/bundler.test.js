@@ -1,0 +1,55 @@
+// The package through a bundler: a small app imports "portcullis", Vite
+// builds it, and the built app runs in headless Chromium: the rules answer
+// at once and the estimator chunk loads on demand.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { launchBrowser, openPage, serveDirectory } from "./support/browser.js";
+import { installPackage, root } from "./support/package.js";
+
+const MAIN = `
+import { PasswordChecker } from "portcullis";
+const out = document.querySelector("#out");
+const checker = PasswordChecker.fromPreset("owasp-asvs-l2");
+const before = checker.check("Tr0ub4dor&3");
+out.dataset.before = JSON.stringify({ pending: before.pending, score: before.score, rules: before.rules.map((r) => r.status) });
+await checker.ready;
+const after = checker.check("Tr0ub4dor&3 orbit lantern");
+out.dataset.after = JSON.stringify({ pending: after.pending, score: after.score, ok: after.ok });
+out.textContent = "done";
+`;
+
+let browser;
+let server;
+before(async () => {
+  const app = installPackage();
+  const site = join(app, "vite-site");
+  mkdirSync(site, { recursive: true });
+  writeFileSync(join(site, "index.html"), '<!doctype html><meta charset="utf-8"><div id="out">loading</div><script type="module" src="./main.js"></script>\n');
+  writeFileSync(join(site, "main.js"), MAIN);
+  const vite = join(root, "node_modules", "vite", "bin", "vite.js");
+  const built = spawnSync(process.execPath, [vite, "build", "--logLevel", "warn", "--outDir", join(site, "dist"), "--emptyOutDir"], { cwd: site, encoding: "utf8" });
+  assert.equal(built.status, 0, `vite build failed:\n${built.stdout}${built.stderr}`);
+  const assets = readdirSync(join(site, "dist", "assets"));
+  assert.ok(assets.filter((f) => f.endsWith(".wasm")).length >= 2, `wasm assets emitted: ${assets}`);
+  server = await serveDirectory(join(site, "dist"));
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+test("a Vite build of an app importing portcullis works in Chromium", async () => {
+  const { page, problems } = await openPage(browser, server.url);
+  await page.waitForFunction(() => document.querySelector("#out").textContent === "done", null, { timeout: 30_000 });
+  const before = JSON.parse(await page.getAttribute("#out", "data-before"));
+  const after = JSON.parse(await page.getAttribute("#out", "data-after"));
+  assert.equal(before.pending, true);
+  assert.equal(before.score, null);
+  assert.ok(before.rules.includes("pass"));
+  assert.deepEqual(after, { pending: false, score: 4, ok: true });
+  assert.deepEqual(problems, []);
+});
