@@ -82,7 +82,7 @@ export function makePasswordChecker(env) {
     }
 
     #attach(mod) {
-      if (!this.#full) this.#full = call(() => mod.Checker.fromPolicy(this.#rules.policyJson(), this.#locale));
+      if (!this.#full) this.#full = call(() => mod.Checker.fromPolicy(JSON.parse(this.#rules.policyJson()), this.#locale));
     }
 
     /** Names of the built-in presets. */
@@ -100,11 +100,21 @@ export function makePasswordChecker(env) {
     /** A checker for a policy: the edge's public policy or a full policy, as an object or JSON text. */
     static fromPolicy(policy, opts) {
       const { locale } = readOptions(opts);
-      let json;
-      if (typeof policy === "string") json = policy;
-      else if (policy !== null && typeof policy === "object" && !Array.isArray(policy)) json = JSON.stringify(policy);
-      else throw new TypeError("policy must be a policy object or its JSON text");
-      return new PasswordChecker(call(() => env.rules.Checker.fromPolicy(json, locale)), locale);
+      let doc = policy;
+      if (typeof policy === "string") {
+        try {
+          doc = JSON.parse(policy);
+        } catch (e) {
+          throw new Error(`invalid policy JSON: ${e.message}`);
+        }
+      } else if (policy === null || typeof policy !== "object" || Array.isArray(policy)) {
+        throw new TypeError("policy must be a policy object or its JSON text");
+      } else {
+        // A round trip through JSON drops what JSON cannot hold (functions,
+        // undefined, prototypes) exactly as a served document would.
+        doc = JSON.parse(JSON.stringify(policy));
+      }
+      return new PasswordChecker(call(() => env.rules.Checker.fromPolicy(doc, locale)), locale);
     }
 
     /** Fetches the policy JSON from `url` (such as the edge's /__portcullis/policy). */

@@ -9,14 +9,17 @@
 //! argument types, and parses the JSON these functions return (one string
 //! crossing the boundary is cheaper than building objects field by field).
 
-use portcullis_core::{Locale, POLICY_VERSION, PasswordChecker, PasswordPolicy, Policy, Subject};
+use portcullis_core::{
+    Field, Locale, POLICY_VERSION, PasswordChecker, PasswordPolicy, Policy, Subject, TextOps,
+};
 use wasm_bindgen::prelude::*;
 
-/// NFKC by the JS engine (`String.prototype.normalize`): the browser already
-/// ships Unicode's tables, so the package need not carry ~100 KB of its own.
-fn js_nfkc(text: &str) -> String {
-    js_sys::JsString::from(text).normalize("NFKC").into()
-}
+/// NFKC and lowercasing by the JS engine: the browser already ships
+/// Unicode's tables, so the package need not carry ~100 KB of its own.
+const JS_TEXT: TextOps = TextOps {
+    nfkc: |text| js_sys::JsString::from(text).normalize("NFKC").into(),
+    lowercase: |text| js_sys::JsString::from(text).to_lower_case().into(),
+};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &'static str = r#"
@@ -71,12 +74,14 @@ impl Checker {
         Self::build(policy.passwords, locale_tag)
     }
 
-    /// A checker for a policy document: the edge's public policy or a full
-    /// policy, as JSON text.
+    /// A checker for a policy document (the edge's public policy or a full
+    /// policy) already parsed by `JSON.parse`: core reads the fields, so this
+    /// module carries no JSON parser.
     #[wasm_bindgen(js_name = fromPolicy)]
-    pub fn from_policy(json: &str, locale_tag: &str) -> Result<Checker, JsError> {
-        let policy =
-            PasswordPolicy::from_document(json).map_err(|e| JsError::new(&e.to_string()))?;
+    pub fn from_policy(document: &JsValue, locale_tag: &str) -> Result<Checker, JsError> {
+        let field = to_field(document, 0)?;
+        let policy = PasswordPolicy::from_document_field(&field)
+            .map_err(|e| JsError::new(&e.to_string()))?;
         Self::build(policy, locale_tag)
     }
 
@@ -84,7 +89,7 @@ impl Checker {
         let policy_json =
             serde_json::json!({ "version": POLICY_VERSION, "passwords": policy }).to_string();
         Ok(Checker {
-            inner: PasswordChecker::with_normalizer(policy, js_nfkc),
+            inner: PasswordChecker::with_text_ops(policy, JS_TEXT),
             locale: locale(locale_tag)?,
             policy_json,
         })
@@ -139,6 +144,49 @@ impl Checker {
     pub fn policy_json(&self) -> String {
         self.policy_json.clone()
     }
+}
+
+/// Deepest nesting accepted in a policy document (the real one has three levels).
+const MAX_DEPTH: usize = 16;
+
+/// Translates a parsed JS value into core's [`Field`].
+fn to_field(value: &JsValue, depth: usize) -> Result<Field, JsError> {
+    if depth > MAX_DEPTH {
+        return Err(JsError::new("invalid policy JSON: nested too deeply"));
+    }
+    if value.is_null() || value.is_undefined() {
+        return Ok(Field::Null);
+    }
+    if let Some(b) = value.as_bool() {
+        return Ok(Field::Bool(b));
+    }
+    if let Some(n) = value.as_f64() {
+        return Ok(Field::Number(n));
+    }
+    if let Some(s) = value.as_string() {
+        return Ok(Field::Text(s));
+    }
+    if js_sys::Array::is_array(value) {
+        let array = js_sys::Array::from(value);
+        return array
+            .iter()
+            .map(|item| to_field(&item, depth + 1))
+            .collect::<Result<_, _>>()
+            .map(Field::List);
+    }
+    if value.is_object() {
+        let entries = js_sys::Object::entries(value.unchecked_ref());
+        let mut fields = Vec::with_capacity(entries.length() as usize);
+        for entry in entries.iter() {
+            let pair = js_sys::Array::from(&entry);
+            let key = pair.get(0).as_string().unwrap_or_default();
+            fields.push((key, to_field(&pair.get(1), depth + 1)?));
+        }
+        return Ok(Field::Object(fields));
+    }
+    Err(JsError::new(
+        "invalid policy JSON: values must be JSON (objects, arrays, strings, numbers, booleans, null)",
+    ))
 }
 
 /// Names of the built-in presets.

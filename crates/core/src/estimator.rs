@@ -45,15 +45,14 @@ pub(crate) fn estimator_prefix(password: &str) -> &str {
     password
 }
 
-/// Whether `normalized` (NFKC, any case) is one of the bundled common passwords.
-pub(crate) fn is_common(normalized: &str) -> bool {
-    let folded = normalized.to_lowercase();
+/// Whether `folded` (NFKC, lowercased) is one of the bundled common passwords.
+pub(crate) fn is_common(folded: &str) -> bool {
     // Entries are lowercase ASCII and at most 40 bytes; skip the search
     // for anything that cannot match.
     if folded.len() > 40 || !folded.is_ascii() {
         return false;
     }
-    common_list().binary_search(&folded.as_str()).is_ok()
+    common_list().binary_search(&folded).is_ok()
 }
 
 fn common_list() -> &'static [&'static str] {
@@ -62,7 +61,7 @@ fn common_list() -> &'static [&'static str] {
 }
 
 /// Scores `normalized` (NFKC) with zxcvbn, given the user's own words.
-pub(crate) fn estimate(normalized: &str, user_words: &[String]) -> Estimate {
+pub(crate) fn estimate(normalized: &str, folded: &str, user_words: &[String]) -> Estimate {
     let prefix = estimator_prefix(normalized);
     let inputs: Vec<&str> = user_words.iter().map(String::as_str).collect();
     let entropy = zxcvbn::zxcvbn(prefix, &inputs);
@@ -89,7 +88,7 @@ pub(crate) fn estimate(normalized: &str, user_words: &[String]) -> Estimate {
             .map(|f| f.suggestions().iter().copied().map(suggestion_id).collect())
             .unwrap_or_default(),
         dictionary_chars,
-        common: is_common(normalized),
+        common: is_common(folded),
     }
 }
 
@@ -142,9 +141,9 @@ mod tests {
     }
 
     #[test]
-    fn common_passwords_in_any_case() {
+    fn common_passwords_are_looked_up_folded() {
         assert!(is_common("password"));
-        assert!(is_common("PassWord"));
+        assert!(!is_common("PassWord"), "callers fold first");
         assert!(is_common("123456"));
         assert!(!is_common("correct horse battery staple"));
     }
@@ -159,9 +158,9 @@ mod tests {
 
     #[test]
     fn dictionary_coverage_counts_words() {
-        let e = estimate("correcthorsebattery", &[]);
+        let e = estimate("correcthorsebattery", "correcthorsebattery", &[]);
         assert!(e.dictionary_chars >= 12, "{e:?}");
-        let e = estimate("xq7#Zk!p", &[]);
+        let e = estimate("xq7#Zk!p", "xq7#zk!p", &[]);
         assert_eq!(e.dictionary_chars, 0);
     }
 }

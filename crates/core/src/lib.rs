@@ -29,6 +29,7 @@
     )
 )]
 
+mod document;
 mod error;
 #[cfg(feature = "estimator")]
 mod estimator;
@@ -39,6 +40,7 @@ mod password;
 mod policy;
 pub mod presets;
 
+pub use document::Field;
 pub use error::Error;
 #[cfg(feature = "estimator")]
 pub use estimator::ESTIMATOR_MAX_CHARS;
@@ -49,8 +51,8 @@ pub use messages::Locale;
 #[cfg(feature = "nfkc")]
 pub use password::nfkc;
 pub use password::{
-    CrackTime, Estimate, Feedback, Normalizer, PasswordChecker, RuleId, RuleResult, RuleStatus,
-    Subject, Verdict,
+    CrackTime, Estimate, Feedback, PasswordChecker, RuleId, RuleResult, RuleStatus, Subject,
+    TextOps, Verdict,
 };
 pub use policy::{
     AuditPolicy, BanPolicy, CaptchaPage, CaptchaPolicy, CaptchaProvider, CspSources, FormFields,

@@ -191,8 +191,26 @@ impl Verdict {
     }
 }
 
-/// Normalises text to Unicode NFKC.
-pub type Normalizer = fn(&str) -> String;
+/// The two Unicode operations password checking needs: NFKC and
+/// lowercasing. Core has its own ([`TextOps::NATIVE`]); the browser package
+/// passes the JS engine's, which already carries Unicode's tables, and so
+/// saves its first module ~100 KB.
+#[derive(Debug, Clone, Copy)]
+pub struct TextOps {
+    /// Unicode NFKC normalisation.
+    pub nfkc: fn(&str) -> String,
+    /// Unicode lowercasing (full case mapping).
+    pub lowercase: fn(&str) -> String,
+}
+
+#[cfg(feature = "nfkc")]
+impl TextOps {
+    /// Rust's own: `unicode-normalization` and `str::to_lowercase`.
+    pub const NATIVE: Self = Self {
+        nfkc,
+        lowercase: str::to_lowercase,
+    };
+}
 
 /// Core's own NFKC normalisation.
 #[cfg(feature = "nfkc")]
@@ -209,7 +227,7 @@ const RAW_PER_NORMALIZED: usize = 8;
 pub struct PasswordChecker {
     policy: PasswordPolicy,
     blocklist_extra: Vec<String>,
-    normalize: Normalizer,
+    text: TextOps,
 }
 
 impl PasswordChecker {
@@ -217,21 +235,21 @@ impl PasswordChecker {
     /// parsing does), normalising with core's own NFKC.
     #[cfg(feature = "nfkc")]
     pub fn new(policy: PasswordPolicy) -> Self {
-        Self::with_normalizer(policy, nfkc)
+        Self::with_text_ops(policy, TextOps::NATIVE)
     }
 
-    /// A checker that normalises with `normalize`, which must implement
-    /// NFKC (the browser package passes `String.prototype.normalize`).
-    pub fn with_normalizer(policy: PasswordPolicy, normalize: Normalizer) -> Self {
+    /// A checker that uses `text` for NFKC and lowercasing (the browser
+    /// package passes `String.prototype.normalize` and `toLowerCase`).
+    pub fn with_text_ops(policy: PasswordPolicy, text: TextOps) -> Self {
         let blocklist_extra = policy
             .blocklist_extra
             .iter()
-            .map(|w| fold(normalize, w.trim()))
+            .map(|w| fold(text, w.trim()))
             .collect();
         Self {
             policy,
             blocklist_extra,
-            normalize,
+            text,
         }
     }
 
@@ -314,17 +332,17 @@ impl PasswordChecker {
             Some((at, _)) => &password[..at],
             None => password,
         };
-        let mut normalized = (self.normalize)(raw);
+        let mut normalized = (self.text.nfkc)(raw);
         if let Some((at, _)) = normalized.char_indices().nth(limit) {
             normalized.truncate(at);
         }
         let length = normalized.chars().count();
-        let folded = normalized.to_lowercase();
+        let folded = (self.text.lowercase)(&normalized);
         let classes = Classes::of(&normalized, p.symbols.as_deref());
-        let user_words = user_words(self.normalize, subject);
+        let user_words = user_words(self.text, subject);
 
         let estimate = if use_estimator {
-            estimate(&normalized, &user_words)
+            estimate(&normalized, &folded, &user_words)
         } else {
             None
         };
@@ -446,28 +464,28 @@ impl PasswordChecker {
 }
 
 #[cfg(feature = "estimator")]
-fn estimate(normalized: &str, user_words: &[String]) -> Option<Estimate> {
-    Some(crate::estimator::estimate(normalized, user_words))
+fn estimate(normalized: &str, folded: &str, user_words: &[String]) -> Option<Estimate> {
+    Some(crate::estimator::estimate(normalized, folded, user_words))
 }
 
 #[cfg(not(feature = "estimator"))]
-fn estimate(_normalized: &str, _user_words: &[String]) -> Option<Estimate> {
+fn estimate(_normalized: &str, _folded: &str, _user_words: &[String]) -> Option<Estimate> {
     None
 }
 
 /// Case folding for comparisons: lowercase after NFKC.
-fn fold(normalize: Normalizer, s: &str) -> String {
-    normalize(s).to_lowercase()
+fn fold(text: TextOps, s: &str) -> String {
+    (text.lowercase)(&(text.nfkc)(s))
 }
 
 /// The user's own words a password must not contain: the username, the
 /// whole email and its local part, the name and each part of it, folded.
 /// Words shorter than three code points are ignored (a one-letter name
 /// would forbid half the alphabet).
-fn user_words(normalize: Normalizer, subject: &Subject) -> Vec<String> {
+fn user_words(text: TextOps, subject: &Subject) -> Vec<String> {
     let mut words = Vec::new();
     let mut add = |w: &str| {
-        let w = fold(normalize, w.trim());
+        let w = fold(text, w.trim());
         if w.chars().count() >= 3 && !words.contains(&w) {
             words.push(w);
         }
@@ -550,7 +568,11 @@ mod tests {
             );
             nfkc(s)
         }
-        let c = PasswordChecker::with_normalizer(PasswordPolicy::default(), counting);
+        let ops = TextOps {
+            nfkc: counting,
+            lowercase: str::to_lowercase,
+        };
+        let c = PasswordChecker::with_text_ops(PasswordPolicy::default(), ops);
         let v = c.check_without_estimator(&"é".repeat(1 << 20), &Subject::default(), Locale::En);
         assert_eq!(v.length, 129);
         assert_eq!(v.failed_rule_ids(), vec!["maxLength"]);

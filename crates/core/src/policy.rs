@@ -136,7 +136,7 @@ impl Policy {
 }
 
 /// serde_json appends " at line 1 column 42"; the field path says more.
-fn strip_position(message: &str) -> String {
+pub(crate) fn strip_position(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(i) => message[..i].to_owned(),
         None => message.to_owned(),
@@ -311,83 +311,7 @@ impl Default for PasswordPolicy {
     }
 }
 
-/// Top-level sections of the policy document, for [`PasswordPolicy::from_document`].
-const SECTIONS: [&str; 13] = [
-    "version",
-    "passwords",
-    "login",
-    "bans",
-    "sessions",
-    "captcha",
-    "responses",
-    "uploads",
-    "signup",
-    "probation",
-    "routes",
-    "audit",
-    "webhooks",
-];
-
 impl PasswordPolicy {
-    /// Reads only the password rules from a policy document: the edge's
-    /// public policy or a full policy. The version and the section names are
-    /// checked and the `passwords` section is validated in full; the other
-    /// sections are left to [`Policy::from_json`] (the edge). This keeps the
-    /// browser's first module small: it carries the parser for this section
-    /// only.
-    pub fn from_document(json: &str) -> Result<Self, Error> {
-        let doc: serde_json::Value = serde_json::from_str(json).map_err(|e| Error::PolicyJson {
-            field: String::new(),
-            message: strip_position(&e.to_string()),
-        })?;
-        let serde_json::Value::Object(mut map) = doc else {
-            return Err(Error::PolicyJson {
-                field: String::new(),
-                message: "a policy document must be a JSON object".to_owned(),
-            });
-        };
-        if let Some(key) = map.keys().find(|k| !SECTIONS.contains(&k.as_str())) {
-            return Err(Error::PolicyJson {
-                field: key.clone(),
-                message: format!("unknown section; expected one of {}", SECTIONS.join(", ")),
-            });
-        }
-        match map.get("version") {
-            None => {}
-            Some(v) => match v.as_u64() {
-                Some(n) if n == u64::from(POLICY_VERSION) => {}
-                Some(n) => {
-                    return Err(Error::UnsupportedVersion(
-                        u32::try_from(n).unwrap_or(u32::MAX),
-                    ));
-                }
-                None => return Err(Error::invalid("version", "must be a whole number")),
-            },
-        }
-        let section = map
-            .remove("passwords")
-            .unwrap_or_else(|| serde_json::Value::Object(serde_json::Map::new()));
-        if !section.is_object() {
-            return Err(Error::PolicyJson {
-                field: "passwords".to_owned(),
-                message: "must be an object".to_owned(),
-            });
-        }
-        let passwords: Self = serde_path_to_error::deserialize(section).map_err(|e| {
-            let path = e.path().to_string();
-            Error::PolicyJson {
-                field: if path == "." {
-                    "passwords".to_owned()
-                } else {
-                    format!("passwords.{path}")
-                },
-                message: strip_position(&e.inner().to_string()),
-            }
-        })?;
-        passwords.validate("passwords")?;
-        Ok(passwords)
-    }
-
     /// Checks ranges; `prefix` is the path of this section in the document.
     pub(crate) fn validate(&self, prefix: &str) -> Result<(), Error> {
         let f = |name: &str| format!("{prefix}.{name}");
@@ -1402,26 +1326,6 @@ mod tests {
         assert_eq!(
             Policy::from_json(r#"{"version":2}"#),
             Err(Error::UnsupportedVersion(2))
-        );
-    }
-
-    #[test]
-    fn password_section_alone() {
-        let p = PasswordPolicy::from_document(
-            r#"{"version":1,"passwords":{"minLength":11},"bans":{}}"#,
-        )
-        .unwrap();
-        assert_eq!(p.min_length, 11);
-        let e = PasswordPolicy::from_document(r#"{"passwords":{"minLength":"x"}}"#).unwrap_err();
-        assert_eq!(e.field(), Some("passwords.minLength"));
-        let e = PasswordPolicy::from_document(r#"{"passwords":[]}"#).unwrap_err();
-        assert_eq!(e.field(), Some("passwords"));
-        let e = PasswordPolicy::from_document(r#"{"passwords":{"maxLength":0}}"#).unwrap_err();
-        assert_eq!(e.field(), Some("passwords.maxLength"));
-        assert!(PasswordPolicy::from_document("[]").is_err());
-        assert_eq!(
-            PasswordPolicy::from_document(r#"{"version":7}"#),
-            Err(Error::UnsupportedVersion(7))
         );
     }
 
