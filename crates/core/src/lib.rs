@@ -29,16 +29,21 @@
     )
 )]
 
+pub mod admin;
+pub mod bans;
 mod document;
 mod error;
 #[cfg(feature = "estimator")]
 mod estimator;
 mod generate;
+pub mod headers;
 mod lifecycle;
 mod messages;
 mod password;
 mod policy;
 pub mod presets;
+pub mod signup;
+pub mod uploads;
 
 pub use document::Field;
 pub use error::Error;

@@ -1,0 +1,467 @@
+//! IP bans: who is a client (IPv4 address, IPv6 /64 by default), the sliding
+//! window of security warnings that bans an IP, escalation for repeat
+//! offenders, the never-ban list, manual bans (everything or writes only)
+//! and fraud signals. State is plain data the edge stores in the Durable
+//! Object that owns the IP; every decision is made here.
+//!
+//! CIDR parsing and matching use the `ipnet` crate.
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+
+use crate::policy::{BanPolicy, ManualBanScope};
+
+/// A ban that never ends (until an admin lifts it).
+pub const PERMANENT: u64 = u64::MAX;
+
+/// What counts as a security warning (SPEC: "warnings"). A missing or
+/// expired session and a 404 are not warnings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub enum WarningKind {
+    /// A failed login.
+    FailedLogin,
+    /// A CAPTCHA that did not verify.
+    FailedCaptcha,
+    /// A missing or wrong XSRF token on an unsafe request.
+    BadXsrf,
+    /// A forged or tampered session or reset token.
+    ForgedToken,
+    /// A malformed body on one of the edge's own routes.
+    MalformedBody,
+    /// An upload refused by the upload rules.
+    BlockedUpload,
+    /// A wrong or missing application key on the admin API.
+    WrongApplicationKey,
+    /// The origin answered 403 on a protected path.
+    OriginForbidden,
+    /// A signup from a blocked email domain.
+    BlockedEmailDomain,
+}
+
+/// The warnings and ban history of one client (one IPv4 address or one
+/// IPv6 prefix), as the owning Durable Object stores it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IpRecord {
+    /// Times (unix seconds) of the warnings still inside the window.
+    pub warnings: Vec<u64>,
+    /// End of the current ban, if any ([`PERMANENT`] for no end).
+    pub banned_until: Option<u64>,
+    /// How many times this client has been banned (drives escalation).
+    pub ban_count: u32,
+}
+
+impl IpRecord {
+    /// Whether the client is banned at `now`.
+    pub fn is_banned(&self, now: u64) -> bool {
+        self.banned_until.is_some_and(|until| now < until)
+    }
+
+    /// Records one warning at `now`. Returns the end of the new ban when
+    /// this warning completes `warningsBeforeBan` within the window.
+    /// Warnings from an already banned client are counted but do not extend
+    /// the ban.
+    pub fn record_warning(&mut self, policy: &BanPolicy, now: u64) -> Option<u64> {
+        self.warnings
+            .retain(|&t| now.saturating_sub(t) < policy.window_seconds);
+        self.warnings.push(now);
+        if !policy.enabled || self.is_banned(now) {
+            return None;
+        }
+        if self.warnings.len() < policy.warnings_before_ban as usize {
+            return None;
+        }
+        let until = now.saturating_add(ban_length(policy, self.ban_count));
+        self.ban_count = self.ban_count.saturating_add(1);
+        self.banned_until = Some(until);
+        self.warnings.clear();
+        Some(until)
+    }
+
+    /// Lifts the ban (the admin's unban); the history of past bans stays so
+    /// escalation still applies to a repeat offender.
+    pub fn lift(&mut self) {
+        self.banned_until = None;
+        self.warnings.clear();
+    }
+}
+
+/// Length of the ban after `previous` earlier bans: `banSeconds ×
+/// escalationFactor^previous`, capped at `maxBanSeconds`.
+pub fn ban_length(policy: &BanPolicy, previous: u32) -> u64 {
+    let mut length = policy.ban_seconds;
+    for _ in 0..previous {
+        length = length.saturating_mul(u64::from(policy.escalation_factor));
+        if length >= policy.max_ban_seconds {
+            break;
+        }
+    }
+    length.min(policy.max_ban_seconds)
+}
+
+/// Parses the client address Cloudflare puts in `CF-Connecting-IP`.
+pub fn parse_client_ip(header: &str) -> Option<IpAddr> {
+    header.trim().parse().ok()
+}
+
+/// The key a client's warnings and bans are counted under: the IPv4
+/// address, or the IPv6 prefix of `ipv6_prefix` bits (an IPv6 user
+/// controls a whole /64).
+pub fn client_key(ip: IpAddr, ipv6_prefix: u8) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let prefix = ipv6_prefix.min(128);
+                let net = ipnet::Ipv6Net::new(v6, prefix)
+                    .map(|n| n.trunc())
+                    .unwrap_or_else(|_| ipnet::Ipv6Net::from(v6));
+                if prefix == 128 {
+                    v6.to_string()
+                } else {
+                    net.to_string()
+                }
+            }
+        },
+    }
+}
+
+/// Parses an IP or CIDR (a bare address is a /32 or /128).
+pub fn parse_net(value: &str) -> Option<IpNet> {
+    let value = value.trim();
+    value
+        .parse::<IpNet>()
+        .map(|n| n.trunc())
+        .or_else(|_| value.parse::<IpAddr>().map(IpNet::from))
+        .ok()
+}
+
+fn normalise(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// Whether `ip` is in any of `cidrs` (entries that do not parse match nothing).
+pub fn in_any(ip: IpAddr, cidrs: &[String]) -> bool {
+    let ip = normalise(ip);
+    cidrs
+        .iter()
+        .filter_map(|c| parse_net(c))
+        .any(|net| net.contains(&ip))
+}
+
+/// One active ban in the replica every isolate caches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BanEntry {
+    /// The banned address or range: a client key or a CIDR.
+    pub target: String,
+    /// End of the ban (unix seconds), [`PERMANENT`] for none.
+    pub until: u64,
+    /// What it blocks.
+    pub scope: ManualBanScope,
+    /// Why: `warnings`, `manual`, `fraud`.
+    pub reason: String,
+}
+
+/// Why a request was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Denial {
+    /// An active ban; `until` is its end.
+    Banned {
+        /// End of the ban (unix seconds), [`PERMANENT`] for none.
+        until: u64,
+    },
+    /// A fraud signal matched; the client should be banned now.
+    Fraud,
+}
+
+/// The edge's answer for one request before anything else runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Access {
+    /// Let it through.
+    Allow,
+    /// Refuse it.
+    Deny(Denial),
+}
+
+/// Whether a method changes state (the "writes only" ban scope).
+pub fn is_write(method: &str) -> bool {
+    !matches!(
+        method.to_ascii_uppercase().as_str(),
+        "GET" | "HEAD" | "OPTIONS" | "TRACE"
+    )
+}
+
+/// Decides whether `ip` may make a `method` request at `now`, given the
+/// policy, the active bans and Cloudflare's bot score (when present).
+pub fn decide_access(
+    policy: &BanPolicy,
+    bans: &[BanEntry],
+    ip: IpAddr,
+    method: &str,
+    bot_score: Option<u8>,
+    now: u64,
+) -> Access {
+    if in_any(ip, &policy.never_ban) {
+        return Access::Allow;
+    }
+    let ip = normalise(ip);
+    let write = is_write(method);
+    let applies = |scope: ManualBanScope| scope == ManualBanScope::All || write;
+    for ban in bans {
+        if now < ban.until
+            && applies(ban.scope)
+            && parse_net(&ban.target).is_some_and(|net| net.contains(&ip))
+        {
+            return Access::Deny(Denial::Banned { until: ban.until });
+        }
+    }
+    for ban in &policy.manual {
+        if applies(ban.scope) && parse_net(&ban.cidr).is_some_and(|net| net.contains(&ip)) {
+            return Access::Deny(Denial::Banned { until: PERMANENT });
+        }
+    }
+    let fraud = &policy.fraud;
+    if fraud.enabled {
+        let scored_bot = fraud.bot_score_below > 0
+            && bot_score.is_some_and(|score| score < fraud.bot_score_below);
+        if scored_bot || in_any(ip, &fraud.deny_list) {
+            return Access::Deny(Denial::Fraud);
+        }
+    }
+    Access::Allow
+}
+
+/// Parses a fraud feed: one IP or CIDR per line; blank lines and `#`
+/// comments are skipped, as are lines that do not parse (returned
+/// separately so the admin can see them).
+pub fn parse_feed(text: &str) -> (Vec<String>, Vec<String>) {
+    let mut good = Vec::new();
+    let mut bad = Vec::new();
+    for line in text.lines() {
+        let line = line.split('#').next().unwrap_or_default().trim();
+        if line.is_empty() {
+            continue;
+        }
+        match parse_net(line) {
+            Some(net) => good.push(net.to_string()),
+            None => bad.push(line.to_owned()),
+        }
+    }
+    (good, bad)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{FraudPolicy, ManualBan};
+    use proptest::prelude::*;
+
+    fn policy() -> BanPolicy {
+        BanPolicy {
+            warnings_before_ban: 3,
+            window_seconds: 60,
+            ban_seconds: 100,
+            escalation_factor: 2,
+            max_ban_seconds: 350,
+            ..BanPolicy::default()
+        }
+    }
+
+    #[test]
+    fn bans_at_the_nth_warning_within_the_window_and_not_before() {
+        let p = policy();
+        let mut r = IpRecord::default();
+        assert_eq!(r.record_warning(&p, 1000), None);
+        assert_eq!(r.record_warning(&p, 1010), None);
+        assert!(!r.is_banned(1010));
+        assert_eq!(r.record_warning(&p, 1020), Some(1120));
+        assert!(r.is_banned(1119));
+        assert!(!r.is_banned(1120));
+    }
+
+    #[test]
+    fn old_warnings_slide_out_of_the_window() {
+        let p = policy();
+        let mut r = IpRecord::default();
+        r.record_warning(&p, 1000);
+        r.record_warning(&p, 1010);
+        assert_eq!(r.record_warning(&p, 1061), None, "the first fell out");
+        assert_eq!(r.warnings.len(), 2);
+    }
+
+    #[test]
+    fn repeat_offenders_escalate_up_to_the_cap() {
+        let p = policy();
+        assert_eq!(ban_length(&p, 0), 100);
+        assert_eq!(ban_length(&p, 1), 200);
+        assert_eq!(ban_length(&p, 2), 350);
+        assert_eq!(ban_length(&p, 40), 350);
+        let mut r = IpRecord::default();
+        let mut now = 0;
+        let mut lengths = vec![];
+        for _ in 0..3 {
+            let until = (0..3).find_map(|_| r.record_warning(&p, now)).unwrap();
+            lengths.push(until - now);
+            now = until;
+        }
+        assert_eq!(lengths, vec![100, 200, 350]);
+    }
+
+    #[test]
+    fn ipv6_clients_share_their_prefix() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(client_key(a, 64), "2001:db8:1:2::/64");
+        assert_eq!(client_key(a, 64), client_key(b, 64));
+        assert_ne!(client_key(a, 64), client_key(c, 64));
+        assert_eq!(
+            client_key("203.0.113.7".parse().unwrap(), 64),
+            "203.0.113.7"
+        );
+        assert_eq!(
+            client_key("::ffff:203.0.113.7".parse().unwrap(), 64),
+            "203.0.113.7"
+        );
+    }
+
+    #[test]
+    fn never_ban_wins_over_every_ban() {
+        let mut p = policy();
+        p.never_ban = vec!["10.0.0.0/8".into(), "2001:db8::/32".into()];
+        let bans = vec![BanEntry {
+            target: "0.0.0.0/0".into(),
+            until: PERMANENT,
+            scope: ManualBanScope::All,
+            reason: "manual".into(),
+        }];
+        let ip = "10.1.2.3".parse().unwrap();
+        assert_eq!(decide_access(&p, &bans, ip, "GET", None, 0), Access::Allow);
+        let ip6 = "2001:db8::5".parse().unwrap();
+        assert_eq!(decide_access(&p, &bans, ip6, "GET", None, 0), Access::Allow);
+        let other = "192.0.2.1".parse().unwrap();
+        assert!(matches!(
+            decide_access(&p, &bans, other, "GET", None, 0),
+            Access::Deny(_)
+        ));
+    }
+
+    #[test]
+    fn manual_bans_block_everything_or_writes_only() {
+        let mut p = policy();
+        p.manual = vec![
+            ManualBan {
+                cidr: "198.51.100.0/24".into(),
+                scope: ManualBanScope::Writes,
+            },
+            ManualBan {
+                cidr: "192.0.2.9".into(),
+                scope: ManualBanScope::All,
+            },
+        ];
+        let w = "198.51.100.20".parse().unwrap();
+        assert_eq!(decide_access(&p, &[], w, "GET", None, 0), Access::Allow);
+        assert!(matches!(
+            decide_access(&p, &[], w, "POST", None, 0),
+            Access::Deny(_)
+        ));
+        let a = "192.0.2.9".parse().unwrap();
+        assert!(matches!(
+            decide_access(&p, &[], a, "GET", None, 0),
+            Access::Deny(_)
+        ));
+    }
+
+    #[test]
+    fn expired_bans_do_not_block() {
+        let bans = vec![BanEntry {
+            target: "192.0.2.1".into(),
+            until: 50,
+            scope: ManualBanScope::All,
+            reason: "warnings".into(),
+        }];
+        let ip = "192.0.2.1".parse().unwrap();
+        assert!(matches!(
+            decide_access(&policy(), &bans, ip, "GET", None, 49),
+            Access::Deny(_)
+        ));
+        assert_eq!(
+            decide_access(&policy(), &bans, ip, "GET", None, 50),
+            Access::Allow
+        );
+    }
+
+    #[test]
+    fn fraud_signals() {
+        let mut p = policy();
+        p.fraud = FraudPolicy {
+            enabled: true,
+            deny_list: vec!["203.0.113.0/24".into()],
+            bot_score_below: 30,
+            ..FraudPolicy::default()
+        };
+        let listed = "203.0.113.50".parse().unwrap();
+        assert_eq!(
+            decide_access(&p, &[], listed, "GET", None, 0),
+            Access::Deny(Denial::Fraud)
+        );
+        let other = "192.0.2.1".parse().unwrap();
+        assert_eq!(
+            decide_access(&p, &[], other, "GET", Some(10), 0),
+            Access::Deny(Denial::Fraud)
+        );
+        assert_eq!(
+            decide_access(&p, &[], other, "GET", Some(90), 0),
+            Access::Allow
+        );
+        assert_eq!(decide_access(&p, &[], other, "GET", None, 0), Access::Allow);
+        p.fraud.enabled = false;
+        assert_eq!(
+            decide_access(&p, &[], listed, "GET", None, 0),
+            Access::Allow
+        );
+    }
+
+    #[test]
+    fn feeds_skip_comments_and_report_bad_lines() {
+        let (good, bad) = parse_feed("# list\n203.0.113.0/24\n\n2001:db8::1 # one\nnot-an-ip\n");
+        assert_eq!(good, vec!["203.0.113.0/24", "2001:db8::1/128"]);
+        assert_eq!(bad, vec!["not-an-ip"]);
+    }
+
+    proptest! {
+        #[test]
+        fn warnings_never_ban_early(times in proptest::collection::vec(0u64..10_000, 0..40)) {
+            let p = policy();
+            let mut sorted = times;
+            sorted.sort_unstable();
+            let mut r = IpRecord::default();
+            for (i, &t) in sorted.iter().enumerate() {
+                if let Some(until) = r.record_warning(&p, t) {
+                    // A ban needs `warningsBeforeBan` warnings inside the window.
+                    let recent = sorted[..=i].iter().filter(|&&x| t - x < p.window_seconds).count();
+                    prop_assert!(recent >= 3);
+                    prop_assert!(until > t && until - t <= p.max_ban_seconds);
+                }
+            }
+        }
+
+        #[test]
+        fn parsers_never_panic(s in ".{0,64}") {
+            let _ = parse_net(&s);
+            let _ = parse_client_ip(&s);
+            let _ = parse_feed(&s);
+        }
+    }
+}
