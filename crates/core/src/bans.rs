@@ -163,12 +163,31 @@ pub fn in_any(ip: IpAddr, cidrs: &[String]) -> bool {
 pub struct BanEntry {
     /// The banned address or range: a client key or a CIDR.
     pub target: String,
-    /// End of the ban (unix seconds), [`PERMANENT`] for none.
+    /// End of the ban (unix seconds), [`PERMANENT`] for none (`null` in JSON).
+    #[serde(with = "permanent_as_null")]
     pub until: u64,
     /// What it blocks.
     pub scope: ManualBanScope,
     /// Why: `warnings`, `manual`, `fraud`.
     pub reason: String,
+}
+
+/// JSON numbers past 2^53 do not survive JavaScript, so a permanent ban's
+/// end is written as `null`.
+mod permanent_as_null {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(until: &u64, s: S) -> Result<S::Ok, S::Error> {
+        if *until == super::PERMANENT {
+            s.serialize_none()
+        } else {
+            s.serialize_u64(*until)
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        Ok(Option::<u64>::deserialize(d)?.unwrap_or(super::PERMANENT))
+    }
 }
 
 /// Why a request was refused.

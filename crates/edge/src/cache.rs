@@ -1,0 +1,131 @@
+//! The per-isolate replica of the configuration and the active bans. It is
+//! read on every request without a Durable Object round trip; when older
+//! than the cache lifetime it is refreshed in the background (the request
+//! that notices uses the old copy). The isolate that changes something
+//! updates its copy at once, so a change is live there immediately and
+//! everywhere within the cache lifetime.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use portcullis_core::Policy;
+use portcullis_core::bans::BanEntry;
+use serde::Deserialize;
+use worker::{Env, Result};
+
+/// What Control's `/snapshot` answers.
+#[derive(Deserialize)]
+pub(crate) struct Snapshot {
+    pub(crate) policy: Policy,
+    pub(crate) bans: Vec<BanEntry>,
+}
+
+pub(crate) struct Cached {
+    pub(crate) snapshot: Rc<Snapshot>,
+    loaded_at_ms: f64,
+    refreshing: bool,
+}
+
+thread_local! {
+    static CACHE: RefCell<Option<Cached>> = const { RefCell::new(None) };
+}
+
+/// Default cache lifetime, overridable with the `PORTCULLIS_CACHE_SECONDS` var.
+const DEFAULT_CACHE_SECONDS: f64 = 5.0;
+
+fn lifetime_ms(env: &Env) -> f64 {
+    env.var("PORTCULLIS_CACHE_SECONDS")
+        .ok()
+        .and_then(|v| v.to_string().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .unwrap_or(DEFAULT_CACHE_SECONDS)
+        * 1000.0
+}
+
+/// Fetches a fresh snapshot from Control.
+async fn load(env: &Env) -> Result<Snapshot> {
+    let mut response = crate::control::call(env, "GET", "/snapshot", None).await?;
+    if response.status_code() != 200 {
+        let body = response.text().await.unwrap_or_default();
+        return Err(worker::Error::RustError(format!(
+            "configuration unavailable: {body}"
+        )));
+    }
+    let text = response.text().await?;
+    serde_json::from_str(&text).map_err(|e| worker::Error::RustError(format!("snapshot: {e}")))
+}
+
+/// Replaces the cached snapshot (after a change made by this isolate).
+pub(crate) fn store(snapshot: Snapshot) -> Rc<Snapshot> {
+    let snapshot = Rc::new(snapshot);
+    CACHE.with(|c| {
+        *c.borrow_mut() = Some(Cached {
+            snapshot: snapshot.clone(),
+            loaded_at_ms: worker::Date::now().as_millis() as f64,
+            refreshing: false,
+        });
+    });
+    snapshot
+}
+
+/// Adds a ban this isolate just learned of, without waiting for a refresh.
+pub(crate) fn add_ban(entry: BanEntry) {
+    CACHE.with(|c| {
+        if let Some(cached) = c.borrow_mut().as_mut() {
+            let mut bans = cached.snapshot.bans.clone();
+            bans.retain(|b| b.target != entry.target);
+            bans.push(entry);
+            cached.snapshot = Rc::new(Snapshot {
+                policy: cached.snapshot.policy.clone(),
+                bans,
+            });
+        }
+    });
+}
+
+/// Drops the cached snapshot so the next request loads a fresh one.
+pub(crate) fn invalidate() {
+    CACHE.with(|c| *c.borrow_mut() = None);
+}
+
+/// The snapshot to decide this request with; refreshes in the background
+/// when stale (through `ctx.wait_until`), loads in the foreground only when
+/// this isolate has none yet.
+pub(crate) async fn current(env: &Env, ctx: &worker::Context) -> Result<Rc<Snapshot>> {
+    let now = worker::Date::now().as_millis() as f64;
+    let lifetime = lifetime_ms(env);
+    let cached = CACHE.with(|c| {
+        let mut slot = c.borrow_mut();
+        slot.as_mut().map(|cached| {
+            let stale = now - cached.loaded_at_ms >= lifetime;
+            let refresh = stale && !cached.refreshing;
+            if refresh {
+                cached.refreshing = true;
+            }
+            (cached.snapshot.clone(), refresh)
+        })
+    });
+    match cached {
+        Some((snapshot, false)) => Ok(snapshot),
+        Some((snapshot, true)) => {
+            let env = env.clone();
+            ctx.wait_until(async move {
+                match load(&env).await {
+                    Ok(fresh) => {
+                        store(fresh);
+                    }
+                    Err(e) => {
+                        worker::console_error!("portcullis: snapshot refresh failed: {e}");
+                        CACHE.with(|c| {
+                            if let Some(cached) = c.borrow_mut().as_mut() {
+                                cached.refreshing = false;
+                            }
+                        });
+                    }
+                }
+            });
+            Ok(snapshot)
+        }
+        None => Ok(store(load(env).await?)),
+    }
+}

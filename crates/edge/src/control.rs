@@ -1,0 +1,487 @@
+//! The Control Durable Object (one instance, named "control"): the
+//! authoritative configuration (seeded from `wrangler.toml` vars and
+//! secrets on first start), the list of active bans that isolates replicate,
+//! and the audit log. SQLite-backed, so every change is strongly consistent
+//! and survives restarts. Admin API requests are authenticated here, where
+//! the application key lives; it never leaves this object.
+
+use portcullis_core::ManualBanScope;
+use portcullis_core::Policy;
+use portcullis_core::admin::{application_key_matches, bearer_token};
+use portcullis_core::bans::{BanEntry, PERMANENT, parse_net};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use wasm_bindgen::JsValue;
+use worker::{
+    DurableObject, Env, Method, Request, RequestInit, Response, Result, SqlStorage, State,
+    durable_object,
+};
+
+use crate::reply::{self, now_seconds};
+
+/// Name of the one Control instance.
+const INSTANCE: &str = "control";
+
+/// Calls Control from the Worker or another Durable Object.
+pub(crate) async fn call(
+    env: &Env,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> Result<Response> {
+    let stub = env
+        .durable_object("CONTROL")?
+        .id_from_name(INSTANCE)?
+        .get_stub()?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::from(method.to_owned()));
+    if let Some(body) = body {
+        init.with_body(Some(JsValue::from_str(&body.to_string())));
+    }
+    let req = Request::new_with_init(&format!("https://control{path}"), &init)?;
+    stub.fetch_with_request(req).await
+}
+
+/// Forwards an admin API request (path after `/__portcullis/admin`) to Control.
+pub(crate) async fn admin(
+    env: &Env,
+    req: Request,
+    rest: &str,
+    client_ip: &str,
+) -> Result<Response> {
+    let stub = env
+        .durable_object("CONTROL")?
+        .id_from_name(INSTANCE)?
+        .get_stub()?;
+    let mut init = RequestInit::new();
+    let method = req.method();
+    init.with_method(method.clone());
+    let headers = worker::Headers::new();
+    if let Some(auth) = req.headers().get("Authorization")? {
+        headers.set("Authorization", &auth)?;
+    }
+    headers.set("Portcullis-Client-Ip", client_ip)?;
+    init.with_headers(headers);
+    if !matches!(method, Method::Get | Method::Head) {
+        let mut req = req;
+        let text = req.text().await.unwrap_or_default();
+        init.with_body(Some(JsValue::from_str(&text)));
+    }
+    let url = format!("https://control/admin{rest}");
+    stub.fetch_with_request(Request::new_with_init(&url, &init)?)
+        .await
+}
+
+/// The Control Durable Object.
+#[durable_object]
+pub struct Control {
+    state: State,
+    env: Env,
+}
+
+#[derive(Deserialize)]
+struct ValueRow {
+    value: String,
+}
+
+#[derive(Deserialize)]
+struct BanRow {
+    target: String,
+    until: Option<f64>,
+    scope: String,
+    reason: String,
+}
+
+#[derive(Deserialize, serde::Serialize)]
+struct AuditRow {
+    id: f64,
+    at: f64,
+    kind: String,
+    ip: String,
+    detail: String,
+}
+
+fn scope_name(scope: ManualBanScope) -> &'static str {
+    match scope {
+        ManualBanScope::Writes => "writes",
+        _ => "all",
+    }
+}
+
+impl Control {
+    fn sql(&self) -> SqlStorage {
+        self.state.storage().sql()
+    }
+
+    fn init_tables(&self) -> Result<()> {
+        let sql = self.sql();
+        sql.exec(
+            "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+            None,
+        )?;
+        sql.exec(
+            "CREATE TABLE IF NOT EXISTS bans (target TEXT PRIMARY KEY, until INTEGER, scope TEXT NOT NULL, reason TEXT NOT NULL, created INTEGER NOT NULL)",
+            None,
+        )?;
+        sql.exec(
+            "CREATE TABLE IF NOT EXISTS audit (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, kind TEXT NOT NULL, ip TEXT NOT NULL, detail TEXT NOT NULL)",
+            None,
+        )?;
+        Ok(())
+    }
+
+    fn get(&self, key: &str) -> Result<Option<String>> {
+        let rows: Vec<ValueRow> = self
+            .sql()
+            .exec("SELECT value FROM kv WHERE key = ?", vec![key.into()])?
+            .to_array()?;
+        Ok(rows.into_iter().next().map(|r| r.value))
+    }
+
+    fn put(&self, key: &str, value: &str) -> Result<()> {
+        self.sql().exec(
+            "INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            vec![key.into(), value.into()],
+        )?;
+        Ok(())
+    }
+
+    /// The policy; seeded from the `PORTCULLIS_POLICY` (JSON) or
+    /// `PORTCULLIS_PRESET` var on first start.
+    fn policy(&self) -> std::result::Result<Policy, String> {
+        if let Ok(Some(json)) = self.get("policy") {
+            return Policy::from_json(&json).map_err(|e| e.to_string());
+        }
+        let var = |name: &str| {
+            self.env
+                .var(name)
+                .map(|v| v.to_string())
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+        };
+        let policy = match (var("PORTCULLIS_POLICY"), var("PORTCULLIS_PRESET")) {
+            (Some(json), _) => {
+                Policy::from_json(&json).map_err(|e| format!("PORTCULLIS_POLICY: {e}"))?
+            }
+            (None, Some(name)) => {
+                Policy::preset(&name).map_err(|e| format!("PORTCULLIS_PRESET: {e}"))?
+            }
+            (None, None) => Policy::default(),
+        };
+        self.put("policy", &policy.to_json())
+            .map_err(|e| e.to_string())?;
+        Ok(policy)
+    }
+
+    /// The application key: set through the admin API, else the
+    /// `APPLICATION_KEY` secret (or var, for local development).
+    fn application_key(&self) -> Option<String> {
+        if let Ok(Some(key)) = self.get("secret:applicationKey") {
+            return Some(key);
+        }
+        self.env
+            .secret("APPLICATION_KEY")
+            .map(|s| s.to_string())
+            .or_else(|_| self.env.var("APPLICATION_KEY").map(|v| v.to_string()))
+            .ok()
+            .filter(|k| !k.is_empty())
+    }
+
+    fn active_bans(&self, now: u64) -> Result<Vec<BanEntry>> {
+        let rows: Vec<BanRow> = self
+            .sql()
+            .exec(
+                "SELECT target, until, scope, reason FROM bans WHERE until IS NULL OR until > ?",
+                vec![(now as i64).into()],
+            )?
+            .to_array()?;
+        Ok(rows
+            .into_iter()
+            .map(|r| BanEntry {
+                target: r.target,
+                until: r.until.map_or(PERMANENT, |u| u as u64),
+                scope: if r.scope == "writes" {
+                    ManualBanScope::Writes
+                } else {
+                    ManualBanScope::All
+                },
+                reason: r.reason,
+            })
+            .collect())
+    }
+
+    fn save_ban(&self, ban: &BanEntry, now: u64) -> Result<()> {
+        let until: Option<i64> = (ban.until != PERMANENT).then_some(ban.until as i64);
+        self.sql().exec(
+            "INSERT INTO bans (target, until, scope, reason, created) VALUES (?, ?, ?, ?, ?) ON CONFLICT(target) DO UPDATE SET until = excluded.until, scope = excluded.scope, reason = excluded.reason",
+            vec![
+                ban.target.clone().into(),
+                until.into(),
+                scope_name(ban.scope).into(),
+                ban.reason.clone().into(),
+                (now as i64).into(),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn audit(&self, kind: &str, ip: &str, detail: &Value, now: u64, retention: u64) -> Result<()> {
+        let sql = self.sql();
+        sql.exec(
+            "INSERT INTO audit (at, kind, ip, detail) VALUES (?, ?, ?, ?)",
+            vec![
+                (now as i64).into(),
+                kind.into(),
+                ip.into(),
+                detail.to_string().into(),
+            ],
+        )?;
+        sql.exec(
+            "DELETE FROM audit WHERE at < ?",
+            vec![(now.saturating_sub(retention) as i64).into()],
+        )?;
+        Ok(())
+    }
+
+    fn snapshot(&self, now: u64) -> Result<Response> {
+        match self.policy() {
+            Ok(policy) => reply::json(
+                200,
+                &json!({ "policy": policy, "bans": self.active_bans(now)? }),
+            ),
+            Err(message) => reply::error(503, "configuration_invalid", &message),
+        }
+    }
+
+    async fn handle_admin(&self, mut req: Request, path: &str, now: u64) -> Result<Response> {
+        let ip = req
+            .headers()
+            .get("Portcullis-Client-Ip")?
+            .unwrap_or_default();
+        let presented = req
+            .headers()
+            .get("Authorization")?
+            .and_then(|h| bearer_token(&h).map(str::to_owned));
+        let authorised = match (self.application_key(), presented) {
+            (Some(expected), Some(presented)) => application_key_matches(&expected, &presented),
+            _ => false,
+        };
+        if !authorised {
+            return reply::error(
+                401,
+                "unauthorized",
+                "A valid application key is required (Authorization: Bearer <key>).",
+            );
+        }
+        let policy = match self.policy() {
+            Ok(p) => p,
+            Err(message) => return reply::error(503, "configuration_invalid", &message),
+        };
+        let retention = policy.audit.retention_seconds;
+        let method = req.method();
+        match (method, path) {
+            (Method::Get, "/settings") => reply::json(
+                200,
+                &json!({
+                    "policy": policy,
+                    "secrets": { "applicationKey": if self.application_key().is_some() { "set" } else { "unset" } },
+                }),
+            ),
+            (Method::Patch | Method::Put, "/settings") => {
+                let body = req.text().await.unwrap_or_default();
+                let result = if req.method() == Method::Put {
+                    Policy::from_json(&body)
+                } else {
+                    policy.merge_patch(&body)
+                };
+                match result {
+                    Ok(updated) => {
+                        self.put("policy", &updated.to_json())?;
+                        self.audit(
+                            "settingsChanged",
+                            &ip,
+                            &json!({ "by": "applicationKey" }),
+                            now,
+                            retention,
+                        )?;
+                        reply::json(200, &json!({ "policy": updated }))
+                    }
+                    Err(e) => reply::json(
+                        422,
+                        &json!({
+                            "error": "invalid_setting",
+                            "field": e.field(),
+                            "message": e.to_string(),
+                        }),
+                    ),
+                }
+            }
+            (Method::Get, "/bans") => reply::json(200, &json!({ "bans": self.active_bans(now)? })),
+            (Method::Post, "/bans") => {
+                let body: Value = match req
+                    .text()
+                    .await
+                    .ok()
+                    .and_then(|t| serde_json::from_str(&t).ok())
+                {
+                    Some(v) => v,
+                    None => {
+                        return reply::error(
+                            400,
+                            "malformed_body",
+                            "Expected a JSON object such as {\"target\": \"203.0.113.7\", \"seconds\": 3600}.",
+                        );
+                    }
+                };
+                let Some(target) = body
+                    .get("target")
+                    .and_then(Value::as_str)
+                    .and_then(parse_net)
+                else {
+                    return reply::error(
+                        422,
+                        "invalid_target",
+                        "`target` must be an IP address or CIDR range.",
+                    );
+                };
+                let until = match (
+                    body.get("permanent").and_then(Value::as_bool),
+                    body.get("seconds").and_then(Value::as_u64),
+                ) {
+                    (Some(true), _) => PERMANENT,
+                    (_, Some(s)) if s > 0 => now.saturating_add(s),
+                    _ => {
+                        return reply::error(
+                            422,
+                            "invalid_duration",
+                            "Give `seconds` (> 0) or `permanent: true`.",
+                        );
+                    }
+                };
+                let scope = match body.get("scope").and_then(Value::as_str) {
+                    None | Some("all") => ManualBanScope::All,
+                    Some("writes") => ManualBanScope::Writes,
+                    Some(_) => {
+                        return reply::error(
+                            422,
+                            "invalid_scope",
+                            "`scope` is \"all\" or \"writes\".",
+                        );
+                    }
+                };
+                let ban = BanEntry {
+                    target: target.to_string(),
+                    until,
+                    scope,
+                    reason: "manual".to_owned(),
+                };
+                self.save_ban(&ban, now)?;
+                self.audit("banAdded", &ip, &json!({ "target": ban.target, "until": body.get("permanent").map_or(json!(until), |_| json!(null)), "scope": scope_name(scope) }), now, retention)?;
+                reply::json(201, &json!({ "ban": ban }))
+            }
+            (Method::Delete, p) if p.starts_with("/bans/") => {
+                let raw = &p["/bans/".len()..];
+                let target = js_sys::decode_uri_component(raw)
+                    .map(String::from)
+                    .unwrap_or_else(|_| raw.to_owned());
+                let key = parse_net(&target)
+                    .map(|n| n.to_string())
+                    .unwrap_or(target.clone());
+                let sql = self.sql();
+                let before = self.active_bans(0)?.len();
+                sql.exec(
+                    "DELETE FROM bans WHERE target = ? OR target = ?",
+                    vec![target.clone().into(), key.clone().into()],
+                )?;
+                if self.active_bans(0)?.len() == before {
+                    return reply::error(404, "not_found", "No such ban.");
+                }
+                // The client's own record must forget the ban too, or its next
+                // warning would find it still banned and never re-ban.
+                crate::guard::lift(&self.env, &key).await?;
+                self.audit(
+                    "banRemoved",
+                    &ip,
+                    &json!({ "target": target }),
+                    now,
+                    retention,
+                )?;
+                reply::json(200, &json!({ "removed": target }))
+            }
+            (Method::Get, "/audit") => {
+                let rows: Vec<AuditRow> = self
+                    .sql()
+                    .exec(
+                        "SELECT id, at, kind, ip, detail FROM audit ORDER BY id DESC LIMIT 500",
+                        None,
+                    )?
+                    .to_array()?;
+                let entries: Vec<Value> = rows.into_iter().map(|r| json!({
+                    "id": r.id, "at": r.at, "kind": r.kind, "ip": r.ip,
+                    "detail": serde_json::from_str::<Value>(&r.detail).unwrap_or(Value::Null),
+                })).collect();
+                reply::json(200, &json!({ "entries": entries }))
+            }
+            _ => reply::error(404, "not_found", "No such admin route."),
+        }
+    }
+}
+
+impl DurableObject for Control {
+    fn new(state: State, env: Env) -> Self {
+        Self { state, env }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        self.init_tables()?;
+        let now = now_seconds();
+        let path = req.path();
+        if let Some(rest) = path.strip_prefix("/admin") {
+            let rest = rest.to_owned();
+            return self.handle_admin(req, &rest, now).await;
+        }
+        let retention = self
+            .policy()
+            .map(|p| p.audit.retention_seconds)
+            .unwrap_or(90 * 86_400);
+        match (req.method(), path.as_str()) {
+            (Method::Get, "/snapshot") => self.snapshot(now),
+            (Method::Post, "/bans") => {
+                let ban: BanEntry = serde_json::from_str(&req.text().await?)
+                    .map_err(|e| worker::Error::RustError(e.to_string()))?;
+                self.save_ban(&ban, now)?;
+                self.audit(
+                    "banned",
+                    &ban.target,
+                    &json!({ "until": ban.until, "reason": ban.reason }),
+                    now,
+                    retention,
+                )?;
+                reply::json(200, &json!({ "ok": true }))
+            }
+            (Method::Post, "/audit") => {
+                let entry: Value = serde_json::from_str(&req.text().await?)
+                    .map_err(|e| worker::Error::RustError(e.to_string()))?;
+                let kind = entry
+                    .get("kind")
+                    .and_then(Value::as_str)
+                    .unwrap_or("event")
+                    .to_owned();
+                let ip = entry
+                    .get("ip")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned();
+                self.audit(
+                    &kind,
+                    &ip,
+                    entry.get("detail").unwrap_or(&Value::Null),
+                    now,
+                    retention,
+                )?;
+                reply::json(200, &json!({ "ok": true }))
+            }
+            _ => reply::error(404, "not_found", "No such route."),
+        }
+    }
+}

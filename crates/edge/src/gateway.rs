@@ -1,0 +1,261 @@
+//! The request pipeline: who is calling, may they (bans), the edge's own
+//! routes (public policy, admin API), forced HTTPS, signup and upload
+//! checks, then the origin. Each step asks core and only translates.
+
+use std::net::IpAddr;
+
+use portcullis_core::bans::{
+    Access, BanEntry, Denial, PERMANENT, WarningKind, client_key, decide_access, is_write,
+    parse_client_ip,
+};
+use portcullis_core::headers::https_redirect;
+use portcullis_core::signup::email_domain_blocked;
+use portcullis_core::uploads::{
+    Role, UploadError, check_upload, declared_too_large, is_upload_path,
+};
+use portcullis_core::{Locale, ManualBanScope, PasswordChecker, Policy, Subject};
+use serde_json::json;
+use wasm_bindgen::JsValue;
+use worker::{Context, Env, Method, Request, Response, Result};
+
+use crate::cache::{self, Snapshot};
+use crate::proxy::{forward, secure};
+use crate::reply::{self, now_seconds};
+use crate::{control, guard};
+
+/// Cloudflare's bot score (1–99), when the request carries one.
+fn bot_score(req: &Request) -> Option<u8> {
+    let cf = js_sys::Reflect::get(req.inner(), &JsValue::from_str("cf")).ok()?;
+    let bm = js_sys::Reflect::get(&cf, &JsValue::from_str("botManagement")).ok()?;
+    let score = js_sys::Reflect::get(&bm, &JsValue::from_str("score"))
+        .ok()?
+        .as_f64()?;
+    (1.0..=99.0).contains(&score).then_some(score as u8)
+}
+
+/// Records a warning for the caller; a ban it triggers is live in this
+/// isolate at once.
+async fn warn(env: &Env, policy: &Policy, key: &str, ip: IpAddr, kind: WarningKind) {
+    match guard::warn(env, key, &ip.to_string(), kind, &policy.bans).await {
+        Ok(outcome) => {
+            if let Some(ban) = outcome.ban {
+                cache::add_ban(ban);
+            }
+        }
+        Err(e) => worker::console_error!("portcullis: recording a warning failed: {e}"),
+    }
+}
+
+fn banned(until: u64, now: u64) -> Result<Response> {
+    let mut response = reply::error(403, "banned", "This address is banned.")?;
+    if until != PERMANENT {
+        response
+            .headers_mut()
+            .set("Retry-After", &until.saturating_sub(now).to_string())?;
+    }
+    Ok(response)
+}
+
+fn locale(req: &Request) -> Locale {
+    req.headers()
+        .get("Accept-Language")
+        .ok()
+        .flatten()
+        .and_then(|v| v.split([',', ';']).next().and_then(Locale::parse))
+        .unwrap_or_default()
+}
+
+/// The whole pipeline for one request.
+pub(crate) async fn handle(req: Request, env: Env, ctx: Context) -> Result<Response> {
+    let now = now_seconds();
+    let Some(ip) = req
+        .headers()
+        .get("CF-Connecting-IP")?
+        .as_deref()
+        .and_then(parse_client_ip)
+    else {
+        return reply::error(
+            400,
+            "no_client_address",
+            "The request carries no client address.",
+        );
+    };
+    let snapshot = match cache::current(&env, &ctx).await {
+        Ok(s) => s,
+        Err(e) => {
+            worker::console_error!("portcullis: {e}");
+            return reply::error(
+                503,
+                "configuration_unavailable",
+                "The gateway's configuration is unavailable; see the Worker's logs.",
+            );
+        }
+    };
+    let policy = &snapshot.policy;
+    let respond = |r: Result<Response>| r.and_then(|r| secure(r, &policy.responses));
+    let key = client_key(ip, policy.bans.ipv6_prefix_length);
+    let method = req.method();
+
+    match decide_access(
+        &policy.bans,
+        &snapshot.bans,
+        ip,
+        method.as_ref(),
+        bot_score(&req),
+        now,
+    ) {
+        Access::Allow => {}
+        Access::Deny(Denial::Banned { until }) => return respond(banned(until, now)),
+        Access::Deny(Denial::Fraud) => {
+            let ban = BanEntry {
+                target: key.clone(),
+                until: now.saturating_add(policy.bans.ban_seconds),
+                scope: ManualBanScope::All,
+                reason: "fraud".to_owned(),
+            };
+            let body =
+                serde_json::to_value(&ban).map_err(|e| worker::Error::RustError(e.to_string()))?;
+            control::call(&env, "POST", "/bans", Some(&body)).await?;
+            let until = ban.until;
+            cache::add_ban(ban);
+            return respond(banned(until, now));
+        }
+        // A refusal this build does not know yet still refuses.
+        _ => return respond(reply::error(403, "denied", "This request is not allowed.")),
+    }
+
+    let url = req.url()?;
+    let path = url.path().to_owned();
+    if path == "/__portcullis/policy" {
+        return respond(reply::json(200, &json!(policy.public())));
+    }
+    if let Some(rest) = path.strip_prefix("/__portcullis/admin") {
+        let rest = rest.to_owned();
+        let response = control::admin(&env, req, &rest, &ip.to_string()).await?;
+        match response.status_code() {
+            401 => warn(&env, policy, &key, ip, WarningKind::WrongApplicationKey).await,
+            200 | 201 if method != Method::Get => cache::invalidate(),
+            _ => {}
+        }
+        return respond(Ok(response));
+    }
+    if path.starts_with("/__portcullis/") {
+        return respond(reply::error(404, "not_found", "No such route."));
+    }
+    if let Some(location) = https_redirect(&policy.responses, url.as_str()) {
+        let mut response = Response::empty()?.with_status(301);
+        response.headers_mut().set("Location", &location)?;
+        return respond(Ok(response));
+    }
+
+    if method == Method::Post
+        && path == policy.routes.signup
+        && let Some(refusal) = check_signup(&req, &env, &snapshot, &key, ip).await?
+    {
+        return respond(Ok(refusal));
+    }
+
+    if is_write(method.as_ref()) && is_upload_path(&policy.uploads, &path) {
+        let declared = req
+            .headers()
+            .get("Content-Length")?
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        let verdict = if declared_too_large(&policy.uploads, declared) {
+            Err(UploadError::TooLarge {
+                limit: policy.uploads.max_bytes,
+            })
+        } else {
+            let content_type = req.headers().get("Content-Type")?.unwrap_or_default();
+            let mut copy = req.clone()?;
+            let body = copy.bytes().await?;
+            // Until sessions exist every caller is an end user: no client
+            // header can make it staff.
+            check_upload(&policy.uploads, Role::EndUser, &content_type, &body)
+        };
+        if let Err(e) = verdict {
+            warn(&env, policy, &key, ip, WarningKind::BlockedUpload).await;
+            let refusal = match e {
+                UploadError::TooLarge { limit } => reply::error(
+                    413,
+                    "upload_too_large",
+                    &format!("Files may be at most {limit} bytes."),
+                ),
+                UploadError::ExtensionNotAllowed { filename } => reply::error(
+                    415,
+                    "upload_type_not_allowed",
+                    &format!("Files like `{filename}` may not be uploaded here."),
+                ),
+                _ => reply::error(
+                    400,
+                    "malformed_body",
+                    "The upload is not a readable multipart body.",
+                ),
+            };
+            return respond(refusal);
+        }
+    }
+
+    let response = forward(&req, &env, &policy.responses, None).await?;
+    if response.status_code() == 403
+        && portcullis_core::uploads::path_matches(&policy.routes.protected, &path)
+    {
+        warn(&env, policy, &key, ip, WarningKind::OriginForbidden).await;
+    }
+    Ok(response)
+}
+
+/// Signup: refuse blocked email domains and passwords that fail the policy
+/// (422) before the origin sees the form. `None` lets it through.
+async fn check_signup(
+    req: &Request,
+    env: &Env,
+    snapshot: &Snapshot,
+    key: &str,
+    ip: IpAddr,
+) -> Result<Option<Response>> {
+    let policy = &snapshot.policy;
+    let fields = &policy.routes.fields;
+    let form = match req.clone()?.form_data().await {
+        Ok(form) => form,
+        Err(_) => {
+            warn(env, policy, key, ip, WarningKind::MalformedBody).await;
+            return reply::error(400, "malformed_body", "The signup form could not be read.")
+                .map(Some);
+        }
+    };
+    let text = |name: &str| match form.get(name) {
+        Some(worker::FormEntry::Field(v)) => v,
+        _ => String::new(),
+    };
+    let email = text(&fields.email);
+    if email_domain_blocked(&policy.signup, &email) {
+        return reply::error(
+            422,
+            "email_domain_blocked",
+            "Signups from this email domain are not accepted.",
+        )
+        .map(Some);
+    }
+    let password = text(&fields.password);
+    let subject = Subject {
+        username: text(&fields.username),
+        email,
+        name: text("name"),
+        is_admin: false,
+    };
+    let verdict =
+        PasswordChecker::new(policy.passwords.clone()).check(&password, &subject, locale(req));
+    if !verdict.ok {
+        let failed: Vec<_> = verdict.rules.iter().filter(|r| !r.ok).collect();
+        return reply::json(
+            422,
+            &json!({
+                "error": "password_rejected",
+                "message": failed.iter().map(|r| r.message.as_str()).collect::<Vec<_>>().join("; "),
+                "rules": verdict.failed_rule_ids(),
+            }),
+        )
+        .map(Some);
+    }
+    Ok(None)
+}
