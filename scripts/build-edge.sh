@@ -10,5 +10,6 @@ export ESBUILD_BIN="${ESBUILD_BIN:-$PWD/node_modules/.bin/esbuild}"
 export WASM_OPT_BIN="${WASM_OPT_BIN:-$PWD/node_modules/.bin/wasm-opt}"
 cd crates/edge
 worker-build --release
-wasm=$(ls build/*.wasm build/worker/*.wasm 2>/dev/null | head -1)
-printf 'built crates/edge/build: %s %d bytes, %d gzip -9\n' "$wasm" "$(wc -c <"$wasm")" "$(gzip -9c "$wasm" | wc -c)"
+for f in build/index_bg.wasm build/index.js; do
+  printf 'built crates/edge/%-22s %8d bytes, %7d gzip -9\n' "$f" "$(wc -c <"$f")" "$(gzip -9c "$f" | wc -c)"
+done

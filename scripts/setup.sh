@@ -25,7 +25,15 @@ if [[ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wb_version
   cargo install wasm-bindgen-cli --version "$wb_version"
 fi
 
-# Node tooling (binaryen's wasm-opt, TypeScript, playwright-core, the benchmark peers).
+# worker-build: must equal the worker crate version in Cargo.lock.
+wk_version=$(awk '/^name = "worker"$/ {getline; gsub(/version = |"/, ""); print; exit}' Cargo.lock)
+if [[ "$(worker-build --version 2>/dev/null | awk '{print $NF}')" != "$wk_version" ]]; then
+  say "installing worker-build $wk_version (about 10 minutes on 2 cores, once)"
+  cargo install worker-build --version "$wk_version"
+fi
+
+# Node tooling (binaryen's wasm-opt, esbuild, wrangler/miniflare with workerd,
+# TypeScript, playwright-core, Vite, the benchmark peers).
 lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [[ "$(cat node_modules/.portcullis-lock 2>/dev/null)" != "$lock_hash" ]]; then
   say "installing npm dev dependencies"

@@ -141,6 +141,18 @@ pub fn parse_net(value: &str) -> Option<IpNet> {
         .ok()
 }
 
+/// The canonical spelling of a ban target, the same as [`client_key`] gives
+/// for a single client: a bare address for a /32 or /128, else the CIDR
+/// with its host bits cleared.
+pub fn canonical_target(value: &str) -> Option<String> {
+    let net = parse_net(value)?;
+    Some(if net.prefix_len() == net.max_prefix_len() {
+        normalise(net.addr()).to_string()
+    } else {
+        net.to_string()
+    })
+}
+
 fn normalise(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
@@ -450,6 +462,28 @@ mod tests {
             decide_access(&p, &[], listed, "GET", None, 0),
             Access::Allow
         );
+    }
+
+    #[test]
+    fn canonical_targets_match_client_keys() {
+        assert_eq!(
+            canonical_target("203.0.113.7/32").as_deref(),
+            Some("203.0.113.7")
+        );
+        assert_eq!(
+            canonical_target("203.0.113.7").as_deref(),
+            Some("203.0.113.7")
+        );
+        assert_eq!(
+            canonical_target("203.0.113.7/24").as_deref(),
+            Some("203.0.113.0/24")
+        );
+        let ip: IpAddr = "2001:db8:1:2::9".parse().unwrap();
+        assert_eq!(
+            canonical_target("2001:db8:1:2::9/64"),
+            Some(client_key(ip, 64))
+        );
+        assert_eq!(canonical_target("nope"), None);
     }
 
     #[test]

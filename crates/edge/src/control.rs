@@ -8,7 +8,7 @@
 use portcullis_core::ManualBanScope;
 use portcullis_core::Policy;
 use portcullis_core::admin::{application_key_matches, bearer_token};
-use portcullis_core::bans::{BanEntry, PERMANENT, parse_net};
+use portcullis_core::bans::{BanEntry, PERMANENT, canonical_target};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use wasm_bindgen::JsValue;
@@ -336,7 +336,7 @@ impl Control {
                 let Some(target) = body
                     .get("target")
                     .and_then(Value::as_str)
-                    .and_then(parse_net)
+                    .and_then(canonical_target)
                 else {
                     return reply::error(
                         422,
@@ -370,7 +370,7 @@ impl Control {
                     }
                 };
                 let ban = BanEntry {
-                    target: target.to_string(),
+                    target,
                     until,
                     scope,
                     reason: "manual".to_owned(),
@@ -384,9 +384,7 @@ impl Control {
                 let target = js_sys::decode_uri_component(raw)
                     .map(String::from)
                     .unwrap_or_else(|_| raw.to_owned());
-                let key = parse_net(&target)
-                    .map(|n| n.to_string())
-                    .unwrap_or(target.clone());
+                let key = canonical_target(&target).unwrap_or_else(|| target.clone());
                 let sql = self.sql();
                 let before = self.active_bans(0)?.len();
                 sql.exec(

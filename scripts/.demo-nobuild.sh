@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# The demo: the Portcullis edge on workerd (`wrangler dev`) in front of a demo
+# application, the signup pages in www/.
+#
+#   browser ─▶ edge   http://127.0.0.1:8787/  (crates/edge, wrangler.toml)  ← open this
+#                └──▶ origin http://127.0.0.1:8788/  (node www/server.js: www/ and pkg/)
+#
+# The edge answers /__portcullis/policy itself (the page loads its password
+# policy from there), checks POST /signup, adds the security headers and
+# forwards everything else to the origin. Builds what it needs first; the
+# admin API's key is in .dev.vars (created with a random key if missing).
+# Ctrl-C (or the edge exiting) stops both servers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+EDGE_URL=http://127.0.0.1:8787/
+ORIGIN_PORT=8788 # wrangler.toml's ORIGIN_URL points here
+
+say() { printf '\033[1m[demo]\033[0m %s\n' "$*"; }
+
+bash scripts/setup.sh --no-browser
+bash scripts/wrangler.sh --version >/dev/null # installs a Node.js wrangler accepts, if needed
+
+# Local secrets for wrangler dev: the admin API's application key.
+if [[ ! -f .dev.vars ]]; then
+  key=$(node -e 'process.stdout.write(require("node:crypto").randomBytes(32).toString("base64url"))')
+  (
+    umask 077
+    cat >.dev.vars <<EOF
+# Local secrets for \`wrangler dev\` (git-ignored). The admin API's key:
+#   curl -H "Authorization: Bearer <APPLICATION_KEY>" ${EDGE_URL}__portcullis/admin/settings
+APPLICATION_KEY=$key
+EOF
+  )
+  say "created .dev.vars with a random APPLICATION_KEY"
+fi
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for port in "$ORIGIN_PORT" 8787 9329; do
+  if port_open "$port"; then
+    say "port $port on 127.0.0.1 is already in use (another demo running?)" >&2
+    exit 1
+  fi
+done
+
+origin_pid=""
+edge_pid=""
+stop() { # TERM, then KILL after 10 s, for each pid given that still runs
+  local pid
+  for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for _ in $(seq 100); do
+    local alive=0
+    for pid in "$@"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [[ $alive == 0 ]] && return
+    sleep 0.1
+  done
+  for pid in "$@"; do kill -KILL "$pid" 2>/dev/null || true; done
+}
+cleanup() {
+  trap - EXIT INT TERM
+  local pids=()
+  [[ -n "$edge_pid" ]] && pids+=("$edge_pid")
+  [[ -n "$origin_pid" ]] && pids+=("$origin_pid")
+  if ((${#pids[@]})); then
+    say "stopping"
+    stop "${pids[@]}"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+PORT=$ORIGIN_PORT node www/server.js &
+origin_pid=$!
+for _ in $(seq 100); do
+  port_open "$ORIGIN_PORT" && break
+  if ! kill -0 "$origin_pid" 2>/dev/null; then
+    origin_pid=""
+    say "the demo origin (node www/server.js) did not start" >&2
+    exit 1
+  fi
+  sleep 0.1
+done
+
+# The edge in the background so that a signal to this script stops it too;
+# it keeps the terminal as its standard input (wrangler's hotkeys).
+PORTCULLIS_EDGE_BUILT=1 bash scripts/wrangler.sh dev --ip 127.0.0.1 --port 8787 \
+  --persist-to .wrangler/state --inspector-port 9329 <&0 &
+edge_pid=$!
+for _ in $(seq 600); do
+  port_open 8787 && break
+  kill -0 "$edge_pid" 2>/dev/null || break
+  sleep 0.1
+done
+if port_open 8787; then
+  say ""
+  say "Open ${EDGE_URL}  (the edge, in front of the origin on http://127.0.0.1:${ORIGIN_PORT}/)"
+  say "Public policy: ${EDGE_URL}__portcullis/policy · admin key in .dev.vars"
+  say "Ctrl-C stops the demo."
+  say ""
+fi
+
+status=0
+wait "$edge_pid" || status=$?
+edge_pid=""
+exit "$status"

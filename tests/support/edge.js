@@ -1,0 +1,65 @@
+// Runs the real Worker (crates/edge/build) on workerd through Miniflare's
+// API, with SQLite-backed Durable Objects persisted to a folder, in front of
+// a real loopback origin that records what reached it.
+import { mkdtempSync } from "node:fs";
+import { createServer } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Miniflare } from "miniflare";
+import { root } from "./package.js";
+
+export const APP_KEY = "test-application-key-0123456789-abcdefghij";
+
+/** A loopback origin: echoes each request as JSON; `/app/forbidden` answers 403. */
+export async function startOrigin() {
+  const seen = [];
+  const server = createServer((req, res) => {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => {
+      const body = Buffer.concat(chunks);
+      seen.push({ method: req.method, url: req.url, headers: req.headers, bodyLength: body.length });
+      const status = req.url.startsWith("/app/forbidden") ? 403 : 200;
+      res.writeHead(status, {
+        "content-type": "application/json",
+        // The origin's own internal header must never reach the client.
+        "portcullis-internal": "origin-only",
+      });
+      res.end(JSON.stringify({ method: req.method, url: req.url, headers: req.headers, bodyLength: body.length }));
+    });
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    seen,
+    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }),
+  };
+}
+
+/** Starts the Worker. `policy` seeds the configuration (PORTCULLIS_POLICY). */
+export async function startEdge({ origin, policy = {}, persist = mkdtempSync(join(tmpdir(), "portcullis-do-")), cacheSeconds = 5 }) {
+  const mf = new Miniflare({
+    scriptPath: join(root, "crates", "edge", "build", "index.js"),
+    modules: true,
+    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
+    compatibilityDate: "2026-08-01",
+    bindings: {
+      ORIGIN_URL: origin.url,
+      APPLICATION_KEY: APP_KEY,
+      PORTCULLIS_POLICY: JSON.stringify(policy),
+      PORTCULLIS_CACHE_SECONDS: String(cacheSeconds),
+    },
+    durableObjects: {
+      CONTROL: { className: "Control", useSQLite: true },
+      IP_GUARD: { className: "IpGuard", useSQLite: true },
+    },
+    durableObjectsPersist: persist,
+  });
+  const url = await mf.ready;
+  /** fetch through the edge as client `ip`. */
+  const request = (path, { ip = "203.0.113.1", headers = {}, ...init } = {}) =>
+    fetch(new URL(path, url), { redirect: "manual", ...init, headers: { "CF-Connecting-IP": ip, ...headers } });
+  const admin = (path, { key = APP_KEY, ip = "100.64.0.1", headers = {}, ...init } = {}) =>
+    request(`/__portcullis/admin${path}`, { ip, ...init, headers: { Authorization: `Bearer ${key}`, "content-type": "application/json", ...headers } });
+  return { url: url.href, persist, request, admin, dispose: () => mf.dispose() };
+}
