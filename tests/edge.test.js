@@ -4,6 +4,7 @@
 // fraud bans, upload rules, blocked email domains, the admin API and the
 // public policy the browser package loads.
 import assert from "node:assert/strict";
+import { createServer } from "node:http";
 import { after, before, describe, test } from "node:test";
 import { APP_KEY, startEdge, startOrigin } from "./support/edge.js";
 import { importPackage } from "./support/package.js";
@@ -350,6 +351,41 @@ describe("admin API", () => {
     assert.deepEqual(checker.policy().passwords, served.passwords);
     const settings = await (await edge.admin("/settings")).json();
     assert.deepEqual(served.passwords, settings.policy.passwords);
+  });
+});
+
+describe("fraud feed", () => {
+  test("a feed URL polled by a Durable Object alarm bans the IPs it lists", async () => {
+    const feed = createServer((req, res) => {
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.end("# test feed\n203.0.113.80\n198.18.7.0/24\nnot-an-address\n");
+    });
+    await new Promise((resolve) => feed.listen(0, "127.0.0.1", resolve));
+    const o = await startOrigin();
+    const policy = { bans: { fraud: { enabled: true, feedUrl: `http://127.0.0.1:${feed.address().port}/feed.txt`, feedPollSeconds: 60 } } };
+    const e = await startEdge({ origin: o, policy, cacheSeconds: 1 });
+    try {
+      let status = 0;
+      // The first poll runs about a second after start; the isolate's copy
+      // refreshes within a second after that. Bounded: 30 tries, 15 s.
+      for (let i = 0; i < 30 && status !== 403; i++) {
+        const r = await e.request("/", { ip: "198.18.7.9" });
+        status = r.status;
+        await r.arrayBuffer();
+        if (status !== 403) await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+      assert.equal(status, 403, "listed range banned");
+      const other = await e.request("/", { ip: "203.0.113.81" });
+      assert.equal(other.status, 200);
+      await other.arrayBuffer();
+      const audit = await (await e.admin("/audit")).json();
+      const loaded = audit.entries.find((x) => x.kind === "fraudFeedLoaded");
+      assert.deepEqual(loaded.detail, { entries: 2, rejectedLines: 1 });
+    } finally {
+      await e.dispose();
+      await o.close();
+      await new Promise((resolve) => { feed.closeAllConnections(); feed.close(resolve); });
+    }
   });
 });
 

@@ -8,7 +8,7 @@
 use portcullis_core::ManualBanScope;
 use portcullis_core::Policy;
 use portcullis_core::admin::{application_key_matches, bearer_token};
-use portcullis_core::bans::{BanEntry, PERMANENT, canonical_target};
+use portcullis_core::bans::{BanEntry, PERMANENT, canonical_target, parse_feed};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use wasm_bindgen::JsValue;
@@ -243,12 +243,39 @@ impl Control {
         Ok(())
     }
 
+    /// The fraud feed's last good list, merged into the deny list the
+    /// isolates see.
+    fn feed_entries(&self) -> Vec<String> {
+        self.get("fraudFeed")
+            .ok()
+            .flatten()
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .unwrap_or_default()
+    }
+
+    /// Keeps an alarm pending while a fraud feed is configured.
+    async fn ensure_feed_alarm(&self, policy: &Policy, delay_ms: u64) -> Result<()> {
+        let fraud = &policy.bans.fraud;
+        if fraud.enabled && fraud.feed_url.is_some() {
+            let storage = self.state.storage();
+            if storage.get_alarm().await?.is_none() {
+                storage
+                    .set_alarm(std::time::Duration::from_millis(delay_ms))
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
     fn snapshot(&self, now: u64) -> Result<Response> {
         match self.policy() {
-            Ok(policy) => reply::json(
-                200,
-                &json!({ "policy": policy, "bans": self.active_bans(now)? }),
-            ),
+            Ok(mut policy) => {
+                policy.bans.fraud.deny_list.extend(self.feed_entries());
+                reply::json(
+                    200,
+                    &json!({ "policy": policy, "bans": self.active_bans(now)? }),
+                )
+            }
             Err(message) => reply::error(503, "configuration_invalid", &message),
         }
     }
@@ -297,6 +324,9 @@ impl Control {
                 match result {
                     Ok(updated) => {
                         self.put("policy", &updated.to_json())?;
+                        // A newly configured feed is polled within a second.
+                        self.state.storage().delete_alarm().await?;
+                        self.ensure_feed_alarm(&updated, 1000).await?;
                         self.audit(
                             "settingsChanged",
                             &ip,
@@ -430,6 +460,54 @@ impl DurableObject for Control {
         Self { state, env }
     }
 
+    /// Polls the fraud feed (one IP or CIDR per line) and schedules the
+    /// next poll. A failed poll keeps the last good list.
+    async fn alarm(&self) -> Result<Response> {
+        self.init_tables()?;
+        let now = now_seconds();
+        let Ok(policy) = self.policy() else {
+            return reply::json(200, &json!({ "ok": false }));
+        };
+        let fraud = &policy.bans.fraud;
+        let retention = policy.audit.retention_seconds;
+        let Some(url) = fraud.feed_url.clone().filter(|_| fraud.enabled) else {
+            return reply::json(200, &json!({ "ok": true }));
+        };
+        let fetched = match worker::Fetch::Url(url.parse()?).send().await {
+            Ok(mut response) if response.status_code() == 200 => response.text().await.ok(),
+            Ok(response) => {
+                worker::console_error!(
+                    "portcullis: fraud feed answered {}",
+                    response.status_code()
+                );
+                None
+            }
+            Err(e) => {
+                worker::console_error!("portcullis: fraud feed unreachable: {e}");
+                None
+            }
+        };
+        match fetched {
+            Some(text) => {
+                let (good, bad) = parse_feed(&text);
+                self.put("fraudFeed", &json!(good).to_string())?;
+                self.audit(
+                    "fraudFeedLoaded",
+                    "",
+                    &json!({ "entries": good.len(), "rejectedLines": bad.len() }),
+                    now,
+                    retention,
+                )?;
+            }
+            None => self.audit("fraudFeedFailed", "", &json!({}), now, retention)?,
+        }
+        self.state
+            .storage()
+            .set_alarm(std::time::Duration::from_secs(fraud.feed_poll_seconds))
+            .await?;
+        reply::json(200, &json!({ "ok": true }))
+    }
+
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         self.init_tables()?;
         let now = now_seconds();
@@ -443,7 +521,12 @@ impl DurableObject for Control {
             .map(|p| p.audit.retention_seconds)
             .unwrap_or(90 * 86_400);
         match (req.method(), path.as_str()) {
-            (Method::Get, "/snapshot") => self.snapshot(now),
+            (Method::Get, "/snapshot") => {
+                if let Ok(policy) = self.policy() {
+                    self.ensure_feed_alarm(&policy, 1000).await?;
+                }
+                self.snapshot(now)
+            }
             (Method::Post, "/bans") => {
                 let ban: BanEntry = serde_json::from_str(&req.text().await?)
                     .map_err(|e| worker::Error::RustError(e.to_string()))?;
