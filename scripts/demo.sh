@@ -10,8 +10,12 @@
 # forwards everything else to the origin. Builds what it needs first; the
 # admin API's key is in .dev.vars (created with a random key if missing).
 # Ctrl-C (or the edge exiting) stops both servers.
+#   --no-build   run what is built (pkg/dist, crates/edge/build) as it is
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+build=1
+[[ "${1:-}" == "--no-build" ]] && build=0
 
 EDGE_URL=http://127.0.0.1:8787/
 ORIGIN_PORT=8788 # wrangler.toml's ORIGIN_URL points here
@@ -19,8 +23,16 @@ ORIGIN_PORT=8788 # wrangler.toml's ORIGIN_URL points here
 say() { printf '\033[1m[demo]\033[0m %s\n' "$*"; }
 
 bash scripts/setup.sh --no-browser
-bash scripts/build-pkg.sh
-bash scripts/build-edge.sh
+if [[ $build == 1 ]]; then
+  bash scripts/build-pkg.sh
+  bash scripts/build-edge.sh
+fi
+for built in pkg/dist/rules pkg/dist/full crates/edge/build/index.js; do
+  if [[ ! -e $built ]]; then
+    say "$built is missing: run without --no-build" >&2
+    exit 1
+  fi
+done
 bash scripts/wrangler.sh --version >/dev/null # installs a Node.js wrangler accepts, if needed
 
 # Local secrets for wrangler dev: the admin API's application key.
@@ -85,21 +97,33 @@ for _ in $(seq 100); do
 done
 
 # The edge in the background so that a signal to this script stops it too;
-# it keeps the terminal as its standard input (wrangler's hotkeys).
-PORTCULLIS_EDGE_BUILT=1 bash scripts/wrangler.sh dev --ip 127.0.0.1 --port 8787 \
+# it keeps the terminal as its standard input (wrangler's hotkeys). The
+# Worker is built (no second build by wrangler.toml's [build]), and request.cf
+# is the local placeholder (no download).
+PORTCULLIS_EDGE_BUILT=1 CLOUDFLARE_CF_FETCH_ENABLED=false bash scripts/wrangler.sh dev --ip 127.0.0.1 --port 8787 \
   --persist-to .wrangler/state --inspector-port 9329 <&0 &
 edge_pid=$!
-for _ in $(seq 600); do
-  port_open 8787 && break
+edge_answers() { # the edge serves its public policy (workerd and the configuration are up)
+  port_open 8787 && node -e 'fetch(process.argv[1]).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))' \
+    "${EDGE_URL}__portcullis/policy" 2>/dev/null
+}
+ready=0
+for _ in $(seq 240); do
   kill -0 "$edge_pid" 2>/dev/null || break
-  sleep 0.1
+  if edge_answers; then
+    ready=1
+    break
+  fi
+  sleep 0.5
 done
-if port_open 8787; then
+if [[ $ready == 1 ]]; then
   say ""
-  say "Open ${EDGE_URL}  (the edge, in front of the origin on http://127.0.0.1:${ORIGIN_PORT}/)"
-  say "Public policy: ${EDGE_URL}__portcullis/policy · admin key in .dev.vars"
+  say "Open ${EDGE_URL}  (the Portcullis edge, in front of the demo origin on http://127.0.0.1:${ORIGIN_PORT}/)"
+  say "Public policy: ${EDGE_URL}__portcullis/policy · admin API key: APPLICATION_KEY in .dev.vars"
   say "Ctrl-C stops the demo."
   say ""
+elif kill -0 "$edge_pid" 2>/dev/null; then
+  say "the edge does not answer on ${EDGE_URL} yet; see wrangler's output above" >&2
 fi
 
 status=0

@@ -1,18 +1,29 @@
-// Signup page logic for the Portcullis demo. Imports the package exactly as a
-// site would (the import map in index.html points "portcullis" at the
-// browser entry). No inline styles or handlers: statuses and the meter width
-// are expressed as data attributes that style.css selects on, so the page
-// runs under `script-src 'self'; style-src 'self'`.
+// Signup page logic for the Portcullis demo. No inline scripts, styles or
+// handlers (statuses and the meter width are data attributes that style.css
+// selects on), so the page runs under the edge's CSP, `script-src 'self'
+// 'wasm-unsafe-eval'; style-src 'self'`.
+//
+// The policy, first match wins:
+//   ?policy=URL   the policy document at URL (PasswordChecker.fromUrl)
+//   ?preset=NAME  a built-in preset
+//   the site's policy from the edge (/__portcullis/policy), when it answers:
+//                 the page is served through the Portcullis edge (`npm run demo`)
+//   the preset picker's default (the page served by www/server.js alone)
 //
 // Hooks for tests:
 //   body[data-ready]         "" → "rules" (first checker built) → "estimator" (zxcvbn loaded)
-//   body[data-policy-source] "preset" | "url"     body[data-preset]  preset name ("" for url)
+//   body[data-policy-source] "preset" | "url" (?policy=URL or the edge's policy)
+//   body[data-preset]        preset name ("" for url)
 //   body[data-locale]        "en" | "cs"
 //   #meter[data-score]       "0".."4", "" when unknown; #meter[data-state] idle|loading|ready|error
 //   #requirements > li[data-rule][data-status]   #confirm-status[data-match] "true"|"false"|""
-import { PasswordChecker } from "portcullis";
+// The package's browser entry, by path. An application would write
+// `from "portcullis"` and let its bundler (or an import map) resolve it.
+import { PasswordChecker } from "/pkg/src/browser.js";
 
 const DEFAULT_PRESET = "owasp-asvs-l2";
+/** The edge's public policy (crates/edge); the standalone server answers 404. */
+const SITE_POLICY_URL = "/__portcullis/policy";
 const LOCALES = ["en", "cs"];
 const MARKS = { pass: "✓", fail: "✗", pending: "…", skipped: "–" };
 
@@ -24,6 +35,7 @@ const TEXT = {
     localeLabel: "Language",
     presetLabel: "Password policy",
     presetFromUrl: "(from URL)",
+    presetSite: "Site policy (edge)",
     heading: "Create your account",
     lead: "The password is checked in your browser as you type; nothing is sent until you submit.",
     usernameLabel: "Username",
@@ -56,6 +68,7 @@ const TEXT = {
     fineprint: "Demo only: the server does not store anything.",
     sourcePreset: (n) => `Built-in preset “${n}”.`,
     sourceUrl: (u) => `Policy loaded from ${u}.`,
+    sourceSite: (u) => `This site's policy, from the Portcullis edge (${u}).`,
     policyError: (u, m) => `Could not load the policy from ${u} (${m}); using a built-in preset instead.`,
     checkError: (m) => `The password could not be checked: ${m}`,
   },
@@ -66,6 +79,7 @@ const TEXT = {
     localeLabel: "Jazyk",
     presetLabel: "Pravidla pro hesla",
     presetFromUrl: "(z adresy URL)",
+    presetSite: "Zásady webu (edge)",
     heading: "Vytvořte si účet",
     lead: "Heslo se kontroluje přímo ve vašem prohlížeči už při psaní; nic se neodešle, dokud formulář neodešlete.",
     usernameLabel: "Uživatelské jméno",
@@ -98,6 +112,7 @@ const TEXT = {
     fineprint: "Pouze ukázka: server nic neukládá.",
     sourcePreset: (n) => `Vestavěná sada pravidel „${n}“.`,
     sourceUrl: (u) => `Pravidla načtena z ${u}.`,
+    sourceSite: (u) => `Zásady tohoto webu z brány Portcullis (${u}).`,
     policyError: (u, m) => `Pravidla z ${u} se nepodařilo načíst (${m}); použije se vestavěná sada.`,
     checkError: (m) => `Heslo se nepodařilo zkontrolovat: ${m}`,
   },
@@ -136,7 +151,8 @@ const state = {
   preset: DEFAULT_PRESET,
   source: "preset", // "preset" | "url"
   policyUrl: null,
-  policyDoc: null, // the policy fetched from policyUrl, reused on locale changes
+  policyDoc: null, // the policy fetched from policyUrl, reused on locale and picker changes
+  sitePolicy: false, // policyUrl is the edge's policy (the picker can switch back to it)
   checker: null,
   estimatorWanted: false,
   estimatorError: false,
@@ -161,7 +177,7 @@ function translatePage() {
     if (typeof value === "string") node.textContent = value;
   }
   const fromUrl = el.preset.querySelector('option[value=""]');
-  if (fromUrl) fromUrl.textContent = tx.presetFromUrl;
+  if (fromUrl) fromUrl.textContent = state.sitePolicy ? tx.presetSite : tx.presetFromUrl;
   renderToggle();
   renderSource();
 }
@@ -172,7 +188,11 @@ function renderSource() {
   document.body.dataset.preset = state.source === "preset" ? state.preset : "";
   el.policySource.dataset.source = state.source;
   el.policySource.textContent =
-    state.source === "url" ? tx.sourceUrl(state.policyUrl) : tx.sourcePreset(state.preset);
+    state.source === "preset"
+      ? tx.sourcePreset(state.preset)
+      : state.sitePolicy
+        ? tx.sourceSite(state.policyUrl)
+        : tx.sourceUrl(state.policyUrl);
   el.policyError.hidden = !state.policyErrorText;
   el.policyError.textContent = state.policyErrorText ? state.policyErrorText() : "";
 }
@@ -372,6 +392,7 @@ function updateUrl() {
   const url = new URL(location.href);
   url.searchParams.set("locale", state.locale);
   if (state.source === "preset") url.searchParams.set("preset", state.preset);
+  else if (state.sitePolicy) url.searchParams.delete("preset");
   history.replaceState(history.state, "", url);
 }
 
@@ -412,8 +433,14 @@ function wireEvents() {
   });
 
   el.preset.addEventListener("change", () => {
-    if (state.source !== "preset" || !el.preset.value) return;
-    state.preset = el.preset.value;
+    if (el.preset.value) {
+      state.source = "preset";
+      state.preset = el.preset.value;
+    } else if (state.policyDoc) {
+      state.source = "url"; // back to the policy loaded at start (the edge's)
+    } else {
+      return;
+    }
     state.policyErrorText = null;
     renderSource();
     rebuild();
@@ -438,7 +465,8 @@ async function start() {
   const locale = (query.get("locale") ?? "").toLowerCase();
   state.locale = LOCALES.includes(locale) ? locale : "en";
   const preset = query.get("preset");
-  state.preset = preset && presets.includes(preset) ? preset : DEFAULT_PRESET;
+  const explicitPreset = Boolean(preset && presets.includes(preset));
+  state.preset = explicitPreset ? preset : DEFAULT_PRESET;
   state.policyUrl = query.get("policy") || null;
 
   el.preset.replaceChildren(
@@ -476,10 +504,36 @@ async function start() {
       el.preset.disabled = false;
       el.preset.value = state.preset;
     }
+  } else if (!explicitPreset) {
+    checker = await loadSitePolicy();
   }
   translatePage();
   if (!checker) checker = PasswordChecker.fromPreset(state.preset, { locale: state.locale });
   setChecker(checker);
+}
+
+/**
+ * The edge's policy when the page is served through the Portcullis edge, with
+ * "Site policy (edge)" selected in the picker; null otherwise (the standalone
+ * server answers 404), leaving the picker's default.
+ */
+async function loadSitePolicy() {
+  let checker;
+  try {
+    checker = await PasswordChecker.fromUrl(new URL(SITE_POLICY_URL, location.href), { locale: state.locale });
+  } catch (error) {
+    console.info(`Portcullis: no site policy at ${SITE_POLICY_URL} (${error?.message ?? error}); using a built-in preset.`);
+    return null;
+  }
+  state.source = "url";
+  state.sitePolicy = true;
+  state.policyUrl = SITE_POLICY_URL;
+  state.policyDoc = checker.policy();
+  const option = document.createElement("option");
+  option.value = "";
+  el.preset.prepend(option);
+  el.preset.value = "";
+  return checker;
 }
 
 start().catch((error) => {
