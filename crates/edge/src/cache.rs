@@ -5,12 +5,14 @@
 //! updates its copy at once, so a change is live there immediately and
 //! everywhere within the cache lifetime.
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::rc::Rc;
 
 use portcullis_core::Policy;
 use portcullis_core::bans::BanEntry;
+use portcullis_core::headers::security_headers;
 use serde::Deserialize;
+use wasm_bindgen::JsValue;
 use worker::{Env, Result};
 
 /// What Control's `/snapshot` answers.
@@ -18,6 +20,24 @@ use worker::{Env, Result};
 pub(crate) struct Snapshot {
     pub(crate) policy: Policy,
     pub(crate) bans: Vec<BanEntry>,
+    /// The security headers of `policy.responses` as a flat JS array
+    /// (name, value, name, value…), built once per snapshot.
+    #[serde(skip)]
+    security: OnceCell<js_sys::Array>,
+}
+
+impl Snapshot {
+    /// The security headers core builds for this configuration.
+    pub(crate) fn security_headers(&self) -> &js_sys::Array {
+        self.security.get_or_init(|| {
+            let array = js_sys::Array::new();
+            for (name, value) in security_headers(&self.policy.responses) {
+                array.push(&JsValue::from_str(name));
+                array.push(&JsValue::from_str(&value));
+            }
+            array
+        })
+    }
 }
 
 pub(crate) struct Cached {
@@ -33,13 +53,22 @@ thread_local! {
 /// Default cache lifetime, overridable with the `PORTCULLIS_CACHE_SECONDS` var.
 const DEFAULT_CACHE_SECONDS: f64 = 5.0;
 
+thread_local! {
+    /// The cache lifetime, read once per isolate (vars do not change while it lives).
+    static LIFETIME_MS: OnceCell<f64> = const { OnceCell::new() };
+}
+
 fn lifetime_ms(env: &Env) -> f64 {
-    env.var("PORTCULLIS_CACHE_SECONDS")
-        .ok()
-        .and_then(|v| v.to_string().parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .unwrap_or(DEFAULT_CACHE_SECONDS)
-        * 1000.0
+    LIFETIME_MS.with(|l| {
+        *l.get_or_init(|| {
+            env.var("PORTCULLIS_CACHE_SECONDS")
+                .ok()
+                .and_then(|v| v.to_string().parse::<f64>().ok())
+                .filter(|s| s.is_finite() && *s >= 0.0)
+                .unwrap_or(DEFAULT_CACHE_SECONDS)
+                * 1000.0
+        })
+    })
 }
 
 /// Fetches a fresh snapshot from Control.
@@ -61,7 +90,7 @@ pub(crate) fn store(snapshot: Snapshot) -> Rc<Snapshot> {
     CACHE.with(|c| {
         *c.borrow_mut() = Some(Cached {
             snapshot: snapshot.clone(),
-            loaded_at_ms: worker::Date::now().as_millis() as f64,
+            loaded_at_ms: js_sys::Date::now(),
             refreshing: false,
         });
     });
@@ -78,6 +107,7 @@ pub(crate) fn add_ban(entry: BanEntry) {
             cached.snapshot = Rc::new(Snapshot {
                 policy: cached.snapshot.policy.clone(),
                 bans,
+                security: OnceCell::new(),
             });
         }
     });
@@ -92,7 +122,7 @@ pub(crate) fn invalidate() {
 /// when stale (through `ctx.wait_until`), loads in the foreground only when
 /// this isolate has none yet.
 pub(crate) async fn current(env: &Env, ctx: &worker::Context) -> Result<Rc<Snapshot>> {
-    let now = worker::Date::now().as_millis() as f64;
+    let now = js_sys::Date::now();
     let lifetime = lifetime_ms(env);
     let cached = CACHE.with(|c| {
         let mut slot = c.borrow_mut();

@@ -22,6 +22,19 @@ use crate::reply::{self, now_seconds};
 /// Name of the one Control instance.
 const INSTANCE: &str = "control";
 
+/// Sends `init` to Control's `path`.
+async fn send(env: &Env, path: &str, init: &RequestInit) -> Result<Response> {
+    let stub = env
+        .durable_object("CONTROL")?
+        .id_from_name(INSTANCE)?
+        .get_stub()?;
+    stub.fetch_with_request(Request::new_with_init(
+        &format!("https://control{path}"),
+        init,
+    )?)
+    .await
+}
+
 /// Calls Control from the Worker or another Durable Object.
 pub(crate) async fn call(
     env: &Env,
@@ -29,17 +42,12 @@ pub(crate) async fn call(
     path: &str,
     body: Option<&Value>,
 ) -> Result<Response> {
-    let stub = env
-        .durable_object("CONTROL")?
-        .id_from_name(INSTANCE)?
-        .get_stub()?;
     let mut init = RequestInit::new();
     init.with_method(Method::from(method.to_owned()));
     if let Some(body) = body {
         init.with_body(Some(JsValue::from_str(&body.to_string())));
     }
-    let req = Request::new_with_init(&format!("https://control{path}"), &init)?;
-    stub.fetch_with_request(req).await
+    send(env, path, &init).await
 }
 
 /// Forwards an admin API request (path after `/__portcullis/admin`) to Control.
@@ -49,10 +57,6 @@ pub(crate) async fn admin(
     rest: &str,
     client_ip: &str,
 ) -> Result<Response> {
-    let stub = env
-        .durable_object("CONTROL")?
-        .id_from_name(INSTANCE)?
-        .get_stub()?;
     let mut init = RequestInit::new();
     let method = req.method();
     init.with_method(method.clone());
@@ -67,9 +71,7 @@ pub(crate) async fn admin(
         let text = req.text().await.unwrap_or_default();
         init.with_body(Some(JsValue::from_str(&text)));
     }
-    let url = format!("https://control/admin{rest}");
-    stub.fetch_with_request(Request::new_with_init(&url, &init)?)
-        .await
+    send(env, &format!("/admin{rest}"), &init).await
 }
 
 /// The Control Durable Object.

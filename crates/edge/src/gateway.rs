@@ -16,16 +16,21 @@ use portcullis_core::uploads::{
 use portcullis_core::{Locale, ManualBanScope, PasswordChecker, Policy, Subject};
 use serde_json::json;
 use wasm_bindgen::JsValue;
-use worker::{Context, Env, Method, Request, Response, Result};
+use worker::{Context, Env, Request, Response, Result};
 
 use crate::cache::{self, Snapshot};
 use crate::proxy::{forward, secure};
 use crate::reply::{self, now_seconds};
 use crate::{control, guard};
 
-/// Cloudflare's bot score (1–99), when the request carries one.
-fn bot_score(req: &Request) -> Option<u8> {
-    let cf = js_sys::Reflect::get(req.inner(), &JsValue::from_str("cf")).ok()?;
+/// Cloudflare's bot score (1–99), when the request carries one. Reading
+/// `cf` costs time, so only when the policy uses the score.
+fn bot_score(req: &web_sys::Request, policy: &Policy) -> Option<u8> {
+    let fraud = &policy.bans.fraud;
+    if !fraud.enabled || fraud.bot_score_below == 0 {
+        return None;
+    }
+    let cf = js_sys::Reflect::get(req, &JsValue::from_str("cf")).ok()?;
     let bm = js_sys::Reflect::get(&cf, &JsValue::from_str("botManagement")).ok()?;
     let score = js_sys::Reflect::get(&bm, &JsValue::from_str("score"))
         .ok()?
@@ -56,52 +61,76 @@ fn banned(until: u64, now: u64) -> Result<Response> {
     Ok(response)
 }
 
-fn locale(req: &Request) -> Locale {
-    req.headers()
-        .get("Accept-Language")
-        .ok()
-        .flatten()
+/// A header of the raw request.
+fn header(req: &web_sys::Request, name: &str) -> Option<String> {
+    req.headers().get(name).ok().flatten()
+}
+
+/// The path and the path with its query, sliced from the serialised URL
+/// (no URL parsing on the hot path; the runtime already normalised it).
+fn split_url(url: &str) -> (&str, &str) {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let path_and_query = url[after_scheme..]
+        .find('/')
+        .map_or("/", |i| &url[after_scheme + i..]);
+    let path = path_and_query
+        .split(['?', '#'])
+        .next()
+        .unwrap_or(path_and_query);
+    (path, path_and_query)
+}
+
+/// An edge answer as the runtime's response.
+fn raw(response: Result<Response>) -> Result<web_sys::Response> {
+    response.map(Into::into)
+}
+
+fn locale(req: &web_sys::Request) -> Locale {
+    header(req, "Accept-Language")
         .and_then(|v| v.split([',', ';']).next().and_then(Locale::parse))
         .unwrap_or_default()
 }
 
 /// The whole pipeline for one request.
-pub(crate) async fn handle(req: Request, env: Env, ctx: Context) -> Result<Response> {
+pub(crate) async fn handle(
+    req: web_sys::Request,
+    env: Env,
+    ctx: Context,
+) -> Result<web_sys::Response> {
     let now = now_seconds();
-    let Some(ip) = req
-        .headers()
-        .get("CF-Connecting-IP")?
+    let Some(ip) = header(&req, "CF-Connecting-IP")
         .as_deref()
         .and_then(parse_client_ip)
     else {
-        return reply::error(
+        return raw(reply::error(
             400,
             "no_client_address",
             "The request carries no client address.",
-        );
+        ));
     };
     let snapshot = match cache::current(&env, &ctx).await {
         Ok(s) => s,
         Err(e) => {
             worker::console_error!("portcullis: {e}");
-            return reply::error(
+            return raw(reply::error(
                 503,
                 "configuration_unavailable",
                 "The gateway's configuration is unavailable; see the Worker's logs.",
-            );
+            ));
         }
     };
     let policy = &snapshot.policy;
-    let respond = |r: Result<Response>| r.and_then(|r| secure(r, &policy.responses));
+    let respond = |r: Result<Response>| r.and_then(|r| secure(r, &snapshot)).map(Into::into);
     let key = client_key(ip, policy.bans.ipv6_prefix_length);
     let method = req.method();
+    let write = is_write(&method);
 
     match decide_access(
         &policy.bans,
         &snapshot.bans,
         ip,
-        method.as_ref(),
-        bot_score(&req),
+        &method,
+        bot_score(&req, policy),
         now,
     ) {
         Access::Allow => {}
@@ -124,17 +153,17 @@ pub(crate) async fn handle(req: Request, env: Env, ctx: Context) -> Result<Respo
         _ => return respond(reply::error(403, "denied", "This request is not allowed.")),
     }
 
-    let url = req.url()?;
-    let path = url.path().to_owned();
+    let url = req.url();
+    let (path, path_and_query) = split_url(&url);
     if path == "/__portcullis/policy" {
         return respond(reply::json(200, &json!(policy.public())));
     }
     if let Some(rest) = path.strip_prefix("/__portcullis/admin") {
         let rest = rest.to_owned();
-        let response = control::admin(&env, req, &rest, &ip.to_string()).await?;
+        let response = control::admin(&env, Request::from(req), &rest, &ip.to_string()).await?;
         match response.status_code() {
             401 => warn(&env, policy, &key, ip, WarningKind::WrongApplicationKey).await,
-            200 | 201 if method != Method::Get => cache::invalidate(),
+            200 | 201 if write => cache::invalidate(),
             _ => {}
         }
         return respond(Ok(response));
@@ -142,32 +171,28 @@ pub(crate) async fn handle(req: Request, env: Env, ctx: Context) -> Result<Respo
     if path.starts_with("/__portcullis/") {
         return respond(reply::error(404, "not_found", "No such route."));
     }
-    if let Some(location) = https_redirect(&policy.responses, url.as_str()) {
+    if let Some(location) = https_redirect(&policy.responses, &url) {
         let mut response = Response::empty()?.with_status(301);
         response.headers_mut().set("Location", &location)?;
         return respond(Ok(response));
     }
 
-    if method == Method::Post
+    if method == "POST"
         && path == policy.routes.signup
         && let Some(refusal) = check_signup(&req, &env, &snapshot, &key, ip).await?
     {
         return respond(Ok(refusal));
     }
 
-    if is_write(method.as_ref()) && is_upload_path(&policy.uploads, &path) {
-        let declared = req
-            .headers()
-            .get("Content-Length")?
-            .and_then(|v| v.trim().parse::<u64>().ok());
+    if write && is_upload_path(&policy.uploads, path) {
+        let declared = header(&req, "Content-Length").and_then(|v| v.trim().parse::<u64>().ok());
         let verdict = if declared_too_large(&policy.uploads, declared) {
             Err(UploadError::TooLarge {
                 limit: policy.uploads.max_bytes,
             })
         } else {
-            let content_type = req.headers().get("Content-Type")?.unwrap_or_default();
-            let mut copy = req.clone()?;
-            let body = copy.bytes().await?;
+            let content_type = header(&req, "Content-Type").unwrap_or_default();
+            let body = Request::from(req.clone()?).bytes().await?;
             // Until sessions exist every caller is an end user: no client
             // header can make it staff.
             check_upload(&policy.uploads, Role::EndUser, &content_type, &body)
@@ -195,9 +220,9 @@ pub(crate) async fn handle(req: Request, env: Env, ctx: Context) -> Result<Respo
         }
     }
 
-    let response = forward(&req, &env, &policy.responses, None).await?;
-    if response.status_code() == 403
-        && portcullis_core::uploads::path_matches(&policy.routes.protected, &path)
+    let response = forward(&req, &env, &snapshot, path_and_query).await?;
+    if response.status() == 403
+        && portcullis_core::uploads::path_matches(&policy.routes.protected, path)
     {
         warn(&env, policy, &key, ip, WarningKind::OriginForbidden).await;
     }
@@ -207,7 +232,7 @@ pub(crate) async fn handle(req: Request, env: Env, ctx: Context) -> Result<Respo
 /// Signup: refuse blocked email domains and passwords that fail the policy
 /// (422) before the origin sees the form. `None` lets it through.
 async fn check_signup(
-    req: &Request,
+    req: &web_sys::Request,
     env: &Env,
     snapshot: &Snapshot,
     key: &str,
@@ -215,7 +240,7 @@ async fn check_signup(
 ) -> Result<Option<Response>> {
     let policy = &snapshot.policy;
     let fields = &policy.routes.fields;
-    let form = match req.clone()?.form_data().await {
+    let form = match Request::from(req.clone()?).form_data().await {
         Ok(form) => form,
         Err(_) => {
             warn(env, policy, key, ip, WarningKind::MalformedBody).await;

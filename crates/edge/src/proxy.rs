@@ -1,106 +1,113 @@
-//! Forwarding to the origin and back. Bodies stay JavaScript streams in both
-//! directions (they never cross into wasm), headers the origin must be able
-//! to trust are dropped from the client's request, and every response gets
-//! the security headers core builds.
+//! Forwarding to the origin and back. The per-request work that touches
+//! every header (dropping reserved `Portcullis-` headers, copying the rest,
+//! adding the security headers) runs in a few lines of JavaScript next to
+//! the Worker's own fetch, so a request crosses into wasm a handful of times
+//! rather than once per header; bodies stay JavaScript streams in both
+//! directions. Which headers are reserved and which security headers to
+//! send is decided by core (the list comes in as an argument).
 
-use portcullis_core::ResponsePolicy;
-use portcullis_core::headers::security_headers;
-use wasm_bindgen::JsCast;
-use worker::{Env, Fetch, Request, Response, Result};
+use std::cell::OnceCell;
 
+use wasm_bindgen::prelude::*;
+use worker::{Env, Response, Result};
+
+use crate::cache::Snapshot;
 use crate::reply;
 
-/// Headers between the edge and the origin carry this prefix; a client
-/// cannot send them.
-const RESERVED_PREFIX: &str = "portcullis-";
+#[wasm_bindgen(inline_js = r#"
+// Headers between the edge and the origin carry this prefix; a client
+// cannot send them and the origin's never reach the client.
+const RESERVED = "portcullis-";
+
+function copyHeaders(from, dropHost) {
+  const out = new Headers();
+  for (const [name, value] of from) {
+    if (name.startsWith(RESERVED) || (dropHost && name === "host")) continue;
+    out.append(name, value);
+  }
+  return out;
+}
+
+export function secureResponse(response, security) {
+  const headers = copyHeaders(response.headers, false);
+  for (let i = 0; i + 1 < security.length; i += 2) headers.set(security[i], security[i + 1]);
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
+
+export async function forwardToOrigin(request, target, body, security) {
+  const init = { method: request.method, headers: copyHeaders(request.headers, true), redirect: "manual" };
+  const payload = body ?? request.body;
+  if (payload) init.body = payload;
+  let response;
+  try {
+    response = await fetch(target, init);
+  } catch (e) {
+    console.error("portcullis: origin fetch failed: " + e);
+    return null;
+  }
+  return secureResponse(response, security);
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(js_name = secureResponse)]
+    fn secure_response(response: &web_sys::Response, security: &js_sys::Array)
+    -> web_sys::Response;
+
+    #[wasm_bindgen(js_name = forwardToOrigin)]
+    fn forward_to_origin(
+        request: &web_sys::Request,
+        target: &str,
+        body: &JsValue,
+        security: &js_sys::Array,
+    ) -> js_sys::Promise;
+}
+
+thread_local! {
+    /// `ORIGIN_URL`, read once per isolate (vars do not change while it lives).
+    static ORIGIN: OnceCell<Option<String>> = const { OnceCell::new() };
+}
 
 /// The origin's base URL (`ORIGIN_URL`), without a trailing slash.
 fn origin(env: &Env) -> Option<String> {
-    env.var("ORIGIN_URL")
-        .ok()
-        .map(|v| v.to_string().trim_end_matches('/').to_owned())
-        .filter(|v| !v.is_empty())
+    ORIGIN.with(|o| {
+        o.get_or_init(|| {
+            env.var("ORIGIN_URL")
+                .ok()
+                .map(|v| v.to_string().trim_end_matches('/').to_owned())
+                .filter(|v| !v.is_empty())
+        })
+        .clone()
+    })
 }
 
-/// Copies `from` into a new header list, leaving out reserved and
-/// hop-specific names.
-fn filtered(from: &web_sys::Headers, drop_host: bool) -> Result<web_sys::Headers> {
-    let out = web_sys::Headers::new()?;
-    let iter = js_sys::try_iter(from)?
-        .ok_or_else(|| worker::Error::RustError("headers not iterable".into()))?;
-    for entry in iter {
-        let pair: js_sys::Array = entry?.unchecked_into();
-        let name = pair.get(0).as_string().unwrap_or_default();
-        let lower = name.to_ascii_lowercase();
-        if lower.starts_with(RESERVED_PREFIX) || (drop_host && lower == "host") {
-            continue;
-        }
-        out.append(&name, &pair.get(1).as_string().unwrap_or_default())?;
-    }
-    Ok(out)
-}
-
-/// Adds the security headers to any response (the edge's own included).
-pub(crate) fn secure(response: Response, policy: &ResponsePolicy) -> Result<Response> {
+/// Adds the security headers to one of the edge's own answers.
+pub(crate) fn secure(response: Response, snapshot: &Snapshot) -> Result<Response> {
     let raw: web_sys::Response = response.into();
-    let headers = filtered(&raw.headers(), false)?;
-    for (name, value) in security_headers(policy) {
-        headers.set(name, &value)?;
-    }
-    let init = web_sys::ResponseInit::new();
-    init.set_status(raw.status());
-    init.set_status_text(&raw.status_text());
-    init.set_headers(&headers);
-    let body = raw.body();
-    Ok(web_sys::Response::new_with_opt_readable_stream_and_init(body.as_ref(), &init)?.into())
+    Ok(secure_response(&raw, snapshot.security_headers()).into())
 }
 
-/// Sends `req` (or `body` in place of its body, when the edge has read it)
-/// to the origin and returns the origin's response with security headers.
+/// Sends `req` to the origin at `path_and_query` and returns the origin's
+/// response with security headers.
 pub(crate) async fn forward(
-    req: &Request,
+    req: &web_sys::Request,
     env: &Env,
-    policy: &ResponsePolicy,
-    body: Option<&[u8]>,
-) -> Result<Response> {
+    snapshot: &Snapshot,
+    path_and_query: &str,
+) -> Result<web_sys::Response> {
     let Some(origin) = origin(env) else {
-        return secure(
-            reply::error(502, "origin_not_configured", "ORIGIN_URL is not set.")?,
-            policy,
-        );
+        let answer = reply::error(502, "origin_not_configured", "ORIGIN_URL is not set.")?;
+        return Ok(secure(answer, snapshot)?.into());
     };
-    let url = req.url()?;
-    let mut target = format!("{origin}{}", url.path());
-    if let Some(query) = url.query() {
-        target.push('?');
-        target.push_str(query);
+    let target = format!("{origin}{path_and_query}");
+    let promise = forward_to_origin(req, &target, &JsValue::NULL, snapshot.security_headers());
+    let answer = wasm_bindgen_futures::JsFuture::from(promise).await?;
+    if answer.is_null() {
+        let answer = reply::error(
+            502,
+            "origin_unreachable",
+            "The application behind the gateway did not answer.",
+        )?;
+        return Ok(secure(answer, snapshot)?.into());
     }
-    let inner = req.inner();
-    let init = web_sys::RequestInit::new();
-    init.set_method(&inner.method());
-    init.set_headers(&filtered(&inner.headers(), true)?.into());
-    init.set_redirect(web_sys::RequestRedirect::Manual);
-    match body {
-        Some(bytes) => init.set_body(&js_sys::Uint8Array::from(bytes)),
-        None => {
-            if let Some(stream) = inner.body() {
-                init.set_body(&stream);
-            }
-        }
-    }
-    let outgoing = web_sys::Request::new_with_str_and_init(&target, &init)?;
-    match Fetch::Request(Request::from(outgoing)).send().await {
-        Ok(response) => secure(response, policy),
-        Err(e) => {
-            worker::console_error!("portcullis: origin fetch failed: {e}");
-            secure(
-                reply::error(
-                    502,
-                    "origin_unreachable",
-                    "The application behind the gateway did not answer.",
-                )?,
-                policy,
-            )
-        }
-    }
+    Ok(answer.unchecked_into())
 }

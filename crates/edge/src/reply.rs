@@ -18,5 +18,5 @@ pub(crate) fn json(status: u16, value: &serde_json::Value) -> Result<Response> {
 
 /// Seconds since the Unix epoch, from the Worker's clock.
 pub(crate) fn now_seconds() -> u64 {
-    worker::Date::now().as_millis() / 1000
+    (js_sys::Date::now() / 1000.0) as u64
 }
