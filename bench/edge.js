@@ -3,7 +3,7 @@
 // Worker, both on the same workerd (Miniflare 4), driven directly through
 // Miniflare's own socket by the same load generator (wrk) in the same run.
 //
-//   node bench/edge.js [--duration=10] [--connections=32] [--threads=2] [--warmup=2]
+//   node bench/edge.js [--duration=10] [--connections=32] [--threads=2] [--warmup=2] [--rounds=3]
 //
 // Each Worker forwards GET /bench/hello?x=1 to a tiny origin (a Node http
 // server in a child process, ~1 KB of text). The request carries
@@ -11,7 +11,8 @@
 // hot path (configuration snapshot from the per-isolate cache, ban decision,
 // header filtering, forwarding, security headers).
 //
-// Order: peer, ours, peer, ours (two rounds); each Miniflare is disposed
+// Order: peer, ours, peer, ours, … (three rounds by default: a 2-core
+// machine running wrk, workerd and the origin is noisy); each Miniflare is disposed
 // before the next one starts, and each is warmed (a few requests, then a
 // short wrk run that is not measured) before the measured wrk run.
 //
@@ -316,7 +317,8 @@ async function main() {
   const persistRoot = mkdtempSync(path.join(os.tmpdir(), "portcullis-bench-edge-"));
   cleanups.push(() => rmSync(persistRoot, { recursive: true, force: true }));
 
-  const order = ["peer", "ours", "peer", "ours"];
+  const rounds = Math.round(opt("rounds", 3));
+  const order = Array.from({ length: rounds }, () => ["peer", "ours"]).flat();
   const runs = [];
   let headersSeen;
   console.log("");
@@ -359,7 +361,7 @@ async function main() {
       median_workerd_cpu_us: rs[0].workerdCpuUs === null ? null : median(rs.map((r) => r.workerdCpuUs)),
     };
   }
-  const perRound = [1, 2].map((round) => {
+  const perRound = Array.from({ length: rounds }, (_, i) => i + 1).map((round) => {
     const o = runs.find((r) => r.round === round && r.worker === "ours");
     const p = runs.find((r) => r.round === round && r.worker === "peer");
     return o.rps / p.rps;
@@ -383,7 +385,7 @@ async function main() {
   }
   console.log("");
   console.log(`ratio ours/peer: median ${pc(ratio.median)}, best ${pc(ratio.best)}, ` +
-    `round 1 ${pc(perRound[0])}, round 2 ${pc(perRound[1])}`);
+    perRound.map((r, i) => `round ${i + 1} ${pc(r)}`).join(", "));
   console.log(`target >= ${pc(TARGET_RATIO)} of the JS pass-through (median): ${ok(ratio.meetsTarget)}`);
   if (summary.ours.median_workerd_cpu_us !== null) {
     ratio.workerdCpu = summary.ours.median_workerd_cpu_us / summary.peer.median_workerd_cpu_us;
