@@ -16,7 +16,7 @@ const POLICY = {
     banSeconds: 120,
     neverBan: ["10.0.0.0/8", "2001:db8:ffff::/48"],
     manual: [{ cidr: "198.51.100.0/24", scope: "writes" }],
-    fraud: { enabled: true, denyList: ["192.0.2.128/25"] },
+    fraud: { enabled: true, denyList: ["192.0.2.128/25"], botScoreBelow: 30 },
   },
   uploads: { paths: ["/upload", "/files/*"], maxBytes: 1000 },
   signup: { blockedEmailDomains: ["spam.example"] },
@@ -162,6 +162,18 @@ describe("bans", () => {
     await r.arrayBuffer();
     const bans = await (await edge.admin("/bans")).json();
     assert.ok(bans.bans.some((b) => b.target === "192.0.2.200" && b.reason === "fraud"));
+  });
+
+  test("Cloudflare's bot score below the threshold bans at once", async () => {
+    let r = await edge.dispatch("/", { ip: "203.0.113.90", cf: { botManagement: { score: 5 } } });
+    assert.equal(r.status, 403);
+    await r.arrayBuffer();
+    r = await edge.dispatch("/", { ip: "203.0.113.91", cf: { botManagement: { score: 90 } } });
+    assert.equal(r.status, 200);
+    await r.arrayBuffer();
+    r = await edge.request("/", { ip: "203.0.113.90" });
+    assert.equal(r.status, 403, "the ban sticks without the signal");
+    await r.arrayBuffer();
   });
 
   test("the admin bans and unbans; both are live at once", async () => {
@@ -332,6 +344,38 @@ describe("admin API", () => {
     assert.equal(policy.passwords.maxLength, 128);
     r = await edge.admin("/settings", { method: "PATCH", body: JSON.stringify({ passwords: { minLength: 10 } }) });
     assert.equal(r.status, 200);
+    await r.arrayBuffer();
+  });
+
+  test("forcing HTTPS redirects plain HTTP and sends HSTS; embedding opens frame-ancestors", async () => {
+    let r = await edge.admin("/settings", {
+      method: "PATCH",
+      body: JSON.stringify({ responses: { forceHttps: true, allowEmbedding: true, csp: { frameAncestors: ["https://partner.example"], scriptSrc: ["https://cdn.example"] } } }),
+    });
+    assert.equal(r.status, 200);
+    await r.arrayBuffer();
+    try {
+      r = await edge.request("/page?a=1", { ip: "203.0.113.95" });
+      assert.equal(r.status, 301);
+      assert.equal(r.headers.get("location"), new URL("/page?a=1", edge.url).href.replace("http://", "https://"));
+      assert.equal(r.headers.get("strict-transport-security"), "max-age=31536000; includeSubDomains");
+      const csp = r.headers.get("content-security-policy");
+      assert.match(csp, /frame-ancestors 'self' https:\/\/partner\.example/);
+      assert.match(csp, /script-src 'self' 'wasm-unsafe-eval' https:\/\/cdn\.example/);
+      assert.match(csp, /upgrade-insecure-requests/);
+      assert.equal(r.headers.get("x-frame-options"), null);
+      await r.arrayBuffer();
+    } finally {
+      r = await edge.admin("/settings", {
+        method: "PATCH",
+        body: JSON.stringify({ responses: { forceHttps: false, allowEmbedding: false, csp: null } }),
+      });
+      assert.equal(r.status, 200);
+      await r.arrayBuffer();
+    }
+    r = await edge.request("/page", { ip: "203.0.113.95" });
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get("strict-transport-security"), null);
     await r.arrayBuffer();
   });
 

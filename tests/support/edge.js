@@ -61,5 +61,8 @@ export async function startEdge({ origin, policy = {}, persist = mkdtempSync(joi
     fetch(new URL(path, url), { redirect: "manual", ...init, headers: { "CF-Connecting-IP": ip, ...headers } });
   const admin = (path, { key = APP_KEY, ip = "100.64.0.1", headers = {}, ...init } = {}) =>
     request(`/__portcullis/admin${path}`, { ip, ...init, headers: { Authorization: `Bearer ${key}`, "content-type": "application/json", ...headers } });
-  return { url: url.href, persist, request, admin, dispose: () => mf.dispose() };
+  /** Like `request`, through Miniflare's dispatchFetch, which can set `request.cf`. */
+  const dispatch = (path, { ip = "203.0.113.1", headers = {}, ...init } = {}) =>
+    mf.dispatchFetch(new URL(path, url), { redirect: "manual", ...init, headers: { "CF-Connecting-IP": ip, ...headers } });
+  return { url: url.href, persist, request, dispatch, admin, dispose: () => mf.dispose() };
 }
