@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The demo: the Portcullis edge on workerd (`wrangler dev`) in front of a demo
-# application, the signup pages in www/.
+# application (www/: signup, login and account pages).
 #
 #   browser ─▶ edge   http://127.0.0.1:8787/  (crates/edge, wrangler.toml)  ← open this
 #                └──▶ origin http://127.0.0.1:8788/  (node www/server.js: www/ and pkg/)

@@ -1,19 +1,41 @@
-// Static server for the Portcullis demo pages (no dependencies; Node 20+).
+// The demo application ("origin") behind the Portcullis edge (no
+// dependencies; Node 20+).
 //
 //   node www/server.js            → http://127.0.0.1:8788/ (PORT overrides)
 //   import { startServer } from "./www/server.js";
 //   const { url, close } = await startServer({ port: 0 });
 //
-// Serves www/ at "/" and the npm package folder pkg/ at "/pkg/", answers
-// POST /signup with a demo page, and sends a strict Content-Security-Policy
-// on HTML: the pages have no inline script or style. In `npm run demo` this
-// is the origin behind the Portcullis edge, which replaces these security
-// headers with its own.
+// Serves www/ at "/" and the npm package folder pkg/ at "/pkg/", and sends a
+// strict Content-Security-Policy on HTML: the pages have no inline script or
+// style. In `npm run demo` this is the origin behind the Portcullis edge,
+// which replaces these security headers with its own.
+//
+// Accounts live in memory (one store per startServer), passwords hashed with
+// scrypt. The routes, and this origin's side of SPEC.md's "The edge, as an
+// application sees it":
+//   POST /signup            username, email, password → result page; 409 if the name is taken
+//   GET  /login             www/login.html (?reason=session_expired shows a notice)
+//   POST /login             username, password → 303 /account with
+//                           `Portcullis-Login-User: <id>`, `Portcullis-Login-Roles` (if any)
+//                           and `Portcullis-Login-Created: <unix seconds>`, which tell
+//                           the edge to issue a session; 401 + the login page otherwise
+//   GET  /account           who the edge says the caller is (`Portcullis-User`,
+//                           `Portcullis-Roles`, `Portcullis-Session`), change-password
+//                           and sign-out forms
+//   POST /account/password  password, new_password, confirm → 303 /account?changed=1
+//   POST /logout            303 /login (the edge ends the session)
+// The edge drops every client-sent `Portcullis-*` header, so behind it those
+// request headers are trustworthy; this server alone believes anyone who
+// sends them (it is a demo: changing a password still needs the current one).
+// Forms may be urlencoded or multipart; a `locale` field (or `?locale=` on
+// GET) picks English or Czech, with the text in www/i18n.js.
+import { randomBytes, scrypt, timingSafeEqual } from "node:crypto";
 import { createServer } from "node:http";
 import { realpathSync } from "node:fs";
 import { readFile, realpath, stat } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { CHECKER_TEXT, TEXT, normalizeLocale, withLocale } from "./i18n.js";
 
 const WWW_ROOT = path.dirname(fileURLToPath(import.meta.url));
 const PKG_ROOT = path.resolve(WWW_ROOT, "..", "pkg");
@@ -111,89 +133,488 @@ function readBody(req) {
       }
       chunks.push(chunk);
     });
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("end", () => resolve(Buffer.concat(chunks)));
     req.on("error", reject);
   });
 }
 
-const SIGNUP_TEXT = {
-  en: {
-    title: "Account created (demo)",
-    body: (user) => `The account <strong>${user}</strong> was created. This is a demo: nothing was stored.`,
-    back: "Back to the signup form",
-  },
-  cs: {
-    title: "Účet vytvořen (ukázka)",
-    body: (user) => `Účet <strong>${user}</strong> byl vytvořen. Jde jen o ukázku: nic se neuložilo.`,
-    back: "Zpět na registraci",
-  },
+/**
+ * The request's form fields (text fields only; files in a multipart body are
+ * ignored), or null after answering 400/413 itself.
+ */
+async function readForm(req, res) {
+  try {
+    const body = await readBody(req);
+    const type = req.headers["content-type"] ?? "";
+    if (/^multipart\/form-data\s*;/i.test(type)) {
+      // Node's fetch implementation parses multipart bodies.
+      const data = await new Response(body, { headers: { "content-type": type } }).formData();
+      const form = new URLSearchParams();
+      for (const [name, value] of data) if (typeof value === "string") form.append(name, value);
+      return form;
+    }
+    return new URLSearchParams(body.toString("utf8"));
+  } catch (error) {
+    sendJson(res, error.status ?? 400, { error: error.status ? error.message : "malformed form body" });
+    return null;
+  }
+}
+
+function sendHtml(res, status, html, extra = {}) {
+  res.writeHead(status, {
+    ...baseHeaders(CONTENT_TYPES[".html"]),
+    "content-security-policy": CONTENT_SECURITY_POLICY,
+    "x-frame-options": "DENY",
+    "content-length": Buffer.byteLength(html),
+    ...extra,
+  });
+  res.end(res.req.method === "HEAD" ? undefined : html);
+}
+
+function redirect(res, location, extra = {}) {
+  res.writeHead(303, { location, "cache-control": "no-store", "content-length": 0, ...extra });
+  res.end();
+}
+
+async function sendFile(req, res, file) {
+  const ext = path.extname(file).toLowerCase();
+  const headers = baseHeaders(CONTENT_TYPES[ext] ?? "application/octet-stream");
+  const data = await readFile(file);
+  if (ext === ".html") {
+    headers["content-security-policy"] = CONTENT_SECURITY_POLICY;
+    headers["x-frame-options"] = "DENY";
+  }
+  headers["content-length"] = data.length;
+  res.writeHead(200, headers);
+  res.end(req.method === "HEAD" ? undefined : data);
+}
+
+// ---- accounts ---------------------------------------------------------------
+
+// scrypt with N = 2^14, r = 8, p = 1 (16 MiB; Node's defaults), below
+// OWASP's N = 2^17 so the demo and its tests stay quick. Each hash records
+// its parameters, so raising them later keeps old hashes verifiable.
+const SCRYPT = { N: 2 ** 14, r: 8, p: 1, keylen: 32 };
+
+function scryptKey(password, salt, { N, r, p, keylen }) {
+  return new Promise((resolve, reject) => {
+    // NFKC first (as NIST SP 800-63B suggests): the same password typed with
+    // composed or decomposed accents hashes the same.
+    scrypt(password.normalize("NFKC"), salt, keylen, { N, r, p, maxmem: 256 * N * r }, (error, key) =>
+      error ? reject(error) : resolve(key),
+    );
+  });
+}
+
+/** "scrypt$N$r$p$salt$key" (base64url), with a fresh random salt. */
+async function hashPassword(password) {
+  const salt = randomBytes(16);
+  const key = await scryptKey(password, salt, SCRYPT);
+  return ["scrypt", SCRYPT.N, SCRYPT.r, SCRYPT.p, salt.toString("base64url"), key.toString("base64url")].join("$");
+}
+
+/** Whether `password` matches `stored`, compared in constant time. */
+async function verifyPassword(password, stored) {
+  const [scheme, N, r, p, salt, key] = String(stored).split("$");
+  if (scheme !== "scrypt" || !key) return false;
+  const expected = Buffer.from(key, "base64url");
+  const actual = await scryptKey(password, Buffer.from(salt, "base64url"), {
+    N: Number(N),
+    r: Number(r),
+    p: Number(p),
+    keylen: expected.length,
+  });
+  return timingSafeEqual(actual, expected);
+}
+
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+// The seeded account, there from the start for trying the admin role:
+//   username "demo", password "correct horse battery staple orbit", roles "admin".
+// Created 30 days before the server started, so it is past any probation
+// period (the presets use 7 days).
+const DEMO_USER = {
+  username: "demo",
+  email: "demo@example.com",
+  password: "correct horse battery staple orbit",
+  roles: ["admin"],
+  ageSeconds: 30 * 24 * 60 * 60,
 };
 
-function signupPage(form) {
-  const locale = form.get("locale") === "cs" ? "cs" : "en";
-  const tx = SIGNUP_TEXT[locale];
-  const user = escapeHtml(form.get("username") || "—");
-  const back = `/?locale=${locale}`;
+/** In-memory accounts: username → { id: "u-<n>", username, email, passwordHash, created, roles }. */
+class UserStore {
+  #byName = new Map();
+  #byId = new Map();
+  #next = 1;
+
+  /** Usernames compare after NFKC and case folding: "Alice" is "alice". */
+  static key(username) {
+    return username.normalize("NFKC").toLowerCase();
+  }
+
+  has(username) {
+    return this.#byName.has(UserStore.key(username));
+  }
+
+  byName(username) {
+    return this.#byName.get(UserStore.key(username));
+  }
+
+  byId(id) {
+    return this.#byId.get(id);
+  }
+
+  /** Adds an account; null if the username is taken. */
+  add({ username, email, passwordHash, created = nowSeconds(), roles = [] }) {
+    const key = UserStore.key(username);
+    if (this.#byName.has(key)) return null;
+    const user = { id: `u-${this.#next++}`, username, email, passwordHash, created, roles };
+    this.#byName.set(key, user);
+    this.#byId.set(user.id, user);
+    return user;
+  }
+}
+
+/** One server's state: its accounts (the demo account seeded) and the failed-login page. */
+async function createApp() {
+  const users = new UserStore();
+  const [demoHash, dummyHash] = await Promise.all([
+    hashPassword(DEMO_USER.password),
+    // Unknown usernames are checked against this hash of a random password,
+    // so a failed login takes as long whether or not the account exists.
+    hashPassword(randomBytes(18).toString("base64url")),
+  ]);
+  users.add({
+    username: DEMO_USER.username,
+    email: DEMO_USER.email,
+    passwordHash: demoHash,
+    created: nowSeconds() - DEMO_USER.ageSeconds,
+    roles: DEMO_USER.roles,
+  });
+  return { users, dummyHash, loginTemplate: null };
+}
+
+/** The verified caller the edge names in request headers, or null. */
+function callerOf(req, app) {
+  const id = req.headers["portcullis-user"];
+  if (!id) return null;
+  const roles = String(req.headers["portcullis-roles"] ?? "")
+    .split(",")
+    .map((role) => role.trim())
+    .filter(Boolean);
+  return { id, roles, session: req.headers["portcullis-session"] ?? "", user: app.users.byId(id) ?? null };
+}
+
+// ---- pages --------------------------------------------------------------------
+
+/** The header every page shares: logo, page links, and the language link when given. */
+function pageHeader(locale, current, switchHref) {
+  const tx = TEXT[locale];
+  const link = (href, page, key) =>
+    `<a href="${withLocale(href, locale)}" data-page="${page}"${page === current ? ' aria-current="page"' : ""}>${tx[key]}</a>`;
+  const other = locale === "cs" ? "en" : "cs";
+  const switcher = switchHref
+    ? `\n        <a href="${escapeHtml(switchHref)}" class="switch-locale" hreflang="${other}" lang="${other}">${tx.switchLocale}</a>`
+    : "";
+  return `<header class="brand">
+      <span class="logo" aria-hidden="true"></span>
+      <div>
+        <p class="brand-name">Portcullis</p>
+        <p class="brand-tag">${tx.tagline}</p>
+      </div>
+      <nav class="site-nav" aria-label="${tx.navLabel}">
+        ${link("/", "signup", "navSignup")}
+        ${link("/login", "login", "navLogin")}
+        ${link("/account", "account", "navAccount")}${switcher}
+      </nav>
+    </header>`;
+}
+
+function pageShell({ locale, title, page, current, switchHref = null, script = null, body }) {
+  const scriptTag = script ? `\n  <script type="module" src="${script}"></script>` : "";
   return `<!doctype html>
 <html lang="${locale}">
 <head>
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <meta name="color-scheme" content="light dark">
-  <title>${tx.title} · Portcullis</title>
+  <title>${title}</title>
   <link rel="icon" href="/favicon.svg" type="image/svg+xml">
-  <link rel="stylesheet" href="/style.css">
+  <link rel="stylesheet" href="/style.css">${scriptTag}
 </head>
-<body data-page="signup-result">
+<body data-page="${page}" data-locale="${locale}">
   <main class="page">
-    <section class="card result" id="result">
-      <div class="check" aria-hidden="true">✓</div>
-      <h1>${tx.title}</h1>
-      <p class="lead">${tx.body(user)}</p>
-      <p><a href="${back}">${tx.back}</a></p>
-    </section>
+    ${pageHeader(locale, current, switchHref)}
+
+${body}
   </main>
 </body>
 </html>
 `;
 }
 
-async function handleSignup(req, res) {
-  let body;
-  try {
-    body = await readBody(req);
-  } catch (error) {
-    sendJson(res, error.status ?? 400, { error: error.message });
-    return;
-  }
-  const html = signupPage(new URLSearchParams(body));
-  res.writeHead(200, {
-    ...baseHeaders(CONTENT_TYPES[".html"]),
-    "content-security-policy": CONTENT_SECURITY_POLICY,
-    "content-length": Buffer.byteLength(html),
+/** A one-card answer to a form post (signup created, name taken, ...). */
+function resultPage({ locale, page, ok, title, message, links }) {
+  return pageShell({
+    locale,
+    title: `${title} · Portcullis`,
+    page,
+    current: null,
+    body: `    <section class="card result" id="result" data-outcome="${ok ? "ok" : "error"}">
+      <div class="check" aria-hidden="true">${ok ? "✓" : "✗"}</div>
+      <h1>${title}</h1>
+      <p class="lead">${message}</p>
+${links.map(([href, text]) => `      <p><a href="${withLocale(href, locale)}">${text}</a></p>`).join("\n")}
+    </section>`,
   });
-  res.end(html);
 }
 
+/** The change-password form; its checklist is www/checker-ui.js (through account.js). */
+function passwordForm(tx, locale, caller, error) {
+  const ct = CHECKER_TEXT[locale];
+  const errorLine = error
+    ? `\n      <p id="password-error" class="alert" role="alert">${tx[error]}</p>`
+    : `\n      <p id="password-error" class="alert" role="alert" hidden></p>`;
+  const username = caller.user ? caller.user.username : "";
+  return `    <form class="card change-password" id="change-password" method="post" action="/account/password" data-username="${escapeHtml(username)}" data-admin="${caller.roles.includes("admin")}">
+      <h2 class="card-heading">${tx.changeHeading}</h2>
+      <p class="lead">${tx.changeLead}</p>${errorLine}
+      <input type="hidden" name="locale" value="${locale}">
+      <input type="hidden" name="_xsrf" value="">
+      <input type="text" name="username" value="${escapeHtml(username)}" autocomplete="username" hidden>
+
+      <div class="field">
+        <label for="current-password">${tx.currentPasswordLabel}</label>
+        <input id="current-password" name="password" type="password" autocomplete="current-password" autocapitalize="none" spellcheck="false" required>
+      </div>
+
+      <div class="field">
+        <label for="new-password">${tx.newPasswordLabel}</label>
+        <div class="input-row">
+          <input id="new-password" name="new_password" type="password" autocomplete="new-password" autocapitalize="none" spellcheck="false" required aria-describedby="meter-label requirements-title">
+          <button type="button" id="toggle-password" class="ghost" aria-controls="new-password confirm" aria-pressed="false">${tx.show}</button>
+        </div>
+        <div class="tools-row">
+          <button type="button" id="generate" class="secondary">${ct.generate}</button>
+        </div>
+        <p id="generated" class="generated" aria-live="polite" hidden>
+          <span>${ct.generatedLabel}</span>
+          <code id="generated-value"></code>
+        </p>
+      </div>
+
+      <div id="meter" class="meter" data-score="" data-state="idle" aria-live="polite">
+        <div class="meter-head">
+          <span>${ct.strength}</span>
+          <span id="meter-label" class="meter-label">${ct.meterIdle}</span>
+        </div>
+        <div class="track" id="meter-track" role="meter" aria-valuemin="0" aria-valuemax="4" aria-labelledby="meter-label">
+          <div class="bar"></div>
+        </div>
+        <p id="crack-time" class="crack-time" hidden></p>
+      </div>
+
+      <div class="requirements-box">
+        <h3 id="requirements-title" class="small-heading">${ct.requirementsTitle}</h3>
+        <ul id="requirements" class="requirements" aria-live="polite" aria-labelledby="requirements-title" data-empty="true"></ul>
+      </div>
+
+      <div id="feedback" class="feedback" aria-live="polite" hidden>
+        <p id="feedback-warning" class="feedback-warning" hidden></p>
+        <ul id="feedback-suggestions" class="feedback-suggestions"></ul>
+      </div>
+
+      <div class="field">
+        <label for="confirm">${tx.confirmLabel}</label>
+        <input id="confirm" name="confirm" type="password" autocomplete="new-password" autocapitalize="none" spellcheck="false" required>
+        <p id="confirm-status" class="confirm-status" data-match="" aria-live="polite"></p>
+      </div>
+
+      <button type="submit" id="submit" class="primary" disabled>${tx.changeSubmit}</button>
+    </form>`;
+}
+
+/**
+ * The account page. `caller` from callerOf (null: not signed in); `notice` and
+ * `error` are TEXT keys (the password changed / a failed change).
+ */
+function accountPage({ locale, caller, notice = null, error = null }) {
+  const tx = TEXT[locale];
+  const noticeLine = notice ? `\n      <p id="account-notice" class="notice success" role="status">${tx[notice]}</p>` : "";
+  let status;
+  if (caller) {
+    const shown = caller.user
+      ? `<strong id="account-user">${escapeHtml(caller.user.username)}</strong> <span class="muted">(${escapeHtml(caller.id)})</span>`
+      : `<strong id="account-user">${escapeHtml(caller.id)}</strong>`;
+    const roles = caller.roles.length ? caller.roles.map(escapeHtml).join(", ") : tx.noRoles;
+    const session = caller.session
+      ? `\n        <dt>${tx.sessionLabel}</dt><dd><code>${escapeHtml(caller.session)}</code></dd>`
+      : "";
+    status = `      <p class="lead" id="signed-in">${tx.signedInAs} ${shown}</p>
+      <dl class="facts">
+        <dt>${tx.rolesLabel}</dt><dd id="account-roles">${roles}</dd>${session}
+      </dl>
+      <form method="post" action="/logout" id="logout" class="inline-form">
+        <input type="hidden" name="locale" value="${locale}">
+        <input type="hidden" name="_xsrf" value="">
+        <button type="submit" class="ghost">${tx.signOut}</button>
+      </form>`;
+  } else {
+    const errorLine = error ? `\n      <p id="password-error" class="alert" role="alert">${tx[error]}</p>` : "";
+    status = `      <p class="lead" id="not-signed-in">${tx.notSignedIn}</p>${errorLine}
+      <p><a class="button-link" href="${withLocale("/login", locale)}" data-page="login">${tx.signInLink}</a></p>`;
+  }
+  const other = locale === "cs" ? "en" : "cs";
+  return pageShell({
+    locale,
+    title: tx.accountTitle,
+    page: "account",
+    current: "account",
+    switchHref: withLocale("/account", other),
+    script: caller ? "/account.js" : null,
+    body: `    <section class="card account" id="account" data-signed-in="${Boolean(caller)}">
+      <h1>${tx.accountHeading}</h1>${noticeLine}
+${status}
+    </section>${caller ? `\n\n${passwordForm(tx, locale, caller, error)}` : ""}`,
+  });
+}
+
+/** Replaces `pattern` in `text`, failing loudly if the template changed under it. */
+function replaceOnce(text, pattern, replacement) {
+  const found = typeof pattern === "string" ? text.includes(pattern) : pattern.test(text);
+  if (!found) throw new Error(`login.html: ${pattern} not found`);
+  return text.replace(pattern, replacement);
+}
+
+/** www/login.html after a failed attempt: #login-error shown, the username kept. */
+async function failedLoginPage(app, { locale, username }) {
+  app.loginTemplate ??= await readFile(path.join(WWW_ROOT, "login.html"), "utf8");
+  let html = app.loginTemplate;
+  html = replaceOnce(html, '<html lang="en">', `<html lang="${locale}">`);
+  html = replaceOnce(html, ' data-locale="en"', ` data-locale="${locale}"`);
+  html = replaceOnce(html, /(<p id="login-error"[^>]*?) hidden>[^<]*<\/p>/, (_, open) => `${open}>${TEXT[locale].loginFailed}</p>`);
+  html = replaceOnce(html, '<input id="username" name="username"', `<input id="username" name="username" value="${escapeHtml(username)}"`);
+  html = replaceOnce(html, 'id="form-locale" value="en"', `id="form-locale" value="${locale}"`);
+  return html;
+}
+
+// ---- handlers -------------------------------------------------------------------
+
+async function handleSignup(req, res, app) {
+  const form = await readForm(req, res);
+  if (!form) return;
+  const locale = normalizeLocale(form.get("locale"));
+  const tx = TEXT[locale];
+  const username = (form.get("username") ?? "").trim();
+  const email = (form.get("email") ?? "").trim();
+  const password = form.get("password") ?? "";
+  const shown = escapeHtml(username || "—");
+  const answer = (status, ok, title, message, links) =>
+    sendHtml(res, status, resultPage({ locale, page: "signup-result", ok, title, message, links }));
+
+  if (!username || !email || !password) {
+    answer(400, false, tx.signupMissingTitle, tx.signupMissingBody(), [["/", tx.backToSignup]]);
+    return;
+  }
+  const taken = () =>
+    answer(409, false, tx.signupTakenTitle, tx.signupTakenBody(shown), [
+      ["/", tx.backToSignup],
+      ["/login", tx.signInLink],
+    ]);
+  if (app.users.has(username)) return taken();
+  // (The edge has already checked the password against the site's policy.)
+  const passwordHash = await hashPassword(password);
+  if (!app.users.add({ username, email, passwordHash })) return taken(); // lost a race
+  answer(200, true, tx.signupCreatedTitle, tx.signupCreatedBody(shown), [
+    ["/login", tx.signInLink],
+    ["/", tx.backToSignup],
+  ]);
+}
+
+async function handleLogin(req, res, app) {
+  const form = await readForm(req, res);
+  if (!form) return;
+  const locale = normalizeLocale(form.get("locale"));
+  const username = (form.get("username") ?? "").trim();
+  const password = form.get("password") ?? "";
+  const user = username ? app.users.byName(username) : undefined;
+  // Always one scrypt run, and the same answer for an unknown name.
+  const matches = await verifyPassword(password, user?.passwordHash ?? app.dummyHash);
+  if (!user || !matches || !password) {
+    sendHtml(res, 401, await failedLoginPage(app, { locale, username }));
+    return;
+  }
+  const headers = { "portcullis-login-user": user.id };
+  if (user.roles.length) headers["portcullis-login-roles"] = user.roles.join(",");
+  headers["portcullis-login-created"] = String(user.created);
+  redirect(res, withLocale("/account", locale), headers);
+}
+
+async function handleAccount(req, res, app, url) {
+  const locale = normalizeLocale(url.searchParams.get("locale"));
+  const caller = callerOf(req, app);
+  const notice = caller && url.searchParams.get("changed") === "1" ? "passwordChanged" : null;
+  sendHtml(res, 200, accountPage({ locale, caller, notice }));
+}
+
+async function handlePasswordChange(req, res, app) {
+  const form = await readForm(req, res);
+  if (!form) return;
+  const locale = normalizeLocale(form.get("locale"));
+  const caller = callerOf(req, app);
+  const fail = (status, error) => sendHtml(res, status, accountPage({ locale, caller, error }));
+  if (!caller) return fail(401, "changeSignedOut");
+  const current = form.get("password") ?? "";
+  const next = form.get("new_password") ?? "";
+  if (!current || !next) return fail(400, "changeMissing");
+  if (form.has("confirm") && form.get("confirm") !== next) return fail(400, "changeMismatch");
+  const user = caller.user;
+  const matches = await verifyPassword(current, user?.passwordHash ?? app.dummyHash);
+  if (!user || !matches) return fail(403, "changeWrongCurrent");
+  // (The edge has already checked the new password against the site's policy.)
+  user.passwordHash = await hashPassword(next);
+  redirect(res, withLocale("/account?changed=1", locale));
+}
+
+async function handleLogout(req, res) {
+  const form = await readForm(req, res);
+  if (!form) return;
+  redirect(res, withLocale("/login", normalizeLocale(form.get("locale"))));
+}
+
+/** Path → method → handler(req, res, app, url); HEAD is answered by GET. */
+const ROUTES = {
+  "/signup": { GET: (req, res) => redirect(res, "/"), POST: handleSignup },
+  "/login": { GET: (req, res) => sendFile(req, res, path.join(WWW_ROOT, "login.html")), POST: handleLogin },
+  "/logout": { POST: handleLogout },
+  "/account": { GET: handleAccount },
+  "/account/password": { GET: (req, res) => redirect(res, "/account"), POST: handlePasswordChange },
+};
+
 /** Starts the demo server; resolves with its base URL and a close function. */
-export function startServer({ port = 0, host = "127.0.0.1" } = {}) {
+export async function startServer({ port = 0, host = "127.0.0.1" } = {}) {
+  const app = await createApp();
+
   async function handle(req, res) {
+    let url;
     let pathname;
     try {
-      pathname = decodeURIComponent(new URL(req.url, "http://localhost").pathname);
+      url = new URL(req.url, "http://localhost");
+      pathname = decodeURIComponent(url.pathname);
     } catch {
       sendJson(res, 400, { error: "bad request path" });
       return;
     }
 
-    if (pathname === "/signup") {
-      if (req.method === "POST") return handleSignup(req, res);
-      if (req.method !== "GET" && req.method !== "HEAD") {
-        sendJson(res, 405, { error: "method not allowed" }, { allow: "GET, HEAD, POST" });
+    const route = Object.hasOwn(ROUTES, pathname) ? ROUTES[pathname] : null;
+    if (route) {
+      const handler = route[req.method === "HEAD" ? "GET" : req.method];
+      if (!handler) {
+        const allow = Object.keys(route).flatMap((m) => (m === "GET" ? ["GET", "HEAD"] : [m]));
+        sendJson(res, 405, { error: "method not allowed" }, { allow: allow.join(", ") });
         return;
       }
-      res.writeHead(303, { location: "/", "cache-control": "no-store" });
-      res.end();
+      await handler(req, res, app, url);
       return;
     }
     if (req.method !== "GET" && req.method !== "HEAD") {
@@ -206,16 +627,7 @@ export function startServer({ port = 0, host = "127.0.0.1" } = {}) {
       notFound(res, pathname);
       return;
     }
-    const ext = path.extname(found.file).toLowerCase();
-    const headers = baseHeaders(CONTENT_TYPES[ext] ?? "application/octet-stream");
-    const data = await readFile(found.file);
-    if (ext === ".html") {
-      headers["content-security-policy"] = CONTENT_SECURITY_POLICY;
-      headers["x-frame-options"] = "DENY";
-    }
-    headers["content-length"] = data.length;
-    res.writeHead(200, headers);
-    res.end(req.method === "HEAD" ? undefined : data);
+    await sendFile(req, res, found.file);
   }
 
   const server = createServer((req, res) => {
