@@ -43,6 +43,7 @@ mod password;
 mod policy;
 pub mod presets;
 pub mod signup;
+pub mod tokens;
 pub mod uploads;
 
 pub use document::Field;

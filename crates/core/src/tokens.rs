@@ -1,0 +1,246 @@
+//! Signed tokens: the session JWT (HS256 only, algorithm pinned), the XSRF
+//! token bound to a session, and single-use reset tokens. Every check is in
+//! constant time and untrusted input is capped before any work.
+//!
+//! JWT is written here on `hmac` + `sha2` rather than with the
+//! `jsonwebtoken` crate: that crate carries RSA and elliptic-curve code for
+//! algorithms Portcullis refuses anyway, which would cost the Worker bundle
+//! far more than these few functions, and pinning HS256 is simpler when
+//! there is nothing else to pin against.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Longest token accepted before any decoding.
+const MAX_TOKEN_LEN: usize = 4096;
+
+/// The fixed JOSE header of every token Portcullis signs.
+const HEADER: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
+
+/// Why a token was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenError {
+    /// Not three base64url parts of JSON, or too long.
+    Malformed,
+    /// The header names an algorithm other than HS256 (including `none`).
+    AlgorithmNotAllowed,
+    /// The signature does not match (forged or tampered).
+    BadSignature,
+    /// Past `exp` (plus leeway).
+    Expired,
+    /// `iat` lies in the future (beyond leeway).
+    NotYetValid,
+}
+
+impl TokenError {
+    /// Whether this refusal is a security warning (forged or tampered),
+    /// as opposed to an ordinary expiry.
+    pub fn is_forgery(self) -> bool {
+        matches!(
+            self,
+            Self::Malformed | Self::AlgorithmNotAllowed | Self::BadSignature
+        )
+    }
+}
+
+/// The session token's claims.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// The user id the origin named at login.
+    pub sub: String,
+    /// The session id.
+    pub sid: String,
+    /// Issued at (unix seconds); renewed on every successful request.
+    pub iat: u64,
+    /// Expires at (unix seconds): `iat` + the idle timeout, never past `auth` + the absolute lifetime.
+    pub exp: u64,
+    /// Login time (unix seconds), for the absolute lifetime.
+    pub auth: u64,
+    /// Roles the origin named at login (`admin`, `staff`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
+}
+
+fn mac(secret: &[u8]) -> HmacSha256 {
+    // HMAC takes keys of any length: this cannot fail.
+    HmacSha256::new_from_slice(secret).unwrap_or_else(|_| unreachable_mac())
+}
+
+#[allow(clippy::unwrap_used)] // An empty key is always accepted by HMAC.
+fn unreachable_mac() -> HmacSha256 {
+    HmacSha256::new_from_slice(&[]).unwrap()
+}
+
+/// Signs `claims` as a compact HS256 JWT.
+pub fn sign_jwt(secret: &[u8], claims: &Claims) -> String {
+    let payload = serde_json::to_vec(claims).unwrap_or_default();
+    let signing_input = format!("{}.{}", B64.encode(HEADER), B64.encode(payload));
+    let mut m = mac(secret);
+    m.update(signing_input.as_bytes());
+    format!("{signing_input}.{}", B64.encode(m.finalize().into_bytes()))
+}
+
+/// Checks the structure, the pinned algorithm and the signature of a
+/// compact JWS; returns the decoded payload.
+pub fn verify_hs256(secret: &[u8], token: &str) -> Result<Vec<u8>, TokenError> {
+    if token.len() > MAX_TOKEN_LEN {
+        return Err(TokenError::Malformed);
+    }
+    let mut parts = token.split('.');
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(TokenError::Malformed);
+    };
+    let header: serde_json::Value = B64
+        .decode(h)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or(TokenError::Malformed)?;
+    if header.get("alg").and_then(serde_json::Value::as_str) != Some("HS256") {
+        return Err(TokenError::AlgorithmNotAllowed);
+    }
+    let signature = B64.decode(s).map_err(|_| TokenError::Malformed)?;
+    let mut m = mac(secret);
+    m.update(h.as_bytes());
+    m.update(b".");
+    m.update(p.as_bytes());
+    m.verify_slice(&signature)
+        .map_err(|_| TokenError::BadSignature)?;
+    B64.decode(p).map_err(|_| TokenError::Malformed)
+}
+
+/// Verifies a session token at `now`, allowing `leeway` seconds of clock skew.
+pub fn verify_jwt(secret: &[u8], token: &str, now: u64, leeway: u64) -> Result<Claims, TokenError> {
+    let payload = verify_hs256(secret, token)?;
+    let claims: Claims = serde_json::from_slice(&payload).map_err(|_| TokenError::Malformed)?;
+    if now > claims.exp.saturating_add(leeway) {
+        return Err(TokenError::Expired);
+    }
+    if claims.iat > now.saturating_add(leeway) {
+        return Err(TokenError::NotYetValid);
+    }
+    Ok(claims)
+}
+
+/// The XSRF token of a session: an HMAC of the session id under the XSRF
+/// salt, so it is bound to the session and unforgeable without the salt.
+pub fn xsrf_token(salt: &[u8], session_id: &str) -> String {
+    let mut m = mac(salt);
+    m.update(b"portcullis-xsrf\0");
+    m.update(session_id.as_bytes());
+    B64.encode(m.finalize().into_bytes())
+}
+
+/// Whether `presented` is the XSRF token of `session_id` (constant time).
+pub fn xsrf_valid(salt: &[u8], session_id: &str, presented: &str) -> bool {
+    if presented.len() > MAX_TOKEN_LEN {
+        return false;
+    }
+    let expected = xsrf_token(salt, session_id);
+    expected.as_bytes().ct_eq(presented.as_bytes()).into()
+}
+
+/// A new random token (for sessions ids and reset links) from 32 random
+/// bytes supplied by the caller.
+pub fn random_token(random: &[u8; 32]) -> String {
+    B64.encode(random)
+}
+
+/// What the edge stores for a single-use token: its SHA-256, never the
+/// token itself, so a leaked store cannot be replayed.
+pub fn token_digest(token: &str) -> String {
+    B64.encode(Sha256::digest(token.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    fn claims(iat: u64, exp: u64) -> Claims {
+        Claims {
+            sub: "u-1".into(),
+            sid: "s-1".into(),
+            iat,
+            exp,
+            auth: iat,
+            roles: vec!["admin".into()],
+        }
+    }
+
+    #[test]
+    fn round_trip_and_time_checks() {
+        let t = sign_jwt(SECRET, &claims(1000, 2000));
+        assert_eq!(verify_jwt(SECRET, &t, 1500, 0), Ok(claims(1000, 2000)));
+        assert_eq!(verify_jwt(SECRET, &t, 2001, 0), Err(TokenError::Expired));
+        assert!(verify_jwt(SECRET, &t, 2001, 30).is_ok(), "leeway");
+        assert_eq!(
+            verify_jwt(SECRET, &t, 900, 30),
+            Err(TokenError::NotYetValid)
+        );
+        assert_eq!(
+            verify_jwt(b"another-secret-another-secret-xx", &t, 1500, 0),
+            Err(TokenError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn tampering_none_and_other_algorithms_are_refused() {
+        let t = sign_jwt(SECRET, &claims(1000, 2000));
+        let parts: Vec<&str> = t.split('.').collect();
+        let evil = B64.encode(br#"{"sub":"admin","sid":"s","iat":1000,"exp":9999,"auth":1000}"#);
+        assert_eq!(
+            verify_jwt(
+                SECRET,
+                &format!("{}.{}.{}", parts[0], evil, parts[2]),
+                1500,
+                0
+            ),
+            Err(TokenError::BadSignature)
+        );
+        let none = B64.encode(br#"{"alg":"none","typ":"JWT"}"#);
+        assert_eq!(
+            verify_jwt(SECRET, &format!("{none}.{}.", parts[1]), 1500, 0),
+            Err(TokenError::AlgorithmNotAllowed)
+        );
+        let hs512 = B64.encode(br#"{"alg":"HS512","typ":"JWT"}"#);
+        assert_eq!(
+            verify_jwt(
+                SECRET,
+                &format!("{hs512}.{}.{}", parts[1], parts[2]),
+                1500,
+                0
+            ),
+            Err(TokenError::AlgorithmNotAllowed)
+        );
+        for junk in ["", "a.b", "a.b.c.d", "!!.!!.!!", &"a".repeat(5000)] {
+            assert!(verify_jwt(SECRET, junk, 1500, 0).is_err());
+        }
+    }
+
+    #[test]
+    fn xsrf_is_bound_to_the_session_and_salt() {
+        let t = xsrf_token(b"salt-one", "s-1");
+        assert!(xsrf_valid(b"salt-one", "s-1", &t));
+        assert!(!xsrf_valid(b"salt-one", "s-2", &t));
+        assert!(!xsrf_valid(b"salt-two", "s-1", &t));
+        assert!(!xsrf_valid(b"salt-one", "s-1", ""));
+    }
+
+    #[test]
+    fn digests_hide_tokens() {
+        let t = random_token(&[7; 32]);
+        assert_eq!(t.len(), 43);
+        assert_ne!(token_digest(&t), t);
+        assert_eq!(token_digest(&t), token_digest(&t));
+    }
+}
