@@ -31,6 +31,7 @@
 
 pub mod admin;
 pub mod bans;
+pub mod captcha;
 mod document;
 mod error;
 #[cfg(feature = "estimator")]
@@ -38,6 +39,7 @@ mod estimator;
 mod generate;
 pub mod headers;
 mod lifecycle;
+pub mod lockout;
 mod messages;
 mod password;
 mod policy;

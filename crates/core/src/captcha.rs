@@ -1,0 +1,246 @@
+//! CAPTCHA verification: which form field carries the token, the request
+//! to each provider's siteverify endpoint, and the verdict on its answer
+//! (success, reCAPTCHA v3 score threshold, expected action and hostname).
+//! The edge only sends the request and passes the answer back in.
+
+use serde::Deserialize;
+
+use crate::policy::{CaptchaPage, CaptchaPolicy, CaptchaProvider};
+
+/// The form field the provider's widget fills.
+pub fn token_field(provider: CaptchaProvider) -> Option<&'static str> {
+    match provider {
+        CaptchaProvider::Turnstile => Some("cf-turnstile-response"),
+        CaptchaProvider::RecaptchaV2 | CaptchaProvider::RecaptchaV3 => Some("g-recaptcha-response"),
+        CaptchaProvider::Hcaptcha => Some("h-captcha-response"),
+        _ => None,
+    }
+}
+
+/// The provider's own verify endpoint.
+pub fn default_verify_url(provider: CaptchaProvider) -> Option<&'static str> {
+    match provider {
+        CaptchaProvider::Turnstile => {
+            Some("https://challenges.cloudflare.com/turnstile/v0/siteverify")
+        }
+        CaptchaProvider::RecaptchaV2 | CaptchaProvider::RecaptchaV3 => {
+            Some("https://www.google.com/recaptcha/api/siteverify")
+        }
+        CaptchaProvider::Hcaptcha => Some("https://api.hcaptcha.com/siteverify"),
+        _ => None,
+    }
+}
+
+/// Whether `page` needs a CAPTCHA now. No secret means CAPTCHA is off; on
+/// the login page, `afterFailedLogins` (when set) waits for that many
+/// failures of the account.
+pub fn required(
+    policy: &CaptchaPolicy,
+    has_secret: bool,
+    page: CaptchaPage,
+    failed_logins: u32,
+) -> bool {
+    if !policy.enabled || !has_secret || token_field(policy.provider).is_none() {
+        return false;
+    }
+    if !policy.pages.contains(&page) {
+        return false;
+    }
+    !(page == CaptchaPage::Login
+        && policy.after_failed_logins > 0
+        && failed_logins < policy.after_failed_logins)
+}
+
+fn form_encode(pairs: &[(&str, &str)]) -> String {
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                b' ' => "+".to_owned(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The siteverify request: URL and `application/x-www-form-urlencoded`
+/// body. `None` when the provider has no verify endpoint.
+pub fn verify_request(
+    policy: &CaptchaPolicy,
+    secret: &str,
+    token: &str,
+    remote_ip: &str,
+) -> Option<(String, String)> {
+    let url = policy
+        .verify_url
+        .clone()
+        .or_else(|| default_verify_url(policy.provider).map(str::to_owned))?;
+    let mut pairs = vec![
+        ("secret", secret),
+        ("response", token),
+        ("remoteip", remote_ip),
+    ];
+    if policy.provider == CaptchaProvider::Hcaptcha && !policy.site_key.is_empty() {
+        pairs.push(("sitekey", policy.site_key.as_str()));
+    }
+    Some((url, form_encode(&pairs)))
+}
+
+#[derive(Deserialize)]
+struct Answer {
+    success: bool,
+    score: Option<f64>,
+    action: Option<String>,
+    hostname: Option<String>,
+}
+
+/// The outcome of a verification.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Verdict {
+    /// Human enough.
+    Pass,
+    /// Refused, with a reason code for the audit log.
+    Fail(&'static str),
+}
+
+/// Judges the provider's JSON answer.
+pub fn verdict(policy: &CaptchaPolicy, answer_json: &str) -> Verdict {
+    let Ok(answer) = serde_json::from_str::<Answer>(answer_json) else {
+        return Verdict::Fail("unreadable_answer");
+    };
+    if !answer.success {
+        return Verdict::Fail("not_solved");
+    }
+    if policy.provider == CaptchaProvider::RecaptchaV3 || answer.score.is_some() {
+        match answer.score {
+            Some(score) if score >= policy.score_threshold => {}
+            Some(_) => return Verdict::Fail("score_too_low"),
+            None => return Verdict::Fail("no_score"),
+        }
+    }
+    if let Some(expected) = &policy.expected_action
+        && answer.action.as_deref() != Some(expected.as_str())
+    {
+        return Verdict::Fail("wrong_action");
+    }
+    if let Some(expected) = &policy.expected_hostname
+        && !answer
+            .hostname
+            .as_deref()
+            .is_some_and(|h| h.eq_ignore_ascii_case(expected))
+    {
+        return Verdict::Fail("wrong_hostname");
+    }
+    Verdict::Pass
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(provider: CaptchaProvider) -> CaptchaPolicy {
+        CaptchaPolicy {
+            enabled: true,
+            provider,
+            site_key: "site".into(),
+            pages: vec![CaptchaPage::Login, CaptchaPage::Signup],
+            ..CaptchaPolicy::default()
+        }
+    }
+
+    #[test]
+    fn when_required() {
+        let mut p = policy(CaptchaProvider::Turnstile);
+        assert!(required(&p, true, CaptchaPage::Signup, 0));
+        assert!(
+            !required(&p, false, CaptchaPage::Signup, 0),
+            "no secret, no CAPTCHA"
+        );
+        assert!(!required(&p, true, CaptchaPage::Reset, 0));
+        p.after_failed_logins = 2;
+        assert!(!required(&p, true, CaptchaPage::Login, 1));
+        assert!(required(&p, true, CaptchaPage::Login, 2));
+        p.enabled = false;
+        assert!(!required(&p, true, CaptchaPage::Signup, 0));
+    }
+
+    #[test]
+    fn requests_per_provider() {
+        let (url, body) = verify_request(
+            &policy(CaptchaProvider::Turnstile),
+            "s3cr&t",
+            "tok en",
+            "203.0.113.7",
+        )
+        .unwrap();
+        assert_eq!(
+            url,
+            "https://challenges.cloudflare.com/turnstile/v0/siteverify"
+        );
+        assert_eq!(body, "secret=s3cr%26t&response=tok+en&remoteip=203.0.113.7");
+        let mut h = policy(CaptchaProvider::Hcaptcha);
+        h.verify_url = Some("http://127.0.0.1:9/verify".into());
+        let (url, body) = verify_request(&h, "s", "t", "ip").unwrap();
+        assert_eq!(url, "http://127.0.0.1:9/verify");
+        assert!(body.ends_with("&sitekey=site"));
+        assert_eq!(
+            token_field(CaptchaProvider::RecaptchaV2),
+            Some("g-recaptcha-response")
+        );
+    }
+
+    #[test]
+    fn verdicts() {
+        let v2 = policy(CaptchaProvider::RecaptchaV2);
+        assert_eq!(verdict(&v2, r#"{"success":true}"#), Verdict::Pass);
+        assert_eq!(
+            verdict(&v2, r#"{"success":false,"error-codes":["bad"]}"#),
+            Verdict::Fail("not_solved")
+        );
+        assert_eq!(verdict(&v2, "<html>"), Verdict::Fail("unreadable_answer"));
+        let mut v3 = policy(CaptchaProvider::RecaptchaV3);
+        assert_eq!(
+            verdict(&v3, r#"{"success":true,"score":0.9}"#),
+            Verdict::Pass
+        );
+        assert_eq!(
+            verdict(&v3, r#"{"success":true,"score":0.3}"#),
+            Verdict::Fail("score_too_low")
+        );
+        assert_eq!(
+            verdict(&v3, r#"{"success":true}"#),
+            Verdict::Fail("no_score")
+        );
+        v3.expected_action = Some("login".into());
+        v3.expected_hostname = Some("app.example".into());
+        assert_eq!(
+            verdict(
+                &v3,
+                r#"{"success":true,"score":0.9,"action":"signup","hostname":"app.example"}"#
+            ),
+            Verdict::Fail("wrong_action")
+        );
+        assert_eq!(
+            verdict(
+                &v3,
+                r#"{"success":true,"score":0.9,"action":"login","hostname":"evil.example"}"#
+            ),
+            Verdict::Fail("wrong_hostname")
+        );
+        assert_eq!(
+            verdict(
+                &v3,
+                r#"{"success":true,"score":0.9,"action":"login","hostname":"APP.example"}"#
+            ),
+            Verdict::Pass
+        );
+    }
+}

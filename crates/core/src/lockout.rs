@@ -1,0 +1,204 @@
+//! Login lockout: failed attempts per account, lockout for a while after
+//! the limit, longer lockouts for accounts locked again (escalation with a
+//! cap), permanent lockout after repeated lockouts, and the administrator's
+//! unlock. Plain state the edge keeps in the account's Durable Object, so
+//! concurrent failures are counted exactly.
+
+use serde::{Deserialize, Serialize};
+
+use crate::policy::LoginPolicy;
+
+/// The lockout state of one account.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountLock {
+    /// Failed attempts since the last success or lockout.
+    pub failures: u32,
+    /// End of the current lockout (unix seconds).
+    pub locked_until: Option<u64>,
+    /// Lockouts so far (drives escalation and permanent lockout).
+    pub lockouts: u32,
+    /// Locked until an administrator unlocks.
+    pub permanent: bool,
+}
+
+/// May a login be attempted now?
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Gate {
+    /// Yes: forward it to the origin.
+    Open,
+    /// No: locked for this many more seconds (answer 423 with `Retry-After`).
+    Locked {
+        /// Seconds until the lockout ends.
+        retry_after: u64,
+    },
+    /// No: locked until an administrator unlocks.
+    LockedPermanently,
+}
+
+/// What one failed attempt led to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Failure {
+    /// Still open; this many attempts are left (when reporting is on).
+    AttemptsLeft(Option<u32>),
+    /// This failure locked the account.
+    Locked(Gate),
+}
+
+impl AccountLock {
+    /// The gate at `now`.
+    pub fn gate(&self, policy: &LoginPolicy, now: u64) -> Gate {
+        if !policy.lockout_enabled {
+            return Gate::Open;
+        }
+        if self.permanent {
+            return Gate::LockedPermanently;
+        }
+        match self.locked_until {
+            Some(until) if now < until => Gate::Locked {
+                retry_after: until - now,
+            },
+            _ => Gate::Open,
+        }
+    }
+
+    /// Records a failed login at `now`.
+    pub fn record_failure(&mut self, policy: &LoginPolicy, now: u64) -> Failure {
+        if !policy.lockout_enabled {
+            return Failure::AttemptsLeft(None);
+        }
+        if self.locked_until.is_some_and(|until| now >= until) {
+            // A lockout that has run out starts a fresh count.
+            self.locked_until = None;
+        }
+        self.failures = self.failures.saturating_add(1);
+        if self.failures < policy.max_failed_attempts {
+            let left = policy.max_failed_attempts - self.failures;
+            return Failure::AttemptsLeft(policy.report_attempts_left.then_some(left));
+        }
+        self.failures = 0;
+        self.lockouts = self.lockouts.saturating_add(1);
+        if policy.permanent_after_lockouts > 0 && self.lockouts >= policy.permanent_after_lockouts {
+            self.permanent = true;
+            return Failure::Locked(Gate::LockedPermanently);
+        }
+        let length = lockout_length(policy, self.lockouts - 1);
+        self.locked_until = Some(now.saturating_add(length));
+        Failure::Locked(Gate::Locked {
+            retry_after: length,
+        })
+    }
+
+    /// Records a successful login: the failure count starts again.
+    pub fn record_success(&mut self) {
+        self.failures = 0;
+    }
+
+    /// The administrator's unlock (also lifts a permanent lockout).
+    pub fn unlock(&mut self) {
+        self.failures = 0;
+        self.locked_until = None;
+        self.permanent = false;
+    }
+}
+
+/// Length of the lockout after `previous` earlier lockouts.
+pub fn lockout_length(policy: &LoginPolicy, previous: u32) -> u64 {
+    let mut length = policy.lockout_seconds;
+    for _ in 0..previous {
+        length = length.saturating_mul(u64::from(policy.lockout_escalation_factor));
+        if length >= policy.max_lockout_seconds {
+            break;
+        }
+    }
+    length.min(policy.max_lockout_seconds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn policy() -> LoginPolicy {
+        LoginPolicy {
+            max_failed_attempts: 3,
+            lockout_seconds: 60,
+            lockout_escalation_factor: 2,
+            max_lockout_seconds: 200,
+            ..LoginPolicy::default()
+        }
+    }
+
+    #[test]
+    fn locks_at_exactly_the_limit_and_reports_attempts_left() {
+        let p = policy();
+        let mut a = AccountLock::default();
+        assert_eq!(a.record_failure(&p, 0), Failure::AttemptsLeft(Some(2)));
+        assert_eq!(a.record_failure(&p, 1), Failure::AttemptsLeft(Some(1)));
+        assert_eq!(a.gate(&p, 1), Gate::Open);
+        assert_eq!(
+            a.record_failure(&p, 2),
+            Failure::Locked(Gate::Locked { retry_after: 60 })
+        );
+        assert_eq!(a.gate(&p, 30), Gate::Locked { retry_after: 32 });
+        assert_eq!(a.gate(&p, 62), Gate::Open);
+    }
+
+    #[test]
+    fn escalation_cap_and_permanent() {
+        let mut p = policy();
+        p.permanent_after_lockouts = 4;
+        let mut a = AccountLock::default();
+        let mut now = 0;
+        let mut lengths = vec![];
+        for _ in 0..3 {
+            let mut outcome = Failure::AttemptsLeft(None);
+            for _ in 0..3 {
+                outcome = a.record_failure(&p, now);
+            }
+            let Failure::Locked(Gate::Locked { retry_after }) = outcome else {
+                panic!("{outcome:?}")
+            };
+            lengths.push(retry_after);
+            now += retry_after;
+        }
+        assert_eq!(lengths, vec![60, 120, 200]);
+        for _ in 0..3 {
+            a.record_failure(&p, now);
+        }
+        assert_eq!(a.gate(&p, now + 10_000), Gate::LockedPermanently);
+        a.unlock();
+        assert_eq!(a.gate(&p, now), Gate::Open);
+    }
+
+    #[test]
+    fn success_resets_and_switch_off_opens() {
+        let mut p = policy();
+        let mut a = AccountLock::default();
+        a.record_failure(&p, 0);
+        a.record_failure(&p, 0);
+        a.record_success();
+        assert_eq!(a.record_failure(&p, 0), Failure::AttemptsLeft(Some(2)));
+        p.report_attempts_left = false;
+        assert_eq!(a.record_failure(&p, 0), Failure::AttemptsLeft(None));
+        p.lockout_enabled = false;
+        a.locked_until = Some(100);
+        assert_eq!(a.gate(&p, 0), Gate::Open);
+    }
+
+    proptest! {
+        #[test]
+        fn never_locks_before_the_limit(n in 0u32..10) {
+            let p = policy();
+            let mut a = AccountLock::default();
+            for i in 0..n {
+                let out = a.record_failure(&p, 0);
+                let locked = matches!(out, Failure::Locked(_));
+                prop_assert_eq!(locked, i + 1 == p.max_failed_attempts);
+                if locked { break; }
+            }
+        }
+    }
+}
