@@ -44,6 +44,7 @@ mod messages;
 mod password;
 mod policy;
 pub mod presets;
+pub mod session;
 pub mod signup;
 pub mod tokens;
 pub mod uploads;
