@@ -70,7 +70,7 @@ describe("proxy", () => {
   });
 
   test("client-sent Portcullis- headers never reach the origin", async () => {
-    const r = await edge.request("/app/x", {
+    const r = await edge.request("/x", {
       ip: "203.0.113.11",
       headers: { "Portcullis-User": "admin", "Portcullis-Roles": "admin,staff", "portcullis-session": "forged" },
     });
@@ -215,8 +215,17 @@ describe("bans", () => {
 
   test("the origin's 403 on a protected path is a warning", async () => {
     const ip = "203.0.113.32";
+    const login = await edge.request("/login", {
+      ip,
+      method: "POST",
+      body: "username=zoe&password=right",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
+    assert.equal(login.status, 200);
+    await login.arrayBuffer();
+    const session = login.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
     for (let i = 0; i < 3; i++) {
-      const r = await edge.request("/app/forbidden", { ip });
+      const r = await edge.request("/app/forbidden", { ip, headers: { Cookie: session } });
       assert.equal(r.status, 403);
       await r.arrayBuffer();
     }

@@ -9,6 +9,8 @@ import { Miniflare } from "miniflare";
 import { root } from "./package.js";
 
 export const APP_KEY = "test-application-key-0123456789-abcdefghij";
+export const JWT_SECRET = "test-jwt-secret-0123456789-abcdefghijklmnop";
+export const XSRF_SALT = "test-xsrf-salt-0123456789-abcdefghijklmnopq";
 
 /** A loopback origin: echoes each request as JSON; `/app/forbidden` answers 403. */
 export async function startOrigin() {
@@ -19,12 +21,23 @@ export async function startOrigin() {
     req.on("end", () => {
       const body = Buffer.concat(chunks);
       seen.push({ method: req.method, url: req.url, headers: req.headers, bodyLength: body.length });
-      const status = req.url.startsWith("/app/forbidden") ? 403 : 200;
-      res.writeHead(status, {
+      const headers = {
         "content-type": "application/json",
         // The origin's own internal header must never reach the client.
         "portcullis-internal": "origin-only",
-      });
+      };
+      let status = req.url.startsWith("/app/forbidden") ? 403 : 200;
+      if (req.url === "/login" && req.method === "POST") {
+        // The demo login: password "right" succeeds for any username.
+        const form = new URLSearchParams(body.toString());
+        if (form.get("password") === "right") {
+          headers["Portcullis-Login-User"] = `u-${form.get("username")}`;
+          headers["Portcullis-Login-Roles"] = form.get("username") === "boss" ? "admin" : "";
+        } else {
+          status = 401;
+        }
+      }
+      res.writeHead(status, headers);
       res.end(JSON.stringify({ method: req.method, url: req.url, headers: req.headers, bodyLength: body.length }));
     });
   });
@@ -46,12 +59,15 @@ export async function startEdge({ origin, policy = {}, persist = mkdtempSync(joi
     bindings: {
       ORIGIN_URL: origin.url,
       APPLICATION_KEY: APP_KEY,
+      JWT_SECRET,
+      XSRF_SALT,
       PORTCULLIS_POLICY: JSON.stringify(policy),
       PORTCULLIS_CACHE_SECONDS: String(cacheSeconds),
     },
     durableObjects: {
       CONTROL: { className: "Control", useSQLite: true },
       IP_GUARD: { className: "IpGuard", useSQLite: true },
+      ACCOUNT: { className: "AccountGuard", useSQLite: true },
     },
     durableObjectsPersist: persist,
   });

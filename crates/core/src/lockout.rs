@@ -69,6 +69,12 @@ impl AccountLock {
         if !policy.lockout_enabled {
             return Failure::AttemptsLeft(None);
         }
+        let gate = self.gate(policy, now);
+        if gate != Gate::Open {
+            // Attempts that were already in flight when the account locked
+            // neither extend the lockout nor count toward the next one.
+            return Failure::Locked(gate);
+        }
         if self.locked_until.is_some_and(|until| now >= until) {
             // A lockout that has run out starts a fresh count.
             self.locked_until = None;
@@ -143,6 +149,11 @@ mod tests {
             Failure::Locked(Gate::Locked { retry_after: 60 })
         );
         assert_eq!(a.gate(&p, 30), Gate::Locked { retry_after: 32 });
+        assert_eq!(
+            a.record_failure(&p, 30),
+            Failure::Locked(Gate::Locked { retry_after: 32 })
+        );
+        assert_eq!(a.failures, 0, "failures during a lockout do not count");
         assert_eq!(a.gate(&p, 62), Gate::Open);
     }
 

@@ -25,6 +25,21 @@ pub enum Role {
     EndUser,
 }
 
+impl Role {
+    /// The role of a verified session from the roles the origin named at
+    /// login: admin wins over staff; anything else is an end user.
+    pub fn from_session_roles(roles: &[String]) -> Self {
+        let has = |r: &str| roles.iter().any(|x| x.trim().eq_ignore_ascii_case(r));
+        if has("admin") {
+            Self::Admin
+        } else if has("staff") {
+            Self::Staff
+        } else {
+            Self::EndUser
+        }
+    }
+}
+
 /// Why an upload was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -299,6 +314,16 @@ mod tests {
             ),
             Err(UploadError::Malformed)
         );
+    }
+
+    #[test]
+    fn roles_from_the_session() {
+        assert_eq!(
+            Role::from_session_roles(&["staff".into(), "Admin".into()]),
+            Role::Admin
+        );
+        assert_eq!(Role::from_session_roles(&["staff".into()]), Role::Staff);
+        assert_eq!(Role::from_session_roles(&[]), Role::EndUser);
     }
 
     #[test]

@@ -20,10 +20,19 @@ use worker::{Env, Result};
 pub(crate) struct Snapshot {
     pub(crate) policy: Policy,
     pub(crate) bans: Vec<BanEntry>,
+    /// The session signing secret and the XSRF salt (never sent to a client).
+    pub(crate) secrets: Secrets,
     /// The security headers of `policy.responses` as a flat JS array
     /// (name, value, name, value…), built once per snapshot.
     #[serde(skip)]
     security: OnceCell<js_sys::Array>,
+}
+
+/// The signing secrets an isolate needs to check sessions.
+#[derive(Deserialize, Clone)]
+pub(crate) struct Secrets {
+    pub(crate) jwt: String,
+    pub(crate) xsrf: String,
 }
 
 impl Snapshot {
@@ -107,6 +116,7 @@ pub(crate) fn add_ban(entry: BanEntry) {
             cached.snapshot = Rc::new(Snapshot {
                 policy: cached.snapshot.policy.clone(),
                 bans,
+                secrets: cached.snapshot.secrets.clone(),
                 security: OnceCell::new(),
             });
         }

@@ -189,6 +189,34 @@ impl Control {
             .filter(|k| !k.is_empty())
     }
 
+    /// A signing secret: stored in SQLite; seeded from the `env_name`
+    /// secret when it has at least 32 characters, else 32 random bytes.
+    /// Never leaves the Worker.
+    fn signing_secret(&self, name: &str, env_name: &str) -> Result<String> {
+        let key = format!("secret:{name}");
+        if let Some(value) = self.get(&key)? {
+            return Ok(value);
+        }
+        let from_env = self
+            .env
+            .secret(env_name)
+            .map(|s| s.to_string())
+            .or_else(|_| self.env.var(env_name).map(|v| v.to_string()))
+            .ok()
+            .filter(|v| v.chars().count() >= 32);
+        let value = match from_env {
+            Some(v) => v,
+            None => {
+                let mut bytes = [0u8; 32];
+                getrandom::fill(&mut bytes)
+                    .map_err(|_| worker::Error::RustError("no random source".into()))?;
+                portcullis_core::tokens::random_token(&bytes)
+            }
+        };
+        self.put(&key, &value)?;
+        Ok(value)
+    }
+
     fn active_bans(&self, now: u64) -> Result<Vec<BanEntry>> {
         let rows: Vec<BanRow> = self
             .sql()
@@ -275,7 +303,14 @@ impl Control {
                 policy.bans.fraud.deny_list.extend(self.feed_entries());
                 reply::json(
                     200,
-                    &json!({ "policy": policy, "bans": self.active_bans(now)? }),
+                    &json!({
+                        "policy": policy,
+                        "bans": self.active_bans(now)?,
+                        "secrets": {
+                            "jwt": self.signing_secret("jwt", "JWT_SECRET")?,
+                            "xsrf": self.signing_secret("xsrf", "XSRF_SALT")?,
+                        },
+                    }),
                 )
             }
             Err(message) => reply::error(503, "configuration_invalid", &message),
@@ -313,7 +348,11 @@ impl Control {
                 200,
                 &json!({
                     "policy": policy,
-                    "secrets": { "applicationKey": if self.application_key().is_some() { "set" } else { "unset" } },
+                    "secrets": {
+                    "applicationKey": if self.application_key().is_some() { "set" } else { "unset" },
+                    "jwtSecret": if self.get("secret:jwt")?.is_some() { "set" } else { "unset" },
+                    "xsrfSalt": if self.get("secret:xsrf")?.is_some() { "set" } else { "unset" },
+                },
                 }),
             ),
             (Method::Patch | Method::Put, "/settings") => {
@@ -437,6 +476,31 @@ impl Control {
                     retention,
                 )?;
                 reply::json(200, &json!({ "removed": target }))
+            }
+            (Method::Post, p) if p.starts_with("/accounts/") && p.ends_with("/unlock") => {
+                let raw = &p["/accounts/".len()..p.len() - "/unlock".len()];
+                let login = js_sys::decode_uri_component(raw)
+                    .map(String::from)
+                    .unwrap_or_else(|_| raw.to_owned());
+                if login.trim().is_empty() {
+                    return reply::error(
+                        422,
+                        "invalid_account",
+                        "Name the account: /accounts/<login>/unlock.",
+                    );
+                }
+                crate::account::call(&self.env, &login, "unlock", &policy.login).await?;
+                self.audit(
+                    "accountUnlocked",
+                    &ip,
+                    &json!({ "account": crate::account::account_key(&login) }),
+                    now,
+                    retention,
+                )?;
+                reply::json(
+                    200,
+                    &json!({ "unlocked": crate::account::account_key(&login) }),
+                )
             }
             (Method::Get, "/audit") => {
                 let rows: Vec<AuditRow> = self

@@ -1,6 +1,7 @@
 //! The request pipeline: who is calling, may they (bans), the edge's own
-//! routes (public policy, admin API), forced HTTPS, signup and upload
-//! checks, then the origin. Each step asks core and only translates.
+//! routes (public policy, admin API), forced HTTPS, the session (login,
+//! logout, protected paths, XSRF), signup and upload checks, then the
+//! origin. Each step asks core and only translates.
 
 use std::net::IpAddr;
 
@@ -9,9 +10,15 @@ use portcullis_core::bans::{
     parse_client_ip,
 };
 use portcullis_core::headers::https_redirect;
+use portcullis_core::session::{
+    NoSession, SESSION_COOKIE, SessionState, XSRF_FIELD, XSRF_HEADER, clearing_cookies, cookie,
+    new_session, no_session, renew, session_cookie, session_state, xsrf_cookie, xsrf_ok,
+    xsrf_required,
+};
 use portcullis_core::signup::email_domain_blocked;
+use portcullis_core::tokens::{random_token, sign_jwt, xsrf_token};
 use portcullis_core::uploads::{
-    Role, UploadError, check_upload, declared_too_large, is_upload_path,
+    Role, UploadError, check_upload, declared_too_large, is_upload_path, path_matches,
 };
 use portcullis_core::{Locale, ManualBanScope, PasswordChecker, Policy, Subject};
 use serde_json::json;
@@ -19,9 +26,9 @@ use wasm_bindgen::JsValue;
 use worker::{Context, Env, Request, Response, Result};
 
 use crate::cache::{self, Snapshot};
-use crate::proxy::{forward, secure};
+use crate::proxy::{fetch_origin, forward, origin_failed, secure, secure_raw, secure_with};
 use crate::reply::{self, now_seconds};
-use crate::{control, guard};
+use crate::{account, control, guard};
 
 /// Cloudflare's bot score (1–99), when the request carries one. Reading
 /// `cf` costs time, so only when the policy uses the score.
@@ -177,6 +184,69 @@ pub(crate) async fn handle(
         return respond(Ok(response));
     }
 
+    // Sessions: the cookie is read and verified here on every request; a
+    // forged or tampered token is a warning and counts as no session.
+    let secrets = &snapshot.secrets;
+    let cookie_header = header(&req, "Cookie");
+    let state = session_state(
+        secrets.jwt.as_bytes(),
+        cookie_header
+            .as_deref()
+            .and_then(|h| cookie(h, SESSION_COOKIE)),
+        &policy.sessions,
+        now,
+    );
+    if state == SessionState::Forged {
+        warn(&env, policy, &key, ip, WarningKind::ForgedToken).await;
+    }
+    if method == "POST" && path == policy.routes.login {
+        return login(&req, &env, &snapshot, &key, ip, path_and_query, now).await;
+    }
+    if method == "POST" && path == policy.routes.logout {
+        let cookies = clearing_cookies();
+        return forward(&req, &env, &snapshot, path_and_query, &[], &cookies).await;
+    }
+    let claims = match &state {
+        SessionState::Valid(claims) => Some(claims),
+        _ => None,
+    };
+    let protected = path_matches(&policy.routes.protected, path);
+    if protected && claims.is_none() {
+        let accept = header(&req, "Accept").unwrap_or_default();
+        // A dead cookie is cleared so the browser stops sending it.
+        let clear: Vec<String> = match state {
+            SessionState::Missing => Vec::new(),
+            _ => clearing_cookies().to_vec(),
+        };
+        let answer = match no_session(&accept, &policy.routes.login, &state) {
+            NoSession::Redirect(location) => {
+                let mut response = Response::empty()?.with_status(302);
+                response.headers_mut().set("Location", &location)?;
+                response
+            }
+            NoSession::Unauthorized(code) => reply::error(401, code, "Sign in to continue.")?,
+            _ => reply::error(401, "login_required", "Sign in to continue.")?,
+        };
+        return Ok(secure_with(answer, &snapshot, &clear)?.into());
+    }
+    if let Some(claims) = claims
+        && xsrf_required(&method, protected)
+    {
+        let echoed = match header(&req, XSRF_HEADER) {
+            Some(token) => Some(token),
+            None => form_field(&req, XSRF_FIELD).await,
+        };
+        if !xsrf_ok(secrets.xsrf.as_bytes(), claims, echoed.as_deref()) {
+            warn(&env, policy, &key, ip, WarningKind::BadXsrf).await;
+            return respond(reply::error(
+                403,
+                "xsrf_failed",
+                "The XSRF token is missing or wrong: send the __Host-portcullis-xsrf cookie's value in X-XSRF-Token or _xsrf.",
+            ));
+        }
+    }
+    let role = claims.map_or(Role::EndUser, |c| Role::from_session_roles(&c.roles));
+
     if method == "POST"
         && path == policy.routes.signup
         && let Some(refusal) = check_signup(&req, &env, &snapshot, &key, ip).await?
@@ -193,9 +263,8 @@ pub(crate) async fn handle(
         } else {
             let content_type = header(&req, "Content-Type").unwrap_or_default();
             let body = Request::from(req.clone()?).bytes().await?;
-            // Until sessions exist every caller is an end user: no client
-            // header can make it staff.
-            check_upload(&policy.uploads, Role::EndUser, &content_type, &body)
+            // The role comes only from the verified session.
+            check_upload(&policy.uploads, role, &content_type, &body)
         };
         if let Err(e) = verdict {
             warn(&env, policy, &key, ip, WarningKind::BlockedUpload).await;
@@ -220,10 +289,32 @@ pub(crate) async fn handle(
         }
     }
 
-    let response = forward(&req, &env, &snapshot, path_and_query).await?;
-    if response.status() == 403
-        && portcullis_core::uploads::path_matches(&policy.routes.protected, path)
-    {
+    // A valid session is renewed (sliding expiry) and the origin learns who
+    // is calling from headers only the edge can set.
+    let (to_origin, cookies) = match claims {
+        Some(claims) => {
+            let renewed = renew(claims, &policy.sessions, now);
+            let token = sign_jwt(secrets.jwt.as_bytes(), &renewed);
+            let xsrf = xsrf_token(secrets.xsrf.as_bytes(), &renewed.sid);
+            (
+                vec![
+                    "Portcullis-User".to_owned(),
+                    renewed.sub.clone(),
+                    "Portcullis-Session".to_owned(),
+                    renewed.sid.clone(),
+                    "Portcullis-Roles".to_owned(),
+                    renewed.roles.join(","),
+                ],
+                vec![
+                    session_cookie(&token, &renewed, now),
+                    xsrf_cookie(&xsrf, &renewed, now),
+                ],
+            )
+        }
+        None => (Vec::new(), Vec::new()),
+    };
+    let response = forward(&req, &env, &snapshot, path_and_query, &to_origin, &cookies).await?;
+    if response.status() == 403 && protected {
         warn(&env, policy, &key, ip, WarningKind::OriginForbidden).await;
     }
     Ok(response)
@@ -283,4 +374,134 @@ async fn check_signup(
         .map(Some);
     }
     Ok(None)
+}
+
+/// A form field of the request body (urlencoded or multipart), read from a
+/// copy so the original still streams to the origin.
+async fn form_field(req: &web_sys::Request, name: &str) -> Option<String> {
+    let content_type = header(req, "Content-Type")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if !(content_type.starts_with("application/x-www-form-urlencoded")
+        || content_type.starts_with("multipart/form-data"))
+    {
+        return None;
+    }
+    let form = Request::from(req.clone().ok()?).form_data().await.ok()?;
+    match form.get(name) {
+        Some(worker::FormEntry::Field(value)) => Some(value),
+        _ => None,
+    }
+}
+
+/// 423 for a locked account (429 is for rate limits).
+fn locked(outcome: &account::Outcome) -> Result<Response> {
+    let mut response = reply::json(
+        423,
+        &json!({
+            "error": "account_locked",
+            "message": if outcome.state == "permanent" {
+                "This account is locked until an administrator unlocks it."
+            } else {
+                "Too many failed logins: this account is locked for a while."
+            },
+            "retryAfter": outcome.retry_after,
+            "attemptsLeft": 0,
+        }),
+    )?;
+    if let Some(seconds) = outcome.retry_after {
+        response
+            .headers_mut()
+            .set("Retry-After", &seconds.to_string())?;
+    }
+    response
+        .headers_mut()
+        .set("Portcullis-Attempts-Left", "0")?;
+    Ok(response)
+}
+
+/// The login form: refused at once while the account is locked; otherwise
+/// forwarded, and the origin's answer decides. Success (the origin names
+/// the user in `Portcullis-Login-User`) issues the session; failure counts
+/// against the account and, as a warning, against the IP.
+#[allow(clippy::too_many_arguments)]
+async fn login(
+    req: &web_sys::Request,
+    env: &Env,
+    snapshot: &Snapshot,
+    key: &str,
+    ip: IpAddr,
+    path_and_query: &str,
+    now: u64,
+) -> Result<web_sys::Response> {
+    let policy = &snapshot.policy;
+    let secured =
+        |r: Result<Response>| -> Result<web_sys::Response> { Ok(secure(r?, snapshot)?.into()) };
+    let login_name = match Request::from(req.clone()?).form_data().await {
+        Ok(form) => match form.get(&policy.routes.fields.username) {
+            Some(worker::FormEntry::Field(value)) => value,
+            _ => String::new(),
+        },
+        Err(_) => {
+            warn(env, policy, key, ip, WarningKind::MalformedBody).await;
+            return secured(reply::error(
+                400,
+                "malformed_body",
+                "The login form could not be read.",
+            ));
+        }
+    };
+    if login_name.trim().is_empty() {
+        return forward(req, env, snapshot, path_and_query, &[], &[]).await;
+    }
+    let gate = account::call(env, &login_name, "gate", &policy.login).await?;
+    if gate.state != "open" {
+        return secured(locked(&gate));
+    }
+    let Some(raw) = fetch_origin(req, env, path_and_query, &[]).await? else {
+        return origin_failed(env, snapshot);
+    };
+    let origin_header = |name: &str| raw.headers().get(name).ok().flatten();
+    let user = origin_header("Portcullis-Login-User").filter(|u| !u.trim().is_empty());
+    match user {
+        Some(user) if raw.status() < 400 => {
+            account::call(env, &login_name, "success", &policy.login).await?;
+            let roles: Vec<String> = origin_header("Portcullis-Login-Roles")
+                .unwrap_or_default()
+                .split(',')
+                .map(|r| r.trim().to_owned())
+                .filter(|r| !r.is_empty())
+                .collect();
+            let mut random = [0u8; 32];
+            getrandom::fill(&mut random)
+                .map_err(|_| worker::Error::RustError("no random source".into()))?;
+            let claims = new_session(
+                user.trim(),
+                &random_token(&random),
+                roles,
+                &policy.sessions,
+                now,
+            );
+            let secrets = &snapshot.secrets;
+            let token = sign_jwt(secrets.jwt.as_bytes(), &claims);
+            let xsrf = xsrf_token(secrets.xsrf.as_bytes(), &claims.sid);
+            let cookies = [
+                session_cookie(&token, &claims, now),
+                xsrf_cookie(&xsrf, &claims, now),
+            ];
+            Ok(secure_raw(&raw, snapshot, &[], &cookies))
+        }
+        _ => {
+            let outcome = account::call(env, &login_name, "failure", &policy.login).await?;
+            warn(env, policy, key, ip, WarningKind::FailedLogin).await;
+            if outcome.state != "open" {
+                return secured(locked(&outcome));
+            }
+            let extra: Vec<String> = outcome
+                .attempts_left
+                .map(|n| vec!["Portcullis-Attempts-Left".to_owned(), n.to_string()])
+                .unwrap_or_default();
+            Ok(secure_raw(&raw, snapshot, &extra, &[]))
+        }
+    }
 }

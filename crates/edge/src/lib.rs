@@ -12,6 +12,7 @@
 //! refreshed in the background at most every `PORTCULLIS_CACHE_SECONDS`
 //! (default 5), so it makes no Durable Object round trip.
 
+mod account;
 mod cache;
 mod control;
 mod gateway;

@@ -28,38 +28,68 @@ function copyHeaders(from, dropHost) {
   return out;
 }
 
-export function secureResponse(response, security) {
-  const headers = copyHeaders(response.headers, false);
-  for (let i = 0; i + 1 < security.length; i += 2) headers.set(security[i], security[i + 1]);
-  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+function setPairs(headers, pairs) {
+  for (let i = 0; i + 1 < pairs.length; i += 2) headers.set(pairs[i], pairs[i + 1]);
 }
 
-export async function forwardToOrigin(request, target, body, security) {
-  const init = { method: request.method, headers: copyHeaders(request.headers, true), redirect: "manual" };
-  const payload = body ?? request.body;
-  if (payload) init.body = payload;
-  let response;
+export async function fetchOrigin(request, target, toOrigin) {
+  const headers = copyHeaders(request.headers, true);
+  setPairs(headers, toOrigin);
+  const init = { method: request.method, headers, redirect: "manual" };
+  if (request.body) init.body = request.body;
   try {
-    response = await fetch(target, init);
+    return await fetch(target, init);
   } catch (e) {
     console.error("portcullis: origin fetch failed: " + e);
     return null;
   }
-  return secureResponse(response, security);
+}
+
+export function secureResponse(response, security, extra, cookies) {
+  const headers = copyHeaders(response.headers, false);
+  setPairs(headers, security);
+  setPairs(headers, extra);
+  for (const cookie of cookies) headers.append("Set-Cookie", cookie);
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
+
+export async function forwardToOrigin(request, target, toOrigin, security, cookies) {
+  const response = await fetchOrigin(request, target, toOrigin);
+  return response === null ? null : secureResponse(response, security, [], cookies);
 }
 "#)]
 extern "C" {
     #[wasm_bindgen(js_name = secureResponse)]
-    fn secure_response(response: &web_sys::Response, security: &js_sys::Array)
-    -> web_sys::Response;
+    fn secure_response(
+        response: &web_sys::Response,
+        security: &js_sys::Array,
+        extra: &js_sys::Array,
+        cookies: &js_sys::Array,
+    ) -> web_sys::Response;
+
+    #[wasm_bindgen(js_name = fetchOrigin)]
+    fn fetch_origin_js(
+        request: &web_sys::Request,
+        target: &str,
+        to_origin: &js_sys::Array,
+    ) -> js_sys::Promise;
 
     #[wasm_bindgen(js_name = forwardToOrigin)]
     fn forward_to_origin(
         request: &web_sys::Request,
         target: &str,
-        body: &JsValue,
+        to_origin: &js_sys::Array,
         security: &js_sys::Array,
+        cookies: &js_sys::Array,
     ) -> js_sys::Promise;
+}
+
+/// A JS array of strings.
+pub(crate) fn js_list<S: AsRef<str>>(items: &[S]) -> js_sys::Array {
+    items
+        .iter()
+        .map(|s| JsValue::from_str(s.as_ref()))
+        .collect()
 }
 
 thread_local! {
@@ -80,34 +110,101 @@ fn origin(env: &Env) -> Option<String> {
     })
 }
 
-/// Adds the security headers to one of the edge's own answers.
-pub(crate) fn secure(response: Response, snapshot: &Snapshot) -> Result<Response> {
+/// Adds the security headers (and `cookies`) to one of the edge's own answers.
+pub(crate) fn secure_with(
+    response: Response,
+    snapshot: &Snapshot,
+    cookies: &[String],
+) -> Result<Response> {
     let raw: web_sys::Response = response.into();
-    Ok(secure_response(&raw, snapshot.security_headers()).into())
+    Ok(secure_raw(&raw, snapshot, &[], cookies).into())
 }
 
-/// Sends `req` to the origin at `path_and_query` and returns the origin's
-/// response with security headers.
+/// Adds the security headers to one of the edge's own answers.
+pub(crate) fn secure(response: Response, snapshot: &Snapshot) -> Result<Response> {
+    secure_with(response, snapshot, &[])
+}
+
+/// Adds the security headers, `extra` headers (name, value, …) and `cookies`
+/// to a response from the origin.
+pub(crate) fn secure_raw(
+    raw: &web_sys::Response,
+    snapshot: &Snapshot,
+    extra: &[String],
+    cookies: &[String],
+) -> web_sys::Response {
+    secure_response(
+        raw,
+        snapshot.security_headers(),
+        &js_list(extra),
+        &js_list(cookies),
+    )
+}
+
+fn unreachable_origin(snapshot: &Snapshot, configured: bool) -> Result<web_sys::Response> {
+    let answer = if configured {
+        reply::error(
+            502,
+            "origin_unreachable",
+            "The application behind the gateway did not answer.",
+        )?
+    } else {
+        reply::error(502, "origin_not_configured", "ORIGIN_URL is not set.")?
+    };
+    Ok(secure(answer, snapshot)?.into())
+}
+
+/// Sends `req` to the origin at `path_and_query` with `to_origin` headers
+/// (name, value, …) and returns the origin's response as it came, or
+/// `None` when the origin cannot be reached.
+pub(crate) async fn fetch_origin(
+    req: &web_sys::Request,
+    env: &Env,
+    path_and_query: &str,
+    to_origin: &[String],
+) -> Result<Option<web_sys::Response>> {
+    let Some(origin) = origin(env) else {
+        return Ok(None);
+    };
+    let promise = fetch_origin_js(
+        req,
+        &format!("{origin}{path_and_query}"),
+        &js_list(to_origin),
+    );
+    let answer = wasm_bindgen_futures::JsFuture::from(promise).await?;
+    Ok((!answer.is_null()).then(|| answer.unchecked_into()))
+}
+
+/// The answer when the origin could not be reached.
+pub(crate) fn origin_failed(env: &Env, snapshot: &Snapshot) -> Result<web_sys::Response> {
+    unreachable_origin(snapshot, origin(env).is_some())
+}
+
+/// Sends `req` to the origin at `path_and_query` (with `to_origin`
+/// headers) and returns its response with the security headers and
+/// `cookies`: the hot path, one call into JavaScript.
 pub(crate) async fn forward(
     req: &web_sys::Request,
     env: &Env,
     snapshot: &Snapshot,
     path_and_query: &str,
+    to_origin: &[String],
+    cookies: &[String],
 ) -> Result<web_sys::Response> {
     let Some(origin) = origin(env) else {
-        let answer = reply::error(502, "origin_not_configured", "ORIGIN_URL is not set.")?;
-        return Ok(secure(answer, snapshot)?.into());
+        return unreachable_origin(snapshot, false);
     };
     let target = format!("{origin}{path_and_query}");
-    let promise = forward_to_origin(req, &target, &JsValue::NULL, snapshot.security_headers());
+    let promise = forward_to_origin(
+        req,
+        &target,
+        &js_list(to_origin),
+        snapshot.security_headers(),
+        &js_list(cookies),
+    );
     let answer = wasm_bindgen_futures::JsFuture::from(promise).await?;
     if answer.is_null() {
-        let answer = reply::error(
-            502,
-            "origin_unreachable",
-            "The application behind the gateway did not answer.",
-        )?;
-        return Ok(secure(answer, snapshot)?.into());
+        return unreachable_origin(snapshot, true);
     }
     Ok(answer.unchecked_into())
 }

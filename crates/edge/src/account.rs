@@ -1,0 +1,147 @@
+//! The AccountGuard Durable Object: one instance per login name, holding its
+//! lockout state ([`AccountLock`]). A Durable Object handles one request at
+//! a time, so many failed logins in parallel are counted exactly and the
+//! account locks at exactly the limit. Core decides; this stores.
+
+use portcullis_core::LoginPolicy;
+use portcullis_core::lockout::{AccountLock, Failure, Gate};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use wasm_bindgen::JsValue;
+use worker::{
+    DurableObject, Env, Method, Request, RequestInit, Response, Result, State, durable_object,
+};
+
+use crate::reply::{self, now_seconds};
+
+/// A gate or failure outcome as it crosses from the Durable Object.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Outcome {
+    /// `open`, `locked` or `permanent`.
+    pub(crate) state: String,
+    /// Seconds until a temporary lockout ends.
+    pub(crate) retry_after: Option<u64>,
+    /// Attempts left before lockout (when reporting is on).
+    pub(crate) attempts_left: Option<u32>,
+}
+
+fn outcome(gate: Gate, attempts_left: Option<u32>) -> Outcome {
+    let (state, retry_after) = match gate {
+        Gate::Open => ("open", None),
+        Gate::Locked { retry_after } => ("locked", Some(retry_after)),
+        _ => ("permanent", None),
+    };
+    Outcome {
+        state: state.to_owned(),
+        retry_after,
+        attempts_left,
+    }
+}
+
+/// The key of an account: the login name, trimmed and lowercased.
+pub(crate) fn account_key(login: &str) -> String {
+    login.trim().to_lowercase()
+}
+
+/// Asks the account's Durable Object: `gate`, `failure`, `success` or `unlock`.
+pub(crate) async fn call(
+    env: &Env,
+    login: &str,
+    op: &str,
+    policy: &LoginPolicy,
+) -> Result<Outcome> {
+    let stub = env
+        .durable_object("ACCOUNT")?
+        .id_from_name(&account_key(login))?
+        .get_stub()?;
+    let mut init = RequestInit::new();
+    let body =
+        serde_json::to_string(policy).map_err(|e| worker::Error::RustError(e.to_string()))?;
+    init.with_method(Method::Post)
+        .with_body(Some(JsValue::from_str(&body)));
+    let mut response = stub
+        .fetch_with_request(Request::new_with_init(
+            &format!("https://account/{op}"),
+            &init,
+        )?)
+        .await?;
+    let text = response.text().await?;
+    serde_json::from_str(&text).map_err(|e| worker::Error::RustError(e.to_string()))
+}
+
+/// The AccountGuard Durable Object.
+#[durable_object]
+pub struct AccountGuard {
+    state: State,
+}
+
+#[derive(Deserialize)]
+struct Row {
+    value: String,
+}
+
+impl AccountGuard {
+    fn load(&self) -> Result<AccountLock> {
+        let sql = self.state.storage().sql();
+        sql.exec(
+            "CREATE TABLE IF NOT EXISTS lock (id INTEGER PRIMARY KEY CHECK (id = 1), value TEXT NOT NULL)",
+            None,
+        )?;
+        let rows: Vec<Row> = sql
+            .exec("SELECT value FROM lock WHERE id = 1", None)?
+            .to_array()?;
+        Ok(rows
+            .first()
+            .and_then(|r| serde_json::from_str(&r.value).ok())
+            .unwrap_or_default())
+    }
+
+    fn save(&self, lock: &AccountLock) -> Result<()> {
+        let value =
+            serde_json::to_string(lock).map_err(|e| worker::Error::RustError(e.to_string()))?;
+        self.state.storage().sql().exec(
+            "INSERT INTO lock (id, value) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET value = excluded.value",
+            vec![value.into()],
+        )?;
+        Ok(())
+    }
+}
+
+impl DurableObject for AccountGuard {
+    fn new(state: State, _env: Env) -> Self {
+        Self { state }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let now = now_seconds();
+        let Ok(policy) = serde_json::from_str::<LoginPolicy>(&req.text().await?) else {
+            return reply::error(400, "malformed_body", "bad account request");
+        };
+        let mut lock = self.load()?;
+        let result = match req.path().as_str() {
+            "/gate" => outcome(lock.gate(&policy, now), None),
+            "/failure" => {
+                let result = match lock.record_failure(&policy, now) {
+                    Failure::AttemptsLeft(left) => outcome(Gate::Open, left),
+                    Failure::Locked(gate) => outcome(gate, Some(0)),
+                    _ => outcome(lock.gate(&policy, now), None),
+                };
+                self.save(&lock)?;
+                result
+            }
+            "/success" => {
+                lock.record_success();
+                self.save(&lock)?;
+                outcome(Gate::Open, None)
+            }
+            "/unlock" => {
+                lock.unlock();
+                self.save(&lock)?;
+                outcome(Gate::Open, None)
+            }
+            _ => return reply::error(404, "not_found", "No such route."),
+        };
+        reply::json(200, &json!(result))
+    }
+}
