@@ -374,10 +374,18 @@ describe("admin API", () => {
       assert.match(csp, /upgrade-insecure-requests/);
       assert.equal(r.headers.get("x-frame-options"), null);
       await r.arrayBuffer();
+      // The admin API is behind the redirect too.
+      r = await edge.admin("/settings");
+      assert.equal(r.status, 301);
+      await r.arrayBuffer();
     } finally {
-      r = await edge.admin("/settings", {
+      // Over HTTPS (dispatchFetch can give the Worker an https: URL).
+      const body = JSON.stringify({ responses: { forceHttps: false, allowEmbedding: false, csp: null } });
+      r = await edge.dispatch("https://portcullis.test/__portcullis/admin/settings", {
+        ip: "100.64.0.1",
         method: "PATCH",
-        body: JSON.stringify({ responses: { forceHttps: false, allowEmbedding: false, csp: null } }),
+        body,
+        headers: { Authorization: `Bearer ${APP_KEY}`, "content-type": "application/json", "content-length": String(body.length) },
       });
       assert.equal(r.status, 200);
       await r.arrayBuffer();

@@ -195,12 +195,58 @@ describe("lockout", () => {
     assert.equal(origin.seen.length, seen, "the origin was not contacted");
   });
 
-  test("parallel failures lock at exactly the limit, none lost", async () => {
+  test("parallel failures lock at exactly the limit: only that many reach the origin", async () => {
+    const before = origin.seen.filter((r) => r.url === "/login").length;
     const results = await Promise.all(Array.from({ length: 12 }, () => login("heidi", "wrong")));
     const statuses = results.map((r) => r.status);
     await Promise.all(results.map((r) => r.arrayBuffer()));
-    assert.equal(statuses.filter((s) => s === 401).length, 2, JSON.stringify(statuses));
-    assert.equal(statuses.filter((s) => s === 423).length, 10);
+    const reached = origin.seen.filter((r) => r.url === "/login").length - before;
+    assert.equal(reached, 3, `origin saw ${reached}: ${JSON.stringify(statuses)}`);
+    assert.ok(statuses.every((s) => s === 401 || s === 423), JSON.stringify(statuses));
+    assert.ok(statuses.filter((s) => s === 423).length >= 9);
+    const after = await login("heidi", "right");
+    assert.equal(after.status, 423, "locked, even for the right password");
+    await after.arrayBuffer();
+  });
+
+  test("login and signup routes cannot be dodged by spelling", async () => {
+    for (let i = 0; i < 3; i++) {
+      const r = await edge.request(["/%6Cogin", "/LOGIN/", "/login;jsessionid=1"][i], {
+        ip: ip(),
+        method: "POST",
+        body: "username=judy&password=wrong",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+      });
+      await r.arrayBuffer();
+    }
+    const r = await login("judy", "right");
+    assert.equal(r.status, 423, "the three variants counted as failed logins");
+    await r.arrayBuffer();
+  });
+
+  test("a checked field sent twice is refused", async () => {
+    const r = await edge.request("/login", {
+      ip: ip(),
+      method: "POST",
+      body: "username=decoy&username=victim&password=x",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
+    assert.equal(r.status, 400);
+    assert.equal((await r.json()).error, "duplicate_field");
+  });
+
+  test("JSON login bodies count too; unreadable formats are refused", async () => {
+    let r = await edge.request("/login", {
+      ip: ip(),
+      method: "POST",
+      body: JSON.stringify({ username: "kim", password: "wrong" }),
+      headers: { "content-type": "application/json" },
+    });
+    assert.equal(r.headers.get("portcullis-attempts-left"), "2");
+    await r.arrayBuffer();
+    r = await edge.request("/login", { ip: ip(), method: "POST", body: "kim wrong", headers: { "content-type": "text/plain" } });
+    assert.equal(r.status, 415);
+    await r.arrayBuffer();
   });
 
   test("the admin unlocks", async () => {

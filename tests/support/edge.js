@@ -79,6 +79,6 @@ export async function startEdge({ origin, policy = {}, persist = mkdtempSync(joi
     request(`/__portcullis/admin${path}`, { ip, ...init, headers: { Authorization: `Bearer ${key}`, "content-type": "application/json", ...headers } });
   /** Like `request`, through Miniflare's dispatchFetch, which can set `request.cf`. */
   const dispatch = (path, { ip = "203.0.113.1", headers = {}, ...init } = {}) =>
-    mf.dispatchFetch(new URL(path, url), { redirect: "manual", ...init, headers: { "CF-Connecting-IP": ip, ...headers } });
+    mf.dispatchFetch(path.startsWith("https://") ? path : new URL(path, url), { redirect: "manual", ...init, headers: { "CF-Connecting-IP": ip, ...headers } });
   return { url: url.href, persist, request, dispatch, admin, dispose: () => mf.dispose() };
 }

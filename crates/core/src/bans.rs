@@ -38,8 +38,6 @@ pub enum WarningKind {
     WrongApplicationKey,
     /// The origin answered 403 on a protected path.
     OriginForbidden,
-    /// A signup from a blocked email domain.
-    BlockedEmailDomain,
 }
 
 /// The warnings and ban history of one client (one IPv4 address or one
@@ -134,11 +132,22 @@ pub fn client_key(ip: IpAddr, ipv6_prefix: u8) -> String {
 /// Parses an IP or CIDR (a bare address is a /32 or /128).
 pub fn parse_net(value: &str) -> Option<IpNet> {
     let value = value.trim();
-    value
+    let net = value
         .parse::<IpNet>()
         .map(|n| n.trunc())
         .or_else(|_| value.parse::<IpAddr>().map(IpNet::from))
-        .ok()
+        .ok()?;
+    // Clients are matched as IPv4 when they come as IPv4-mapped IPv6, so
+    // mapped ranges are turned into the IPv4 ranges they mean.
+    if let IpNet::V6(v6) = net
+        && let Some(v4) = v6.addr().to_ipv4_mapped()
+        && v6.prefix_len() >= 96
+    {
+        return ipnet::Ipv4Net::new(v4, v6.prefix_len() - 96)
+            .ok()
+            .map(IpNet::V4);
+    }
+    Some(net)
 }
 
 /// The canonical spelling of a ban target, the same as [`client_key`] gives
@@ -461,6 +470,25 @@ mod tests {
         assert_eq!(
             decide_access(&p, &[], listed, "GET", None, 0),
             Access::Allow
+        );
+    }
+
+    #[test]
+    fn mapped_ranges_match_mapped_clients() {
+        let bans = vec![BanEntry {
+            target: "::ffff:203.0.113.0/120".into(),
+            until: PERMANENT,
+            scope: ManualBanScope::All,
+            reason: "manual".into(),
+        }];
+        let ip: IpAddr = "203.0.113.9".parse().unwrap();
+        assert!(matches!(
+            decide_access(&policy(), &bans, ip, "GET", None, 0),
+            Access::Deny(_)
+        ));
+        assert_eq!(
+            canonical_target("::ffff:203.0.113.0/120").as_deref(),
+            Some("203.0.113.0/24")
         );
     }
 

@@ -64,7 +64,68 @@ impl AccountLock {
         }
     }
 
-    /// Records a failed login at `now`.
+    /// Starts a login attempt: refuses it while locked, and otherwise counts
+    /// it as a failure in advance (settled by [`Self::settle_success`] or
+    /// [`Self::settle_failure`]). Counting before the origin answers means
+    /// parallel guesses cannot exceed the limit: once the reserved attempts
+    /// reach it, further attempts are refused until they settle.
+    pub fn begin_attempt(&mut self, policy: &LoginPolicy, now: u64) -> Gate {
+        let gate = self.gate(policy, now);
+        if gate != Gate::Open || !policy.lockout_enabled {
+            return gate;
+        }
+        if self.locked_until.is_some_and(|until| now >= until) {
+            self.locked_until = None;
+        }
+        if self.failures >= policy.max_failed_attempts {
+            return self.lock(policy, now);
+        }
+        self.failures += 1;
+        Gate::Open
+    }
+
+    /// The origin refused an attempt started with [`Self::begin_attempt`].
+    pub fn settle_failure(&mut self, policy: &LoginPolicy, now: u64) -> Failure {
+        let gate = self.gate(policy, now);
+        if !policy.lockout_enabled {
+            return Failure::AttemptsLeft(None);
+        }
+        if gate != Gate::Open {
+            return Failure::Locked(gate);
+        }
+        if self.failures >= policy.max_failed_attempts {
+            return Failure::Locked(self.lock(policy, now));
+        }
+        let left = policy.max_failed_attempts - self.failures;
+        Failure::AttemptsLeft(policy.report_attempts_left.then_some(left))
+    }
+
+    /// The origin accepted an attempt started with [`Self::begin_attempt`].
+    /// Returns the gate: if a parallel attempt locked the account meanwhile,
+    /// the success must not open a session.
+    pub fn settle_success(&mut self, policy: &LoginPolicy, now: u64) -> Gate {
+        let gate = self.gate(policy, now);
+        if gate == Gate::Open {
+            self.failures = 0;
+        }
+        gate
+    }
+
+    fn lock(&mut self, policy: &LoginPolicy, now: u64) -> Gate {
+        self.failures = 0;
+        self.lockouts = self.lockouts.saturating_add(1);
+        if policy.permanent_after_lockouts > 0 && self.lockouts >= policy.permanent_after_lockouts {
+            self.permanent = true;
+            return Gate::LockedPermanently;
+        }
+        let length = lockout_length(policy, self.lockouts - 1);
+        self.locked_until = Some(now.saturating_add(length));
+        Gate::Locked {
+            retry_after: length,
+        }
+    }
+
+    /// Records a failed login at `now` in one step (begin and settle).
     pub fn record_failure(&mut self, policy: &LoginPolicy, now: u64) -> Failure {
         if !policy.lockout_enabled {
             return Failure::AttemptsLeft(None);
@@ -108,6 +169,18 @@ impl AccountLock {
         self.locked_until = None;
         self.permanent = false;
     }
+}
+
+/// The key an account's lockout is kept under: the login name after NFKC,
+/// trimmed and lowercased, at most 256 code points (so `ａlice` and `Alice`
+/// share `alice`'s counter).
+#[cfg(feature = "nfkc")]
+pub fn account_key(login: &str) -> String {
+    crate::password::nfkc(login.trim())
+        .to_lowercase()
+        .chars()
+        .take(256)
+        .collect()
 }
 
 /// Length of the lockout after `previous` earlier lockouts.
@@ -158,6 +231,13 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "nfkc")]
+    fn account_keys_fold_width_and_case() {
+        assert_eq!(account_key(" ＡLice "), "alice");
+        assert_eq!(account_key(&"x".repeat(1000)).len(), 256);
+    }
+
+    #[test]
     fn escalation_cap_and_permanent() {
         let mut p = policy();
         p.permanent_after_lockouts = 4;
@@ -197,6 +277,43 @@ mod tests {
         p.lockout_enabled = false;
         a.locked_until = Some(100);
         assert_eq!(a.gate(&p, 0), Gate::Open);
+    }
+
+    #[test]
+    fn parallel_attempts_cannot_exceed_the_limit() {
+        let p = policy();
+        let mut a = AccountLock::default();
+        // Twelve attempts start before any answer arrives.
+        let opened = (0..12)
+            .filter(|_| a.begin_attempt(&p, 0) == Gate::Open)
+            .count();
+        assert_eq!(opened, 3, "only max_failed_attempts reach the origin");
+        assert_ne!(a.gate(&p, 0), Gate::Open, "the fourth locked the account");
+        // A correct guess among the three does not open a session now.
+        assert_ne!(a.settle_success(&p, 0), Gate::Open);
+        assert!(matches!(a.settle_failure(&p, 0), Failure::Locked(_)));
+    }
+
+    #[test]
+    fn sequential_begin_and_settle_match_record_failure() {
+        let p = policy();
+        let mut a = AccountLock::default();
+        assert_eq!(a.begin_attempt(&p, 0), Gate::Open);
+        assert_eq!(a.settle_failure(&p, 0), Failure::AttemptsLeft(Some(2)));
+        assert_eq!(a.begin_attempt(&p, 0), Gate::Open);
+        assert_eq!(a.settle_failure(&p, 0), Failure::AttemptsLeft(Some(1)));
+        assert_eq!(a.begin_attempt(&p, 0), Gate::Open);
+        assert_eq!(
+            a.settle_failure(&p, 0),
+            Failure::Locked(Gate::Locked { retry_after: 60 })
+        );
+        assert_eq!(a.begin_attempt(&p, 1), Gate::Locked { retry_after: 59 });
+        let mut b = AccountLock::default();
+        b.begin_attempt(&p, 0);
+        b.settle_failure(&p, 0);
+        b.begin_attempt(&p, 0);
+        assert_eq!(b.settle_success(&p, 0), Gate::Open);
+        assert_eq!(b.failures, 0);
     }
 
     proptest! {

@@ -483,8 +483,22 @@ fn fold(text: TextOps, s: &str) -> String {
 /// Words shorter than three code points are ignored (a one-letter name
 /// would forbid half the alphabet).
 fn user_words(text: TextOps, subject: &Subject) -> Vec<String> {
+    // Bounded: a client could send a huge name; each word is also a zxcvbn
+    // user input.
+    const MAX_FIELD: usize = 256;
+    const MAX_WORDS: usize = 16;
+    let capped = |s: &str| -> String { s.chars().take(MAX_FIELD).collect() };
+    let subject = Subject {
+        username: capped(&subject.username),
+        email: capped(&subject.email),
+        name: capped(&subject.name),
+        is_admin: subject.is_admin,
+    };
     let mut words = Vec::new();
     let mut add = |w: &str| {
+        if words.len() >= MAX_WORDS {
+            return;
+        }
         let w = fold(text, w.trim());
         if w.chars().count() >= 3 && !words.contains(&w) {
             words.push(w);

@@ -58,16 +58,62 @@ pub enum UploadError {
     Malformed,
 }
 
-/// Whether `path` matches one of `patterns` (exact, or a prefix before a
-/// trailing `*`).
+/// The form of a request path every route decision is made on, so that
+/// `/%6Cogin`, `//login/`, `/LOGIN`, `/x/../login` and `/login;jsessionid=1`
+/// all count as `/login` (origins decode, merge slashes, ignore case or
+/// strip parameters in different ways; the edge assumes the widest). It
+/// percent-decodes once, resolves `.` and `..`, drops empty segments and
+/// `;parameters`, and lowercases. The query is not part of it. The request
+/// itself is forwarded unchanged.
+pub fn canonical_path(raw: &str) -> String {
+    let path = raw.split(['?', '#']).next().unwrap_or(raw);
+    let bytes = path.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let hex = |b: u8| (b as char).to_digit(16);
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            decoded.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            decoded.push(bytes[i]);
+            i += 1;
+        }
+    }
+    let decoded = String::from_utf8_lossy(&decoded).replace('\\', "/");
+    let mut segments: Vec<String> = Vec::new();
+    for segment in decoded.split('/') {
+        let segment = segment.split(';').next().unwrap_or_default();
+        match segment {
+            "" | "." => {}
+            ".." => {
+                segments.pop();
+            }
+            s => segments.push(s.to_lowercase()),
+        }
+    }
+    format!("/{}", segments.join("/"))
+}
+
+/// Whether the canonical form of `path` matches one of `patterns` (exact,
+/// or a prefix before a trailing `*`; patterns are canonicalised too).
 pub fn path_matches(patterns: &[String], path: &str) -> bool {
+    let path = canonical_path(path);
     patterns.iter().any(|p| match p.strip_suffix('*') {
-        Some(prefix) => path.starts_with(prefix),
-        None => path == p,
+        Some(prefix) => {
+            let prefix = canonical_path(prefix);
+            let prefix = prefix.trim_end_matches('/');
+            path == prefix || path.starts_with(&format!("{prefix}/")) || prefix.is_empty()
+        }
+        None => path == canonical_path(p),
     })
 }
 
-/// Whether the body of a request to `path` must be checked.
+/// Whether the body of a request to `path` must be checked (on the
+/// canonical path).
 pub fn is_upload_path(policy: &UploadPolicy, path: &str) -> bool {
     path_matches(&policy.paths, path)
 }
@@ -332,6 +378,30 @@ mod tests {
         assert!(path_matches(&pats, "/upload"));
         assert!(path_matches(&pats, "/files/a/b"));
         assert!(!path_matches(&pats, "/uploads"));
+        assert!(!path_matches(&pats, "/filesystem"));
+        for variant in [
+            "/%75pload",
+            "//upload/",
+            "/UPLOAD",
+            "/x/../upload",
+            "/upload;jsessionid=1",
+            "/upload?x=1",
+            "/./upload",
+            "/%2e%2e/upload",
+        ] {
+            assert!(path_matches(&pats, variant), "{variant}");
+        }
+        assert!(path_matches(&pats, "/files%2Fevil.exe"));
+    }
+
+    #[test]
+    fn canonical_paths() {
+        assert_eq!(canonical_path("/"), "/");
+        assert_eq!(canonical_path("/%6Cogin"), "/login");
+        assert_eq!(canonical_path("/a//b/./c/../D/"), "/a/b/d");
+        assert_eq!(canonical_path("/../../etc"), "/etc");
+        assert_eq!(canonical_path("/%zz%4"), "/%zz%4");
+        assert_eq!(canonical_path("/a\\b"), "/a/b");
     }
 
     proptest! {

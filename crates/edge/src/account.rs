@@ -1,7 +1,8 @@
-//! The AccountGuard Durable Object: one instance per login name, holding its
-//! lockout state ([`AccountLock`]). A Durable Object handles one request at
-//! a time, so many failed logins in parallel are counted exactly and the
-//! account locks at exactly the limit. Core decides; this stores.
+//! The AccountGuard Durable Object: one instance per account key (core's
+//! `account_key`), holding its lockout state ([`AccountLock`]). A Durable
+//! Object handles one request at a time and each attempt is counted before
+//! it reaches the origin, so parallel failed logins lock the account at
+//! exactly the limit. Core decides; this stores.
 
 use portcullis_core::LoginPolicy;
 use portcullis_core::lockout::{AccountLock, Failure, Gate};
@@ -39,12 +40,9 @@ fn outcome(gate: Gate, attempts_left: Option<u32>) -> Outcome {
     }
 }
 
-/// The key of an account: the login name, trimmed and lowercased.
-pub(crate) fn account_key(login: &str) -> String {
-    login.trim().to_lowercase()
-}
+pub(crate) use portcullis_core::lockout::account_key;
 
-/// Asks the account's Durable Object: `gate`, `failure`, `success` or `unlock`.
+/// Asks the account's Durable Object: `begin`, `failure`, `success` or `unlock`.
 pub(crate) async fn call(
     env: &Env,
     login: &str,
@@ -120,9 +118,13 @@ impl DurableObject for AccountGuard {
         };
         let mut lock = self.load()?;
         let result = match req.path().as_str() {
-            "/gate" => outcome(lock.gate(&policy, now), None),
+            "/begin" => {
+                let gate = lock.begin_attempt(&policy, now);
+                self.save(&lock)?;
+                outcome(gate, None)
+            }
             "/failure" => {
-                let result = match lock.record_failure(&policy, now) {
+                let result = match lock.settle_failure(&policy, now) {
                     Failure::AttemptsLeft(left) => outcome(Gate::Open, left),
                     Failure::Locked(gate) => outcome(gate, Some(0)),
                     _ => outcome(lock.gate(&policy, now), None),
@@ -131,9 +133,9 @@ impl DurableObject for AccountGuard {
                 result
             }
             "/success" => {
-                lock.record_success();
+                let gate = lock.settle_success(&policy, now);
                 self.save(&lock)?;
-                outcome(Gate::Open, None)
+                outcome(gate, None)
             }
             "/unlock" => {
                 lock.unlock();

@@ -67,6 +67,18 @@ pub(crate) async fn admin(
     headers.set("Portcullis-Client-Ip", client_ip)?;
     init.with_headers(headers);
     if !matches!(method, Method::Get | Method::Head) {
+        // Bounded before the key is checked: settings are small.
+        let length = req
+            .headers()
+            .get("Content-Length")?
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if req.inner().body().is_some() && length.is_none_or(|n| n > 64 * 1024) {
+            return reply::error(
+                413,
+                "body_too_large",
+                "Admin requests carry at most 64 KB, with a Content-Length.",
+            );
+        }
         let mut req = req;
         let text = req.text().await.unwrap_or_default();
         init.with_body(Some(JsValue::from_str(&text)));
@@ -477,8 +489,15 @@ impl Control {
                 )?;
                 reply::json(200, &json!({ "removed": target }))
             }
-            (Method::Post, p) if p.starts_with("/accounts/") && p.ends_with("/unlock") => {
-                let raw = &p["/accounts/".len()..p.len() - "/unlock".len()];
+            (Method::Post, p)
+                if p.strip_prefix("/accounts/")
+                    .and_then(|r| r.strip_suffix("/unlock"))
+                    .is_some() =>
+            {
+                let raw = p
+                    .strip_prefix("/accounts/")
+                    .and_then(|r| r.strip_suffix("/unlock"))
+                    .unwrap_or_default();
                 let login = js_sys::decode_uri_component(raw)
                     .map(String::from)
                     .unwrap_or_else(|_| raw.to_owned());

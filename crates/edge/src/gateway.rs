@@ -18,7 +18,8 @@ use portcullis_core::session::{
 use portcullis_core::signup::email_domain_blocked;
 use portcullis_core::tokens::{random_token, sign_jwt, xsrf_token};
 use portcullis_core::uploads::{
-    Role, UploadError, check_upload, declared_too_large, is_upload_path, path_matches,
+    Role, UploadError, canonical_path, check_upload, declared_too_large, is_upload_path,
+    path_matches,
 };
 use portcullis_core::{Locale, ManualBanScope, PasswordChecker, Policy, Subject};
 use serde_json::json;
@@ -162,6 +163,20 @@ pub(crate) async fn handle(
 
     let url = req.url();
     let (path, path_and_query) = split_url(&url);
+    // Every route decision uses the canonical path (decoded, dot segments
+    // resolved, slashes merged, lowercase), so `/%6Cogin` is `/login`; the
+    // request itself goes to the origin unchanged.
+    let route = canonical_path(path);
+    let is_route = |configured: &str| route == canonical_path(configured);
+    if let Some(location) = https_redirect(&policy.responses, &url) {
+        let mut response = Response::empty()?.with_status(301);
+        response.headers_mut().set("Location", &location)?;
+        return respond(Ok(response));
+    }
+    if route.starts_with("/__portcullis") && !path.starts_with("/__portcullis/") {
+        // The edge's own namespace is reached only by its exact spelling.
+        return respond(reply::error(404, "not_found", "No such route."));
+    }
     if path == "/__portcullis/policy" {
         return respond(reply::json(200, &json!(policy.public())));
     }
@@ -177,11 +192,6 @@ pub(crate) async fn handle(
     }
     if path.starts_with("/__portcullis/") {
         return respond(reply::error(404, "not_found", "No such route."));
-    }
-    if let Some(location) = https_redirect(&policy.responses, &url) {
-        let mut response = Response::empty()?.with_status(301);
-        response.headers_mut().set("Location", &location)?;
-        return respond(Ok(response));
     }
 
     // Sessions: the cookie is read and verified here on every request; a
@@ -199,13 +209,18 @@ pub(crate) async fn handle(
     if state == SessionState::Forged {
         warn(&env, policy, &key, ip, WarningKind::ForgedToken).await;
     }
-    if method == "POST" && path == policy.routes.login {
+    if write && is_route(&policy.routes.login) {
         return login(&req, &env, &snapshot, &key, ip, path_and_query, now).await;
     }
-    if method == "POST" && path == policy.routes.logout {
+    if write && is_route(&policy.routes.logout) {
         let cookies = clearing_cookies();
         return forward(&req, &env, &snapshot, path_and_query, &[], &cookies).await;
     }
+    // A dead or forged cookie is cleared so the browser stops sending it.
+    let clear: Vec<String> = match state {
+        SessionState::Expired | SessionState::Forged => clearing_cookies().to_vec(),
+        _ => Vec::new(),
+    };
     let claims = match &state {
         SessionState::Valid(claims) => Some(claims),
         _ => None,
@@ -213,11 +228,6 @@ pub(crate) async fn handle(
     let protected = path_matches(&policy.routes.protected, path);
     if protected && claims.is_none() {
         let accept = header(&req, "Accept").unwrap_or_default();
-        // A dead cookie is cleared so the browser stops sending it.
-        let clear: Vec<String> = match state {
-            SessionState::Missing => Vec::new(),
-            _ => clearing_cookies().to_vec(),
-        };
         let answer = match no_session(&accept, &policy.routes.login, &state) {
             NoSession::Redirect(location) => {
                 let mut response = Response::empty()?.with_status(302);
@@ -229,33 +239,50 @@ pub(crate) async fn handle(
         };
         return Ok(secure_with(answer, &snapshot, &clear)?.into());
     }
-    if let Some(claims) = claims
-        && xsrf_required(&method, protected)
+    // An unsafe request carries the user's identity to the origin only with
+    // the XSRF token bound to the session; on protected paths it is refused
+    // without one, elsewhere it goes on as anonymous.
+    let mut claims = claims;
+    if let Some(session) = claims
+        && write
     {
         let echoed = match header(&req, XSRF_HEADER) {
             Some(token) => Some(token),
             None => form_field(&req, XSRF_FIELD).await,
         };
-        if !xsrf_ok(secrets.xsrf.as_bytes(), claims, echoed.as_deref()) {
-            warn(&env, policy, &key, ip, WarningKind::BadXsrf).await;
-            return respond(reply::error(
-                403,
-                "xsrf_failed",
-                "The XSRF token is missing or wrong: send the __Host-portcullis-xsrf cookie's value in X-XSRF-Token or _xsrf.",
-            ));
+        if !xsrf_ok(secrets.xsrf.as_bytes(), session, echoed.as_deref()) {
+            if xsrf_required(&method, protected) {
+                warn(&env, policy, &key, ip, WarningKind::BadXsrf).await;
+                return respond(reply::error(
+                    403,
+                    "xsrf_failed",
+                    "The XSRF token is missing or wrong: send the __Host-portcullis-xsrf cookie's value in X-XSRF-Token or _xsrf.",
+                ));
+            }
+            claims = None;
         }
     }
     let role = claims.map_or(Role::EndUser, |c| Role::from_session_roles(&c.roles));
 
-    if method == "POST"
-        && path == policy.routes.signup
+    if write
+        && is_route(&policy.routes.signup)
         && let Some(refusal) = check_signup(&req, &env, &snapshot, &key, ip).await?
     {
         return respond(Ok(refusal));
     }
 
-    if write && is_upload_path(&policy.uploads, path) {
+    // Any request with a body counts, whatever its method.
+    if (write || req.body().is_some()) && is_upload_path(&policy.uploads, path) {
         let declared = header(&req, "Content-Length").and_then(|v| v.trim().parse::<u64>().ok());
+        if declared.is_none() && req.body().is_some() {
+            // Without a length the body could only be measured by reading
+            // all of it: refuse rather than buffer an unbounded stream.
+            return respond(reply::error(
+                411,
+                "length_required",
+                "Uploads need a Content-Length.",
+            ));
+        }
         let verdict = if declared_too_large(&policy.uploads, declared) {
             Err(UploadError::TooLarge {
                 limit: policy.uploads.max_bytes,
@@ -311,7 +338,7 @@ pub(crate) async fn handle(
                 ],
             )
         }
-        None => (Vec::new(), Vec::new()),
+        None => (Vec::new(), clear),
     };
     let response = forward(&req, &env, &snapshot, path_and_query, &to_origin, &cookies).await?;
     if response.status() == 403 && protected {
@@ -331,19 +358,23 @@ async fn check_signup(
 ) -> Result<Option<Response>> {
     let policy = &snapshot.policy;
     let fields = &policy.routes.fields;
-    let form = match Request::from(req.clone()?).form_data().await {
-        Ok(form) => form,
-        Err(_) => {
-            warn(env, policy, key, ip, WarningKind::MalformedBody).await;
-            return reply::error(400, "malformed_body", "The signup form could not be read.")
-                .map(Some);
+    let names = [
+        fields.email.as_str(),
+        fields.password.as_str(),
+        fields.username.as_str(),
+        "name",
+    ];
+    let values = match read_fields(req, &names).await {
+        Ok(values) => values,
+        Err(refusal) => {
+            if refusal.warning {
+                warn(env, policy, key, ip, WarningKind::MalformedBody).await;
+            }
+            return reply::error(refusal.status, refusal.code, refusal.message).map(Some);
         }
     };
-    let text = |name: &str| match form.get(name) {
-        Some(worker::FormEntry::Field(v)) => v,
-        _ => String::new(),
-    };
-    let email = text(&fields.email);
+    let text = |i: usize| values.get(i).cloned().flatten().unwrap_or_default();
+    let email = text(0);
     if email_domain_blocked(&policy.signup, &email) {
         return reply::error(
             422,
@@ -352,11 +383,11 @@ async fn check_signup(
         )
         .map(Some);
     }
-    let password = text(&fields.password);
+    let password = text(1);
     let subject = Subject {
-        username: text(&fields.username),
+        username: text(2),
         email,
-        name: text("name"),
+        name: text(3),
         is_admin: false,
     };
     let verdict =
@@ -395,7 +426,7 @@ async fn form_field(req: &web_sys::Request, name: &str) -> Option<String> {
 }
 
 /// 423 for a locked account (429 is for rate limits).
-fn locked(outcome: &account::Outcome) -> Result<Response> {
+fn locked(outcome: &account::Outcome, snapshot: &Snapshot) -> Result<web_sys::Response> {
     let mut response = reply::json(
         423,
         &json!({
@@ -414,16 +445,16 @@ fn locked(outcome: &account::Outcome) -> Result<Response> {
             .headers_mut()
             .set("Retry-After", &seconds.to_string())?;
     }
-    response
-        .headers_mut()
-        .set("Portcullis-Attempts-Left", "0")?;
-    Ok(response)
+    let raw: web_sys::Response = response.into();
+    let extra = ["Portcullis-Attempts-Left".to_owned(), "0".to_owned()];
+    Ok(secure_raw(&raw, snapshot, &extra, &[]))
 }
 
 /// The login form: refused at once while the account is locked; otherwise
-/// forwarded, and the origin's answer decides. Success (the origin names
-/// the user in `Portcullis-Login-User`) issues the session; failure counts
-/// against the account and, as a warning, against the IP.
+/// the attempt is counted in advance and forwarded, and the origin's answer
+/// settles it. Success (the origin names the user in
+/// `Portcullis-Login-User`) issues the session; failure counts against the
+/// account and, as a warning, against the IP.
 #[allow(clippy::too_many_arguments)]
 async fn login(
     req: &web_sys::Request,
@@ -437,26 +468,22 @@ async fn login(
     let policy = &snapshot.policy;
     let secured =
         |r: Result<Response>| -> Result<web_sys::Response> { Ok(secure(r?, snapshot)?.into()) };
-    let login_name = match Request::from(req.clone()?).form_data().await {
-        Ok(form) => match form.get(&policy.routes.fields.username) {
-            Some(worker::FormEntry::Field(value)) => value,
-            _ => String::new(),
-        },
-        Err(_) => {
-            warn(env, policy, key, ip, WarningKind::MalformedBody).await;
-            return secured(reply::error(
-                400,
-                "malformed_body",
-                "The login form could not be read.",
-            ));
+    let fields = match read_fields(req, &[&policy.routes.fields.username]).await {
+        Ok(fields) => fields,
+        Err(refusal) => {
+            if refusal.warning {
+                warn(env, policy, key, ip, WarningKind::MalformedBody).await;
+            }
+            return secured(reply::error(refusal.status, refusal.code, refusal.message));
         }
     };
-    if login_name.trim().is_empty() {
-        return forward(req, env, snapshot, path_and_query, &[], &[]).await;
-    }
-    let gate = account::call(env, &login_name, "gate", &policy.login).await?;
-    if gate.state != "open" {
-        return secured(locked(&gate));
+    let login_name = fields.into_iter().next().flatten().unwrap_or_default();
+    let counted = !login_name.trim().is_empty();
+    if counted {
+        let gate = account::call(env, &login_name, "begin", &policy.login).await?;
+        if gate.state != "open" {
+            return locked(&gate, snapshot);
+        }
     }
     let Some(raw) = fetch_origin(req, env, path_and_query, &[]).await? else {
         return origin_failed(env, snapshot);
@@ -465,7 +492,13 @@ async fn login(
     let user = origin_header("Portcullis-Login-User").filter(|u| !u.trim().is_empty());
     match user {
         Some(user) if raw.status() < 400 => {
-            account::call(env, &login_name, "success", &policy.login).await?;
+            if counted {
+                let gate = account::call(env, &login_name, "success", &policy.login).await?;
+                if gate.state != "open" {
+                    // A parallel attempt locked the account meanwhile.
+                    return locked(&gate, snapshot);
+                }
+            }
             let roles: Vec<String> = origin_header("Portcullis-Login-Roles")
                 .unwrap_or_default()
                 .split(',')
@@ -492,10 +525,13 @@ async fn login(
             Ok(secure_raw(&raw, snapshot, &[], &cookies))
         }
         _ => {
-            let outcome = account::call(env, &login_name, "failure", &policy.login).await?;
             warn(env, policy, key, ip, WarningKind::FailedLogin).await;
+            if !counted {
+                return Ok(secure_raw(&raw, snapshot, &[], &[]));
+            }
+            let outcome = account::call(env, &login_name, "failure", &policy.login).await?;
             if outcome.state != "open" {
-                return secured(locked(&outcome));
+                return locked(&outcome, snapshot);
             }
             let extra: Vec<String> = outcome
                 .attempts_left
@@ -503,5 +539,101 @@ async fn login(
                 .unwrap_or_default();
             Ok(secure_raw(&raw, snapshot, &extra, &[]))
         }
+    }
+}
+
+/// Why the edge could not read a form it must check.
+struct Refusal {
+    status: u16,
+    code: &'static str,
+    message: &'static str,
+    /// Whether it counts as a security warning (a malformed body on the
+    /// edge's own route does; an unsupported format does not).
+    warning: bool,
+}
+
+/// Largest login or signup body the edge reads.
+const MAX_FORM_BYTES: u64 = 256 * 1024;
+
+/// Reads the named fields (urlencoded, multipart or a JSON object) from a
+/// copy of the body. Refuses bodies without a length or too large, formats
+/// it cannot read (the origin might read them differently), and fields
+/// sent twice (frameworks disagree on which copy counts).
+async fn read_fields(
+    req: &web_sys::Request,
+    names: &[&str],
+) -> std::result::Result<Vec<Option<String>>, Refusal> {
+    let length = header(req, "Content-Length").and_then(|v| v.trim().parse::<u64>().ok());
+    match length {
+        None => {
+            return Err(Refusal {
+                status: 411,
+                code: "length_required",
+                message: "Send the form with a Content-Length.",
+                warning: false,
+            });
+        }
+        Some(n) if n > MAX_FORM_BYTES => {
+            return Err(Refusal {
+                status: 413,
+                code: "body_too_large",
+                message: "The form is too large.",
+                warning: false,
+            });
+        }
+        _ => {}
+    }
+    let content_type = header(req, "Content-Type")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let Ok(copy) = req.clone() else {
+        return Err(malformed_body());
+    };
+    let mut copy = Request::from(copy);
+    if content_type.starts_with("application/json") {
+        let text = copy.text().await.map_err(|_| malformed_body())?;
+        let value: serde_json::Value = serde_json::from_str(&text).map_err(|_| malformed_body())?;
+        let object = value.as_object().ok_or_else(malformed_body)?;
+        return Ok(names
+            .iter()
+            .map(|n| object.get(*n).and_then(|v| v.as_str()).map(str::to_owned))
+            .collect());
+    }
+    if !(content_type.starts_with("application/x-www-form-urlencoded")
+        || content_type.starts_with("multipart/form-data"))
+    {
+        return Err(Refusal {
+            status: 415,
+            code: "unsupported_body",
+            message: "Send the form as urlencoded, multipart or JSON.",
+            warning: false,
+        });
+    }
+    let form = copy.form_data().await.map_err(|_| malformed_body())?;
+    let mut out = Vec::with_capacity(names.len());
+    for name in names {
+        let values = form.get_all(name).unwrap_or_default();
+        if values.len() > 1 {
+            return Err(Refusal {
+                status: 400,
+                code: "duplicate_field",
+                message: "A checked form field was sent more than once.",
+                warning: true,
+            });
+        }
+        out.push(values.into_iter().find_map(|v| match v {
+            worker::FormEntry::Field(v) => Some(v),
+            _ => None,
+        }));
+    }
+    Ok(out)
+}
+
+fn malformed_body() -> Refusal {
+    Refusal {
+        status: 400,
+        code: "malformed_body",
+        message: "The form could not be read.",
+        warning: true,
     }
 }

@@ -3,8 +3,8 @@
 //! adding the security headers) runs in a few lines of JavaScript next to
 //! the Worker's own fetch, so a request crosses into wasm a handful of times
 //! rather than once per header; bodies stay JavaScript streams in both
-//! directions. Which headers are reserved and which security headers to
-//! send is decided by core (the list comes in as an argument).
+//! directions. The security headers come from core as an argument; the
+//! reserved prefix is SPEC's fixed `Portcullis-`.
 
 use std::cell::OnceCell;
 
@@ -50,6 +50,8 @@ export function secureResponse(response, security, extra, cookies) {
   setPairs(headers, security);
   setPairs(headers, extra);
   for (const cookie of cookies) headers.append("Set-Cookie", cookie);
+  // A response that sets a session cookie must not be stored by a shared cache.
+  if (cookies.length > 0) headers.set("Cache-Control", "private, no-store");
   return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
 }
 
