@@ -152,26 +152,56 @@ pub fn check_upload(
         Role::EndUser => &policy.end_user_extensions,
     };
     let Some(boundary) = multipart_boundary(content_type) else {
-        // Not multipart: the whole body is the file, its name unknown.
         if body.len() as u64 > policy.max_bytes {
             return Err(UploadError::TooLarge {
                 limit: policy.max_bytes,
             });
         }
-        return Ok(());
+        // Not multipart: form fields and JSON carry no file; any other body
+        // is a file whose name the edge cannot see, allowed only where any
+        // extension is.
+        let mime = content_type
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        let fileless = matches!(
+            mime.as_str(),
+            "application/x-www-form-urlencoded" | "application/json"
+        ) || (mime.is_empty() && body.is_empty());
+        if fileless || allowed.iter().any(|e| e == ".*") {
+            return Ok(());
+        }
+        return Err(UploadError::ExtensionNotAllowed {
+            filename: format!("(a {mime} body)"),
+        });
     };
+    let mut total: u64 = 0;
     for part in parts(body, boundary.as_bytes())? {
-        let Some(filename) = part.filename else {
-            continue;
-        };
+        total = total.saturating_add(part.len as u64);
         if part.len as u64 > policy.max_bytes {
             return Err(UploadError::TooLarge {
                 limit: policy.max_bytes,
             });
         }
-        if !extension_allowed(allowed, &filename) {
-            return Err(UploadError::ExtensionNotAllowed { filename });
+        // An optional file input left empty: browsers send `filename=""`
+        // with no content.
+        if part.filenames.iter().all(String::is_empty) && part.len == 0 {
+            continue;
         }
+        for filename in part.filenames {
+            if !extension_allowed(allowed, &filename) {
+                return Err(UploadError::ExtensionNotAllowed { filename });
+            }
+        }
+    }
+    // Many small parts must not add up past the limit either (with room
+    // for ordinary form fields).
+    if total > policy.max_bytes.saturating_add(64 * 1024) {
+        return Err(UploadError::TooLarge {
+            limit: policy.max_bytes,
+        });
     }
     Ok(())
 }
@@ -190,7 +220,10 @@ fn multipart_boundary(content_type: &str) -> Option<String> {
 }
 
 struct Part {
-    filename: Option<String>,
+    /// Every file name the part's headers give (`filename`, `filename*`,
+    /// from every Content-Disposition line): origins pick different ones,
+    /// so each must pass.
+    filenames: Vec<String>,
     len: usize,
 }
 
@@ -204,55 +237,104 @@ fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
         .map(|i| i + from)
 }
 
+/// Whether a delimiter found at `at` is a real one: followed by `--`
+/// (the close), or by optional white space and CRLF.
+fn delimiter_ends_line(body: &[u8], at: usize) -> bool {
+    let rest = &body[at..];
+    if rest.starts_with(b"--") {
+        return true;
+    }
+    let trimmed = rest
+        .iter()
+        .position(|b| *b != b' ' && *b != b'\t')
+        .map_or(rest, |i| &rest[i..]);
+    trimmed.starts_with(b"\r\n")
+}
+
 fn parts(body: &[u8], boundary: &[u8]) -> Result<Vec<Part>, UploadError> {
-    if boundary.is_empty() || boundary.len() > 200 {
+    if boundary.is_empty() || boundary.len() > 70 {
         return Err(UploadError::Malformed);
     }
-    let delimiter = [b"--".as_slice(), boundary].concat();
-    let mut at = find(body, &delimiter, 0).ok_or(UploadError::Malformed)?;
+    // Delimiters count only at the start of a line (RFC 2046).
+    let delimiter = [b"\r\n--".as_slice(), boundary].concat();
+    let first = if body.starts_with(&delimiter[2..]) {
+        delimiter.len() - 2
+    } else {
+        find(body, &delimiter, 0).ok_or(UploadError::Malformed)? + delimiter.len()
+    };
+    let mut at = first;
     let mut parts = Vec::new();
     loop {
-        at += delimiter.len();
+        if !delimiter_ends_line(body, at) {
+            return Err(UploadError::Malformed);
+        }
         if body[at..].starts_with(b"--") {
             return Ok(parts); // closing delimiter
         }
-        let headers_start = at + 2; // CRLF after the delimiter
-        let headers_end = find(body, b"\r\n\r\n", headers_start).ok_or(UploadError::Malformed)?;
-        let headers = std::str::from_utf8(&body[headers_start..headers_end])
+        let headers_start = find(body, b"\r\n", at).ok_or(UploadError::Malformed)? + 2;
+        let headers_end = find(body, b"\r\n\r\n", headers_start.saturating_sub(2))
+            .ok_or(UploadError::Malformed)?;
+        let headers = std::str::from_utf8(&body[headers_start.min(headers_end)..headers_end])
             .map_err(|_| UploadError::Malformed)?;
         let data_start = headers_end + 4;
-        let next_delim = [b"\r\n".as_slice(), &delimiter].concat();
-        let data_end = find(body, &next_delim, data_start).ok_or(UploadError::Malformed)?;
+        let mut search = data_start;
+        let data_end = loop {
+            let candidate = find(body, &delimiter, search).ok_or(UploadError::Malformed)?;
+            if delimiter_ends_line(body, candidate + delimiter.len()) {
+                break candidate;
+            }
+            search = candidate + 1;
+        };
         parts.push(Part {
-            filename: disposition_filename(headers),
+            filenames: disposition_filenames(headers),
             len: data_end - data_start,
         });
-        at = data_end + 2;
+        at = data_end + delimiter.len();
     }
 }
 
-/// The file name of a part, from `filename*=` (RFC 5987) or `filename=`.
-fn disposition_filename(headers: &str) -> Option<String> {
-    let line = headers
-        .split("\r\n")
-        .find(|l| l.to_ascii_lowercase().starts_with("content-disposition:"))?;
-    let mut plain = None;
-    for param in line.split(';').skip(1) {
-        let Some((k, v)) = param.split_once('=') else {
-            continue;
-        };
-        let k = k.trim().to_ascii_lowercase();
-        let v = v.trim();
-        if k == "filename*" {
-            // charset'lang'percent-encoded; the extension is what matters.
-            let encoded = v.splitn(3, '\'').nth(2).unwrap_or(v);
-            return Some(percent_decode(encoded));
-        }
-        if k == "filename" {
-            plain = Some(v.trim_matches('"').to_owned());
+/// Splits header parameters on `;` outside double quotes.
+fn split_params(line: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut quoted = false;
+    let mut start = 0;
+    for (i, c) in line.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            ';' if !quoted => {
+                out.push(&line[start..i]);
+                start = i + 1;
+            }
+            _ => {}
         }
     }
-    plain
+    out.push(&line[start..]);
+    out
+}
+
+/// Every file name in a part's Content-Disposition lines.
+fn disposition_filenames(headers: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for line in headers
+        .split("\r\n")
+        .filter(|l| l.to_ascii_lowercase().starts_with("content-disposition:"))
+    {
+        for param in split_params(line).into_iter().skip(1) {
+            let Some((k, v)) = param.split_once('=') else {
+                continue;
+            };
+            let k = k.trim().to_ascii_lowercase();
+            let v = v.trim();
+            if k == "filename*" {
+                // charset'lang'percent-encoded; the extension is what matters.
+                let encoded = v.splitn(3, '\'').nth(2).unwrap_or(v);
+                names.push(percent_decode(encoded.trim_matches('"')));
+            } else if k == "filename" {
+                names.push(v.trim_matches('"').replace("\\\"", "\""));
+            }
+        }
+    }
+    names
 }
 
 fn percent_decode(s: &str) -> String {
@@ -323,6 +405,60 @@ mod tests {
         assert!(check_upload(&p, Role::EndUser, CT, &body(&[("noext", 1)])).is_err());
         assert!(check_upload(&p, Role::EndUser, CT, &body(&[("C:\\x\\evil.exe", 1)])).is_err());
         assert!(check_upload(&p, Role::EndUser, CT, &body(&[("double.png.exe", 1)])).is_err());
+    }
+
+    #[test]
+    fn every_name_must_pass_and_delimiters_are_line_anchored() {
+        let p = UploadPolicy::default();
+        let ct = "multipart/form-data; boundary=b";
+        // A quoted `;` does not smuggle a second name past the check.
+        let b = b"--b\r\nContent-Disposition: form-data; filename=\"evil.exe\"; name=\"x; filename=a.png\"\r\n\r\nxx\r\n--b--";
+        assert!(matches!(
+            check_upload(&p, Role::EndUser, ct, b),
+            Err(UploadError::ExtensionNotAllowed { .. })
+        ));
+        // filename* and filename both count.
+        let b = b"--b\r\nContent-Disposition: form-data; name=f; filename*=UTF-8''a.png; filename=\"evil.exe\"\r\n\r\nxx\r\n--b--";
+        assert!(matches!(
+            check_upload(&p, Role::EndUser, ct, b),
+            Err(UploadError::ExtensionNotAllowed { .. })
+        ));
+        // A delimiter-looking string inside the data does not end the part early.
+        let b = b"--b\r\nContent-Disposition: form-data; name=f; filename=\"a.png\"\r\n\r\nab--b--cd\r\n--b\r\nContent-Disposition: form-data; name=g; filename=\"x.exe\"\r\n\r\nzz\r\n--b--";
+        assert!(matches!(
+            check_upload(&p, Role::EndUser, ct, b),
+            Err(UploadError::ExtensionNotAllowed { .. })
+        ));
+        // A preamble that merely mentions the boundary is not a delimiter.
+        let b = b"X--b--\r\n--b\r\nContent-Disposition: form-data; name=f; filename=\"x.exe\"\r\n\r\nzz\r\n--b--";
+        assert!(check_upload(&p, Role::EndUser, ct, b).is_err());
+        // An empty optional file input passes.
+        let b = b"--b\r\nContent-Disposition: form-data; name=f; filename=\"\"\r\n\r\n\r\n--b--";
+        assert_eq!(check_upload(&p, Role::EndUser, ct, b), Ok(()));
+    }
+
+    #[test]
+    fn bodies_that_are_not_multipart() {
+        let p = UploadPolicy::default();
+        assert_eq!(
+            check_upload(
+                &p,
+                Role::EndUser,
+                "application/x-www-form-urlencoded",
+                b"a=1"
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            check_upload(&p, Role::EndUser, "application/json", b"{}"),
+            Ok(())
+        );
+        assert!(check_upload(&p, Role::EndUser, "application/octet-stream", b"MZ..").is_err());
+        assert_eq!(
+            check_upload(&p, Role::Staff, "application/octet-stream", b"MZ.."),
+            Ok(())
+        );
+        assert!(check_upload(&p, Role::EndUser, "multipart/form-data", b"--x").is_err());
     }
 
     #[test]

@@ -141,6 +141,8 @@ impl Control {
             "CREATE TABLE IF NOT EXISTS audit (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, kind TEXT NOT NULL, ip TEXT NOT NULL, detail TEXT NOT NULL)",
             None,
         )?;
+        // Pruning by age runs on every insert: keep it an index range scan.
+        sql.exec("CREATE INDEX IF NOT EXISTS audit_at ON audit (at)", None)?;
         Ok(())
     }
 

@@ -126,6 +126,20 @@ impl DurableObject for IpGuard {
                 // read-modify-write below loses no warning.
                 let mut record = self.load()?;
                 let banned_until = record.record_warning(&warning.policy, now);
+                let ban = banned_until.map(|until| BanEntry {
+                    target: warning.key.clone(),
+                    until,
+                    scope: ManualBanScope::All,
+                    reason: "warnings".to_owned(),
+                });
+                // Publish the ban before saving the record: if publishing
+                // fails, the record is not saved and the next warning bans
+                // again, rather than a saved ban nobody enforces.
+                if let Some(ban) = &ban {
+                    let body = serde_json::to_value(ban)
+                        .map_err(|e| worker::Error::RustError(e.to_string()))?;
+                    crate::control::call(&self.env, "POST", "/bans", Some(&body)).await?;
+                }
                 self.save(&record)?;
                 let audit = json!({
                     "kind": "warning",
@@ -133,17 +147,6 @@ impl DurableObject for IpGuard {
                     "detail": { "warning": warning.kind, "client": warning.key, "inWindow": record.warnings.len() },
                 });
                 crate::control::call(&self.env, "POST", "/audit", Some(&audit)).await?;
-                let ban = banned_until.map(|until| BanEntry {
-                    target: warning.key.clone(),
-                    until,
-                    scope: ManualBanScope::All,
-                    reason: "warnings".to_owned(),
-                });
-                if let Some(ban) = &ban {
-                    let body = serde_json::to_value(ban)
-                        .map_err(|e| worker::Error::RustError(e.to_string()))?;
-                    crate::control::call(&self.env, "POST", "/bans", Some(&body)).await?;
-                }
                 reply::json(200, &json!(WarnOutcome { ban }))
             }
             "/lift" => {
