@@ -67,23 +67,8 @@ pub enum UploadError {
 /// itself is forwarded unchanged.
 pub fn canonical_path(raw: &str) -> String {
     let path = raw.split(['?', '#']).next().unwrap_or(raw);
-    let bytes = path.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let hex = |b: u8| (b as char).to_digit(16);
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
-        {
-            decoded.push((h * 16 + l) as u8);
-            i += 3;
-        } else {
-            decoded.push(bytes[i]);
-            i += 1;
-        }
-    }
-    let decoded = String::from_utf8_lossy(&decoded).replace('\\', "/");
+    let decoded = percent_decode(path);
+    let decoded = decoded.replace('\\', "/");
     let mut segments: Vec<String> = Vec::new();
     for segment in decoded.split('/') {
         let segment = segment.split(';').next().unwrap_or_default();

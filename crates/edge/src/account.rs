@@ -74,35 +74,13 @@ pub struct AccountGuard {
     state: State,
 }
 
-#[derive(Deserialize)]
-struct Row {
-    value: String,
-}
-
 impl AccountGuard {
     fn load(&self) -> Result<AccountLock> {
-        let sql = self.state.storage().sql();
-        sql.exec(
-            "CREATE TABLE IF NOT EXISTS lock (id INTEGER PRIMARY KEY CHECK (id = 1), value TEXT NOT NULL)",
-            None,
-        )?;
-        let rows: Vec<Row> = sql
-            .exec("SELECT value FROM lock WHERE id = 1", None)?
-            .to_array()?;
-        Ok(rows
-            .first()
-            .and_then(|r| serde_json::from_str(&r.value).ok())
-            .unwrap_or_default())
+        crate::store::load(&self.state, "lock")
     }
 
-    fn save(&self, lock: &AccountLock) -> Result<()> {
-        let value =
-            serde_json::to_string(lock).map_err(|e| worker::Error::RustError(e.to_string()))?;
-        self.state.storage().sql().exec(
-            "INSERT INTO lock (id, value) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET value = excluded.value",
-            vec![value.into()],
-        )?;
-        Ok(())
+    fn save(&self, value: &AccountLock) -> Result<()> {
+        crate::store::save(&self.state, "lock", value)
     }
 }
 

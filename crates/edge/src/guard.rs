@@ -78,35 +78,13 @@ pub struct IpGuard {
     env: Env,
 }
 
-#[derive(Deserialize)]
-struct Row {
-    value: String,
-}
-
 impl IpGuard {
     fn load(&self) -> Result<IpRecord> {
-        let sql = self.state.storage().sql();
-        sql.exec(
-            "CREATE TABLE IF NOT EXISTS record (id INTEGER PRIMARY KEY CHECK (id = 1), value TEXT NOT NULL)",
-            None,
-        )?;
-        let rows: Vec<Row> = sql
-            .exec("SELECT value FROM record WHERE id = 1", None)?
-            .to_array()?;
-        Ok(rows
-            .first()
-            .and_then(|r| serde_json::from_str(&r.value).ok())
-            .unwrap_or_default())
+        crate::store::load(&self.state, "record")
     }
 
-    fn save(&self, record: &IpRecord) -> Result<()> {
-        let value =
-            serde_json::to_string(record).map_err(|e| worker::Error::RustError(e.to_string()))?;
-        self.state.storage().sql().exec(
-            "INSERT INTO record (id, value) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET value = excluded.value",
-            vec![value.into()],
-        )?;
-        Ok(())
+    fn save(&self, value: &IpRecord) -> Result<()> {
+        crate::store::save(&self.state, "record", value)
     }
 }
 

@@ -19,6 +19,7 @@ mod gateway;
 mod guard;
 mod proxy;
 mod reply;
+mod store;
 
 use worker::{Context, Env, Result, event};
 
