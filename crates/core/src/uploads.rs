@@ -83,18 +83,47 @@ pub fn canonical_path(raw: &str) -> String {
     format!("/{}", segments.join("/"))
 }
 
-/// Whether the canonical form of `path` matches one of `patterns` (exact,
-/// or a prefix before a trailing `*`; patterns are canonicalised too).
+/// Path patterns (exact, or a prefix before a trailing `*`) in canonical
+/// form, prepared once so matching a request is plain string comparison.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathPatterns(Vec<(String, bool)>);
+
+impl PathPatterns {
+    /// Canonicalises `patterns`.
+    pub fn new(patterns: &[String]) -> Self {
+        Self(
+            patterns
+                .iter()
+                .map(|p| match p.strip_suffix('*') {
+                    Some(prefix) => (
+                        canonical_path(prefix).trim_end_matches('/').to_owned(),
+                        true,
+                    ),
+                    None => (canonical_path(p), false),
+                })
+                .collect(),
+        )
+    }
+
+    /// Whether an already canonical path matches.
+    pub fn matches(&self, canonical: &str) -> bool {
+        self.0.iter().any(|(pattern, prefix)| {
+            if *prefix {
+                pattern.is_empty()
+                    || canonical == pattern
+                    || canonical
+                        .strip_prefix(pattern.as_str())
+                        .is_some_and(|rest| rest.starts_with('/'))
+            } else {
+                canonical == pattern
+            }
+        })
+    }
+}
+
+/// Whether the canonical form of `path` matches one of `patterns`.
 pub fn path_matches(patterns: &[String], path: &str) -> bool {
-    let path = canonical_path(path);
-    patterns.iter().any(|p| match p.strip_suffix('*') {
-        Some(prefix) => {
-            let prefix = canonical_path(prefix);
-            let prefix = prefix.trim_end_matches('/');
-            path == prefix || path.starts_with(&format!("{prefix}/")) || prefix.is_empty()
-        }
-        None => path == canonical_path(p),
-    })
+    PathPatterns::new(patterns).matches(&canonical_path(path))
 }
 
 /// Whether the body of a request to `path` must be checked (on the

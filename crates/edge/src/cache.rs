@@ -11,6 +11,7 @@ use std::rc::Rc;
 use portcullis_core::Policy;
 use portcullis_core::bans::BanEntry;
 use portcullis_core::headers::security_headers;
+use portcullis_core::uploads::{PathPatterns, canonical_path};
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{Env, Result};
@@ -26,6 +27,19 @@ pub(crate) struct Snapshot {
     /// (name, value, name, value…), built once per snapshot.
     #[serde(skip)]
     security: OnceCell<js_sys::Array>,
+    /// The configured routes in canonical form, built once per snapshot.
+    #[serde(skip)]
+    routes: OnceCell<Routes>,
+}
+
+/// The routes the edge watches, canonical, for comparison with a request's
+/// canonical path.
+pub(crate) struct Routes {
+    pub(crate) login: String,
+    pub(crate) logout: String,
+    pub(crate) signup: String,
+    pub(crate) protected: PathPatterns,
+    pub(crate) uploads: PathPatterns,
 }
 
 /// The signing secrets an isolate needs to check sessions.
@@ -36,6 +50,20 @@ pub(crate) struct Secrets {
 }
 
 impl Snapshot {
+    /// The routes in canonical form.
+    pub(crate) fn routes(&self) -> &Routes {
+        self.routes.get_or_init(|| {
+            let r = &self.policy.routes;
+            Routes {
+                login: canonical_path(&r.login),
+                logout: canonical_path(&r.logout),
+                signup: canonical_path(&r.signup),
+                protected: PathPatterns::new(&r.protected),
+                uploads: PathPatterns::new(&self.policy.uploads.paths),
+            }
+        })
+    }
+
     /// The security headers core builds for this configuration.
     pub(crate) fn security_headers(&self) -> &js_sys::Array {
         self.security.get_or_init(|| {
@@ -118,6 +146,7 @@ pub(crate) fn add_ban(entry: BanEntry) {
                 bans,
                 secrets: cached.snapshot.secrets.clone(),
                 security: OnceCell::new(),
+                routes: OnceCell::new(),
             });
         }
     });

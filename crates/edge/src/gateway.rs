@@ -18,8 +18,7 @@ use portcullis_core::session::{
 use portcullis_core::signup::email_domain_blocked;
 use portcullis_core::tokens::{random_token, sign_jwt, xsrf_token};
 use portcullis_core::uploads::{
-    Role, UploadError, canonical_path, check_upload, declared_too_large, is_upload_path,
-    path_matches,
+    Role, UploadError, canonical_path, check_upload, declared_too_large,
 };
 use portcullis_core::{Locale, ManualBanScope, PasswordChecker, Policy, Subject};
 use serde_json::json;
@@ -167,7 +166,7 @@ pub(crate) async fn handle(
     // resolved, slashes merged, lowercase), so `/%6Cogin` is `/login`; the
     // request itself goes to the origin unchanged.
     let route = canonical_path(path);
-    let is_route = |configured: &str| route == canonical_path(configured);
+    let routes = snapshot.routes();
     if let Some(location) = https_redirect(&policy.responses, &url) {
         let mut response = Response::empty()?.with_status(301);
         response.headers_mut().set("Location", &location)?;
@@ -209,10 +208,10 @@ pub(crate) async fn handle(
     if state == SessionState::Forged {
         warn(&env, policy, &key, ip, WarningKind::ForgedToken).await;
     }
-    if write && is_route(&policy.routes.login) {
+    if write && route == routes.login {
         return login(&req, &env, &snapshot, &key, ip, path_and_query, now).await;
     }
-    if write && is_route(&policy.routes.logout) {
+    if write && route == routes.logout {
         let cookies = clearing_cookies();
         return forward(&req, &env, &snapshot, path_and_query, &[], &cookies).await;
     }
@@ -225,7 +224,7 @@ pub(crate) async fn handle(
         SessionState::Valid(claims) => Some(claims),
         _ => None,
     };
-    let protected = path_matches(&policy.routes.protected, path);
+    let protected = routes.protected.matches(&route);
     if protected && claims.is_none() {
         let accept = header(&req, "Accept").unwrap_or_default();
         let answer = match no_session(&accept, &policy.routes.login, &state) {
@@ -265,14 +264,14 @@ pub(crate) async fn handle(
     let role = claims.map_or(Role::EndUser, |c| Role::from_session_roles(&c.roles));
 
     if write
-        && is_route(&policy.routes.signup)
+        && route == routes.signup
         && let Some(refusal) = check_signup(&req, &env, &snapshot, &key, ip).await?
     {
         return respond(Ok(refusal));
     }
 
     // Any request with a body counts, whatever its method.
-    if (write || req.body().is_some()) && is_upload_path(&policy.uploads, path) {
+    if routes.uploads.matches(&route) && (write || req.body().is_some()) {
         let declared = header(&req, "Content-Length").and_then(|v| v.trim().parse::<u64>().ok());
         if declared.is_none() && req.body().is_some() {
             // Without a length the body could only be measured by reading
