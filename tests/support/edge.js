@@ -50,7 +50,7 @@ export async function startOrigin() {
 }
 
 /** Starts the Worker. `policy` seeds the configuration (PORTCULLIS_POLICY). */
-export async function startEdge({ origin, policy = {}, persist = mkdtempSync(join(tmpdir(), "portcullis-do-")), cacheSeconds = 5 }) {
+export async function startEdge({ origin, policy = {}, persist = mkdtempSync(join(tmpdir(), "portcullis-do-")), cacheSeconds = 5, bindings = {} }) {
   const mf = new Miniflare({
     scriptPath: join(root, "crates", "edge", "build", "index.js"),
     modules: true,
@@ -63,6 +63,7 @@ export async function startEdge({ origin, policy = {}, persist = mkdtempSync(joi
       XSRF_SALT,
       PORTCULLIS_POLICY: JSON.stringify(policy),
       PORTCULLIS_CACHE_SECONDS: String(cacheSeconds),
+      ...bindings,
     },
     durableObjects: {
       CONTROL: { className: "Control", useSQLite: true },

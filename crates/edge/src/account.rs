@@ -25,6 +25,9 @@ pub(crate) struct Outcome {
     pub(crate) retry_after: Option<u64>,
     /// Attempts left before lockout (when reporting is on).
     pub(crate) attempts_left: Option<u32>,
+    /// Failed attempts counted so far (for "CAPTCHA after N failures").
+    #[serde(default)]
+    pub(crate) failures: u32,
 }
 
 fn outcome(gate: Gate, attempts_left: Option<u32>) -> Outcome {
@@ -37,12 +40,13 @@ fn outcome(gate: Gate, attempts_left: Option<u32>) -> Outcome {
         state: state.to_owned(),
         retry_after,
         attempts_left,
+        failures: 0,
     }
 }
 
 pub(crate) use portcullis_core::lockout::account_key;
 
-/// Asks the account's Durable Object: `begin`, `failure`, `success` or `unlock`.
+/// Asks the account's Durable Object: `peek`, `begin`, `failure`, `success` or `unlock`.
 pub(crate) async fn call(
     env: &Env,
     login: &str,
@@ -96,6 +100,10 @@ impl DurableObject for AccountGuard {
         };
         let mut lock = self.load()?;
         let result = match req.path().as_str() {
+            "/peek" => Outcome {
+                failures: lock.failures,
+                ..outcome(lock.gate(&policy, now), None)
+            },
             "/begin" => {
                 let gate = lock.begin_attempt(&policy, now);
                 self.save(&lock)?;

@@ -38,6 +38,8 @@ pub(crate) struct Routes {
     pub(crate) login: String,
     pub(crate) logout: String,
     pub(crate) signup: String,
+    pub(crate) reset: String,
+    pub(crate) change_password: String,
     pub(crate) protected: PathPatterns,
     pub(crate) uploads: PathPatterns,
 }
@@ -47,6 +49,8 @@ pub(crate) struct Routes {
 pub(crate) struct Secrets {
     pub(crate) jwt: String,
     pub(crate) xsrf: String,
+    #[serde(default)]
+    pub(crate) captcha: Option<String>,
 }
 
 impl Snapshot {
@@ -58,6 +62,8 @@ impl Snapshot {
                 login: canonical_path(&r.login),
                 logout: canonical_path(&r.logout),
                 signup: canonical_path(&r.signup),
+                reset: canonical_path(&r.reset),
+                change_password: canonical_path(&r.change_password),
                 protected: PathPatterns::new(&r.protected),
                 uploads: PathPatterns::new(&self.policy.uploads.paths),
             }

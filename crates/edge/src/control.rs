@@ -231,6 +231,17 @@ impl Control {
         Ok(value)
     }
 
+    /// The CAPTCHA provider's secret key: the `CAPTCHA_SECRET` secret (no
+    /// secret means CAPTCHA is off).
+    fn captcha_secret(&self) -> Option<String> {
+        self.env
+            .secret("CAPTCHA_SECRET")
+            .map(|s| s.to_string())
+            .or_else(|_| self.env.var("CAPTCHA_SECRET").map(|v| v.to_string()))
+            .ok()
+            .filter(|s| !s.is_empty())
+    }
+
     fn active_bans(&self, now: u64) -> Result<Vec<BanEntry>> {
         let rows: Vec<BanRow> = self
             .sql()
@@ -323,6 +334,7 @@ impl Control {
                         "secrets": {
                             "jwt": self.signing_secret("jwt", "JWT_SECRET")?,
                             "xsrf": self.signing_secret("xsrf", "XSRF_SALT")?,
+                            "captcha": self.captcha_secret(),
                         },
                     }),
                 )
@@ -366,6 +378,7 @@ impl Control {
                     "applicationKey": if self.application_key().is_some() { "set" } else { "unset" },
                     "jwtSecret": if self.get("secret:jwt")?.is_some() { "set" } else { "unset" },
                     "xsrfSalt": if self.get("secret:xsrf")?.is_some() { "set" } else { "unset" },
+                    "captchaSecret": if self.captcha_secret().is_some() { "set" } else { "unset" },
                 },
                 }),
             ),

@@ -9,6 +9,7 @@ use portcullis_core::bans::{
     Access, BanEntry, Denial, PERMANENT, WarningKind, client_key, decide_access, is_write,
     parse_client_ip,
 };
+use portcullis_core::captcha;
 use portcullis_core::headers::https_redirect;
 use portcullis_core::session::{
     NoSession, SESSION_COOKIE, SessionState, XSRF_FIELD, XSRF_HEADER, clearing_cookies, cookie,
@@ -20,7 +21,7 @@ use portcullis_core::tokens::{random_token, sign_jwt, xsrf_token};
 use portcullis_core::uploads::{
     Role, UploadError, canonical_path, check_upload, declared_too_large,
 };
-use portcullis_core::{Locale, ManualBanScope, PasswordChecker, Policy, Subject};
+use portcullis_core::{CaptchaPage, Locale, ManualBanScope, PasswordChecker, Policy, Subject};
 use serde_json::json;
 use wasm_bindgen::JsValue;
 use worker::{Context, Env, Request, Response, Result};
@@ -263,9 +264,29 @@ pub(crate) async fn handle(
     }
     let role = claims.map_or(Role::EndUser, |c| Role::from_session_roles(&c.roles));
 
-    if write
-        && route == routes.signup
+    let page = if !write {
+        None
+    } else if route == routes.signup {
+        Some(CaptchaPage::Signup)
+    } else if route == routes.reset {
+        Some(CaptchaPage::Reset)
+    } else if route == routes.change_password {
+        Some(CaptchaPage::ChangePassword)
+    } else {
+        None
+    };
+    if let Some(page) = page
+        && let Some(refusal) = captcha_gate(&req, &env, &snapshot, &key, ip, page, 0).await?
+    {
+        return respond(Ok(refusal));
+    }
+    if page == Some(CaptchaPage::Signup)
         && let Some(refusal) = check_signup(&req, &env, &snapshot, &key, ip).await?
+    {
+        return respond(Ok(refusal));
+    }
+    if page == Some(CaptchaPage::ChangePassword)
+        && let Some(refusal) = check_new_password(&req, &env, &snapshot, &key, ip, claims).await?
     {
         return respond(Ok(refusal));
     }
@@ -478,6 +499,18 @@ async fn login(
     };
     let login_name = fields.into_iter().next().flatten().unwrap_or_default();
     let counted = !login_name.trim().is_empty();
+    let failures = if counted && policy.captcha.after_failed_logins > 0 {
+        account::call(env, &login_name, "peek", &policy.login)
+            .await?
+            .failures
+    } else {
+        0
+    };
+    if let Some(refusal) =
+        captcha_gate(req, env, snapshot, key, ip, CaptchaPage::Login, failures).await?
+    {
+        return secured(Ok(refusal));
+    }
     if counted {
         let gate = account::call(env, &login_name, "begin", &policy.login).await?;
         if gate.state != "open" {
@@ -635,4 +668,135 @@ fn malformed_body() -> Refusal {
         message: "The form could not be read.",
         warning: true,
     }
+}
+
+/// The CAPTCHA on `page`: verified with the provider before the origin sees
+/// the form. `None` lets the request through. An unreachable or slow
+/// provider fails closed (503, nothing counted against the user) unless the
+/// policy says fail open.
+async fn captcha_gate(
+    req: &web_sys::Request,
+    env: &Env,
+    snapshot: &Snapshot,
+    key: &str,
+    ip: IpAddr,
+    page: CaptchaPage,
+    failed_logins: u32,
+) -> Result<Option<Response>> {
+    let policy = &snapshot.policy;
+    let settings = &policy.captcha;
+    let secret = snapshot.secrets.captcha.as_deref();
+    if !captcha::required(settings, secret.is_some(), page, failed_logins) {
+        return Ok(None);
+    }
+    let field = captcha::token_field(settings.provider).unwrap_or_default();
+    let token = match read_fields(req, &[field]).await {
+        Ok(values) => values.into_iter().next().flatten().unwrap_or_default(),
+        Err(refusal) => {
+            if refusal.warning {
+                warn(env, policy, key, ip, WarningKind::MalformedBody).await;
+            }
+            return reply::error(refusal.status, refusal.code, refusal.message).map(Some);
+        }
+    };
+    let Some((url, body)) = captcha::verify_request(
+        settings,
+        secret.unwrap_or_default(),
+        &token,
+        &ip.to_string(),
+    ) else {
+        return Ok(None);
+    };
+    let answer = if token.is_empty() {
+        Some(r#"{"success":false}"#.to_owned())
+    } else {
+        let timeout =
+            u32::try_from(settings.verify_timeout_seconds.saturating_mul(1000)).unwrap_or(u32::MAX);
+        crate::proxy::verify_captcha(&url, &body, timeout).await?
+    };
+    let result = match &answer {
+        None => "unavailable",
+        Some(text) => match captcha::verdict(settings, text) {
+            captcha::Verdict::Pass => "pass",
+            captcha::Verdict::Fail(reason) => reason,
+            _ => "fail",
+        },
+    };
+    if settings.log_results {
+        let entry = json!({ "kind": "captcha", "ip": ip.to_string(), "detail": { "page": page, "result": result } });
+        if let Err(e) = control::call(env, "POST", "/audit", Some(&entry)).await {
+            worker::console_error!("portcullis: audit failed: {e}");
+        }
+    }
+    match result {
+        "pass" => Ok(None),
+        "unavailable" if settings.fail_open => Ok(None),
+        "unavailable" => reply::error(
+            503,
+            "captcha_unavailable",
+            "The CAPTCHA could not be checked just now; please try again.",
+        )
+        .map(Some),
+        reason => {
+            warn(env, policy, key, ip, WarningKind::FailedCaptcha).await;
+            let mut answer = reply::json(
+                403,
+                &json!({ "error": "captcha_failed", "message": "The CAPTCHA was not solved.", "reason": reason }),
+            )?;
+            answer.headers_mut().set("Cache-Control", "no-store")?;
+            Ok(Some(answer))
+        }
+    }
+}
+
+/// Change password: the new password is checked by core before the origin
+/// sees it (422 with the failed rule ids). Administrators, as the origin
+/// named them at login, may skip the strength rules when the policy says so.
+async fn check_new_password(
+    req: &web_sys::Request,
+    env: &Env,
+    snapshot: &Snapshot,
+    key: &str,
+    ip: IpAddr,
+    claims: Option<&portcullis_core::tokens::Claims>,
+) -> Result<Option<Response>> {
+    let policy = &snapshot.policy;
+    let values = match read_fields(req, &[&policy.routes.fields.new_password]).await {
+        Ok(values) => values,
+        Err(refusal) => {
+            if refusal.warning {
+                warn(env, policy, key, ip, WarningKind::MalformedBody).await;
+            }
+            return reply::error(refusal.status, refusal.code, refusal.message).map(Some);
+        }
+    };
+    let Some(password) = values.into_iter().next().flatten() else {
+        return Ok(None);
+    };
+    let subject = Subject {
+        username: claims.map(|c| c.sub.clone()).unwrap_or_default(),
+        email: String::new(),
+        name: String::new(),
+        is_admin: claims.is_some_and(|c| Role::from_session_roles(&c.roles) == Role::Admin),
+    };
+    let verdict =
+        PasswordChecker::new(policy.passwords.clone()).check(&password, &subject, locale(req));
+    if verdict.ok {
+        return Ok(None);
+    }
+    let failed: Vec<&str> = verdict
+        .rules
+        .iter()
+        .filter(|r| !r.ok)
+        .map(|r| r.message.as_str())
+        .collect();
+    reply::json(
+        422,
+        &json!({
+            "error": "password_rejected",
+            "message": failed.join("; "),
+            "rules": verdict.failed_rule_ids(),
+        }),
+    )
+    .map(Some)
 }

@@ -55,6 +55,20 @@ export function secureResponse(response, security, extra, cookies) {
   return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
 }
 
+export async function verifyCaptcha(url, body, timeoutMs) {
+  try {
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    return response.ok ? await response.text() : null;
+  } catch (e) {
+    return null;
+  }
+}
+
 export async function forwardToOrigin(request, target, toOrigin, security, cookies) {
   const response = await fetchOrigin(request, target, toOrigin);
   return response === null ? null : secureResponse(response, security, [], cookies);
@@ -75,6 +89,9 @@ extern "C" {
         target: &str,
         to_origin: &js_sys::Array,
     ) -> js_sys::Promise;
+
+    #[wasm_bindgen(js_name = verifyCaptcha)]
+    fn verify_captcha_js(url: &str, body: &str, timeout_ms: u32) -> js_sys::Promise;
 
     #[wasm_bindgen(js_name = forwardToOrigin)]
     fn forward_to_origin(
@@ -97,6 +114,18 @@ pub(crate) fn js_list<S: AsRef<str>>(items: &[S]) -> js_sys::Array {
 thread_local! {
     /// `ORIGIN_URL`, read once per isolate (vars do not change while it lives).
     static ORIGIN: OnceCell<Option<String>> = const { OnceCell::new() };
+}
+
+/// Posts a CAPTCHA verification; `None` when the provider did not answer
+/// 200 within `timeout_ms`.
+pub(crate) async fn verify_captcha(
+    url: &str,
+    body: &str,
+    timeout_ms: u32,
+) -> Result<Option<String>> {
+    let answer =
+        wasm_bindgen_futures::JsFuture::from(verify_captcha_js(url, body, timeout_ms)).await?;
+    Ok(answer.as_string())
 }
 
 /// The origin's base URL (`ORIGIN_URL`), without a trailing slash.
