@@ -189,6 +189,9 @@ describe("bans", () => {
     r = await edge.admin(`/bans/${encodeURIComponent(`${target}/32`)}`, { method: "DELETE" });
     assert.equal(r.status, 200);
     await r.arrayBuffer();
+    r = await edge.admin(`/bans/${encodeURIComponent(target)}`, { method: "DELETE" });
+    assert.equal(r.status, 404, "a ban removed once is gone");
+    await r.arrayBuffer();
     r = await edge.request("/", { ip: target });
     assert.equal(r.status, 200);
     await r.arrayBuffer();

@@ -9,7 +9,7 @@
 // default preset otherwise (the page served by www/server.js alone).
 // Hooks for tests: those of checker-ui.js.
 import { PasswordChecker } from "/pkg/src/browser.js";
-import { DEFAULT_PRESET, createCheckerUI, fetchSitePolicy } from "/checker-ui.js";
+import { DEFAULT_PRESET, checkerElements, createCheckerUI, fetchSitePolicy } from "/checker-ui.js";
 import { CHECKER_TEXT, TEXT, normalizeLocale } from "/i18n.js";
 
 /** The edge's XSRF cookie (readable by the page; SPEC.md "Names"). */
@@ -35,24 +35,7 @@ async function start() {
   const tx = { ...TEXT[locale], ...CHECKER_TEXT[locale] };
   const errorLine = $("password-error");
   const ui = createCheckerUI(
-    {
-      password: $("new-password"),
-      toggle: $("toggle-password"),
-      generate: $("generate"),
-      generated: $("generated"),
-      generatedValue: $("generated-value"),
-      meter: $("meter"),
-      meterLabel: $("meter-label"),
-      meterTrack: $("meter-track"),
-      crackTime: $("crack-time"),
-      requirements: $("requirements"),
-      feedback: $("feedback"),
-      feedbackWarning: $("feedback-warning"),
-      feedbackSuggestions: $("feedback-suggestions"),
-      confirm: $("confirm"),
-      confirmStatus: $("confirm-status"),
-      submit: $("submit"),
-    },
+    checkerElements("new-password"),
     {
       text: () => tx,
       user: () => ({ username: form.dataset.username, isAdmin: form.dataset.admin === "true" }),

@@ -33,6 +33,33 @@ export async function fetchSitePolicy(locale) {
 }
 
 /**
+ * The checker widget's elements, which every page names alike; only the
+ * password field's id differs (`password` on signup, `new-password` on the
+ * account page).
+ */
+export function checkerElements(passwordId) {
+  const $ = (id) => document.getElementById(id);
+  return {
+    password: $(passwordId),
+    toggle: $("toggle-password"),
+    generate: $("generate"),
+    generated: $("generated"),
+    generatedValue: $("generated-value"),
+    meter: $("meter"),
+    meterLabel: $("meter-label"),
+    meterTrack: $("meter-track"),
+    crackTime: $("crack-time"),
+    requirements: $("requirements"),
+    feedback: $("feedback"),
+    feedbackWarning: $("feedback-warning"),
+    feedbackSuggestions: $("feedback-suggestions"),
+    confirm: $("confirm"),
+    confirmStatus: $("confirm-status"),
+    submit: $("submit"),
+  };
+}
+
+/**
  * Wires the component to its elements and returns its controls.
  *
  * @param {object} el  password, confirm, confirmStatus, meter, meterLabel,

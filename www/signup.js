@@ -21,7 +21,7 @@
 // `from "portcullis"` and let its bundler (or an import map) resolve it.
 // The checklist itself is www/checker-ui.js (shared with the account page).
 import { PasswordChecker } from "/pkg/src/browser.js";
-import { DEFAULT_PRESET, SITE_POLICY_URL, createCheckerUI, fetchSitePolicy } from "/checker-ui.js";
+import { DEFAULT_PRESET, SITE_POLICY_URL, checkerElements, createCheckerUI, fetchSitePolicy } from "/checker-ui.js";
 import { CHECKER_TEXT, LOCALES, TEXT as PAGE_TEXT, localizeNav } from "/i18n.js";
 
 const SIGNUP_TEXT = {
@@ -97,24 +97,7 @@ const state = {
 const t = () => TEXT[state.locale];
 
 const ui = createCheckerUI(
-  {
-    password: $("password"),
-    toggle: $("toggle-password"),
-    generate: $("generate"),
-    generated: $("generated"),
-    generatedValue: $("generated-value"),
-    meter: $("meter"),
-    meterLabel: $("meter-label"),
-    meterTrack: $("meter-track"),
-    crackTime: $("crack-time"),
-    requirements: $("requirements"),
-    feedback: $("feedback"),
-    feedbackWarning: $("feedback-warning"),
-    feedbackSuggestions: $("feedback-suggestions"),
-    confirm: $("confirm"),
-    confirmStatus: $("confirm-status"),
-    submit: $("submit"),
-  },
+  checkerElements("password"),
   {
     text: t,
     user: () => ({ username: el.username.value, email: el.email.value }),

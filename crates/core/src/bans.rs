@@ -91,14 +91,12 @@ impl IpRecord {
 /// Length of the ban after `previous` earlier bans: `banSeconds ×
 /// escalationFactor^previous`, capped at `maxBanSeconds`.
 pub fn ban_length(policy: &BanPolicy, previous: u32) -> u64 {
-    let mut length = policy.ban_seconds;
-    for _ in 0..previous {
-        length = length.saturating_mul(u64::from(policy.escalation_factor));
-        if length >= policy.max_ban_seconds {
-            break;
-        }
-    }
-    length.min(policy.max_ban_seconds)
+    crate::policy::escalated(
+        policy.ban_seconds,
+        policy.escalation_factor,
+        policy.max_ban_seconds,
+        previous,
+    )
 }
 
 /// Parses the client address Cloudflare puts in `CF-Connecting-IP`.

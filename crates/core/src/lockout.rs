@@ -185,14 +185,12 @@ pub fn account_key(login: &str) -> String {
 
 /// Length of the lockout after `previous` earlier lockouts.
 pub fn lockout_length(policy: &LoginPolicy, previous: u32) -> u64 {
-    let mut length = policy.lockout_seconds;
-    for _ in 0..previous {
-        length = length.saturating_mul(u64::from(policy.lockout_escalation_factor));
-        if length >= policy.max_lockout_seconds {
-            break;
-        }
-    }
-    length.min(policy.max_lockout_seconds)
+    crate::policy::escalated(
+        policy.lockout_seconds,
+        policy.lockout_escalation_factor,
+        policy.max_lockout_seconds,
+        previous,
+    )
 }
 
 #[cfg(test)]

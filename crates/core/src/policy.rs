@@ -143,6 +143,19 @@ pub(crate) fn strip_position(message: &str) -> String {
     }
 }
 
+/// `base × factor^previous`, capped at `cap`: the length of the next ban or
+/// lockout for a repeat offender (shared by bans and lockout).
+pub(crate) fn escalated(base: u64, factor: u32, cap: u64, previous: u32) -> u64 {
+    let mut length = base;
+    for _ in 0..previous {
+        length = length.saturating_mul(u64::from(factor));
+        if length >= cap {
+            break;
+        }
+    }
+    length.min(cap)
+}
+
 fn at_least(field: &str, value: u64, min: u64) -> Result<(), Error> {
     if value < min {
         return Err(Error::invalid(field, format!("must be at least {min}")));
@@ -183,32 +196,15 @@ fn check_url(field: &str, url: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Accepts `203.0.113.7`, `203.0.113.0/24`, `2001:db8::1` and `2001:db8::/32`.
+/// Accepts `203.0.113.7`, `203.0.113.0/24`, `2001:db8::1` and `2001:db8::/32`:
+/// exactly what the ban engine's `parse_net` reads, so a validated entry is
+/// never one that silently matches nothing.
 fn check_cidr(field: &str, value: &str) -> Result<(), Error> {
-    let (addr, prefix) = match value.split_once('/') {
-        Some((a, p)) => (a, Some(p)),
-        None => (value, None),
-    };
-    let max = match addr.parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V4(_)) => 32,
-        Ok(std::net::IpAddr::V6(_)) => 128,
-        Err(_) => {
-            return Err(Error::invalid(
-                field,
-                format!("`{value}` is not an IP address or CIDR range"),
-            ));
-        }
-    };
-    if let Some(p) = prefix {
-        match p.parse::<u8>() {
-            Ok(n) if n <= max => {}
-            _ => {
-                return Err(Error::invalid(
-                    field,
-                    format!("`{value}` has a prefix length outside 0..={max}"),
-                ));
-            }
-        }
+    if value.trim() != value || crate::bans::parse_net(value).is_none() {
+        return Err(Error::invalid(
+            field,
+            format!("`{value}` is not an IP address or CIDR range (such as 203.0.113.0/24)"),
+        ));
     }
     Ok(())
 }

@@ -8,10 +8,7 @@ use portcullis_core::LoginPolicy;
 use portcullis_core::lockout::{AccountLock, Failure, Gate};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use wasm_bindgen::JsValue;
-use worker::{
-    DurableObject, Env, Method, Request, RequestInit, Response, Result, State, durable_object,
-};
+use worker::{DurableObject, Env, Request, Response, Result, State, durable_object};
 
 use crate::reply::{self, now_seconds};
 
@@ -53,21 +50,16 @@ pub(crate) async fn call(
     op: &str,
     policy: &LoginPolicy,
 ) -> Result<Outcome> {
-    let stub = env
-        .durable_object("ACCOUNT")?
-        .id_from_name(&account_key(login))?
-        .get_stub()?;
-    let mut init = RequestInit::new();
     let body =
         serde_json::to_string(policy).map_err(|e| worker::Error::RustError(e.to_string()))?;
-    init.with_method(Method::Post)
-        .with_body(Some(JsValue::from_str(&body)));
-    let mut response = stub
-        .fetch_with_request(Request::new_with_init(
-            &format!("https://account/{op}"),
-            &init,
-        )?)
-        .await?;
+    let mut response = crate::store::post(
+        env,
+        "ACCOUNT",
+        &account_key(login),
+        &format!("/{op}"),
+        &body,
+    )
+    .await?;
     let text = response.text().await?;
     serde_json::from_str(&text).map_err(|e| worker::Error::RustError(e.to_string()))
 }

@@ -322,8 +322,8 @@ impl Control {
         Ok(())
     }
 
-    fn snapshot(&self, now: u64) -> Result<Response> {
-        match self.policy() {
+    fn snapshot(&self, now: u64, policy: std::result::Result<Policy, String>) -> Result<Response> {
+        match policy {
             Ok(mut policy) => {
                 policy.bans.fraud.deny_list.extend(self.feed_entries());
                 reply::json(
@@ -483,13 +483,14 @@ impl Control {
                     .map(String::from)
                     .unwrap_or_else(|_| raw.to_owned());
                 let key = canonical_target(&target).unwrap_or_else(|| target.clone());
-                let sql = self.sql();
-                let before = self.active_bans(0)?.len();
-                sql.exec(
-                    "DELETE FROM bans WHERE target = ? OR target = ?",
-                    vec![target.clone().into(), key.clone().into()],
-                )?;
-                if self.active_bans(0)?.len() == before {
+                let removed: Vec<serde_json::Value> = self
+                    .sql()
+                    .exec(
+                        "DELETE FROM bans WHERE target = ? OR target = ? RETURNING target",
+                        vec![target.clone().into(), key.clone().into()],
+                    )?
+                    .to_array()?;
+                if removed.is_empty() {
                     return reply::error(404, "not_found", "No such ban.");
                 }
                 // The client's own record must forget the ban too, or its next
@@ -616,16 +617,16 @@ impl DurableObject for Control {
             let rest = rest.to_owned();
             return self.handle_admin(req, &rest, now).await;
         }
-        let retention = self
-            .policy()
-            .map(|p| p.audit.retention_seconds)
-            .unwrap_or(90 * 86_400);
+        let policy = self.policy();
+        let retention = policy
+            .as_ref()
+            .map_or(90 * 86_400, |p| p.audit.retention_seconds);
         match (req.method(), path.as_str()) {
             (Method::Get, "/snapshot") => {
-                if let Ok(policy) = self.policy() {
-                    self.ensure_feed_alarm(&policy, 1000).await?;
+                if let Ok(policy) = &policy {
+                    self.ensure_feed_alarm(policy, 1000).await?;
                 }
-                self.snapshot(now)
+                self.snapshot(now, policy)
             }
             (Method::Post, "/bans") => {
                 let ban: BanEntry = serde_json::from_str(&req.text().await?)

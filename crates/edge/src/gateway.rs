@@ -739,12 +739,11 @@ async fn captcha_gate(
         .map(Some),
         reason => {
             warn(env, policy, key, ip, WarningKind::FailedCaptcha).await;
-            let mut answer = reply::json(
+            reply::json(
                 403,
                 &json!({ "error": "captcha_failed", "message": "The CAPTCHA was not solved.", "reason": reason }),
-            )?;
-            answer.headers_mut().set("Cache-Control", "no-store")?;
-            Ok(Some(answer))
+            )
+            .map(Some)
         }
     }
 }

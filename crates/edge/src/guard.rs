@@ -7,10 +7,7 @@ use portcullis_core::bans::{BanEntry, IpRecord, WarningKind};
 use portcullis_core::{BanPolicy, ManualBanScope};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use wasm_bindgen::JsValue;
-use worker::{
-    DurableObject, Env, Method, Request, RequestInit, Response, Result, State, durable_object,
-};
+use worker::{DurableObject, Env, Request, Response, Result, State, durable_object};
 
 use crate::reply::{self, now_seconds};
 
@@ -31,21 +28,6 @@ pub(crate) struct WarnOutcome {
     pub(crate) ban: Option<BanEntry>,
 }
 
-async fn post(env: &Env, key: &str, path: &str, body: String) -> Result<Response> {
-    let stub = env
-        .durable_object("IP_GUARD")?
-        .id_from_name(key)?
-        .get_stub()?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_body(Some(JsValue::from_str(&body)));
-    stub.fetch_with_request(Request::new_with_init(
-        &format!("https://guard{path}"),
-        &init,
-    )?)
-    .await
-}
-
 /// Records a security warning for the client `key` (seen from `ip`).
 pub(crate) async fn warn(
     env: &Env,
@@ -61,14 +43,16 @@ pub(crate) async fn warn(
         policy: policy.clone(),
     })
     .map_err(|e| worker::Error::RustError(e.to_string()))?;
-    let mut response = post(env, key, "/warn", body).await?;
+    let mut response = crate::store::post(env, "IP_GUARD", key, "/warn", &body).await?;
     let text = response.text().await?;
     serde_json::from_str(&text).map_err(|e| worker::Error::RustError(e.to_string()))
 }
 
 /// Lifts the ban in the client's own record (the admin's unban).
 pub(crate) async fn lift(env: &Env, key: &str) -> Result<()> {
-    post(env, key, "/lift", String::new()).await.map(|_| ())
+    crate::store::post(env, "IP_GUARD", key, "/lift", "")
+        .await
+        .map(|_| ())
 }
 
 /// The IpGuard Durable Object.

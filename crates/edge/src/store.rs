@@ -1,9 +1,33 @@
-//! One JSON document per Durable Object, in a one-row SQLite table: the
-//! storage of the per-client and per-account state objects.
+//! The per-client and per-account Durable Objects: how to call one, and
+//! their storage (one JSON document in a one-row SQLite table).
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use worker::{Result, State};
+use wasm_bindgen::JsValue;
+use worker::{Env, Method, Request, RequestInit, Response, Result, State};
+
+/// POSTs `body` to `path` of the Durable Object `name` in `binding` (one
+/// instance per client or account key).
+pub(crate) async fn post(
+    env: &Env,
+    binding: &str,
+    name: &str,
+    path: &str,
+    body: &str,
+) -> Result<Response> {
+    let stub = env
+        .durable_object(binding)?
+        .id_from_name(name)?
+        .get_stub()?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_body(Some(JsValue::from_str(body)));
+    stub.fetch_with_request(Request::new_with_init(
+        &format!("https://durable-object{path}"),
+        &init,
+    )?)
+    .await
+}
 
 #[derive(serde::Deserialize)]
 struct Row {
