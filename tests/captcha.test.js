@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { after, before, describe, test } from "node:test";
-import { startEdge, startOrigin } from "./support/edge.js";
+import { startEdge, startOrigin, PASSWORD } from "./support/edge.js";
 
 const CAPTCHA_SECRET = "captcha-secret-for-tests";
 let verifier;
@@ -130,10 +130,10 @@ describe("CAPTCHA", () => {
       assert.equal(r.status, 401, "no CAPTCHA before two failures");
       await r.arrayBuffer();
     }
-    let r = await login("right");
+    let r = await login(PASSWORD);
     assert.equal(r.status, 403, "now the CAPTCHA is required");
     await r.arrayBuffer();
-    r = await login("right", "good");
+    r = await login(PASSWORD, "good");
     assert.equal(r.status, 200);
     await r.arrayBuffer();
   });
@@ -174,7 +174,7 @@ describe("change password", () => {
     const login = await edge.request("/login", {
       ip: ip(),
       method: "POST",
-      body: "username=pat&password=right",
+      body: `username=pat&password=${PASSWORD}`,
       headers: { "content-type": "application/x-www-form-urlencoded" },
     });
     const cookies = login.headers.getSetCookie().map((c) => c.split(";")[0]);
@@ -183,7 +183,7 @@ describe("change password", () => {
     const weak = await edge.request("/account/password", {
       ip: ip(),
       method: "POST",
-      body: new URLSearchParams({ password: "right", new_password: "short", _xsrf: xsrf }).toString(),
+      body: new URLSearchParams({ password: PASSWORD, new_password: "short", _xsrf: xsrf }).toString(),
       headers: { "content-type": "application/x-www-form-urlencoded", Cookie: cookies.join("; ") },
     });
     assert.equal(weak.status, 422);
@@ -194,7 +194,7 @@ describe("change password", () => {
     const strong = await edge.request("/account/password", {
       ip: ip(),
       method: "POST",
-      body: new URLSearchParams({ password: "right", new_password: "vQ3#nT8!zKp2@wLm", _xsrf: xsrf }).toString(),
+      body: new URLSearchParams({ password: PASSWORD, new_password: "vQ3#nT8!zKp2@wLm", _xsrf: xsrf }).toString(),
       headers: { "content-type": "application/x-www-form-urlencoded", Cookie: cookies.join("; ") },
     });
     assert.equal(strong.status, 200);

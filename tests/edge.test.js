@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { after, before, describe, test } from "node:test";
-import { APP_KEY, startEdge, startOrigin } from "./support/edge.js";
+import { APP_KEY, startEdge, startOrigin, PASSWORD } from "./support/edge.js";
 import { importPackage } from "./support/package.js";
 
 const POLICY = {
@@ -221,7 +221,7 @@ describe("bans", () => {
     const login = await edge.request("/login", {
       ip,
       method: "POST",
-      body: "username=zoe&password=right",
+      body: `username=zoe&password=${PASSWORD}`,
       headers: { "content-type": "application/x-www-form-urlencoded" },
     });
     assert.equal(login.status, 200);

@@ -1,11 +1,11 @@
 // Login, lockout, sessions and XSRF at the edge, on workerd in front of a
-// loopback origin whose POST /login succeeds for the password "right" and
+// loopback origin whose POST /login succeeds for the password PASSWORD and
 // names the user in Portcullis-Login-User. Tokens are checked with an
 // independent JWT library (jose).
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { SignJWT, jwtVerify, decodeJwt } from "jose";
-import { JWT_SECRET, startEdge, startOrigin } from "./support/edge.js";
+import { JWT_SECRET, startEdge, startOrigin, PASSWORD } from "./support/edge.js";
 
 const POLICY = {
   login: { maxFailedAttempts: 3, lockoutSeconds: 60 },
@@ -48,7 +48,7 @@ function cookies(response) {
 }
 
 async function session(username = "alice") {
-  const r = await login(username, "right");
+  const r = await login(username, PASSWORD);
   assert.equal(r.status, 200);
   await r.arrayBuffer();
   const jar = cookies(r);
@@ -61,7 +61,7 @@ async function session(username = "alice") {
 
 describe("login and sessions", () => {
   test("a successful login issues the session and XSRF cookies", async () => {
-    const r = await login("alice", "right");
+    const r = await login("alice", PASSWORD);
     assert.equal(r.status, 200);
     assert.equal(r.headers.get("portcullis-login-user"), null, "the origin's login header is stripped");
     await r.arrayBuffer();
@@ -189,7 +189,7 @@ describe("lockout", () => {
     assert.equal(body.error, "account_locked");
     assert.equal(body.attemptsLeft, 0);
     const seen = origin.seen.length;
-    r = await login("grace", "right");
+    r = await login("grace", PASSWORD);
     assert.equal(r.status, 423, "locked even with the right password");
     await r.arrayBuffer();
     assert.equal(origin.seen.length, seen, "the origin was not contacted");
@@ -204,7 +204,7 @@ describe("lockout", () => {
     assert.equal(reached, 3, `origin saw ${reached}: ${JSON.stringify(statuses)}`);
     assert.ok(statuses.every((s) => s === 401 || s === 423), JSON.stringify(statuses));
     assert.ok(statuses.filter((s) => s === 423).length >= 9);
-    const after = await login("heidi", "right");
+    const after = await login("heidi", PASSWORD);
     assert.equal(after.status, 423, "locked, even for the right password");
     await after.arrayBuffer();
   });
@@ -219,7 +219,7 @@ describe("lockout", () => {
       });
       await r.arrayBuffer();
     }
-    const r = await login("judy", "right");
+    const r = await login("judy", PASSWORD);
     assert.equal(r.status, 423, "the three variants counted as failed logins");
     await r.arrayBuffer();
   });
@@ -251,11 +251,11 @@ describe("lockout", () => {
 
   test("the admin unlocks", async () => {
     for (let i = 0; i < 3; i++) await (await login("ivan", "wrong")).arrayBuffer();
-    assert.equal((await login("ivan", "right")).status, 423);
+    assert.equal((await login("ivan", PASSWORD)).status, 423);
     const r = await edge.admin("/accounts/ivan/unlock", { method: "POST" });
     assert.equal(r.status, 200);
     await r.arrayBuffer();
-    const ok = await login("ivan", "right");
+    const ok = await login("ivan", PASSWORD);
     assert.equal(ok.status, 200);
     await ok.arrayBuffer();
   });

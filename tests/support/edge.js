@@ -11,8 +11,10 @@ import { root } from "./package.js";
 export const APP_KEY = "test-application-key-0123456789-abcdefghij";
 export const JWT_SECRET = "test-jwt-secret-0123456789-abcdefghijklmnop";
 export const XSRF_SALT = "test-xsrf-salt-0123456789-abcdefghijklmnopq";
+/** The password the loopback origin accepts for every user (strong enough for the default policy). */
+export const PASSWORD = "orbit-Vivid-lantern-52";
 
-/** A loopback origin: echoes each request as JSON; `/app/forbidden` answers 403. */
+/** A loopback origin: echoes each request as JSON; `/app/forbidden` answers 403; POST /login accepts PASSWORD. */
 export async function startOrigin() {
   const seen = [];
   const server = createServer((req, res) => {
@@ -28,9 +30,9 @@ export async function startOrigin() {
       };
       let status = req.url.startsWith("/app/forbidden") ? 403 : 200;
       if (req.url === "/login" && req.method === "POST") {
-        // The demo login: password "right" succeeds for any username.
+        // The test login: PASSWORD succeeds for any username.
         const form = new URLSearchParams(body.toString());
-        if (form.get("password") === "right") {
+        if (form.get("password") === PASSWORD) {
           headers["Portcullis-Login-User"] = `u-${form.get("username")}`;
           headers["Portcullis-Login-Roles"] = form.get("username") === "boss" ? "admin" : "";
         } else {
@@ -69,6 +71,7 @@ export async function startEdge({ origin, policy = {}, persist = mkdtempSync(joi
       CONTROL: { className: "Control", useSQLite: true },
       IP_GUARD: { className: "IpGuard", useSQLite: true },
       ACCOUNT: { className: "AccountGuard", useSQLite: true },
+      USER: { className: "UserState", useSQLite: true },
     },
     durableObjectsPersist: persist,
   });

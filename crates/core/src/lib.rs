@@ -38,7 +38,7 @@ mod error;
 mod estimator;
 mod generate;
 pub mod headers;
-mod lifecycle;
+pub mod lifecycle;
 pub mod lockout;
 mod messages;
 mod password;

@@ -1,15 +1,21 @@
-//! The password lifecycle rules that need stored state: history (no reuse
-//! of the last N passwords) and expiry. The edge keeps the state; core only
-//! computes. History stores keyed hashes (HMAC-SHA-256 under a secret
-//! pepper), never passwords, and compares them in constant time.
+//! The per-user rules that need stored state: password history (no reuse of
+//! the last N passwords), expiry, change on first login, a tightened policy
+//! applied at the next login, inactive accounts, and single-session mode.
+//! The edge keeps one [`UserRecord`] per user id (a Durable Object); core
+//! decides every transition. History stores keyed hashes (HMAC-SHA-256
+//! under a secret pepper), never passwords, and compares them in constant
+//! time.
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
 #[cfg(feature = "nfkc")]
 use hmac::{Hmac, Mac};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 #[cfg(feature = "nfkc")]
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use crate::policy::PasswordPolicy;
+use crate::policy::{PasswordPolicy, Policy, SessionPolicy, SingleSession};
 
 /// A keyed hash of one past password of one user.
 #[derive(Clone, PartialEq, Eq)]
@@ -30,6 +36,25 @@ impl HistoryFingerprint {
     /// Restores a stored fingerprint.
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
         Self(bytes)
+    }
+}
+
+impl Serialize for HistoryFingerprint {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&B64.encode(self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for HistoryFingerprint {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        let bytes = B64
+            .decode(text.as_bytes())
+            .map_err(serde::de::Error::custom)?;
+        let bytes: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| serde::de::Error::custom("a fingerprint is 32 bytes"))?;
+        Ok(Self(bytes))
     }
 }
 
@@ -99,6 +124,360 @@ pub fn password_age(
     }
 }
 
+/// Why a user must change their password before anything else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ChangeReason {
+    /// The first login the edge has seen for this user, with "change on
+    /// first login" on.
+    FirstLogin,
+    /// The password is older than the expiry period.
+    PasswordExpired,
+    /// The password fails a policy tightened since it was set ("apply to
+    /// existing passwords" on).
+    PolicyTightened,
+    /// An administrator asked for a change.
+    AdminRequired,
+}
+
+impl ChangeReason {
+    /// The stable code (`first_login`, `password_expired`,
+    /// `policy_tightened`, `admin_required`), as sent in the session and in
+    /// redirects.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::FirstLogin => "first_login",
+            Self::PasswordExpired => "password_expired",
+            Self::PolicyTightened => "policy_tightened",
+            Self::AdminRequired => "admin_required",
+        }
+    }
+}
+
+/// The most history entries kept (the largest `historyCount` allowed).
+const MAX_HISTORY: usize = 100;
+
+/// The most sessions tracked for one user in single-session mode (users
+/// allowed several sessions); the oldest go first.
+const MAX_SESSIONS: usize = 50;
+
+/// A session the edge tracks in single-session mode.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrackedSession {
+    /// The session id (the token's `sid`).
+    pub sid: String,
+    /// Login time (unix seconds).
+    pub auth: u64,
+    /// When it ends unless used again (sliding, capped by the absolute lifetime).
+    pub until: u64,
+}
+
+/// What the edge stores for one user id (never a password).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct UserRecord {
+    /// When the current password was set, as far as the edge knows (unix
+    /// seconds): the first login it saw, or the last change through it.
+    pub password_set_at: Option<u64>,
+    /// Fingerprints of the newest passwords, newest first.
+    history: Vec<HistoryFingerprint>,
+    /// The last successful login (unix seconds).
+    pub last_login: Option<u64>,
+    /// Per-user exception: the password never expires.
+    pub never_expires: bool,
+    /// Per-user exception to single-session mode.
+    pub allow_multiple_sessions: bool,
+    /// A change is required before anything else.
+    pub must_change: Option<ChangeReason>,
+    /// Active sessions (single-session mode only).
+    sessions: Vec<TrackedSession>,
+}
+
+/// Why the edge refuses a login the origin accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LoginRefusal {
+    /// Not seen for longer than the inactivity limit (an admin reactivates).
+    Inactive,
+    /// Single-session mode "refuse new" and another session is active.
+    SessionActive,
+}
+
+impl LoginRefusal {
+    /// The stable error code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Inactive => "account_inactive",
+            Self::SessionActive => "session_active",
+        }
+    }
+}
+
+/// What a granted login carries into the session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginGrant {
+    /// A change is required before anything else.
+    pub change: Option<ChangeReason>,
+    /// When the password expires (unix seconds), when expiry applies.
+    pub password_expires_at: Option<u64>,
+}
+
+/// What an administrator may change on a user record.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UserPatch {
+    /// Set or clear "password never expires".
+    pub never_expires: Option<bool>,
+    /// Set or clear "allow multiple sessions".
+    pub allow_multiple_sessions: Option<bool>,
+    /// Require a change at the next request (`true`) or lift the requirement.
+    pub must_change_password: Option<bool>,
+    /// Let an inactive account log in again (counts as seen now).
+    #[serde(default)]
+    pub reactivate: bool,
+}
+
+/// A user record as the admin API shows it (no fingerprints).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserSummary {
+    /// See [`UserRecord::password_set_at`].
+    pub password_set_at: Option<u64>,
+    /// Passwords remembered for the history rule.
+    pub history_entries: usize,
+    /// See [`UserRecord::last_login`].
+    pub last_login: Option<u64>,
+    /// See [`UserRecord::never_expires`].
+    pub never_expires: bool,
+    /// See [`UserRecord::allow_multiple_sessions`].
+    pub allow_multiple_sessions: bool,
+    /// The pending change requirement, as its code.
+    pub must_change: Option<&'static str>,
+    /// Whether the account is refused as inactive at its next login.
+    pub inactive: bool,
+    /// Tracked active sessions (single-session mode).
+    pub sessions: Vec<TrackedSession>,
+}
+
+fn session_until(auth: u64, policy: &SessionPolicy, now: u64) -> u64 {
+    now.saturating_add(policy.idle_timeout_seconds)
+        .min(auth.saturating_add(policy.absolute_lifetime_seconds))
+}
+
+impl UserRecord {
+    fn inactive(&self, policy: &Policy, now: u64) -> bool {
+        let limit = policy.login.inactive_account_seconds;
+        limit > 0
+            && self
+                .last_login
+                .is_some_and(|seen| now.saturating_sub(seen) > limit)
+    }
+
+    fn remember(&mut self, fingerprint: HistoryFingerprint) {
+        self.history.retain(|old| old != &fingerprint);
+        self.history.insert(0, fingerprint);
+        self.history.truncate(MAX_HISTORY);
+    }
+
+    /// When the current password expires, when expiry applies.
+    fn expires_at(&self, passwords: &PasswordPolicy) -> Option<u64> {
+        if passwords.expiry_seconds == 0 || self.never_expires {
+            return None;
+        }
+        self.password_set_at
+            .map(|set| set.saturating_add(passwords.expiry_seconds))
+    }
+
+    /// A login the origin accepted. `fingerprint` is the login password's
+    /// (when the edge could read it) and `meets_policy` whether that
+    /// password passes the current policy. Refusals change nothing; a grant
+    /// records the login, learns a password changed outside the edge, and
+    /// in single-session mode tracks `sid` (ending the user's other
+    /// sessions in "end others" mode).
+    pub fn login(
+        &mut self,
+        policy: &Policy,
+        fingerprint: Option<HistoryFingerprint>,
+        meets_policy: bool,
+        sid: &str,
+        now: u64,
+    ) -> Result<LoginGrant, LoginRefusal> {
+        if self.inactive(policy, now) {
+            return Err(LoginRefusal::Inactive);
+        }
+        let mode = policy.login.single_session;
+        self.sessions.retain(|s| s.until > now);
+        if mode == SingleSession::RefuseNew
+            && !self.allow_multiple_sessions
+            && !self.sessions.is_empty()
+        {
+            return Err(LoginRefusal::SessionActive);
+        }
+        let first = self.last_login.is_none();
+        match fingerprint {
+            Some(fp) => {
+                let known = self
+                    .history
+                    .first()
+                    .is_some_and(|newest| bool::from(newest.0.ct_eq(&fp.0)));
+                if !known || self.password_set_at.is_none() {
+                    self.password_set_at = Some(now);
+                }
+                self.remember(fp);
+            }
+            None if self.password_set_at.is_none() => self.password_set_at = Some(now),
+            None => {}
+        }
+        self.last_login = Some(now);
+        let passwords = &policy.passwords;
+        if first && passwords.change_on_first_login {
+            self.must_change.get_or_insert(ChangeReason::FirstLogin);
+        }
+        if passwords.apply_to_existing && !meets_policy {
+            self.must_change
+                .get_or_insert(ChangeReason::PolicyTightened);
+        }
+        let expires_at = self.expires_at(passwords);
+        let change = self.must_change.or_else(|| {
+            expires_at
+                .filter(|at| now >= *at)
+                .map(|_| ChangeReason::PasswordExpired)
+        });
+        match mode {
+            SingleSession::Off => self.sessions.clear(),
+            _ => {
+                if mode == SingleSession::EndOthers && !self.allow_multiple_sessions {
+                    self.sessions.clear();
+                }
+                if self.sessions.len() >= MAX_SESSIONS {
+                    self.sessions.remove(0);
+                }
+                self.sessions.push(TrackedSession {
+                    sid: sid.to_owned(),
+                    auth: now,
+                    until: session_until(now, &policy.sessions, now),
+                });
+            }
+        }
+        Ok(LoginGrant {
+            change,
+            password_expires_at: expires_at,
+        })
+    }
+
+    /// Single-session mode: whether session `sid` is still one of the
+    /// user's active sessions at `now`, extending it when it is.
+    pub fn touch(&mut self, sid: &str, policy: &SessionPolicy, now: u64) -> bool {
+        self.sessions.retain(|s| s.until > now);
+        match self.sessions.iter_mut().find(|s| s.sid == sid) {
+            Some(session) => {
+                session.until = session_until(session.auth, policy, now);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Ends one session (logout).
+    pub fn end_session(&mut self, sid: &str) {
+        self.sessions.retain(|s| s.sid != sid);
+    }
+
+    /// Ends every tracked session of the user.
+    pub fn end_sessions(&mut self) {
+        self.sessions.clear();
+    }
+
+    /// Whether `fingerprint` is one of the last `historyCount` passwords.
+    pub fn reuses(&self, fingerprint: &HistoryFingerprint, passwords: &PasswordPolicy) -> bool {
+        password_reused(fingerprint, &self.history, passwords.history_count)
+    }
+
+    /// The password was changed through the edge (change page or reset
+    /// link): remember it, restart the expiry clock, lift a required change.
+    /// Returns when the new password expires, when expiry applies.
+    pub fn password_changed(
+        &mut self,
+        fingerprint: HistoryFingerprint,
+        passwords: &PasswordPolicy,
+        now: u64,
+    ) -> Option<u64> {
+        self.remember(fingerprint);
+        self.password_set_at = Some(now);
+        self.must_change = None;
+        self.expires_at(passwords)
+    }
+
+    /// Applies an administrator's change.
+    pub fn apply(&mut self, patch: &UserPatch, now: u64) {
+        if let Some(v) = patch.never_expires {
+            self.never_expires = v;
+        }
+        if let Some(v) = patch.allow_multiple_sessions {
+            self.allow_multiple_sessions = v;
+        }
+        match patch.must_change_password {
+            Some(true) => self.must_change = Some(ChangeReason::AdminRequired),
+            Some(false) => self.must_change = None,
+            None => {}
+        }
+        if patch.reactivate && self.last_login.is_some() {
+            self.last_login = Some(now);
+        }
+    }
+
+    /// The record as the admin API shows it.
+    pub fn summary(&self, policy: &Policy, now: u64) -> UserSummary {
+        UserSummary {
+            password_set_at: self.password_set_at,
+            history_entries: self.history.len(),
+            last_login: self.last_login,
+            never_expires: self.never_expires,
+            allow_multiple_sessions: self.allow_multiple_sessions,
+            must_change: self.must_change.map(ChangeReason::as_str),
+            inactive: self.inactive(policy, now),
+            sessions: self
+                .sessions
+                .iter()
+                .filter(|s| s.until > now)
+                .cloned()
+                .collect(),
+        }
+    }
+}
+
+/// Whether the edge keeps a [`UserRecord`] under `policy` (each login then
+/// makes one Durable Object call): any of history, expiry, change on first
+/// login, tightened policy, inactivity or single-session is on.
+pub fn tracks_users(policy: &Policy) -> bool {
+    let p = &policy.passwords;
+    p.history_count > 0
+        || p.expiry_seconds > 0
+        || p.change_on_first_login
+        || p.apply_to_existing
+        || policy.login.inactive_account_seconds > 0
+        || policy.login.single_session != SingleSession::Off
+}
+
+/// The message for a password refused by the history rule (rule id
+/// `history`).
+pub fn reused_message(locale: crate::Locale) -> &'static str {
+    match locale {
+        crate::Locale::Cs => "Toto heslo jste nedávno použili; zvolte jiné.",
+        _ => "You used this password recently; choose another one.",
+    }
+}
+
+/// Longest user id the edge accepts from the origin or the admin API.
+pub const MAX_USER_ID_LEN: usize = 256;
+
+/// Whether `id` is a usable user id: 1–256 bytes, no control characters.
+pub fn valid_user_id(id: &str) -> bool {
+    !id.trim().is_empty() && id.len() <= MAX_USER_ID_LEN && !id.chars().any(char::is_control)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,5 +532,247 @@ mod tests {
             password_age(&p, 0, u64::MAX, false),
             PasswordAge::NeverExpires
         );
+    }
+
+    fn fp(n: u8) -> HistoryFingerprint {
+        HistoryFingerprint([n; 32])
+    }
+
+    fn policy() -> Policy {
+        let mut p = Policy::default();
+        p.passwords.history_count = 2;
+        p.passwords.expiry_seconds = 1000;
+        p.passwords.expiry_warning_seconds = 100;
+        p.login.inactive_account_seconds = 5000;
+        p.sessions.idle_timeout_seconds = 50;
+        p.sessions.absolute_lifetime_seconds = 200;
+        p
+    }
+
+    #[test]
+    fn first_login_records_the_password_and_may_require_a_change() {
+        let mut p = policy();
+        p.passwords.change_on_first_login = true;
+        let mut r = UserRecord::default();
+        let grant = r.login(&p, Some(fp(1)), true, "s1", 10).unwrap();
+        assert_eq!(grant.change, Some(ChangeReason::FirstLogin));
+        assert_eq!(grant.password_expires_at, Some(1010));
+        assert!(
+            r.reuses(&fp(1), &p.passwords),
+            "the current password is history"
+        );
+        // Still required at the next login until the password changes.
+        let again = r.login(&p, Some(fp(1)), true, "s2", 20).unwrap();
+        assert_eq!(again.change, Some(ChangeReason::FirstLogin));
+        assert_eq!(r.password_changed(fp(2), &p.passwords, 30), Some(1030));
+        let after = r.login(&p, Some(fp(2)), true, "s3", 40).unwrap();
+        assert_eq!(after.change, None);
+        assert_eq!(
+            r.password_set_at,
+            Some(30),
+            "a known password keeps its age"
+        );
+    }
+
+    #[test]
+    fn expiry_tightened_policy_and_never_expires() {
+        let p = policy();
+        let mut r = UserRecord::default();
+        r.login(&p, Some(fp(1)), true, "s", 0).unwrap();
+        let late = r.login(&p, Some(fp(1)), true, "s", 1000).unwrap();
+        assert_eq!(late.change, Some(ChangeReason::PasswordExpired));
+        r.apply(
+            &UserPatch {
+                never_expires: Some(true),
+                ..UserPatch::default()
+            },
+            1000,
+        );
+        let exempt = r.login(&p, Some(fp(1)), true, "s", 1001).unwrap();
+        assert_eq!(
+            exempt,
+            LoginGrant {
+                change: None,
+                password_expires_at: None
+            }
+        );
+
+        let mut tight = policy();
+        tight.passwords.apply_to_existing = true;
+        let weak = r.login(&tight, Some(fp(1)), false, "s", 1002).unwrap();
+        assert_eq!(weak.change, Some(ChangeReason::PolicyTightened));
+        let mut loose = policy();
+        loose.passwords.apply_to_existing = false;
+        let mut fresh = UserRecord::default();
+        assert_eq!(
+            fresh.login(&loose, None, false, "s", 0).unwrap().change,
+            None
+        );
+    }
+
+    #[test]
+    fn a_password_changed_at_the_origin_restarts_the_clock() {
+        let p = policy();
+        let mut r = UserRecord::default();
+        r.login(&p, Some(fp(1)), true, "s", 0).unwrap();
+        let grant = r.login(&p, Some(fp(9)), true, "s", 900).unwrap();
+        assert_eq!(grant.password_expires_at, Some(1900));
+        assert!(r.reuses(&fp(9), &p.passwords) && r.reuses(&fp(1), &p.passwords));
+    }
+
+    #[test]
+    fn history_depth_follows_the_policy() {
+        let p = policy();
+        let mut r = UserRecord::default();
+        for (i, n) in [1, 2, 3].into_iter().enumerate() {
+            r.password_changed(fp(n), &p.passwords, i as u64);
+        }
+        assert!(r.reuses(&fp(3), &p.passwords) && r.reuses(&fp(2), &p.passwords));
+        assert!(!r.reuses(&fp(1), &p.passwords), "only the last 2 count");
+        // Re-using an old one moves it to the front, never duplicates it.
+        r.password_changed(fp(1), &p.passwords, 9);
+        assert_eq!(r.summary(&p, 9).history_entries, 3);
+        for n in 0..=200u8 {
+            r.password_changed(fp(n), &p.passwords, 10);
+        }
+        assert_eq!(r.summary(&p, 10).history_entries, MAX_HISTORY);
+    }
+
+    #[test]
+    fn inactive_accounts_are_refused_until_reactivated() {
+        let p = policy();
+        let mut r = UserRecord::default();
+        r.login(&p, None, true, "s", 0).unwrap();
+        let before = r.clone();
+        assert_eq!(
+            r.login(&p, None, true, "s", 5001),
+            Err(LoginRefusal::Inactive)
+        );
+        assert_eq!(r, before, "a refusal changes nothing");
+        assert!(r.summary(&p, 5001).inactive);
+        r.apply(
+            &UserPatch {
+                reactivate: true,
+                ..UserPatch::default()
+            },
+            5001,
+        );
+        assert!(r.login(&p, None, true, "s", 5002).is_ok());
+        let mut off = policy();
+        off.login.inactive_account_seconds = 0;
+        assert!(r.login(&off, None, true, "s", u64::MAX / 2).is_ok());
+    }
+
+    #[test]
+    fn single_session_end_others() {
+        let mut p = policy();
+        p.login.single_session = SingleSession::EndOthers;
+        let mut r = UserRecord::default();
+        r.login(&p, None, true, "a", 0).unwrap();
+        assert!(r.touch("a", &p.sessions, 10));
+        r.login(&p, None, true, "b", 20).unwrap();
+        assert!(
+            !r.touch("a", &p.sessions, 21),
+            "the new login ended the old session"
+        );
+        assert!(r.touch("b", &p.sessions, 21));
+        // Idle timeout and absolute lifetime apply to tracked sessions too.
+        assert!(!r.touch("b", &p.sessions, 21 + 51));
+        r.apply(
+            &UserPatch {
+                allow_multiple_sessions: Some(true),
+                ..UserPatch::default()
+            },
+            100,
+        );
+        r.login(&p, None, true, "c", 100).unwrap();
+        r.login(&p, None, true, "d", 110).unwrap();
+        assert!(r.touch("c", &p.sessions, 120) && r.touch("d", &p.sessions, 120));
+        r.end_session("c");
+        assert!(!r.touch("c", &p.sessions, 121));
+        r.end_sessions();
+        assert!(!r.touch("d", &p.sessions, 121));
+    }
+
+    #[test]
+    fn single_session_refuse_new() {
+        let mut p = policy();
+        p.login.single_session = SingleSession::RefuseNew;
+        let mut r = UserRecord::default();
+        r.login(&p, None, true, "a", 0).unwrap();
+        assert_eq!(
+            r.login(&p, None, true, "b", 10),
+            Err(LoginRefusal::SessionActive)
+        );
+        // Ended by logout, or idle past the timeout: a new login is allowed.
+        r.end_session("a");
+        assert!(r.login(&p, None, true, "b", 11).is_ok());
+        assert!(r.login(&p, None, true, "c", 11 + 50).is_ok());
+        let mut off = policy();
+        off.login.single_session = SingleSession::Off;
+        r.login(&off, None, true, "x", 200).unwrap();
+        assert!(
+            !r.touch("x", &off.sessions, 201),
+            "nothing is tracked when off"
+        );
+    }
+
+    #[test]
+    fn admin_patch_and_summary() {
+        let p = policy();
+        let mut r = UserRecord::default();
+        r.login(&p, Some(fp(1)), true, "s", 0).unwrap();
+        r.apply(
+            &UserPatch {
+                must_change_password: Some(true),
+                ..UserPatch::default()
+            },
+            1,
+        );
+        assert_eq!(
+            r.login(&p, None, true, "s", 2).unwrap().change,
+            Some(ChangeReason::AdminRequired)
+        );
+        let json = serde_json::to_string(&r.summary(&p, 2)).unwrap();
+        assert!(json.contains(r#""mustChange":"admin_required""#), "{json}");
+        assert!(
+            !json.contains(&B64.encode([1u8; 32])),
+            "no fingerprints: {json}"
+        );
+        r.apply(
+            &UserPatch {
+                must_change_password: Some(false),
+                ..UserPatch::default()
+            },
+            3,
+        );
+        assert_eq!(r.must_change, None);
+        // Stored records round-trip through JSON.
+        let stored = serde_json::to_string(&r).unwrap();
+        assert_eq!(serde_json::from_str::<UserRecord>(&stored).unwrap(), r);
+        assert!(serde_json::from_str::<UserPatch>(r#"{"nope":1}"#).is_err());
+    }
+
+    #[test]
+    fn tracking_follows_the_settings() {
+        let mut p = Policy::default();
+        assert!(tracks_users(&p), "inactivity and the tightened policy are on by default");
+        p.login.inactive_account_seconds = 0;
+        p.passwords.apply_to_existing = false;
+        assert!(!tracks_users(&p));
+        p.login.single_session = SingleSession::RefuseNew;
+        assert!(tracks_users(&p));
+        assert_ne!(
+            reused_message(crate::Locale::Cs),
+            reused_message(crate::Locale::En)
+        );
+    }
+
+    #[test]
+    fn user_ids() {
+        assert!(valid_user_id("u-42"));
+        assert!(!valid_user_id(" "));
+        assert!(!valid_user_id("a\nb"));
+        assert!(!valid_user_id(&"x".repeat(257)));
     }
 }

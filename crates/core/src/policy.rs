@@ -1120,6 +1120,9 @@ pub struct FormFields {
     pub new_password: String,
     /// Defaults to `"email"`.
     pub email: String,
+    /// The reset page's single-use token (form field or query parameter).
+    /// Defaults to `"token"`.
+    pub reset_token: String,
 }
 
 impl Default for FormFields {
@@ -1129,6 +1132,7 @@ impl Default for FormFields {
             password: "password".to_owned(),
             new_password: "new_password".to_owned(),
             email: "email".to_owned(),
+            reset_token: "token".to_owned(),
         }
     }
 }
@@ -1184,6 +1188,7 @@ impl RoutePolicy {
             ("password", &f.password),
             ("newPassword", &f.new_password),
             ("email", &f.email),
+            ("resetToken", &f.reset_token),
         ] {
             if value.is_empty() || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
                 return Err(Error::invalid(

@@ -3,8 +3,10 @@
 //! that has no valid session. Names follow SPEC: `__Host-portcullis-session`
 //! (HttpOnly) and `__Host-portcullis-xsrf` (readable by the page).
 
-use crate::policy::SessionPolicy;
-use crate::tokens::{Claims, TokenError, verify_jwt, xsrf_valid};
+use std::collections::BTreeMap;
+
+use crate::policy::{PasswordPolicy, SessionPolicy};
+use crate::tokens::{Claims, TokenError, verify_hs256, verify_jwt, xsrf_valid};
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "__Host-portcullis-session";
@@ -25,25 +27,72 @@ pub enum SessionState {
     Missing,
     /// The session ran out (idle or absolute); not a warning.
     Expired,
+    /// The session was ended: by a rotated secret, by an administrator, or
+    /// by a newer login in single-session mode; not a warning.
+    Ended,
     /// Forged or tampered: a security warning.
     Forged,
 }
 
+/// The signing secrets a session is checked with.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionKeys<'a> {
+    /// The current JWT secret.
+    pub secret: &'a [u8],
+    /// The secret before the last rotation: a token it signed is ended,
+    /// not forged (rotation logs everyone out without a warning).
+    pub previous: Option<&'a [u8]>,
+}
+
+/// Sessions ended before their time, as isolates replicate them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Revocations {
+    /// Sessions that began (`auth`) before this are over: a secret was
+    /// rotated or every session was ended (unix seconds).
+    pub all_before: u64,
+    /// Per user id: that user's sessions that began before this are over.
+    pub users: BTreeMap<String, u64>,
+}
+
+impl Revocations {
+    /// Whether a session of `user` that began at `auth` was ended.
+    pub fn ended(&self, user: &str, auth: u64) -> bool {
+        auth < self.all_before || self.users.get(user).is_some_and(|before| auth < *before)
+    }
+
+    /// Forgets per-user entries no session can outlive (older than the
+    /// absolute lifetime).
+    pub fn prune(&mut self, policy: &SessionPolicy, now: u64) {
+        let oldest = now.saturating_sub(policy.absolute_lifetime_seconds);
+        self.users.retain(|_, before| *before > oldest);
+    }
+}
+
 /// Reads the session from the cookie value at `now`.
 pub fn session_state(
-    secret: &[u8],
+    keys: &SessionKeys<'_>,
     cookie: Option<&str>,
     policy: &SessionPolicy,
+    revocations: &Revocations,
     now: u64,
 ) -> SessionState {
     let Some(token) = cookie.filter(|t| !t.is_empty()) else {
         return SessionState::Missing;
     };
-    match verify_jwt(secret, token, now, policy.leeway_seconds) {
+    match verify_jwt(keys.secret, token, now, policy.leeway_seconds) {
         Ok(claims) if now >= claims.auth.saturating_add(policy.absolute_lifetime_seconds) => {
             SessionState::Expired
         }
+        Ok(claims) if revocations.ended(&claims.sub, claims.auth) => SessionState::Ended,
         Ok(claims) => SessionState::Valid(claims),
+        Err(TokenError::BadSignature)
+            if keys
+                .previous
+                .is_some_and(|old| verify_hs256(old, token).is_ok()) =>
+        {
+            SessionState::Ended
+        }
         Err(e) if e.is_forgery() => SessionState::Forged,
         Err(TokenError::Expired | TokenError::NotYetValid) | Err(_) => SessionState::Expired,
     }
@@ -69,6 +118,8 @@ pub fn new_session(
         exp: expiry(now, policy, now),
         auth: now,
         roles,
+        chg: None,
+        pwx: None,
     }
 }
 
@@ -124,6 +175,77 @@ pub fn xsrf_ok(salt: &[u8], claims: &Claims, echoed: Option<&str>) -> bool {
     echoed.is_some_and(|token| xsrf_valid(salt, &claims.sid, token))
 }
 
+/// Why the session's user must change their password first, if they must:
+/// the reason set at login, or the password expiring while the session lives.
+pub fn change_reason(claims: &Claims, now: u64) -> Option<&str> {
+    claims.chg.as_deref().or_else(|| {
+        claims
+            .pwx
+            .filter(|at| now >= *at)
+            .map(|_| crate::lifecycle::ChangeReason::PasswordExpired.as_str())
+    })
+}
+
+/// Seconds until the password expires, while inside the warning period
+/// (for `Portcullis-Password-Expires-In`).
+pub fn password_expires_in(claims: &Claims, passwords: &PasswordPolicy, now: u64) -> Option<u64> {
+    let left = claims.pwx?.checked_sub(now).filter(|left| *left > 0)?;
+    (left <= passwords.expiry_warning_seconds).then_some(left)
+}
+
+/// File extensions that count as static assets (they pass while a password
+/// change is required, so the change page can load its styles and scripts).
+const STATIC_EXTENSIONS: &[&str] = &[
+    "css", "js", "mjs", "map", "png", "jpg", "jpeg", "gif", "svg", "ico", "webp", "avif", "woff",
+    "woff2", "ttf", "otf", "wasm",
+];
+
+/// Whether a GET or HEAD of `path` fetches a static asset.
+pub fn is_static_asset(method: &str, path: &str) -> bool {
+    if !method.eq_ignore_ascii_case("GET") && !method.eq_ignore_ascii_case("HEAD") {
+        return false;
+    }
+    let last = path.rsplit('/').next().unwrap_or_default();
+    last.rsplit_once('.').is_some_and(|(_, ext)| {
+        STATIC_EXTENSIONS
+            .iter()
+            .any(|e| ext.eq_ignore_ascii_case(e))
+    })
+}
+
+/// What a request gets while its session must change the password first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ChangeGate {
+    /// The change page, logout, or a static asset: let it through.
+    Pass,
+    /// An HTML request: redirect (302) to this change-page URL.
+    Redirect(String),
+    /// Anything else: 403 `password_change_required`.
+    Refuse,
+}
+
+/// The gate for a request to canonical `route` when `reason` says a change
+/// is required. `change_page` and `logout` are the canonical routes; the
+/// redirect goes to `change_url` (the configured spelling).
+pub fn change_gate(
+    reason: &str,
+    method: &str,
+    route: &str,
+    accept: &str,
+    routes: (&str, &str),
+    change_url: &str,
+) -> ChangeGate {
+    let (change_page, logout) = routes;
+    if route == change_page || route == logout || is_static_asset(method, route) {
+        ChangeGate::Pass
+    } else if accept.to_ascii_lowercase().contains("text/html") {
+        ChangeGate::Redirect(format!("{change_url}?reason={reason}"))
+    } else {
+        ChangeGate::Refuse
+    }
+}
+
 /// What a request to a protected path gets without a valid session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -139,6 +261,7 @@ pub enum NoSession {
 pub fn no_session(accept: &str, login_path: &str, state: &SessionState) -> NoSession {
     let reason = match state {
         SessionState::Expired => "session_expired",
+        SessionState::Ended => "session_ended",
         _ => "login_required",
     };
     if accept.to_ascii_lowercase().contains("text/html") {
@@ -154,6 +277,14 @@ mod tests {
     use crate::tokens::{sign_jwt, xsrf_token};
 
     const SECRET: &[u8] = b"session-secret-session-secret-32";
+
+    fn state(secret: &[u8], cookie: Option<&str>, now: u64) -> SessionState {
+        let keys = SessionKeys {
+            secret,
+            previous: None,
+        };
+        session_state(&keys, cookie, &policy(), &Revocations::default(), now)
+    }
 
     fn policy() -> SessionPolicy {
         SessionPolicy {
@@ -175,36 +306,24 @@ mod tests {
         assert_eq!(c3.exp, 1250, "capped by auth + absolute");
         let t = sign_jwt(SECRET, &c3);
         assert!(matches!(
-            session_state(SECRET, Some(&t), &p, 1240),
+            state(SECRET, Some(&t), 1240),
             SessionState::Valid(_)
         ));
-        assert_eq!(
-            session_state(SECRET, Some(&t), &p, 1250),
-            SessionState::Expired
-        );
+        assert_eq!(state(SECRET, Some(&t), 1250), SessionState::Expired);
     }
 
     #[test]
     fn idle_expiry_forgery_and_missing() {
         let p = policy();
         let t = sign_jwt(SECRET, &new_session("u", "s", vec![], &p, 1000));
+        assert_eq!(state(SECRET, Some(&t), 1101), SessionState::Expired);
         assert_eq!(
-            session_state(SECRET, Some(&t), &p, 1101),
-            SessionState::Expired
-        );
-        assert_eq!(
-            session_state(b"other-secret-other-secret-other!", Some(&t), &p, 1001),
+            state(b"other-secret-other-secret-other!", Some(&t), 1001),
             SessionState::Forged
         );
-        assert_eq!(
-            session_state(SECRET, Some("garbage"), &p, 1001),
-            SessionState::Forged
-        );
-        assert_eq!(session_state(SECRET, None, &p, 1001), SessionState::Missing);
-        assert_eq!(
-            session_state(SECRET, Some(""), &p, 1001),
-            SessionState::Missing
-        );
+        assert_eq!(state(SECRET, Some("garbage"), 1001), SessionState::Forged);
+        assert_eq!(state(SECRET, None, 1001), SessionState::Missing);
+        assert_eq!(state(SECRET, Some(""), 1001), SessionState::Missing);
     }
 
     #[test]
@@ -250,5 +369,128 @@ mod tests {
             no_session("application/json", "/login", &SessionState::Missing),
             NoSession::Unauthorized("login_required")
         );
+    }
+
+    #[test]
+    fn rotation_and_revocation_end_sessions_without_a_warning() {
+        let p = policy();
+        let old = b"old-secret-old-secret-old-secret";
+        let t = sign_jwt(old, &new_session("u", "s", vec![], &p, 1000));
+        let rotated = SessionKeys {
+            secret: SECRET,
+            previous: Some(old),
+        };
+        let none = Revocations::default();
+        assert_eq!(
+            session_state(&rotated, Some(&t), &p, &none, 1001),
+            SessionState::Ended
+        );
+        let unknown = SessionKeys {
+            secret: SECRET,
+            previous: Some(b"neither-neither-neither-neither!"),
+        };
+        assert_eq!(
+            session_state(&unknown, Some(&t), &p, &none, 1001),
+            SessionState::Forged
+        );
+
+        let keys = SessionKeys {
+            secret: old,
+            previous: None,
+        };
+        let mut r = Revocations::default();
+        assert!(matches!(
+            session_state(&keys, Some(&t), &p, &r, 1001),
+            SessionState::Valid(_)
+        ));
+        r.users.insert("u".into(), 1001);
+        assert_eq!(
+            session_state(&keys, Some(&t), &p, &r, 1002),
+            SessionState::Ended
+        );
+        assert!(!r.ended("other", 1000));
+        let later = sign_jwt(old, &new_session("u", "s2", vec![], &p, 1001));
+        assert!(
+            matches!(
+                session_state(&keys, Some(&later), &p, &r, 1002),
+                SessionState::Valid(_)
+            ),
+            "a login after the revocation is fine"
+        );
+        let everyone = Revocations {
+            all_before: 1001,
+            ..Revocations::default()
+        };
+        assert_eq!(
+            session_state(&keys, Some(&t), &p, &everyone, 1002),
+            SessionState::Ended
+        );
+        assert_eq!(
+            no_session("text/html", "/login", &SessionState::Ended),
+            NoSession::Redirect("/login?reason=session_ended".into())
+        );
+        r.prune(&p, 1001 + 250);
+        assert!(
+            r.users.is_empty(),
+            "no session outlives the absolute lifetime"
+        );
+    }
+
+    #[test]
+    fn a_required_change_lets_only_the_change_page_through() {
+        let routes = ("/account/password", "/logout");
+        let gate = |method, route, accept| {
+            change_gate(
+                "first_login",
+                method,
+                route,
+                accept,
+                routes,
+                "/account/password",
+            )
+        };
+        assert_eq!(
+            gate("GET", "/account/password", "text/html"),
+            ChangeGate::Pass
+        );
+        assert_eq!(gate("POST", "/account/password", "*/*"), ChangeGate::Pass);
+        assert_eq!(gate("POST", "/logout", "*/*"), ChangeGate::Pass);
+        assert_eq!(gate("GET", "/style.css", "text/css"), ChangeGate::Pass);
+        assert_eq!(
+            gate("POST", "/style.css", "*/*"),
+            ChangeGate::Refuse,
+            "only reads of assets"
+        );
+        assert_eq!(
+            gate("GET", "/app/home", "text/html"),
+            ChangeGate::Redirect("/account/password?reason=first_login".into())
+        );
+        assert_eq!(
+            gate("GET", "/app/data.json.php", "application/json"),
+            ChangeGate::Refuse
+        );
+    }
+
+    #[test]
+    fn expiry_inside_the_session() {
+        let p = policy();
+        let mut pw = PasswordPolicy::default();
+        pw.expiry_seconds = 1000;
+        pw.expiry_warning_seconds = 100;
+        let mut c = new_session("u", "s", vec![], &p, 0);
+        assert_eq!(change_reason(&c, 5), None);
+        assert_eq!(password_expires_in(&c, &pw, 5), None, "no expiry known");
+        c.pwx = Some(500);
+        assert_eq!(
+            password_expires_in(&c, &pw, 300),
+            None,
+            "before the warning period"
+        );
+        assert_eq!(password_expires_in(&c, &pw, 450), Some(50));
+        assert_eq!(change_reason(&c, 499), None);
+        assert_eq!(change_reason(&c, 500), Some("password_expired"));
+        assert_eq!(password_expires_in(&c, &pw, 500), None);
+        c.chg = Some("admin_required".into());
+        assert_eq!(change_reason(&c, 1), Some("admin_required"));
     }
 }

@@ -66,6 +66,13 @@ pub struct Claims {
     /// Roles the origin named at login (`admin`, `staff`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub roles: Vec<String>,
+    /// Why the user must change their password before anything else
+    /// (see [`crate::lifecycle::ChangeReason`]), while they must.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chg: Option<String>,
+    /// When the password expires (unix seconds), when expiry applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pwx: Option<u64>,
 }
 
 fn mac(secret: &[u8]) -> HmacSha256 {
@@ -160,6 +167,107 @@ pub fn token_digest(token: &str) -> String {
     B64.encode(Sha256::digest(token.as_bytes()))
 }
 
+/// Who a password-reset link is for; each has its own lifetime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub enum ResetPurpose {
+    /// The user asked for a reset.
+    SelfService,
+    /// An administrator sent the reset.
+    SentByAdmin,
+    /// A new user sets a first password.
+    Invitation,
+}
+
+impl ResetPurpose {
+    /// How long a link of this purpose lives.
+    pub fn lifetime(self, links: &crate::policy::ResetLinkLifetimes) -> u64 {
+        match self {
+            Self::SelfService => links.self_service_seconds,
+            Self::SentByAdmin => links.sent_by_admin_seconds,
+            Self::Invitation => links.invitation_seconds,
+        }
+    }
+}
+
+/// Why a reset token was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ResetError {
+    /// Never issued (or its record is gone): a guess is a security warning.
+    Unknown,
+    /// Past its lifetime.
+    Expired,
+    /// Already used.
+    Used,
+}
+
+impl ResetError {
+    /// The stable error code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Unknown => "reset_link_invalid",
+            Self::Expired => "reset_link_expired",
+            Self::Used => "reset_link_used",
+        }
+    }
+}
+
+/// What the edge stores for one reset token, under its [`token_digest`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResetGrant {
+    /// The user id the link resets.
+    pub user: String,
+    /// Who it is for.
+    pub purpose: ResetPurpose,
+    /// Unix seconds after which it is refused.
+    pub expires_at: u64,
+    /// When it was used, once it was.
+    pub used_at: Option<u64>,
+}
+
+impl ResetGrant {
+    /// A new grant for `user` at `now`.
+    pub fn new(
+        user: &str,
+        purpose: ResetPurpose,
+        links: &crate::policy::ResetLinkLifetimes,
+        now: u64,
+    ) -> Self {
+        Self {
+            user: user.to_owned(),
+            purpose,
+            expires_at: now.saturating_add(purpose.lifetime(links)),
+            used_at: None,
+        }
+    }
+
+    /// Whether it may still be used at `now` (without using it).
+    pub fn check(&self, now: u64) -> Result<(), ResetError> {
+        if self.used_at.is_some() {
+            Err(ResetError::Used)
+        } else if now >= self.expires_at {
+            Err(ResetError::Expired)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Uses it: succeeds once.
+    pub fn redeem(&mut self, now: u64) -> Result<(), ResetError> {
+        self.check(now)?;
+        self.used_at = Some(now);
+        Ok(())
+    }
+
+    /// Gives a use back (the origin failed before it could act on it).
+    pub fn release(&mut self) {
+        self.used_at = None;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,6 +282,8 @@ mod tests {
             exp,
             auth: iat,
             roles: vec!["admin".into()],
+            chg: None,
+            pwx: None,
         }
     }
 
@@ -242,5 +352,27 @@ mod tests {
         assert_eq!(t.len(), 43);
         assert_ne!(token_digest(&t), t);
         assert_eq!(token_digest(&t), token_digest(&t));
+    }
+
+    #[test]
+    fn reset_grants_are_single_use_and_expire() {
+        let links = crate::policy::ResetLinkLifetimes {
+            self_service_seconds: 10,
+            sent_by_admin_seconds: 20,
+            invitation_seconds: 30,
+        };
+        let mut g = ResetGrant::new("u-1", ResetPurpose::SentByAdmin, &links, 100);
+        assert_eq!(g.expires_at, 120);
+        assert_eq!(g.check(119), Ok(()));
+        assert_eq!(g.redeem(110), Ok(()));
+        assert_eq!(g.redeem(111), Err(ResetError::Used));
+        g.release();
+        assert_eq!(g.redeem(112), Ok(()), "a released use can be retried");
+        let late = ResetGrant::new("u-1", ResetPurpose::Invitation, &links, 0);
+        assert_eq!(late.check(30), Err(ResetError::Expired));
+        assert_eq!(ResetPurpose::SelfService.lifetime(&links), 10);
+        assert_eq!(ResetError::Used.code(), "reset_link_used");
+        let json = serde_json::to_string(&g).unwrap();
+        assert!(json.contains(r#""purpose":"sentByAdmin""#), "{json}");
     }
 }

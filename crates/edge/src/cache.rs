@@ -11,6 +11,7 @@ use std::rc::Rc;
 use portcullis_core::Policy;
 use portcullis_core::bans::BanEntry;
 use portcullis_core::headers::security_headers;
+use portcullis_core::session::Revocations;
 use portcullis_core::uploads::{PathPatterns, canonical_path};
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
@@ -23,6 +24,9 @@ pub(crate) struct Snapshot {
     pub(crate) bans: Vec<BanEntry>,
     /// The session signing secret and the XSRF salt (never sent to a client).
     pub(crate) secrets: Secrets,
+    /// Sessions ended before their time (rotation, admin).
+    #[serde(default)]
+    pub(crate) revocations: Revocations,
     /// The security headers of `policy.responses` as a flat JS array
     /// (name, value, name, value…), built once per snapshot.
     #[serde(skip)]
@@ -46,11 +50,17 @@ pub(crate) struct Routes {
 
 /// The signing secrets an isolate needs to check sessions.
 #[derive(Deserialize, Clone)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct Secrets {
     pub(crate) jwt: String,
+    /// The JWT secret before the last rotation.
+    #[serde(default)]
+    pub(crate) jwt_previous: Option<String>,
     pub(crate) xsrf: String,
     #[serde(default)]
     pub(crate) captcha: Option<String>,
+    /// The key of password-history fingerprints.
+    pub(crate) pepper: String,
 }
 
 impl Snapshot {
@@ -151,6 +161,7 @@ pub(crate) fn add_ban(entry: BanEntry) {
                 policy: cached.snapshot.policy.clone(),
                 bans,
                 secrets: cached.snapshot.secrets.clone(),
+                revocations: cached.snapshot.revocations.clone(),
                 security: OnceCell::new(),
                 routes: OnceCell::new(),
             });

@@ -19,6 +19,8 @@ use worker::{
 
 use crate::reply::{self, now_seconds};
 
+mod users;
+
 /// Name of the one Control instance.
 const INSTANCE: &str = "control";
 
@@ -143,6 +145,11 @@ impl Control {
         )?;
         // Pruning by age runs on every insert: keep it an index range scan.
         sql.exec("CREATE INDEX IF NOT EXISTS audit_at ON audit (at)", None)?;
+        // Single-use reset tokens, by the SHA-256 of the token (never the token).
+        sql.exec(
+            "CREATE TABLE IF NOT EXISTS reset_tokens (digest TEXT PRIMARY KEY, value TEXT NOT NULL, expires INTEGER NOT NULL)",
+            None,
+        )?;
         Ok(())
     }
 
@@ -220,12 +227,7 @@ impl Control {
             .filter(|v| v.chars().count() >= 32);
         let value = match from_env {
             Some(v) => v,
-            None => {
-                let mut bytes = [0u8; 32];
-                getrandom::fill(&mut bytes)
-                    .map_err(|_| worker::Error::RustError("no random source".into()))?;
-                portcullis_core::tokens::random_token(&bytes)
-            }
+            None => users::random_secret()?,
         };
         self.put(&key, &value)?;
         Ok(value)
@@ -333,9 +335,12 @@ impl Control {
                         "bans": self.active_bans(now)?,
                         "secrets": {
                             "jwt": self.signing_secret("jwt", "JWT_SECRET")?,
+                            "jwtPrevious": self.get("secret:jwtPrevious")?,
                             "xsrf": self.signing_secret("xsrf", "XSRF_SALT")?,
                             "captcha": self.captcha_secret(),
+                            "pepper": self.signing_secret("pepper", "PASSWORD_PEPPER")?,
                         },
+                        "revocations": self.revocations()?,
                     }),
                 )
             }
@@ -368,6 +373,9 @@ impl Control {
             Err(message) => return reply::error(503, "configuration_invalid", &message),
         };
         let retention = policy.audit.retention_seconds;
+        if let Some(answer) = self.handle_people(&mut req, path, &policy, &ip, now).await {
+            return answer;
+        }
         let method = req.method();
         match (method, path) {
             (Method::Get, "/settings") => reply::json(
@@ -379,6 +387,7 @@ impl Control {
                     "jwtSecret": if self.get("secret:jwt")?.is_some() { "set" } else { "unset" },
                     "xsrfSalt": if self.get("secret:xsrf")?.is_some() { "set" } else { "unset" },
                     "captchaSecret": if self.captcha_secret().is_some() { "set" } else { "unset" },
+                    "passwordPepper": if self.get("secret:pepper")?.is_some() { "set" } else { "unset" },
                 },
                 }),
             ),
@@ -479,9 +488,7 @@ impl Control {
             }
             (Method::Delete, p) if p.starts_with("/bans/") => {
                 let raw = &p["/bans/".len()..];
-                let target = js_sys::decode_uri_component(raw)
-                    .map(String::from)
-                    .unwrap_or_else(|_| raw.to_owned());
+                let target = users::decoded(raw);
                 let key = canonical_target(&target).unwrap_or_else(|| target.clone());
                 let removed: Vec<serde_json::Value> = self
                     .sql()
@@ -514,9 +521,7 @@ impl Control {
                     .strip_prefix("/accounts/")
                     .and_then(|r| r.strip_suffix("/unlock"))
                     .unwrap_or_default();
-                let login = js_sys::decode_uri_component(raw)
-                    .map(String::from)
-                    .unwrap_or_else(|_| raw.to_owned());
+                let login = users::decoded(raw);
                 if login.trim().is_empty() {
                     return reply::error(
                         422,
@@ -640,6 +645,10 @@ impl DurableObject for Control {
                     retention,
                 )?;
                 reply::json(200, &json!({ "ok": true }))
+            }
+            (Method::Post, op @ ("/reset/check" | "/reset/redeem" | "/reset/release")) => {
+                let op = &op["/reset/".len()..];
+                self.reset_token(&mut req, op, now, retention).await
             }
             (Method::Post, "/audit") => {
                 let entry: Value = serde_json::from_str(&req.text().await?)

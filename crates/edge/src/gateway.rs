@@ -12,24 +12,26 @@ use portcullis_core::bans::{
 use portcullis_core::captcha;
 use portcullis_core::headers::https_redirect;
 use portcullis_core::session::{
-    NoSession, SESSION_COOKIE, SessionState, XSRF_FIELD, XSRF_HEADER, clearing_cookies, cookie,
-    new_session, no_session, renew, session_cookie, session_state, xsrf_cookie, xsrf_ok,
-    xsrf_required,
+    ChangeGate, NoSession, SESSION_COOKIE, SessionKeys, SessionState, XSRF_FIELD, XSRF_HEADER,
+    change_gate, change_reason, clearing_cookies, cookie, no_session, renew, session_state,
+    xsrf_ok, xsrf_required,
 };
 use portcullis_core::signup::email_domain_blocked;
-use portcullis_core::tokens::{random_token, sign_jwt, xsrf_token};
 use portcullis_core::uploads::{
     Role, UploadError, canonical_path, check_upload, declared_too_large,
 };
-use portcullis_core::{CaptchaPage, Locale, ManualBanScope, PasswordChecker, Policy, Subject};
+use portcullis_core::{
+    CaptchaPage, Locale, ManualBanScope, PasswordChecker, Policy, SingleSession, Subject,
+};
 use serde_json::json;
 use wasm_bindgen::JsValue;
 use worker::{Context, Env, Request, Response, Result};
 
+use crate::auth::{self, Caller};
 use crate::cache::{self, Snapshot};
-use crate::proxy::{fetch_origin, forward, origin_failed, secure, secure_raw, secure_with};
+use crate::proxy::{forward, secure, secure_with};
 use crate::reply::{self, now_seconds};
-use crate::{account, control, guard};
+use crate::{control, guard, user};
 
 /// Cloudflare's bot score (1–99), when the request carries one. Reading
 /// `cf` costs time, so only when the policy uses the score.
@@ -48,7 +50,7 @@ fn bot_score(req: &web_sys::Request, policy: &Policy) -> Option<u8> {
 
 /// Records a warning for the caller; a ban it triggers is live in this
 /// isolate at once.
-async fn warn(env: &Env, policy: &Policy, key: &str, ip: IpAddr, kind: WarningKind) {
+pub(crate) async fn warn(env: &Env, policy: &Policy, key: &str, ip: IpAddr, kind: WarningKind) {
     match guard::warn(env, key, &ip.to_string(), kind, &policy.bans).await {
         Ok(outcome) => {
             if let Some(ban) = outcome.ban {
@@ -70,7 +72,7 @@ fn banned(until: u64, now: u64) -> Result<Response> {
 }
 
 /// A header of the raw request.
-fn header(req: &web_sys::Request, name: &str) -> Option<String> {
+pub(crate) fn header(req: &web_sys::Request, name: &str) -> Option<String> {
     req.headers().get(name).ok().flatten()
 }
 
@@ -93,7 +95,7 @@ fn raw(response: Result<Response>) -> Result<web_sys::Response> {
     response.map(Into::into)
 }
 
-fn locale(req: &web_sys::Request) -> Locale {
+pub(crate) fn locale(req: &web_sys::Request) -> Locale {
     header(req, "Accept-Language")
         .and_then(|v| v.split([',', ';']).next().and_then(Locale::parse))
         .unwrap_or_default()
@@ -198,27 +200,65 @@ pub(crate) async fn handle(
     // forged or tampered token is a warning and counts as no session.
     let secrets = &snapshot.secrets;
     let cookie_header = header(&req, "Cookie");
-    let state = session_state(
-        secrets.jwt.as_bytes(),
+    let keys = SessionKeys {
+        secret: secrets.jwt.as_bytes(),
+        previous: secrets.jwt_previous.as_deref().map(str::as_bytes),
+    };
+    let mut state = session_state(
+        &keys,
         cookie_header
             .as_deref()
             .and_then(|h| cookie(h, SESSION_COOKIE)),
         &policy.sessions,
+        &snapshot.revocations,
         now,
     );
     if state == SessionState::Forged {
         warn(&env, policy, &key, ip, WarningKind::ForgedToken).await;
     }
+    // Single-session mode: the user's record says whether this session is
+    // still theirs (the one Durable Object round trip it costs).
+    if policy.login.single_session != SingleSession::Off
+        && let SessionState::Valid(claims) = &state
+    {
+        let call = user::Call {
+            sessions: Some(policy.sessions.clone()),
+            sid: Some(claims.sid.clone()),
+            ..user::Call::default()
+        };
+        if !user::call(&env, &claims.sub, "touch", &call).await?.yes {
+            state = SessionState::Ended;
+        }
+    }
+    let caller = Caller {
+        req: &req,
+        env: &env,
+        snapshot: &snapshot,
+        key: &key,
+        ip,
+        now,
+    };
     if write && route == routes.login {
-        return login(&req, &env, &snapshot, &key, ip, path_and_query, now).await;
+        return auth::login(&caller, path_and_query).await;
     }
     if write && route == routes.logout {
+        if policy.login.single_session != SingleSession::Off
+            && let SessionState::Valid(claims) = &state
+        {
+            let call = user::Call {
+                sid: Some(claims.sid.clone()),
+                ..user::Call::default()
+            };
+            user::call(&env, &claims.sub, "logout", &call).await?;
+        }
         let cookies = clearing_cookies();
-        return forward(&req, &env, &snapshot, path_and_query, &[], &cookies).await;
+        return forward(&req, &env, &snapshot, path_and_query, &[], &[], &cookies).await;
     }
     // A dead or forged cookie is cleared so the browser stops sending it.
     let clear: Vec<String> = match state {
-        SessionState::Expired | SessionState::Forged => clearing_cookies().to_vec(),
+        SessionState::Expired | SessionState::Ended | SessionState::Forged => {
+            clearing_cookies().to_vec()
+        }
         _ => Vec::new(),
     };
     let claims = match &state {
@@ -226,18 +266,43 @@ pub(crate) async fn handle(
         _ => None,
     };
     let protected = routes.protected.matches(&route);
+    let accept = || header(&req, "Accept").unwrap_or_default();
     if protected && claims.is_none() {
-        let accept = header(&req, "Accept").unwrap_or_default();
-        let answer = match no_session(&accept, &policy.routes.login, &state) {
-            NoSession::Redirect(location) => {
-                let mut response = Response::empty()?.with_status(302);
-                response.headers_mut().set("Location", &location)?;
-                response
-            }
+        let answer = match no_session(&accept(), &policy.routes.login, &state) {
+            NoSession::Redirect(location) => redirect(&location)?,
             NoSession::Unauthorized(code) => reply::error(401, code, "Sign in to continue.")?,
             _ => reply::error(401, "login_required", "Sign in to continue.")?,
         };
         return Ok(secure_with(answer, &snapshot, &clear)?.into());
+    }
+    // While a password change is required (first login, expiry, tightened
+    // policy, an admin's request) only the change page, logout and static
+    // assets pass.
+    if let Some(session) = claims
+        && let Some(reason) = change_reason(session, now)
+    {
+        let gate = change_gate(
+            reason,
+            &method,
+            &route,
+            &accept(),
+            (&routes.change_password, &routes.logout),
+            &policy.routes.change_password,
+        );
+        match gate {
+            ChangeGate::Pass => {}
+            ChangeGate::Redirect(location) => return respond(redirect(&location)),
+            _ => {
+                return respond(reply::json(
+                    403,
+                    &json!({
+                        "error": "password_change_required",
+                        "message": "Change your password to continue.",
+                        "reason": reason,
+                    }),
+                ));
+            }
+        }
     }
     // An unsafe request carries the user's identity to the origin only with
     // the XSRF token bound to the session; on protected paths it is refused
@@ -263,6 +328,8 @@ pub(crate) async fn handle(
         }
     }
     let role = claims.map_or(Role::EndUser, |c| Role::from_session_roles(&c.roles));
+    // A valid session is renewed (sliding expiry).
+    let renewed = claims.map(|claims| renew(claims, &policy.sessions, now));
 
     let page = if !write {
         None
@@ -285,10 +352,13 @@ pub(crate) async fn handle(
     {
         return respond(Ok(refusal));
     }
-    if page == Some(CaptchaPage::ChangePassword)
-        && let Some(refusal) = check_new_password(&req, &env, &snapshot, &key, ip, claims).await?
+    if page == Some(CaptchaPage::ChangePassword) {
+        return auth::change_password(&caller, renewed.as_ref(), path_and_query).await;
+    }
+    if route == routes.reset
+        && let Some(answer) = auth::reset(&caller, &url, write, path_and_query).await?
     {
-        return respond(Ok(refusal));
+        return Ok(answer);
     }
 
     // Any request with a body counts, whatever its method.
@@ -336,34 +406,37 @@ pub(crate) async fn handle(
         }
     }
 
-    // A valid session is renewed (sliding expiry) and the origin learns who
-    // is calling from headers only the edge can set.
-    let (to_origin, cookies) = match claims {
+    // The origin learns who is calling from headers only the edge can set.
+    let (to_origin, cookies, extra) = match &renewed {
         Some(claims) => {
-            let renewed = renew(claims, &policy.sessions, now);
-            let token = sign_jwt(secrets.jwt.as_bytes(), &renewed);
-            let xsrf = xsrf_token(secrets.xsrf.as_bytes(), &renewed.sid);
+            let (to_origin, cookies) = auth::identity(&snapshot, claims, now);
             (
-                vec![
-                    "Portcullis-User".to_owned(),
-                    renewed.sub.clone(),
-                    "Portcullis-Session".to_owned(),
-                    renewed.sid.clone(),
-                    "Portcullis-Roles".to_owned(),
-                    renewed.roles.join(","),
-                ],
-                vec![
-                    session_cookie(&token, &renewed, now),
-                    xsrf_cookie(&xsrf, &renewed, now),
-                ],
+                to_origin,
+                cookies,
+                auth::expiry_warning(&snapshot, claims, now),
             )
         }
-        None => (Vec::new(), clear),
+        None => (Vec::new(), clear, Vec::new()),
     };
-    let response = forward(&req, &env, &snapshot, path_and_query, &to_origin, &cookies).await?;
+    let response = forward(
+        &req,
+        &env,
+        &snapshot,
+        path_and_query,
+        &to_origin,
+        &extra,
+        &cookies,
+    )
+    .await?;
     if response.status() == 403 && protected {
         warn(&env, policy, &key, ip, WarningKind::OriginForbidden).await;
     }
+    Ok(response)
+}
+
+fn redirect(location: &str) -> Result<Response> {
+    let mut response = Response::empty()?.with_status(302);
+    response.headers_mut().set("Location", location)?;
     Ok(response)
 }
 
@@ -413,16 +486,7 @@ async fn check_signup(
     let verdict =
         PasswordChecker::new(policy.passwords.clone()).check(&password, &subject, locale(req));
     if !verdict.ok {
-        let failed: Vec<_> = verdict.rules.iter().filter(|r| !r.ok).collect();
-        return reply::json(
-            422,
-            &json!({
-                "error": "password_rejected",
-                "message": failed.iter().map(|r| r.message.as_str()).collect::<Vec<_>>().join("; "),
-                "rules": verdict.failed_rule_ids(),
-            }),
-        )
-        .map(Some);
+        return auth::password_rejected(&verdict).map(Some);
     }
     Ok(None)
 }
@@ -445,143 +509,14 @@ async fn form_field(req: &web_sys::Request, name: &str) -> Option<String> {
     }
 }
 
-/// 423 for a locked account (429 is for rate limits).
-fn locked(outcome: &account::Outcome, snapshot: &Snapshot) -> Result<web_sys::Response> {
-    let mut response = reply::json(
-        423,
-        &json!({
-            "error": "account_locked",
-            "message": if outcome.state == "permanent" {
-                "This account is locked until an administrator unlocks it."
-            } else {
-                "Too many failed logins: this account is locked for a while."
-            },
-            "retryAfter": outcome.retry_after,
-            "attemptsLeft": 0,
-        }),
-    )?;
-    if let Some(seconds) = outcome.retry_after {
-        response
-            .headers_mut()
-            .set("Retry-After", &seconds.to_string())?;
-    }
-    let raw: web_sys::Response = response.into();
-    let extra = ["Portcullis-Attempts-Left".to_owned(), "0".to_owned()];
-    Ok(secure_raw(&raw, snapshot, &extra, &[]))
-}
-
-/// The login form: refused at once while the account is locked; otherwise
-/// the attempt is counted in advance and forwarded, and the origin's answer
-/// settles it. Success (the origin names the user in
-/// `Portcullis-Login-User`) issues the session; failure counts against the
-/// account and, as a warning, against the IP.
-#[allow(clippy::too_many_arguments)]
-async fn login(
-    req: &web_sys::Request,
-    env: &Env,
-    snapshot: &Snapshot,
-    key: &str,
-    ip: IpAddr,
-    path_and_query: &str,
-    now: u64,
-) -> Result<web_sys::Response> {
-    let policy = &snapshot.policy;
-    let secured =
-        |r: Result<Response>| -> Result<web_sys::Response> { Ok(secure(r?, snapshot)?.into()) };
-    let fields = match read_fields(req, &[&policy.routes.fields.username]).await {
-        Ok(fields) => fields,
-        Err(refusal) => {
-            if refusal.warning {
-                warn(env, policy, key, ip, WarningKind::MalformedBody).await;
-            }
-            return secured(reply::error(refusal.status, refusal.code, refusal.message));
-        }
-    };
-    let login_name = fields.into_iter().next().flatten().unwrap_or_default();
-    let counted = !login_name.trim().is_empty();
-    let failures = if counted && policy.captcha.after_failed_logins > 0 {
-        account::call(env, &login_name, "peek", &policy.login)
-            .await?
-            .failures
-    } else {
-        0
-    };
-    if let Some(refusal) =
-        captcha_gate(req, env, snapshot, key, ip, CaptchaPage::Login, failures).await?
-    {
-        return secured(Ok(refusal));
-    }
-    if counted {
-        let gate = account::call(env, &login_name, "begin", &policy.login).await?;
-        if gate.state != "open" {
-            return locked(&gate, snapshot);
-        }
-    }
-    let Some(raw) = fetch_origin(req, env, path_and_query, &[]).await? else {
-        return origin_failed(env, snapshot);
-    };
-    let origin_header = |name: &str| raw.headers().get(name).ok().flatten();
-    let user = origin_header("Portcullis-Login-User").filter(|u| !u.trim().is_empty());
-    match user {
-        Some(user) if raw.status() < 400 => {
-            if counted {
-                let gate = account::call(env, &login_name, "success", &policy.login).await?;
-                if gate.state != "open" {
-                    // A parallel attempt locked the account meanwhile.
-                    return locked(&gate, snapshot);
-                }
-            }
-            let roles: Vec<String> = origin_header("Portcullis-Login-Roles")
-                .unwrap_or_default()
-                .split(',')
-                .map(|r| r.trim().to_owned())
-                .filter(|r| !r.is_empty())
-                .collect();
-            let mut random = [0u8; 32];
-            getrandom::fill(&mut random)
-                .map_err(|_| worker::Error::RustError("no random source".into()))?;
-            let claims = new_session(
-                user.trim(),
-                &random_token(&random),
-                roles,
-                &policy.sessions,
-                now,
-            );
-            let secrets = &snapshot.secrets;
-            let token = sign_jwt(secrets.jwt.as_bytes(), &claims);
-            let xsrf = xsrf_token(secrets.xsrf.as_bytes(), &claims.sid);
-            let cookies = [
-                session_cookie(&token, &claims, now),
-                xsrf_cookie(&xsrf, &claims, now),
-            ];
-            Ok(secure_raw(&raw, snapshot, &[], &cookies))
-        }
-        _ => {
-            warn(env, policy, key, ip, WarningKind::FailedLogin).await;
-            if !counted {
-                return Ok(secure_raw(&raw, snapshot, &[], &[]));
-            }
-            let outcome = account::call(env, &login_name, "failure", &policy.login).await?;
-            if outcome.state != "open" {
-                return locked(&outcome, snapshot);
-            }
-            let extra: Vec<String> = outcome
-                .attempts_left
-                .map(|n| vec!["Portcullis-Attempts-Left".to_owned(), n.to_string()])
-                .unwrap_or_default();
-            Ok(secure_raw(&raw, snapshot, &extra, &[]))
-        }
-    }
-}
-
 /// Why the edge could not read a form it must check.
-struct Refusal {
-    status: u16,
-    code: &'static str,
-    message: &'static str,
+pub(crate) struct Refusal {
+    pub(crate) status: u16,
+    pub(crate) code: &'static str,
+    pub(crate) message: &'static str,
     /// Whether it counts as a security warning (a malformed body on the
     /// edge's own route does; an unsupported format does not).
-    warning: bool,
+    pub(crate) warning: bool,
 }
 
 /// Largest login or signup body the edge reads.
@@ -591,7 +526,7 @@ const MAX_FORM_BYTES: u64 = 256 * 1024;
 /// copy of the body. Refuses bodies without a length or too large, formats
 /// it cannot read (the origin might read them differently), and fields
 /// sent twice (frameworks disagree on which copy counts).
-async fn read_fields(
+pub(crate) async fn read_fields(
     req: &web_sys::Request,
     names: &[&str],
 ) -> std::result::Result<Vec<Option<String>>, Refusal> {
@@ -674,7 +609,7 @@ fn malformed_body() -> Refusal {
 /// the form. `None` lets the request through. An unreachable or slow
 /// provider fails closed (503, nothing counted against the user) unless the
 /// policy says fail open.
-async fn captcha_gate(
+pub(crate) async fn captcha_gate(
     req: &web_sys::Request,
     env: &Env,
     snapshot: &Snapshot,
@@ -746,56 +681,4 @@ async fn captcha_gate(
             .map(Some)
         }
     }
-}
-
-/// Change password: the new password is checked by core before the origin
-/// sees it (422 with the failed rule ids). Administrators, as the origin
-/// named them at login, may skip the strength rules when the policy says so.
-async fn check_new_password(
-    req: &web_sys::Request,
-    env: &Env,
-    snapshot: &Snapshot,
-    key: &str,
-    ip: IpAddr,
-    claims: Option<&portcullis_core::tokens::Claims>,
-) -> Result<Option<Response>> {
-    let policy = &snapshot.policy;
-    let values = match read_fields(req, &[&policy.routes.fields.new_password]).await {
-        Ok(values) => values,
-        Err(refusal) => {
-            if refusal.warning {
-                warn(env, policy, key, ip, WarningKind::MalformedBody).await;
-            }
-            return reply::error(refusal.status, refusal.code, refusal.message).map(Some);
-        }
-    };
-    let Some(password) = values.into_iter().next().flatten() else {
-        return Ok(None);
-    };
-    let subject = Subject {
-        username: claims.map(|c| c.sub.clone()).unwrap_or_default(),
-        email: String::new(),
-        name: String::new(),
-        is_admin: claims.is_some_and(|c| Role::from_session_roles(&c.roles) == Role::Admin),
-    };
-    let verdict =
-        PasswordChecker::new(policy.passwords.clone()).check(&password, &subject, locale(req));
-    if verdict.ok {
-        return Ok(None);
-    }
-    let failed: Vec<&str> = verdict
-        .rules
-        .iter()
-        .filter(|r| !r.ok)
-        .map(|r| r.message.as_str())
-        .collect();
-    reply::json(
-        422,
-        &json!({
-            "error": "password_rejected",
-            "message": failed.join("; "),
-            "rules": verdict.failed_rule_ids(),
-        }),
-    )
-    .map(Some)
 }

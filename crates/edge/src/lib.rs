@@ -4,15 +4,19 @@
 //! password rules, admin key, settings validation) is made by
 //! `portcullis-core`.
 //!
-//! State lives in two SQLite-backed Durable Objects: [`control::Control`]
-//! (one instance: the configuration, the replica of active bans and the
-//! audit log) and [`guard::IpGuard`] (one per client IP or IPv6 /64: its
-//! warnings and ban history). The hot path (a request from a client that is
+//! State lives in SQLite-backed Durable Objects: [`control::Control`] (one
+//! instance: the configuration, secrets, the replica of active bans and
+//! session revocations, reset tokens and the audit log), [`guard::IpGuard`]
+//! (one per client IP or IPv6 /64: its warnings and ban history),
+//! [`account::AccountGuard`] (one per login name: its lockout) and
+//! [`user::UserState`] (one per user id: password history and age, the
+//! per-user exceptions, single-session tracking). The hot path (a request from a client that is
 //! not banned) reads a per-isolate snapshot of the configuration and bans,
 //! refreshed in the background at most every `PORTCULLIS_CACHE_SECONDS`
 //! (default 5), so it makes no Durable Object round trip.
 
 mod account;
+mod auth;
 mod cache;
 mod control;
 mod gateway;
@@ -20,6 +24,7 @@ mod guard;
 mod proxy;
 mod reply;
 mod store;
+mod user;
 
 use worker::{Context, Env, Result, event};
 

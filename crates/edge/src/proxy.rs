@@ -69,9 +69,9 @@ export async function verifyCaptcha(url, body, timeoutMs) {
   }
 }
 
-export async function forwardToOrigin(request, target, toOrigin, security, cookies) {
+export async function forwardToOrigin(request, target, toOrigin, security, extra, cookies) {
   const response = await fetchOrigin(request, target, toOrigin);
-  return response === null ? null : secureResponse(response, security, [], cookies);
+  return response === null ? null : secureResponse(response, security, extra, cookies);
 }
 "#)]
 extern "C" {
@@ -99,6 +99,7 @@ extern "C" {
         target: &str,
         to_origin: &js_sys::Array,
         security: &js_sys::Array,
+        extra: &js_sys::Array,
         cookies: &js_sys::Array,
     ) -> js_sys::Promise;
 }
@@ -212,14 +213,15 @@ pub(crate) fn origin_failed(env: &Env, snapshot: &Snapshot) -> Result<web_sys::R
 }
 
 /// Sends `req` to the origin at `path_and_query` (with `to_origin`
-/// headers) and returns its response with the security headers and
-/// `cookies`: the hot path, one call into JavaScript.
+/// headers) and returns its response with the security headers, `extra`
+/// headers and `cookies`: the hot path, one call into JavaScript.
 pub(crate) async fn forward(
     req: &web_sys::Request,
     env: &Env,
     snapshot: &Snapshot,
     path_and_query: &str,
     to_origin: &[String],
+    extra: &[String],
     cookies: &[String],
 ) -> Result<web_sys::Response> {
     let Some(origin) = origin(env) else {
@@ -231,6 +233,7 @@ pub(crate) async fn forward(
         &target,
         &js_list(to_origin),
         snapshot.security_headers(),
+        &js_list(extra),
         &js_list(cookies),
     );
     let answer = wasm_bindgen_futures::JsFuture::from(promise).await?;
