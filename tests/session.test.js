@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { SignJWT, jwtVerify, decodeJwt } from "jose";
-import { JWT_SECRET, startEdge, startOrigin, PASSWORD } from "./support/edge.js";
+import { JWT_SECRET, PASSWORD, postLogin, sessionOf, setCookies, startEdge, startOrigin } from "./support/edge.js";
 
 const POLICY = {
   login: { maxFailedAttempts: 3, lockoutSeconds: 60 },
@@ -28,35 +28,14 @@ after(async () => {
 let nextIp = 1;
 const ip = () => `198.18.1.${nextIp++}`;
 
-function login(username, password, headers = {}) {
-  return edge.request("/login", {
-    ip: ip(),
-    method: "POST",
-    body: new URLSearchParams({ username, password }).toString(),
-    headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
-  });
-}
-
-function cookies(response) {
-  const jar = {};
-  for (const line of response.headers.getSetCookie()) {
-    const [pair] = line.split(";");
-    const [name, ...value] = pair.split("=");
-    jar[name] = { value: value.join("="), line };
-  }
-  return jar;
-}
+const login = (username, password, headers = {}) => postLogin(edge, ip(), username, password, headers);
+const cookies = setCookies;
 
 async function session(username = "alice") {
   const r = await login(username, PASSWORD);
   assert.equal(r.status, 200);
   await r.arrayBuffer();
-  const jar = cookies(r);
-  return {
-    token: jar["__Host-portcullis-session"].value,
-    xsrf: jar["__Host-portcullis-xsrf"].value,
-    cookie: `__Host-portcullis-session=${jar["__Host-portcullis-session"].value}; __Host-portcullis-xsrf=${jar["__Host-portcullis-xsrf"].value}`,
-  };
+  return sessionOf(r);
 }
 
 describe("login and sessions", () => {

@@ -11,10 +11,12 @@ import { root } from "./package.js";
 export const APP_KEY = "test-application-key-0123456789-abcdefghij";
 export const JWT_SECRET = "test-jwt-secret-0123456789-abcdefghijklmnop";
 export const XSRF_SALT = "test-xsrf-salt-0123456789-abcdefghijklmnopq";
+/** A new password the loopback origin refuses (400) on change and reset. */
+export const ORIGIN_REFUSES = "origin-Refuses-this-one-77";
 /** The password the loopback origin accepts for every user (strong enough for the default policy). */
 export const PASSWORD = "orbit-Vivid-lantern-52";
 
-/** A loopback origin: echoes each request as JSON; `/app/forbidden` answers 403; POST /login accepts PASSWORD. */
+/** A loopback origin: echoes each request as JSON; `/app/forbidden` answers 403; POST /login accepts PASSWORD (any password for users named any-…); a change or reset to ORIGIN_REFUSES answers 400. */
 export async function startOrigin() {
   const seen = [];
   const server = createServer((req, res) => {
@@ -32,12 +34,19 @@ export async function startOrigin() {
       if (req.url === "/login" && req.method === "POST") {
         // The test login: PASSWORD succeeds for any username.
         const form = new URLSearchParams(body.toString());
-        if (form.get("password") === PASSWORD) {
+        // Users named any-… log in with any password (a password set before
+        // the policy tightened, or changed elsewhere).
+        if (form.get("password") === PASSWORD || form.get("username")?.startsWith("any-")) {
           headers["Portcullis-Login-User"] = `u-${form.get("username")}`;
           headers["Portcullis-Login-Roles"] = form.get("username") === "boss" ? "admin" : "";
         } else {
           status = 401;
         }
+      }
+      if (req.method === "POST" && (req.url.startsWith("/account/password") || req.url.startsWith("/reset"))) {
+        // The origin's own refusal of a new password.
+        const form = new URLSearchParams(body.toString());
+        if (form.get("new_password") === ORIGIN_REFUSES) status = 400;
       }
       res.writeHead(status, headers);
       res.end(JSON.stringify({ method: req.method, url: req.url, headers: req.headers, bodyLength: body.length }));
@@ -85,4 +94,33 @@ export async function startEdge({ origin, policy = {}, persist = mkdtempSync(joi
   const dispatch = (path, { ip = "203.0.113.1", headers = {}, ...init } = {}) =>
     mf.dispatchFetch(path.startsWith("https://") ? path : new URL(path, url), { redirect: "manual", ...init, headers: { "CF-Connecting-IP": ip, ...headers } });
   return { url: url.href, persist, request, dispatch, admin, dispose: () => mf.dispose() };
+}
+
+/** The `Set-Cookie` values of a response by cookie name: `{ value, line }`. */
+export function setCookies(response) {
+  const jar = {};
+  for (const line of response.headers.getSetCookie()) {
+    const [pair] = line.split(";");
+    const [name, ...value] = pair.split("=");
+    jar[name] = { value: value.join("="), line };
+  }
+  return jar;
+}
+
+/** POSTs the login form through `edge` as client `ip`. */
+export function postLogin(edge, ip, username, password, headers = {}) {
+  return edge.request("/login", {
+    ip,
+    method: "POST",
+    body: new URLSearchParams({ username, password }).toString(),
+    headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+  });
+}
+
+/** The session a login response issued: the token, the XSRF token and a Cookie header. */
+export function sessionOf(response) {
+  const jar = setCookies(response);
+  const token = jar["__Host-portcullis-session"]?.value;
+  const xsrf = jar["__Host-portcullis-xsrf"]?.value;
+  return { token, xsrf, cookie: `__Host-portcullis-session=${token}; __Host-portcullis-xsrf=${xsrf}` };
 }

@@ -756,7 +756,10 @@ mod tests {
     #[test]
     fn tracking_follows_the_settings() {
         let mut p = Policy::default();
-        assert!(tracks_users(&p), "inactivity and the tightened policy are on by default");
+        assert!(
+            tracks_users(&p),
+            "inactivity and the tightened policy are on by default"
+        );
         p.login.inactive_account_seconds = 0;
         p.passwords.apply_to_existing = false;
         assert!(!tracks_users(&p));

@@ -44,27 +44,33 @@ pub struct SessionKeys<'a> {
     pub previous: Option<&'a [u8]>,
 }
 
-/// Sessions ended before their time, as isolates replicate them.
+/// Sessions ended before their time, as isolates replicate them. Times are
+/// unix milliseconds, compared with a session's login time (`lms`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Revocations {
-    /// Sessions that began (`auth`) before this are over: a secret was
-    /// rotated or every session was ended (unix seconds).
+    /// Sessions that began before this are over: a secret was rotated or
+    /// every session was ended.
     pub all_before: u64,
     /// Per user id: that user's sessions that began before this are over.
     pub users: BTreeMap<String, u64>,
 }
 
 impl Revocations {
-    /// Whether a session of `user` that began at `auth` was ended.
-    pub fn ended(&self, user: &str, auth: u64) -> bool {
-        auth < self.all_before || self.users.get(user).is_some_and(|before| auth < *before)
+    /// Whether a session of `user` that began at `login_ms` was ended.
+    pub fn ended(&self, user: &str, login_ms: u64) -> bool {
+        login_ms < self.all_before
+            || self
+                .users
+                .get(user)
+                .is_some_and(|before| login_ms < *before)
     }
 
     /// Forgets per-user entries no session can outlive (older than the
-    /// absolute lifetime).
-    pub fn prune(&mut self, policy: &SessionPolicy, now: u64) {
-        let oldest = now.saturating_sub(policy.absolute_lifetime_seconds);
+    /// absolute lifetime) at `now_ms`.
+    pub fn prune(&mut self, policy: &SessionPolicy, now_ms: u64) {
+        let lifetime_ms = policy.absolute_lifetime_seconds.saturating_mul(1000);
+        let oldest = now_ms.saturating_sub(lifetime_ms);
         self.users.retain(|_, before| *before > oldest);
     }
 }
@@ -84,7 +90,7 @@ pub fn session_state(
         Ok(claims) if now >= claims.auth.saturating_add(policy.absolute_lifetime_seconds) => {
             SessionState::Expired
         }
-        Ok(claims) if revocations.ended(&claims.sub, claims.auth) => SessionState::Ended,
+        Ok(claims) if revocations.ended(&claims.sub, claims.lms) => SessionState::Ended,
         Ok(claims) => SessionState::Valid(claims),
         Err(TokenError::BadSignature)
             if keys
@@ -120,6 +126,7 @@ pub fn new_session(
         roles,
         chg: None,
         pwx: None,
+        lms: now.saturating_mul(1000),
     }
 }
 
@@ -403,13 +410,15 @@ mod tests {
             session_state(&keys, Some(&t), &p, &r, 1001),
             SessionState::Valid(_)
         ));
-        r.users.insert("u".into(), 1001);
+        r.users.insert("u".into(), 1_000_500);
         assert_eq!(
             session_state(&keys, Some(&t), &p, &r, 1002),
             SessionState::Ended
         );
         assert!(!r.ended("other", 1000));
-        let later = sign_jwt(old, &new_session("u", "s2", vec![], &p, 1001));
+        let mut later_claims = new_session("u", "s2", vec![], &p, 1000);
+        later_claims.lms = 1_000_600;
+        let later = sign_jwt(old, &later_claims);
         assert!(
             matches!(
                 session_state(&keys, Some(&later), &p, &r, 1002),
@@ -418,7 +427,7 @@ mod tests {
             "a login after the revocation is fine"
         );
         let everyone = Revocations {
-            all_before: 1001,
+            all_before: 1_000_001,
             ..Revocations::default()
         };
         assert_eq!(
@@ -429,7 +438,7 @@ mod tests {
             no_session("text/html", "/login", &SessionState::Ended),
             NoSession::Redirect("/login?reason=session_ended".into())
         );
-        r.prune(&p, 1001 + 250);
+        r.prune(&p, 1_000_500 + 250_000);
         assert!(
             r.users.is_empty(),
             "no session outlives the absolute lifetime"

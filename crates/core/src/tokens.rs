@@ -73,6 +73,14 @@ pub struct Claims {
     /// When the password expires (unix seconds), when expiry applies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pwx: Option<u64>,
+    /// Login time in unix milliseconds, compared with session revocations
+    /// (a revocation and a new login often fall in the same second).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub lms: u64,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
 }
 
 fn mac(secret: &[u8]) -> HmacSha256 {
@@ -284,6 +292,7 @@ mod tests {
             roles: vec!["admin".into()],
             chg: None,
             pwx: None,
+            lms: 0,
         }
     }
 

@@ -253,6 +253,7 @@ pub(crate) async fn login(c: &Caller<'_>, path_and_query: &str) -> Result<web_sy
         .filter(|r| !r.is_empty())
         .collect();
     let mut claims = new_session(&user, &new_session_id()?, roles, &policy.sessions, c.now);
+    claims.lms = crate::reply::now_millis();
     if tracks_users(policy) {
         let meets_policy = !policy.passwords.apply_to_existing
             || password.as_deref().is_none_or(|p| {

@@ -20,3 +20,8 @@ pub(crate) fn json(status: u16, value: &serde_json::Value) -> Result<Response> {
 pub(crate) fn now_seconds() -> u64 {
     (js_sys::Date::now() / 1000.0) as u64
 }
+
+/// The current time in unix milliseconds (session revocations).
+pub(crate) fn now_millis() -> u64 {
+    js_sys::Date::now() as u64
+}

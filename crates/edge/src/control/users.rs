@@ -54,7 +54,9 @@ impl Control {
             .unwrap_or_default())
     }
 
-    fn revoke(&self, policy: &Policy, user: Option<&str>, now: u64) -> Result<()> {
+    /// Ends the sessions of `user` (or everyone's) that began before now.
+    fn revoke(&self, policy: &Policy, user: Option<&str>) -> Result<()> {
+        let now = crate::reply::now_millis();
         let mut revocations = self.revocations()?;
         match user {
             Some(user) => {
@@ -81,10 +83,10 @@ impl Control {
         let answer = match (method, path) {
             (Method::Post, "/secrets/jwtSecret" | "/secrets/xsrfSalt") => {
                 let name = &path["/secrets/".len()..];
-                self.rotate(req, name, policy, now, audit).await
+                self.rotate(req, name, policy, audit).await
             }
             (Method::Delete, "/sessions") => (|| {
-                self.revoke(policy, None, now)?;
+                self.revoke(policy, None)?;
                 audit("sessionsEnded", json!({ "user": null }))?;
                 reply::json(200, &json!({ "ended": "all" }))
             })(),
@@ -129,7 +131,7 @@ impl Control {
                     }
                     (Method::Delete, true) => {
                         let ended = async {
-                            self.revoke(policy, Some(&id), now)?;
+                            self.revoke(policy, Some(&id))?;
                             user::call(&self.env, &id, "end-sessions", &user::Call::default())
                                 .await?;
                             audit("sessionsEnded", json!({ "user": id }))?;
@@ -168,7 +170,6 @@ impl Control {
         req: &mut Request,
         name: &str,
         policy: &Policy,
-        now: u64,
         audit: impl Fn(&str, Value) -> Result<()>,
     ) -> Result<Response> {
         let body = req.text().await.unwrap_or_default();
@@ -200,7 +201,7 @@ impl Control {
             self.put("secret:jwtPrevious", &old)?;
         }
         self.put(&format!("secret:{key}"), &value)?;
-        self.revoke(policy, None, now)?;
+        self.revoke(policy, None)?;
         audit("secretRotated", json!({ "secret": name }))?;
         reply::json(200, &json!({ "rotated": name, "sessionsEnded": true }))
     }
