@@ -3,13 +3,16 @@
 // checklist (checker-ui.js, the same component as the signup page) and the
 // XSRF token the edge asks for on unsafe requests, copied from its cookie
 // into the forms' `_xsrf` fields. No inline scripts, styles or handlers, so
-// the page runs under the edge's CSP.
+// the page runs under the edge's CSP. The form is sent with fetch, so the
+// edge's refusals (422: a password used recently, or failing the rules) are
+// shown in #password-error (data-code: the edge's error code).
 //
 // The policy: the site's policy from the edge when it publishes one, the
 // default preset otherwise (the page served by www/server.js alone).
 // Hooks for tests: those of checker-ui.js.
 import { PasswordChecker } from "/pkg/src/browser.js";
 import { DEFAULT_PRESET, checkerElements, createCheckerUI, fetchSitePolicy } from "/checker-ui.js";
+import { submitForm } from "/edge-form.js";
 import { CHECKER_TEXT, TEXT, normalizeLocale } from "/i18n.js";
 
 /** The edge's XSRF cookie (readable by the page; SPEC.md "Names"). */
@@ -46,6 +49,20 @@ async function start() {
     },
   );
   ui.renderToggle();
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const answer = await submitForm(form, tx);
+    if (answer.kind === "navigate") {
+      location.href = answer.url;
+      return;
+    }
+    const text = answer.kind === "edge"
+      ? answer.text
+      : answer.doc.querySelector("#password-error")?.textContent ?? `HTTP ${answer.response.status}`;
+    errorLine.textContent = text;
+    errorLine.dataset.code = answer.kind === "edge" ? answer.code : "origin";
+    errorLine.hidden = false;
+  });
   const checker = (await fetchSitePolicy(locale)) ?? PasswordChecker.fromPreset(DEFAULT_PRESET, { locale });
   ui.setChecker(checker);
 }

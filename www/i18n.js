@@ -12,6 +12,26 @@ export const LOCALES = ["en", "cs"];
 /** `?reason=` values the login page explains (the edge redirects with them). */
 export const LOGIN_REASONS = {
   session_expired: "reasonSessionExpired",
+  session_ended: "reasonSessionEnded",
+  login_required: "reasonLoginRequired",
+};
+
+/** `?reason=` values the change-password page explains (the edge's change gate). */
+export const CHANGE_REASONS = {
+  first_login: "changeFirstLogin",
+  password_expired: "changeExpired",
+  policy_tightened: "changeTightened",
+  admin_required: "changeAdminRequired",
+};
+
+/** Edge error codes (`{"error"}` of its JSON answers) the forms explain. */
+export const EDGE_ERRORS = {
+  account_locked: "errorLocked",
+  account_inactive: "errorInactive",
+  session_active: "errorSessionActive",
+  banned: "errorBanned",
+  captcha_failed: "errorCaptcha",
+  password_rejected: "errorPasswordRejected",
 };
 
 export const TEXT = {
@@ -37,6 +57,15 @@ export const TEXT = {
     loginSubmit: "Sign in",
     loginFailed: "Wrong username or password.",
     reasonSessionExpired: "Your session expired, please sign in again.",
+    reasonSessionEnded: "Your session was ended (signed in elsewhere, or by an administrator). Please sign in again.",
+    reasonLoginRequired: "Sign in to see that page.",
+    attemptsLeft: (n) => (n === 1 ? "1 attempt left before the account is locked." : `${n} attempts left before the account is locked.`),
+    errorLocked: "Too many failed attempts: this account is locked for now.",
+    errorInactive: "This account was not used for a long time; ask an administrator to reactivate it.",
+    errorSessionActive: "This account is signed in elsewhere; sign out there first.",
+    errorBanned: "Too many security warnings from your address; try again later.",
+    errorCaptcha: "The CAPTCHA was not solved.",
+    errorPasswordRejected: "The new password was refused:",
     loginNoAccount: "No account yet?",
     loginSignupLink: "Create one",
 
@@ -61,6 +90,10 @@ export const TEXT = {
     changeMismatch: "The new passwords do not match.",
     changeMissing: "Fill in the current password and the new password twice.",
     changeSignedOut: "Sign in first to change your password.",
+    changeFirstLogin: "Welcome! Choose your own password before you continue.",
+    changeExpired: "Your password has expired. Choose a new one to continue.",
+    changeTightened: "The password rules were tightened and your password no longer meets them. Choose a new one to continue.",
+    changeAdminRequired: "An administrator asked you to change your password before you continue.",
 
     // POST /signup results (server.js)
     signupCreatedTitle: "Account created (demo)",
@@ -92,6 +125,15 @@ export const TEXT = {
     loginSubmit: "Přihlásit se",
     loginFailed: "Nesprávné uživatelské jméno nebo heslo.",
     reasonSessionExpired: "Vaše relace vypršela, přihlaste se prosím znovu.",
+    reasonSessionEnded: "Vaše relace byla ukončena (přihlášení jinde nebo správcem). Přihlaste se prosím znovu.",
+    reasonLoginRequired: "Pro zobrazení stránky se přihlaste.",
+    attemptsLeft: (n) => `Zbývající pokusy před zamčením účtu: ${n}.`,
+    errorLocked: "Příliš mnoho neúspěšných pokusů: účet je nyní zamčený.",
+    errorInactive: "Účet nebyl dlouho používán; požádejte správce o jeho obnovení.",
+    errorSessionActive: "Účet je přihlášen jinde; nejdříve se tam odhlaste.",
+    errorBanned: "Z vaší adresy přišlo příliš mnoho bezpečnostních varování; zkuste to později.",
+    errorCaptcha: "CAPTCHA nebyla vyřešena.",
+    errorPasswordRejected: "Nové heslo bylo odmítnuto:",
     loginNoAccount: "Ještě nemáte účet?",
     loginSignupLink: "Zaregistrujte se",
 
@@ -115,6 +157,10 @@ export const TEXT = {
     changeMismatch: "Nová hesla se neshodují.",
     changeMissing: "Vyplňte současné heslo a dvakrát nové heslo.",
     changeSignedOut: "Pro změnu hesla se nejdříve přihlaste.",
+    changeFirstLogin: "Vítejte! Než budete pokračovat, zvolte si vlastní heslo.",
+    changeExpired: "Platnost vašeho hesla vypršela. Pro pokračování zvolte nové.",
+    changeTightened: "Pravidla pro hesla byla zpřísněna a vaše heslo je už nesplňuje. Pro pokračování zvolte nové.",
+    changeAdminRequired: "Správce vás požádal o změnu hesla, než budete pokračovat.",
 
     signupCreatedTitle: "Účet vytvořen (ukázka)",
     signupCreatedBody: (user) => `Účet <strong>${user}</strong> byl vytvořen. Ukázka uchovává účty jen v paměti, do restartu serveru.`,

@@ -22,6 +22,8 @@
 //   GET  /account           who the edge says the caller is (`Portcullis-User`,
 //                           `Portcullis-Roles`, `Portcullis-Session`), change-password
 //                           and sign-out forms
+//   GET  /account/password  the account page with the change form first; ?reason= (the
+//                           edge's change gate: first_login, password_expired, …) says why
 //   POST /account/password  password, new_password, confirm → 303 /account?changed=1
 //   POST /logout            303 /login (the edge ends the session)
 // The edge drops every client-sent `Portcullis-*` header, so behind it those
@@ -35,7 +37,7 @@ import { realpathSync } from "node:fs";
 import { readFile, realpath, stat } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { CHECKER_TEXT, TEXT, normalizeLocale, withLocale } from "./i18n.js";
+import { CHANGE_REASONS, CHECKER_TEXT, TEXT, normalizeLocale, withLocale } from "./i18n.js";
 
 const WWW_ROOT = path.dirname(fileURLToPath(import.meta.url));
 const PKG_ROOT = path.resolve(WWW_ROOT, "..", "pkg");
@@ -369,16 +371,23 @@ ${links.map(([href, text]) => `      <p><a href="${withLocale(href, locale)}">${
   });
 }
 
-/** The change-password form; its checklist is www/checker-ui.js (through account.js). */
-function passwordForm(tx, locale, caller, error) {
+/**
+ * The change-password form; its checklist is www/checker-ui.js (through
+ * account.js). `reason` is the edge's change gate `?reason=` (a change is
+ * required first).
+ */
+function passwordForm(tx, locale, caller, error, reason) {
   const ct = CHECKER_TEXT[locale];
   const errorLine = error
     ? `\n      <p id="password-error" class="alert" role="alert">${tx[error]}</p>`
     : `\n      <p id="password-error" class="alert" role="alert" hidden></p>`;
+  const reasonLine = reason
+    ? `\n      <p id="change-reason" class="notice" role="status" data-reason="${reason}">${tx[CHANGE_REASONS[reason]]}</p>`
+    : "";
   const username = caller.user ? caller.user.username : "";
   return `    <form class="card change-password" id="change-password" method="post" action="/account/password" data-username="${escapeHtml(username)}" data-admin="${caller.roles.includes("admin")}">
       <h2 class="card-heading">${tx.changeHeading}</h2>
-      <p class="lead">${tx.changeLead}</p>${errorLine}
+      <p class="lead">${tx.changeLead}</p>${reasonLine}${errorLine}
       <input type="hidden" name="locale" value="${locale}">
       <input type="hidden" name="_xsrf" value="">
       <input type="text" name="username" value="${escapeHtml(username)}" autocomplete="username" hidden>
@@ -438,7 +447,7 @@ function passwordForm(tx, locale, caller, error) {
  * The account page. `caller` from callerOf (null: not signed in); `notice` and
  * `error` are TEXT keys (the password changed / a failed change).
  */
-function accountPage({ locale, caller, notice = null, error = null }) {
+function accountPage({ locale, caller, notice = null, error = null, reason = null }) {
   const tx = TEXT[locale];
   const noticeLine = notice ? `\n      <p id="account-notice" class="notice success" role="status">${tx[notice]}</p>` : "";
   let status;
@@ -475,7 +484,7 @@ function accountPage({ locale, caller, notice = null, error = null }) {
     body: `    <section class="card account" id="account" data-signed-in="${Boolean(caller)}">
       <h1>${tx.accountHeading}</h1>${noticeLine}
 ${status}
-    </section>${caller ? `\n\n${passwordForm(tx, locale, caller, error)}` : ""}`,
+    </section>${caller ? `\n\n${passwordForm(tx, locale, caller, error, reason)}` : ""}`,
   });
 }
 
@@ -557,6 +566,15 @@ async function handleAccount(req, res, app, url) {
   sendHtml(res, 200, accountPage({ locale, caller, notice }));
 }
 
+/** The change-password page: the account page, with the reason a change is required. */
+async function handleChangePage(req, res, app, url) {
+  const locale = normalizeLocale(url.searchParams.get("locale"));
+  const caller = callerOf(req, app);
+  const asked = url.searchParams.get("reason") ?? "";
+  const reason = Object.hasOwn(CHANGE_REASONS, asked) ? asked : null;
+  sendHtml(res, 200, accountPage({ locale, caller, reason }));
+}
+
 async function handlePasswordChange(req, res, app) {
   const form = await readForm(req, res);
   if (!form) return;
@@ -588,7 +606,7 @@ const ROUTES = {
   "/login": { GET: (req, res) => sendFile(req, res, path.join(WWW_ROOT, "login.html")), POST: handleLogin },
   "/logout": { POST: handleLogout },
   "/account": { GET: handleAccount },
-  "/account/password": { GET: (req, res) => redirect(res, "/account"), POST: handlePasswordChange },
+  "/account/password": { GET: handleChangePage, POST: handlePasswordChange },
 };
 
 /** Starts the demo server; resolves with its base URL and a close function. */

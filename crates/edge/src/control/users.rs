@@ -107,27 +107,7 @@ impl Control {
                     }
                     (Method::Patch, false) => {
                         let body = req.text().await.unwrap_or_default();
-                        match serde_json::from_str::<UserPatch>(&body) {
-                            Ok(patch) => {
-                                let call = user::Call {
-                                    patch: Some(patch),
-                                    ..user::Call::default()
-                                };
-                                let answer = self.user(&id, "patch", call, policy).await;
-                                if let Err(e) = audit(
-                                    "userChanged",
-                                    json!({ "user": id, "change": serde_json::from_str::<Value>(&body).unwrap_or(Value::Null) }),
-                                ) {
-                                    return Some(Err(e));
-                                }
-                                answer
-                            }
-                            Err(_) => reply::error(
-                                422,
-                                "invalid_patch",
-                                "Send {\"neverExpires\", \"allowMultipleSessions\", \"mustChangePassword\": true|false, \"reactivate\": true}.",
-                            ),
-                        }
+                        self.patch_user(&id, &body, policy, audit).await
                     }
                     (Method::Delete, true) => {
                         let ended = async {
@@ -145,6 +125,38 @@ impl Control {
             _ => return None,
         };
         Some(answer)
+    }
+
+    /// Applies an administrator's change to a user record. Requiring a
+    /// password change also ends the user's sessions, so it applies at once
+    /// (the next login carries the requirement).
+    async fn patch_user(
+        &self,
+        id: &str,
+        body: &str,
+        policy: &Policy,
+        audit: impl Fn(&str, Value) -> Result<()>,
+    ) -> Result<Response> {
+        let Ok(patch) = serde_json::from_str::<UserPatch>(body) else {
+            return reply::error(
+                422,
+                "invalid_patch",
+                "Send {\"neverExpires\", \"allowMultipleSessions\", \"mustChangePassword\": true|false, \"reactivate\": true}.",
+            );
+        };
+        let end_sessions = patch.must_change_password == Some(true);
+        let call = user::Call {
+            patch: Some(patch),
+            ..user::Call::default()
+        };
+        let answer = self.user(id, "patch", call, policy).await?;
+        if end_sessions {
+            self.revoke(policy, Some(id))?;
+            user::call(&self.env, id, "end-sessions", &user::Call::default()).await?;
+        }
+        let change = serde_json::from_str::<Value>(body).unwrap_or(Value::Null);
+        audit("userChanged", json!({ "user": id, "change": change }))?;
+        Ok(answer)
     }
 
     async fn user(

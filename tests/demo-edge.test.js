@@ -1,0 +1,121 @@
+// The demo's login, account and change-password pages in headless Chromium
+// through the real edge (the Worker on workerd) in front of the demo origin
+// (www/server.js) on loopback: the session cookie, the XSRF token the page
+// echoes, the edge's refusals explained on the page, and the change gate.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { startServer } from "../www/server.js";
+import { launchBrowser, openPage } from "./support/browser.js";
+import { startEdge } from "./support/edge.js";
+
+const DEMO_PASSWORD = "correct horse battery staple orbit";
+const NEW_PASSWORD = "Velvet-comet-orchard-62-lantern";
+
+let browser;
+let origin;
+let edge;
+before(async () => {
+  origin = await startServer({ port: 0 });
+  edge = await startEdge({
+    origin,
+    policy: { passwords: { historyCount: 3 }, login: { maxFailedAttempts: 4 }, bans: { warningsBeforeBan: 1000 } },
+  });
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await edge?.dispose();
+  await origin?.close();
+});
+
+// The refusals the tests provoke, and the icon request a navigation cuts short.
+const expectedProblems = (problems) =>
+  problems.filter((p) => !/HTTP (401|422): /.test(p) && !/requestfailed: .*\/favicon\.svg$/.test(p));
+
+async function signIn(page, password) {
+  await page.goto(new URL("/login", edge.url).href);
+  await page.fill("#username", "demo");
+  await page.fill("#password", password);
+  await page.click("#submit");
+}
+
+test("login, change password (history refused, then accepted), logout, login again", async () => {
+  const { page, problems } = await openPage(browser, new URL("/login", edge.url).href);
+
+  await signIn(page, "not-the-password");
+  await page.waitForSelector("#login-error[data-code=failed]:not([hidden])");
+  assert.match(await page.textContent("#login-error"), /3 attempts left/);
+
+  await signIn(page, DEMO_PASSWORD);
+  await page.waitForURL(/\/account/);
+  assert.equal(await page.textContent("#account-user"), "demo");
+  assert.equal(await page.textContent("#account-roles"), "admin");
+  const cookies = await page.context().cookies();
+  const session = cookies.find((c) => c.name === "__Host-portcullis-session");
+  assert.ok(session?.httpOnly && session.secure, "the session cookie is HttpOnly and Secure");
+  assert.ok(cookies.find((c) => c.name === "__Host-portcullis-xsrf" && !c.httpOnly));
+
+  // The same password again: strong, so the page allows it; the edge's history refuses it.
+  await page.fill("#current-password", DEMO_PASSWORD);
+  await page.fill("#new-password", DEMO_PASSWORD);
+  await page.fill("#confirm", DEMO_PASSWORD);
+  await page.waitForSelector("#submit:not([disabled])", { timeout: 30_000 });
+  await page.click("#submit");
+  await page.waitForSelector("#password-error[data-code=password_rejected]:not([hidden])");
+  assert.match(await page.textContent("#password-error"), /used this password recently/);
+
+  await page.fill("#new-password", NEW_PASSWORD);
+  await page.fill("#confirm", NEW_PASSWORD);
+  await page.waitForSelector("#submit:not([disabled])", { timeout: 30_000 });
+  await page.click("#submit");
+  await page.waitForSelector("#account-notice");
+  assert.match(page.url(), /changed=1/);
+
+  await page.click("#logout button");
+  await page.waitForURL(/\/login/);
+  assert.equal(
+    (await page.context().cookies()).find((c) => c.name === "__Host-portcullis-session"),
+    undefined,
+    "logout cleared the session",
+  );
+  // /account/* is protected: without a session the edge sends the page to login, with the reason.
+  await page.goto(new URL("/account", edge.url).href);
+  await page.waitForURL(/\/login\?reason=login_required/);
+  await page.waitForSelector("#login-reason:not([hidden])");
+
+  await signIn(page, NEW_PASSWORD);
+  await page.waitForURL(/\/account/);
+  assert.equal(await page.textContent("#account-user"), "demo");
+  assert.deepEqual(expectedProblems(problems), []);
+});
+
+test("a change the administrator requires: every page leads to the change form until it is done", async () => {
+  const { page, problems } = await openPage(browser, new URL("/login", edge.url).href);
+  await signIn(page, NEW_PASSWORD);
+  await page.waitForURL(/\/account/);
+  const id = (await page.textContent("#signed-in .muted")).replace(/[()]/g, "");
+  const patched = await edge.admin(`/users/${id}`, { method: "PATCH", body: JSON.stringify({ mustChangePassword: true }) });
+  assert.equal(patched.status, 200);
+  await patched.arrayBuffer();
+
+  // Requiring a change ends the user's sessions: sign in again, then every page leads to the form.
+  await page.goto(new URL("/account", edge.url).href);
+  await page.waitForURL(/\/login\?reason=session_ended/);
+  await signIn(page, NEW_PASSWORD);
+  await page.waitForURL(/\/account\/password\?reason=admin_required/);
+  await page.waitForSelector("#change-reason[data-reason=admin_required]");
+  assert.match(await page.textContent("#change-reason"), /administrator asked/);
+  // Styles and scripts still load (static assets pass the gate).
+  assert.notEqual(await page.evaluate(() => getComputedStyle(document.body).fontFamily), "");
+
+  await page.fill("#current-password", NEW_PASSWORD);
+  await page.fill("#new-password", "Amber-glacier-violin-47-orbit");
+  await page.fill("#confirm", "Amber-glacier-violin-47-orbit");
+  await page.waitForSelector("#submit:not([disabled])", { timeout: 30_000 });
+  await page.click("#submit");
+  await page.waitForSelector("#account-notice");
+  await page.goto(new URL("/account", edge.url).href);
+  await page.waitForSelector("#signed-in");
+  assert.doesNotMatch(page.url(), /reason=/);
+  assert.deepEqual(expectedProblems(problems), []);
+});
