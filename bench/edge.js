@@ -5,11 +5,14 @@
 //
 //   node bench/edge.js [--duration=10] [--connections=32] [--threads=2] [--warmup=2] [--rounds=3]
 //
-// Each Worker forwards GET /bench/hello?x=1 to a tiny origin (a Node http
+// Each Worker forwards GET /app/hello?x=1 to a tiny origin (a Node http
 // server in a child process, ~1 KB of text). The request carries
-// `CF-Connecting-IP: 203.0.113.7`, a client that is not banned: this is the
-// hot path (configuration snapshot from the per-isolate cache, ban decision,
-// header filtering, forwarding, security headers).
+// `CF-Connecting-IP: 203.0.113.7`, a client that is not banned, and a valid
+// session: an HS256 session token signed here with node:crypto under the
+// JWT_SECRET our Worker is given (the pass-through gets the same cookie):
+// this is SPEC's hot path (configuration snapshot from the
+// per-isolate cache, ban decision, session verified and renewed, a
+// protected path, header filtering, forwarding, security headers).
 //
 // Order: peer, ours, peer, ours, … (three rounds by default: a 2-core
 // machine running wrk, workerd and the origin is noisy); each Miniflare is disposed
@@ -29,6 +32,7 @@
 // Worker's answer lacking the security headers, many failed requests) exits 1.
 
 import { fork, execFileSync, spawn } from "node:child_process";
+import { createHmac, randomBytes } from "node:crypto";
 import { createServer } from "node:http";
 import { gzipSync } from "node:zlib";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -82,7 +86,18 @@ async function cleanup() {
 }
 
 const CLIENT_IP = "203.0.113.7";
-const BENCH_PATH = "/bench/hello?x=1";
+const BENCH_PATH = "/app/hello?x=1";
+const JWT_SECRET = "bench-jwt-secret-0123456789-abcdefghijklmnop";
+
+/** A session cookie as our Worker issues it: HS256 over sub, sid, iat, exp, auth. */
+function sessionCookie() {
+  const b64 = (x) => Buffer.from(x).toString("base64url");
+  const now = Math.floor(Date.now() / 1000);
+  const claims = { sub: "u-bench", sid: b64(randomBytes(32)), iat: now, exp: now + 3600, auth: now, lms: now * 1000 };
+  const unsigned = `${b64('{"alg":"HS256","typ":"JWT"}')}.${b64(JSON.stringify(claims))}`;
+  const signature = createHmac("sha256", JWT_SECRET).update(unsigned).digest("base64url");
+  return `__Host-portcullis-session=${unsigned}.${signature}`;
+}
 const TARGET_RATIO = 0.8;
 const BUNDLE_TARGET = 1.5 * 1024 * 1024;
 const FREE_PLAN_LIMIT = 3 * 1024 * 1024;
@@ -172,10 +187,10 @@ function parseWrk(out) {
   };
 }
 
-function runWrk(url, { threads, connections, duration }) {
+function runWrk(url, { threads, connections, duration }, cookie) {
   const args = [
     `-t${threads}`, `-c${connections}`, `-d${duration}s`, "--latency", "--timeout", "5s",
-    "-H", `CF-Connecting-IP: ${CLIENT_IP}`, new URL(BENCH_PATH, url).href,
+    "-H", `CF-Connecting-IP: ${CLIENT_IP}`, "-H", `Cookie: ${cookie}`, new URL(BENCH_PATH, url).href,
   ];
   return new Promise((resolve, reject) => {
     const child = spawn("wrk", args, { stdio: ["ignore", "pipe", "pipe"] });
@@ -213,12 +228,15 @@ async function startWorker(kind, originUrl, persistDir) {
       bindings: {
         ORIGIN_URL: originUrl,
         APPLICATION_KEY: "k".repeat(40),
+        JWT_SECRET,
         PORTCULLIS_PRESET: "owasp-asvs-l2",
         ...(process.env.PORTCULLIS_CACHE_SECONDS ? { PORTCULLIS_CACHE_SECONDS: process.env.PORTCULLIS_CACHE_SECONDS } : {}),
       },
       durableObjects: {
         CONTROL: { className: "Control", useSQLite: true },
         IP_GUARD: { className: "IpGuard", useSQLite: true },
+        ACCOUNT: { className: "AccountGuard", useSQLite: true },
+        USER: { className: "UserState", useSQLite: true },
       },
       durableObjectsPersist: persistDir,
     }
@@ -243,11 +261,11 @@ const SECURITY_HEADERS = ["x-content-type-options", "content-security-policy"];
 
 // A few requests before measuring: the first one loads our configuration
 // snapshot from the Control Durable Object. Checks that the answers are the
-// origin's, and (ours) that they went through the checks.
-async function warm(kind, url) {
+// origin's, and (ours) that they went through the checks with the session.
+async function warm(kind, url, cookie) {
   let last;
   for (let i = 0; i < 5; i++) {
-    const r = await fetch(new URL(BENCH_PATH, url), { headers: { "CF-Connecting-IP": CLIENT_IP } });
+    const r = await fetch(new URL(BENCH_PATH, url), { headers: { "CF-Connecting-IP": CLIENT_IP, Cookie: cookie } });
     const text = await r.text();
     if (r.status !== 200 || !text.startsWith("hello from the origin")) {
       throw new Error(`${kind}: warm-up request ${i} answered ${r.status}: ${text.slice(0, 300)}`);
@@ -259,6 +277,9 @@ async function warm(kind, url) {
     if (missing.length) throw new Error(`ours: the response lacks ${missing.join(", ")}; it did not go through the checks`);
     if (last.headers.get("x-content-type-options") !== "nosniff") {
       throw new Error(`ours: x-content-type-options is ${last.headers.get("x-content-type-options")}`);
+    }
+    if (!last.headers.getSetCookie().some((c) => c.startsWith("__Host-portcullis-session="))) {
+      throw new Error("ours: the session was not renewed; the request did not take the session path");
     }
   }
   return Object.fromEntries(last.headers);
@@ -296,7 +317,7 @@ async function main() {
   console.log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memory}, ${machine.platform}`);
   console.log(`node ${machine.node}, miniflare ${machine.miniflare}, ${machine.wrk}`);
   console.log(`load: wrk -t${load.threads} -c${load.connections} -d${load.duration}s --latency, ` +
-    `GET ${BENCH_PATH}, CF-Connecting-IP: ${CLIENT_IP}; ${load.warmup}s unmeasured warm-up per Worker`);
+    `GET ${BENCH_PATH}, CF-Connecting-IP: ${CLIENT_IP}, a valid session cookie (an HS256 token signed here); ${load.warmup}s unmeasured warm-up per Worker`);
   if (process.env.PORTCULLIS_CACHE_SECONDS) console.log(`PORTCULLIS_CACHE_SECONDS=${process.env.PORTCULLIS_CACHE_SECONDS}`);
 
   // Bundle size first: it needs no servers.
@@ -320,18 +341,19 @@ async function main() {
   const rounds = Math.round(opt("rounds", 3));
   const order = Array.from({ length: rounds }, () => ["peer", "ours"]).flat();
   const runs = [];
+  const cookie = sessionCookie();
   let headersSeen;
   console.log("");
   for (const [i, kind] of order.entries()) {
     const round = (i >> 1) + 1;
     const worker = await startWorker(kind, origin.url, path.join(persistRoot, `run${i}`));
     try {
-      const headers = await warm(kind, worker.url);
+      const headers = await warm(kind, worker.url, cookie);
       if (kind === "ours") headersSeen ??= headers;
-      await runWrk(worker.url, { ...load, duration: load.warmup });
+      await runWrk(worker.url, { ...load, duration: load.warmup }, cookie);
       const before = await origin.count();
       const cpu0 = workerdCpuMs();
-      const r = await runWrk(worker.url, load);
+      const r = await runWrk(worker.url, load, cookie);
       const cpu1 = workerdCpuMs();
       const reached = (await origin.count()) - before;
       const workerdCpuUs = cpu0 === null ? null : ((cpu1 - cpu0) * 1000) / r.requests;

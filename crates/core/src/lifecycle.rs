@@ -778,4 +778,88 @@ mod tests {
         assert!(!valid_user_id("a\nb"));
         assert!(!valid_user_id(&"x".repeat(257)));
     }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Login { sid: u8, password: u8, meets: bool },
+        Touch(u8),
+        Logout(u8),
+        Change(u8),
+        AllowMultiple(bool),
+        Wait(u16),
+    }
+
+    fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+        use proptest::prelude::*;
+        prop_oneof![
+            (0u8..6, 0u8..8, any::<bool>()).prop_map(|(sid, password, meets)| Op::Login {
+                sid,
+                password,
+                meets
+            }),
+            (0u8..6).prop_map(Op::Touch),
+            (0u8..6).prop_map(Op::Logout),
+            (0u8..8).prop_map(Op::Change),
+            any::<bool>().prop_map(Op::AllowMultiple),
+            (0u16..120).prop_map(Op::Wait),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Whatever happens: a refused login changes nothing (but forget
+        /// sessions past their time); the history stays bounded without
+        /// duplicates and holds the newest password; without the
+        /// exception at most one session is alive in either
+        /// single-session mode.
+        #[test]
+        fn record_invariants(
+            mode in proptest::sample::select(vec![SingleSession::Off, SingleSession::EndOthers, SingleSession::RefuseNew]),
+            ops in proptest::collection::vec(op(), 1..60),
+        ) {
+            let mut p = policy();
+            p.login.single_session = mode;
+            p.login.inactive_account_seconds = 0;
+            let mut r = UserRecord::default();
+            let mut now = 1u64;
+            let mut ever_multiple = false;
+            for op in ops {
+                match op {
+                    Op::Login { sid, password, meets } => {
+                        let before = r.clone();
+                        match r.login(&p, Some(fp(password)), meets, &sid.to_string(), now) {
+                            Ok(_) => proptest::prop_assert!(r.reuses(&fp(password), &p.passwords)),
+                            Err(LoginRefusal::SessionActive) => {
+                                proptest::prop_assert_eq!(mode, SingleSession::RefuseNew);
+                                let mut pruned = before.clone();
+                                pruned.sessions.retain(|s| s.until > now);
+                                proptest::prop_assert_eq!(&r, &pruned);
+                            }
+                            Err(e) => proptest::prop_assert!(false, "unexpected {:?}", e),
+                        }
+                    }
+                    Op::Touch(sid) => {
+                        let alive = r.touch(&sid.to_string(), &p.sessions, now);
+                        proptest::prop_assert!(!alive || mode != SingleSession::Off);
+                    }
+                    Op::Logout(sid) => r.end_session(&sid.to_string()),
+                    Op::Change(password) => {
+                        r.password_changed(fp(password), &p.passwords, now);
+                        proptest::prop_assert!(r.reuses(&fp(password), &p.passwords));
+                        proptest::prop_assert_eq!(r.must_change, None);
+                    }
+                    Op::AllowMultiple(allow) => r.apply(&UserPatch { allow_multiple_sessions: Some(allow), ..UserPatch::default() }, now),
+                    Op::Wait(seconds) => now += u64::from(seconds),
+                }
+                let mut seen = std::collections::HashSet::new();
+                proptest::prop_assert!(r.history.iter().all(|h| seen.insert(h.to_bytes())));
+                proptest::prop_assert!(r.history.len() <= MAX_HISTORY);
+                let live = r.sessions.iter().filter(|s| s.until > now).count();
+                proptest::prop_assert!(live <= MAX_SESSIONS);
+                ever_multiple |= r.allow_multiple_sessions;
+                if !ever_multiple {
+                    proptest::prop_assert!(live <= 1, "{} live sessions", live);
+                }
+            }
+        }
+    }
 }

@@ -384,4 +384,39 @@ mod tests {
         let json = serde_json::to_string(&g).unwrap();
         assert!(json.contains(r#""purpose":"sentByAdmin""#), "{json}");
     }
+
+    proptest::proptest! {
+        /// Any sequence of checks, uses and releases at increasing times:
+        /// between two releases at most one use succeeds, and none after
+        /// the lifetime.
+        #[test]
+        fn a_reset_grant_is_used_at_most_once(ops in proptest::collection::vec((0u8..3, 0u64..5), 1..40)) {
+            let links = crate::policy::ResetLinkLifetimes {
+                self_service_seconds: 30,
+                ..crate::policy::ResetLinkLifetimes::default()
+            };
+            let mut g = ResetGrant::new("u", ResetPurpose::SelfService, &links, 0);
+            let mut now = 0;
+            let mut uses_since_release = 0;
+            for (op, step) in ops {
+                now += step;
+                match op {
+                    0 => {
+                        if g.redeem(now).is_ok() {
+                            uses_since_release += 1;
+                            proptest::prop_assert!(now < 30);
+                        }
+                    }
+                    1 => {
+                        g.release();
+                        uses_since_release = 0;
+                    }
+                    _ => {
+                        let _ = g.check(now);
+                    }
+                }
+                proptest::prop_assert!(uses_since_release <= 1);
+            }
+        }
+    }
 }
