@@ -9,8 +9,9 @@
 // server in a child process, ~1 KB of text). The request carries
 // `CF-Connecting-IP: 203.0.113.7`, a client that is not banned, and a valid
 // session: an HS256 session token signed here with node:crypto under the
-// JWT_SECRET our Worker is given (the pass-through gets the same cookie):
-// this is SPEC's hot path (configuration snapshot from the
+// JWT_SECRET our Worker is given (the pass-through gets the same cookie),
+// which wrk then keeps up to date like a browser (bench/cookie-client.lua:
+// the renewed cookie replaces the old one): this is SPEC's hot path (configuration snapshot from the
 // per-isolate cache, ban decision, session verified and renewed, a
 // protected path, header filtering, forwarding, security headers).
 //
@@ -93,7 +94,8 @@ const JWT_SECRET = "bench-jwt-secret-0123456789-abcdefghijklmnop";
 function sessionCookie() {
   const b64 = (x) => Buffer.from(x).toString("base64url");
   const now = Math.floor(Date.now() / 1000);
-  const claims = { sub: "u-bench", sid: b64(randomBytes(32)), iat: now, exp: now + 3600, auth: now, lms: now * 1000 };
+  // Issued a minute ago, so the first answer renews it (and wrk takes the renewed cookie).
+  const claims = { sub: "u-bench", sid: b64(randomBytes(32)), iat: now - 60, exp: now + 1740, auth: now - 60, lms: (now - 60) * 1000 };
   const unsigned = `${b64('{"alg":"HS256","typ":"JWT"}')}.${b64(JSON.stringify(claims))}`;
   const signature = createHmac("sha256", JWT_SECRET).update(unsigned).digest("base64url");
   return `__Host-portcullis-session=${unsigned}.${signature}`;
@@ -190,7 +192,8 @@ function parseWrk(out) {
 function runWrk(url, { threads, connections, duration }, cookie) {
   const args = [
     `-t${threads}`, `-c${connections}`, `-d${duration}s`, "--latency", "--timeout", "5s",
-    "-H", `CF-Connecting-IP: ${CLIENT_IP}`, "-H", `Cookie: ${cookie}`, new URL(BENCH_PATH, url).href,
+    "-H", `CF-Connecting-IP: ${CLIENT_IP}`, "-H", `Cookie: ${cookie}`,
+    "-s", at("bench/cookie-client.lua"), new URL(BENCH_PATH, url).href,
   ];
   return new Promise((resolve, reject) => {
     const child = spawn("wrk", args, { stdio: ["ignore", "pipe", "pipe"] });
@@ -317,7 +320,7 @@ async function main() {
   console.log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memory}, ${machine.platform}`);
   console.log(`node ${machine.node}, miniflare ${machine.miniflare}, ${machine.wrk}`);
   console.log(`load: wrk -t${load.threads} -c${load.connections} -d${load.duration}s --latency, ` +
-    `GET ${BENCH_PATH}, CF-Connecting-IP: ${CLIENT_IP}, a valid session cookie (an HS256 token signed here); ${load.warmup}s unmeasured warm-up per Worker`);
+    `GET ${BENCH_PATH}, CF-Connecting-IP: ${CLIENT_IP}, a valid session cookie (an HS256 token signed here, kept up to date by bench/cookie-client.lua); ${load.warmup}s unmeasured warm-up per Worker`);
   if (process.env.PORTCULLIS_CACHE_SECONDS) console.log(`PORTCULLIS_CACHE_SECONDS=${process.env.PORTCULLIS_CACHE_SECONDS}`);
 
   // Bundle size first: it needs no servers.

@@ -65,30 +65,28 @@ impl Caller<'_> {
     }
 }
 
-/// The headers that tell the origin who is calling, and the cookies that
-/// carry the (renewed) session and its XSRF token.
-pub(crate) fn identity(
-    snapshot: &Snapshot,
-    claims: &Claims,
-    now: u64,
-) -> (Vec<String>, Vec<String>) {
+/// The headers that tell the origin who is calling.
+pub(crate) fn caller_headers(claims: &Claims) -> Vec<String> {
+    vec![
+        "Portcullis-User".to_owned(),
+        claims.sub.clone(),
+        "Portcullis-Session".to_owned(),
+        claims.sid.clone(),
+        "Portcullis-Roles".to_owned(),
+        claims.roles.join(","),
+    ]
+}
+
+/// The cookies that carry the (renewed) session and its XSRF token (the
+/// session's last: simple clients that keep one `Set-Cookie` keep it).
+pub(crate) fn session_cookies(snapshot: &Snapshot, claims: &Claims, now: u64) -> Vec<String> {
     let secrets = &snapshot.secrets;
     let token = sign_jwt(secrets.jwt.as_bytes(), claims);
     let xsrf = xsrf_token(secrets.xsrf.as_bytes(), &claims.sid);
-    (
-        vec![
-            "Portcullis-User".to_owned(),
-            claims.sub.clone(),
-            "Portcullis-Session".to_owned(),
-            claims.sid.clone(),
-            "Portcullis-Roles".to_owned(),
-            claims.roles.join(","),
-        ],
-        vec![
-            session_cookie(&token, claims, now),
-            xsrf_cookie(&xsrf, claims, now),
-        ],
-    )
+    vec![
+        xsrf_cookie(&xsrf, claims, now),
+        session_cookie(&token, claims, now),
+    ]
 }
 
 /// `Portcullis-Password-Expires-In` while the password is inside its
@@ -298,7 +296,7 @@ pub(crate) async fn login(c: &Caller<'_>, path_and_query: &str) -> Result<web_sy
         claims.chg = answer.change;
         claims.pwx = answer.expires_at;
     }
-    let (_, cookies) = identity(snapshot, &claims, c.now);
+    let cookies = session_cookies(snapshot, &claims, c.now);
     let extra = expiry_warning(snapshot, &claims, c.now);
     Ok(secure_raw(&raw, snapshot, &extra, &cookies))
 }
@@ -353,10 +351,11 @@ pub(crate) async fn change_password(
         }
     }
     let (to_origin, mut cookies, mut extra) = match claims {
-        Some(claims) => {
-            let (to_origin, cookies) = identity(snapshot, claims, c.now);
-            (to_origin, cookies, expiry_warning(snapshot, claims, c.now))
-        }
+        Some(claims) => (
+            caller_headers(claims),
+            session_cookies(snapshot, claims, c.now),
+            expiry_warning(snapshot, claims, c.now),
+        ),
         None => (Vec::new(), Vec::new(), Vec::new()),
     };
     let Some(raw) = fetch_origin(c.req, c.env, path_and_query, &to_origin).await? else {
@@ -376,7 +375,7 @@ pub(crate) async fn change_password(
             pwx: answer.expires_at,
             ..claims.clone()
         };
-        cookies = identity(snapshot, &changed, c.now).1;
+        cookies = session_cookies(snapshot, &changed, c.now);
         extra = expiry_warning(snapshot, &changed, c.now);
     }
     Ok(secure_raw(&raw, snapshot, &extra, &cookies))

@@ -13,8 +13,8 @@ use portcullis_core::captcha;
 use portcullis_core::headers::https_redirect;
 use portcullis_core::session::{
     ChangeGate, NoSession, SESSION_COOKIE, SessionKeys, SessionState, XSRF_FIELD, XSRF_HEADER,
-    change_gate, change_reason, clearing_cookies, cookie, no_session, renew, session_state,
-    xsrf_ok, xsrf_required,
+    change_gate, change_reason, clearing_cookies, cookie, no_session, renew, renewal_due,
+    session_state, xsrf_ok, xsrf_required,
 };
 use portcullis_core::signup::email_domain_blocked;
 use portcullis_core::uploads::{
@@ -328,7 +328,9 @@ pub(crate) async fn handle(
         }
     }
     let role = claims.map_or(Role::EndUser, |c| Role::from_session_roles(&c.roles));
-    // A valid session is renewed (sliding expiry).
+    // A valid session is renewed (sliding expiry) once a 60th of the idle
+    // timeout has passed since its token was issued.
+    let due = claims.is_some_and(|c| renewal_due(c, &policy.sessions, now));
     let renewed = claims.map(|claims| renew(claims, &policy.sessions, now));
 
     let page = if !write {
@@ -408,14 +410,15 @@ pub(crate) async fn handle(
 
     // The origin learns who is calling from headers only the edge can set.
     let (to_origin, cookies, extra) = match &renewed {
-        Some(claims) => {
-            let (to_origin, cookies) = auth::identity(&snapshot, claims, now);
-            (
-                to_origin,
-                cookies,
-                auth::expiry_warning(&snapshot, claims, now),
-            )
-        }
+        Some(claims) => (
+            auth::caller_headers(claims),
+            if due {
+                auth::session_cookies(&snapshot, claims, now)
+            } else {
+                Vec::new()
+            },
+            auth::expiry_warning(&snapshot, claims, now),
+        ),
         None => (Vec::new(), clear, Vec::new()),
     };
     let response = forward(
