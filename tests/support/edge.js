@@ -16,7 +16,13 @@ export const ORIGIN_REFUSES = "origin-Refuses-this-one-77";
 /** The password the loopback origin accepts for every user (strong enough for the default policy). */
 export const PASSWORD = "orbit-Vivid-lantern-52";
 
-/** A loopback origin: echoes each request as JSON; `/app/forbidden` answers 403; POST /login accepts PASSWORD (any password for users named any-…); a change or reset to ORIGIN_REFUSES answers 400. */
+/**
+ * A loopback origin: echoes each request as JSON (and records it in `seen`,
+ * with small bodies); `/app/forbidden` answers 403; POST /login accepts
+ * PASSWORD (any password for users named any-…; `boss` is an admin, staff-…
+ * staff; new-… and staff-… accounts were created now, old-… a year ago); a
+ * change or reset to ORIGIN_REFUSES answers 400.
+ */
 export async function startOrigin() {
   const seen = [];
   const server = createServer((req, res) => {
@@ -24,7 +30,7 @@ export async function startOrigin() {
     req.on("data", (c) => chunks.push(c));
     req.on("end", () => {
       const body = Buffer.concat(chunks);
-      seen.push({ method: req.method, url: req.url, headers: req.headers, bodyLength: body.length });
+      seen.push({ method: req.method, url: req.url, headers: req.headers, bodyLength: body.length, body: body.length <= 4096 ? body.toString() : null });
       const headers = {
         "content-type": "application/json",
         // The origin's own internal header must never reach the client.
@@ -37,8 +43,13 @@ export async function startOrigin() {
         // Users named any-… log in with any password (a password set before
         // the policy tightened, or changed elsewhere).
         if (form.get("password") === PASSWORD || form.get("username")?.startsWith("any-")) {
-          headers["Portcullis-Login-User"] = `u-${form.get("username")}`;
-          headers["Portcullis-Login-Roles"] = form.get("username") === "boss" ? "admin" : "";
+          const username = form.get("username");
+          headers["Portcullis-Login-User"] = `u-${username}`;
+          headers["Portcullis-Login-Roles"] = username === "boss" ? "admin" : username.startsWith("staff-") ? "staff" : "";
+          // Account age for probation: new-… accounts were created now, old-… a year ago.
+          const now = Math.floor(Date.now() / 1000);
+          if (username.startsWith("new-") || username.startsWith("staff-")) headers["Portcullis-Login-Created"] = String(now);
+          if (username.startsWith("old-")) headers["Portcullis-Login-Created"] = String(now - 365 * 86400);
         } else {
           status = 401;
         }

@@ -51,6 +51,26 @@ pub fn required(
         && failed_logins < policy.after_failed_logins)
 }
 
+/// [`required`] for any page, including a probation action, which needs a
+/// CAPTCHA when `probation.captcha` is on (or the page is listed).
+pub fn required_for(
+    policy: &crate::Policy,
+    has_secret: bool,
+    page: CaptchaPage,
+    failed_logins: u32,
+) -> bool {
+    let settings = &policy.captcha;
+    if page == CaptchaPage::ProbationAction
+        && policy.probation.captcha
+        && settings.enabled
+        && has_secret
+        && token_field(settings.provider).is_some()
+    {
+        return true;
+    }
+    required(settings, has_secret, page, failed_logins)
+}
+
 fn form_encode(pairs: &[(&str, &str)]) -> String {
     let enc = |s: &str| {
         s.bytes()
@@ -145,6 +165,26 @@ pub fn verdict(policy: &CaptchaPolicy, answer_json: &str) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn probation_actions_ask_when_probation_says_so() {
+        let mut p = crate::Policy::default();
+        p.captcha.enabled = true;
+        p.captcha.provider = crate::CaptchaProvider::Turnstile;
+        assert!(
+            required_for(&p, true, CaptchaPage::ProbationAction, 0),
+            "probation.captcha is on by default"
+        );
+        assert!(
+            !required_for(&p, false, CaptchaPage::ProbationAction, 0),
+            "no secret, no CAPTCHA"
+        );
+        p.probation.captcha = false;
+        assert!(!required_for(&p, true, CaptchaPage::ProbationAction, 0));
+        p.captcha.enabled = false;
+        p.probation.captcha = true;
+        assert!(!required_for(&p, true, CaptchaPage::ProbationAction, 0));
+    }
 
     fn policy(provider: CaptchaProvider) -> CaptchaPolicy {
         CaptchaPolicy {

@@ -44,10 +44,12 @@ mod messages;
 mod password;
 mod policy;
 pub mod presets;
+pub mod probation;
 pub mod session;
 pub mod signup;
 pub mod tokens;
 pub mod uploads;
+pub mod webhooks;
 
 pub use document::Field;
 pub use error::Error;

@@ -15,7 +15,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use crate::policy::{PasswordPolicy, Policy, SessionPolicy, SingleSession};
+use crate::policy::{PasswordPolicy, Policy, ProbationAction, SessionPolicy, SingleSession};
+use crate::probation::{ActionLog, REPLY_ACTION, on_probation};
+use crate::uploads::Role;
 
 /// A keyed hash of one past password of one user.
 #[derive(Clone, PartialEq, Eq)]
@@ -193,6 +195,10 @@ pub struct UserRecord {
     pub must_change: Option<ChangeReason>,
     /// Active sessions (single-session mode only).
     sessions: Vec<TrackedSession>,
+    /// When the origin says the account was created (`Portcullis-Login-Created`).
+    pub created: Option<u64>,
+    /// Probation: recent uses of the limited actions, and the reply count.
+    pub actions: ActionLog,
 }
 
 /// Why the edge refuses a login the origin accepted.
@@ -259,6 +265,8 @@ pub struct UserSummary {
     pub inactive: bool,
     /// Tracked active sessions (single-session mode).
     pub sessions: Vec<TrackedSession>,
+    /// Replies the edge has counted (probation).
+    pub replies: u32,
 }
 
 fn session_until(auth: u64, policy: &SessionPolicy, now: u64) -> u64 {
@@ -410,6 +418,48 @@ impl UserRecord {
         self.expires_at(passwords)
     }
 
+    /// Records the account's creation time the origin gave at login.
+    pub fn set_created(&mut self, created: Option<u64>) {
+        if created.is_some() {
+            self.created = created;
+        }
+    }
+
+    /// Whether the user, in `role`, is on probation at `now`.
+    pub fn on_probation(&self, policy: &Policy, role: Role, now: u64) -> bool {
+        on_probation(
+            &policy.probation,
+            role,
+            self.created,
+            self.actions.replies,
+            now,
+        )
+    }
+
+    /// A use of a probation-limited action: `Ok(true)` counted (on
+    /// probation), `Ok(false)` not limited (off probation), `Err(seconds)`
+    /// over the 24-hour limit (nothing counted; retry after that long).
+    pub fn use_action(
+        &mut self,
+        policy: &Policy,
+        action: &ProbationAction,
+        role: Role,
+        now: u64,
+    ) -> Result<bool, u64> {
+        if !self.on_probation(policy, role, now) {
+            return Ok(false);
+        }
+        self.actions.try_use(action, now).map(|()| true)
+    }
+
+    /// The origin accepted a use of `action`: a reply counts toward leaving
+    /// probation.
+    pub fn action_done(&mut self, action: &str) {
+        if action == REPLY_ACTION {
+            self.actions.replies = self.actions.replies.saturating_add(1);
+        }
+    }
+
     /// Applies an administrator's change.
     pub fn apply(&mut self, patch: &UserPatch, now: u64) {
         if let Some(v) = patch.never_expires {
@@ -444,6 +494,7 @@ impl UserRecord {
                 .filter(|s| s.until > now)
                 .cloned()
                 .collect(),
+            replies: self.actions.replies,
         }
     }
 }
@@ -459,6 +510,7 @@ pub fn tracks_users(policy: &Policy) -> bool {
         || p.apply_to_existing
         || policy.login.inactive_account_seconds > 0
         || policy.login.single_session != SingleSession::Off
+        || policy.probation.enabled
 }
 
 /// The message for a password refused by the history rule (rule id
@@ -769,6 +821,40 @@ mod tests {
             reused_message(crate::Locale::Cs),
             reused_message(crate::Locale::En)
         );
+    }
+
+    #[test]
+    fn probation_counts_uses_and_replies() {
+        let mut p = policy();
+        p.probation.enabled = true;
+        p.probation.account_age_seconds = 100;
+        p.probation.min_replies = 2;
+        let reply = p.probation.actions[1].clone();
+        let mut r = UserRecord::default();
+        r.set_created(Some(0));
+        r.set_created(None);
+        assert_eq!(
+            r.created,
+            Some(0),
+            "an answer without the header keeps what is known"
+        );
+        assert_eq!(
+            r.use_action(&p, &reply, Role::Staff, 10),
+            Ok(false),
+            "staff are exempt"
+        );
+        for t in 0..5 {
+            assert_eq!(r.use_action(&p, &reply, Role::EndUser, 10 + t), Ok(true));
+            r.action_done("reply");
+        }
+        assert!(
+            r.use_action(&p, &reply, Role::EndUser, 20).is_err(),
+            "six replies in a day"
+        );
+        // Old enough and with enough replies: off probation, unlimited.
+        assert_eq!(r.use_action(&p, &reply, Role::EndUser, 200), Ok(false));
+        r.action_done("newThread");
+        assert_eq!(r.summary(&p, 200).replies, 5);
     }
 
     #[test]

@@ -130,7 +130,7 @@ impl Policy {
         self.signup.validate()?;
         self.probation.validate()?;
         self.routes.validate()?;
-        at_least("audit.retentionSeconds", self.audit.retention_seconds, HOUR)?;
+        at_least("audit.retentionSeconds", self.audit.retention_seconds, 1)?;
         self.webhooks.validate()
     }
 }
@@ -721,6 +721,9 @@ pub enum CaptchaPage {
     Reset,
     /// The change-password form.
     ChangePassword,
+    /// A probation-limited action of an account on probation (also asked
+    /// for by `probation.captcha`).
+    ProbationAction,
 }
 
 /// CAPTCHA: the browser renders the provider's widget, the edge verifies.
@@ -1228,6 +1231,9 @@ pub struct WebhookPolicy {
     pub events: Vec<String>,
     /// Delivery attempts before giving up. Defaults to `8`.
     pub max_attempts: u32,
+    /// The first retry waits this long; each next one twice as long (at
+    /// most 6 hours). Defaults to `30`.
+    pub retry_base_seconds: u64,
 }
 
 impl Default for WebhookPolicy {
@@ -1236,6 +1242,7 @@ impl Default for WebhookPolicy {
             url: None,
             events: Vec::new(),
             max_attempts: 8,
+            retry_base_seconds: 30,
         }
     }
 }
@@ -1245,7 +1252,13 @@ impl WebhookPolicy {
         if let Some(url) = &self.url {
             check_url("webhooks.url", url)?;
         }
-        in_range("webhooks.maxAttempts", self.max_attempts.into(), 1, 50)
+        in_range("webhooks.maxAttempts", self.max_attempts.into(), 1, 50)?;
+        in_range(
+            "webhooks.retryBaseSeconds",
+            self.retry_base_seconds,
+            1,
+            3600,
+        )
     }
 }
 

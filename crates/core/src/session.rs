@@ -127,6 +127,7 @@ pub fn new_session(
         chg: None,
         pwx: None,
         lms: now.saturating_mul(1000),
+        prb: false,
     }
 }
 

@@ -77,6 +77,10 @@ pub struct Claims {
     /// (a revocation and a new login often fall in the same second).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub lms: u64,
+    /// On probation at login (for the search-page cap, which is decided
+    /// without a round trip).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub prb: bool,
 }
 
 fn is_zero(value: &u64) -> bool {
@@ -293,6 +297,7 @@ mod tests {
             chg: None,
             pwx: None,
             lms: 0,
+            prb: false,
         }
     }
 

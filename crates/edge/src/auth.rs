@@ -269,6 +269,8 @@ pub(crate) async fn login(c: &Caller<'_>, path_and_query: &str) -> Result<web_sy
             fingerprint: password.as_deref().map(|p| c.fingerprint(&user, p)),
             meets_policy,
             sid: Some(claims.sid.clone()),
+            created: origin_header("Portcullis-Login-Created").and_then(|v| v.trim().parse().ok()),
+            roles: claims.roles.clone(),
             ..user::Call::default()
         };
         let answer = user::call(c.env, &user, "login", &call).await?;
@@ -295,6 +297,7 @@ pub(crate) async fn login(c: &Caller<'_>, path_and_query: &str) -> Result<web_sy
         }
         claims.chg = answer.change;
         claims.pwx = answer.expires_at;
+        claims.prb = answer.probation;
     }
     let cookies = session_cookies(snapshot, &claims, c.now);
     let extra = expiry_warning(snapshot, &claims, c.now);

@@ -8,7 +8,7 @@
 use portcullis_core::ManualBanScope;
 use portcullis_core::Policy;
 use portcullis_core::admin::{application_key_matches, bearer_token};
-use portcullis_core::bans::{BanEntry, PERMANENT, canonical_target, parse_feed};
+use portcullis_core::bans::{BanEntry, PERMANENT, canonical_target};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use wasm_bindgen::JsValue;
@@ -19,6 +19,7 @@ use worker::{
 
 use crate::reply::{self, now_seconds};
 
+mod hooks;
 mod users;
 
 /// Name of the one Control instance.
@@ -145,6 +146,16 @@ impl Control {
         )?;
         // Pruning by age runs on every insert: keep it an index range scan.
         sql.exec("CREATE INDEX IF NOT EXISTS audit_at ON audit (at)", None)?;
+        // Webhook deliveries: the event, core's Delivery, and the columns the
+        // scheduler reads.
+        sql.exec(
+            "CREATE TABLE IF NOT EXISTS webhooks (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, body TEXT NOT NULL, delivery TEXT NOT NULL, state TEXT NOT NULL, next_at INTEGER NOT NULL)",
+            None,
+        )?;
+        sql.exec(
+            "CREATE INDEX IF NOT EXISTS webhooks_due ON webhooks (state, next_at)",
+            None,
+        )?;
         // Single-use reset tokens, by the SHA-256 of the token (never the token).
         sql.exec(
             "CREATE TABLE IF NOT EXISTS reset_tokens (digest TEXT PRIMARY KEY, value TEXT NOT NULL, expires INTEGER NOT NULL)",
@@ -297,6 +308,10 @@ impl Control {
             "DELETE FROM audit WHERE at < ?",
             vec![(now.saturating_sub(retention) as i64).into()],
         )?;
+        if let Ok(policy) = self.policy() {
+            let entry = json!({ "at": now, "kind": kind, "ip": ip, "detail": detail });
+            self.enqueue_webhook(&policy, &entry, kind)?;
+        }
         Ok(())
     }
 
@@ -311,19 +326,6 @@ impl Control {
     }
 
     /// Keeps an alarm pending while a fraud feed is configured.
-    async fn ensure_feed_alarm(&self, policy: &Policy, delay_ms: u64) -> Result<()> {
-        let fraud = &policy.bans.fraud;
-        if fraud.enabled && fraud.feed_url.is_some() {
-            let storage = self.state.storage();
-            if storage.get_alarm().await?.is_none() {
-                storage
-                    .set_alarm(std::time::Duration::from_millis(delay_ms))
-                    .await?;
-            }
-        }
-        Ok(())
-    }
-
     fn snapshot(&self, now: u64, policy: std::result::Result<Policy, String>) -> Result<Response> {
         match policy {
             Ok(mut policy) => {
@@ -388,6 +390,7 @@ impl Control {
                     "xsrfSalt": if self.get("secret:xsrf")?.is_some() { "set" } else { "unset" },
                     "captchaSecret": if self.captcha_secret().is_some() { "set" } else { "unset" },
                     "passwordPepper": if self.get("secret:pepper")?.is_some() { "set" } else { "unset" },
+                    "webhookSecret": if self.webhook_secret().is_some() { "set" } else { "unset" },
                 },
                 }),
             ),
@@ -402,8 +405,9 @@ impl Control {
                     Ok(updated) => {
                         self.put("policy", &updated.to_json())?;
                         // A newly configured feed is polled within a second.
+                        self.sql()
+                            .exec("DELETE FROM kv WHERE key = 'feedNextAt'", None)?;
                         self.state.storage().delete_alarm().await?;
-                        self.ensure_feed_alarm(&updated, 1000).await?;
                         self.audit(
                             "settingsChanged",
                             &ip,
@@ -542,6 +546,9 @@ impl Control {
                     &json!({ "unlocked": crate::account::account_key(&login) }),
                 )
             }
+            (Method::Get, "/webhooks") => {
+                reply::json(200, &json!({ "deliveries": self.deliveries()? }))
+            }
             (Method::Get, "/audit") => {
                 let rows: Vec<AuditRow> = self
                     .sql()
@@ -566,55 +573,35 @@ impl DurableObject for Control {
         Self { state, env }
     }
 
-    /// Polls the fraud feed (one IP or CIDR per line) and schedules the
-    /// next poll. A failed poll keeps the last good list.
+    /// Runs what is due (webhook deliveries, the fraud feed's poll) and
+    /// sets the alarm for what comes next.
     async fn alarm(&self) -> Result<Response> {
         self.init_tables()?;
         let now = now_seconds();
         let Ok(policy) = self.policy() else {
             return reply::json(200, &json!({ "ok": false }));
         };
-        let fraud = &policy.bans.fraud;
-        let retention = policy.audit.retention_seconds;
-        let Some(url) = fraud.feed_url.clone().filter(|_| fraud.enabled) else {
-            return reply::json(200, &json!({ "ok": true }));
-        };
-        let fetched = match worker::Fetch::Url(url.parse()?).send().await {
-            Ok(mut response) if response.status_code() == 200 => response.text().await.ok(),
-            Ok(response) => {
-                worker::console_error!(
-                    "portcullis: fraud feed answered {}",
-                    response.status_code()
-                );
-                None
-            }
-            Err(e) => {
-                worker::console_error!("portcullis: fraud feed unreachable: {e}");
-                None
-            }
-        };
-        match fetched {
-            Some(text) => {
-                let (good, bad) = parse_feed(&text);
-                self.put("fraudFeed", &json!(good).to_string())?;
-                self.audit(
-                    "fraudFeedLoaded",
-                    "",
-                    &json!({ "entries": good.len(), "rejectedLines": bad.len() }),
-                    now,
-                    retention,
-                )?;
-            }
-            None => self.audit("fraudFeedFailed", "", &json!({}), now, retention)?,
-        }
-        self.state
-            .storage()
-            .set_alarm(std::time::Duration::from_secs(fraud.feed_poll_seconds))
-            .await?;
+        self.deliver_due(&policy).await?;
+        self.poll_feed(&policy, now).await?;
+        self.reschedule(&policy, now_seconds()).await?;
         reply::json(200, &json!({ "ok": true }))
     }
 
-    async fn fetch(&self, mut req: Request) -> Result<Response> {
+    async fn fetch(&self, req: Request) -> Result<Response> {
+        self.init_tables()?;
+        let response = self.route(req).await?;
+        // An audit entry may have queued a webhook: make sure the alarm is set.
+        if let Ok(policy) = self.policy()
+            && policy.webhooks.url.is_some()
+        {
+            self.reschedule(&policy, now_seconds()).await?;
+        }
+        Ok(response)
+    }
+}
+
+impl Control {
+    async fn route(&self, mut req: Request) -> Result<Response> {
         self.init_tables()?;
         let now = now_seconds();
         let path = req.path();
@@ -629,7 +616,7 @@ impl DurableObject for Control {
         match (req.method(), path.as_str()) {
             (Method::Get, "/snapshot") => {
                 if let Ok(policy) = &policy {
-                    self.ensure_feed_alarm(policy, 1000).await?;
+                    self.reschedule(policy, now).await?;
                 }
                 self.snapshot(now, policy)
             }

@@ -363,6 +363,36 @@ pub(crate) async fn handle(
         return Ok(answer);
     }
 
+    // The origin learns who is calling from headers only the edge can set.
+    let (to_origin, cookies, extra) = match &renewed {
+        Some(claims) => (
+            auth::caller_headers(claims),
+            if due {
+                auth::session_cookies(&snapshot, claims, now)
+            } else {
+                Vec::new()
+            },
+            auth::expiry_warning(&snapshot, claims, now),
+        ),
+        None => (Vec::new(), clear, Vec::new()),
+    };
+    let forwarding = crate::probation::Forwarding {
+        to_origin: &to_origin,
+        extra: &extra,
+        cookies: &cookies,
+    };
+    if let Some(answer) = crate::probation::guard(
+        &caller,
+        renewed.as_ref(),
+        &route,
+        path_and_query,
+        forwarding,
+    )
+    .await?
+    {
+        return Ok(answer);
+    }
+
     // Any request with a body counts, whatever its method.
     if routes.uploads.matches(&route) && (write || req.body().is_some()) {
         let declared = header(&req, "Content-Length").and_then(|v| v.trim().parse::<u64>().ok());
@@ -408,19 +438,6 @@ pub(crate) async fn handle(
         }
     }
 
-    // The origin learns who is calling from headers only the edge can set.
-    let (to_origin, cookies, extra) = match &renewed {
-        Some(claims) => (
-            auth::caller_headers(claims),
-            if due {
-                auth::session_cookies(&snapshot, claims, now)
-            } else {
-                Vec::new()
-            },
-            auth::expiry_warning(&snapshot, claims, now),
-        ),
-        None => (Vec::new(), clear, Vec::new()),
-    };
     let response = forward(
         &req,
         &env,
@@ -624,7 +641,7 @@ pub(crate) async fn captcha_gate(
     let policy = &snapshot.policy;
     let settings = &policy.captcha;
     let secret = snapshot.secrets.captcha.as_deref();
-    if !captcha::required(settings, secret.is_some(), page, failed_logins) {
+    if !captcha::required_for(policy, secret.is_some(), page, failed_logins) {
         return Ok(None);
     }
     let field = captcha::token_field(settings.provider).unwrap_or_default();

@@ -21,6 +21,7 @@ mod cache;
 mod control;
 mod gateway;
 mod guard;
+mod probation;
 mod proxy;
 mod reply;
 mod store;

@@ -69,6 +69,34 @@ export async function verifyCaptcha(url, body, timeoutMs) {
   }
 }
 
+export async function postSigned(url, body, signature, timeoutMs) {
+  try {
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", "portcullis-signature": signature },
+      body,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    await response.arrayBuffer();
+    return response.status;
+  } catch (e) {
+    return 0;
+  }
+}
+
+export async function forwardWithBody(request, target, toOrigin, body, security, extra, cookies) {
+  const headers = copyHeaders(request.headers, true);
+  headers.delete("content-length");
+  setPairs(headers, toOrigin);
+  try {
+    const response = await fetch(target, { method: request.method, headers, body, redirect: "manual" });
+    return secureResponse(response, security, extra, cookies);
+  } catch (e) {
+    console.error("portcullis: origin fetch failed: " + e);
+    return null;
+  }
+}
+
 export async function forwardToOrigin(request, target, toOrigin, security, extra, cookies) {
   const response = await fetchOrigin(request, target, toOrigin);
   return response === null ? null : secureResponse(response, security, extra, cookies);
@@ -92,6 +120,20 @@ extern "C" {
 
     #[wasm_bindgen(js_name = verifyCaptcha)]
     fn verify_captcha_js(url: &str, body: &str, timeout_ms: u32) -> js_sys::Promise;
+
+    #[wasm_bindgen(js_name = forwardWithBody)]
+    fn forward_with_body_js(
+        request: &web_sys::Request,
+        target: &str,
+        to_origin: &js_sys::Array,
+        body: &str,
+        security: &js_sys::Array,
+        extra: &js_sys::Array,
+        cookies: &js_sys::Array,
+    ) -> js_sys::Promise;
+
+    #[wasm_bindgen(js_name = postSigned)]
+    fn post_signed_js(url: &str, body: &str, signature: &str, timeout_ms: u32) -> js_sys::Promise;
 
     #[wasm_bindgen(js_name = forwardToOrigin)]
     fn forward_to_origin(
@@ -127,6 +169,20 @@ pub(crate) async fn verify_captcha(
     let answer =
         wasm_bindgen_futures::JsFuture::from(verify_captcha_js(url, body, timeout_ms)).await?;
     Ok(answer.as_string())
+}
+
+/// POSTs a signed webhook; the receiver's status, or 0 when it could not
+/// be reached within `timeout_ms`.
+pub(crate) async fn post_signed(
+    url: &str,
+    body: &str,
+    signature: &str,
+    timeout_ms: u32,
+) -> Result<u16> {
+    let answer =
+        wasm_bindgen_futures::JsFuture::from(post_signed_js(url, body, signature, timeout_ms))
+            .await?;
+    Ok(answer.as_f64().map_or(0, |n| n as u16))
 }
 
 /// The origin's base URL (`ORIGIN_URL`), without a trailing slash.
@@ -205,6 +261,36 @@ pub(crate) async fn fetch_origin(
     );
     let answer = wasm_bindgen_futures::JsFuture::from(promise).await?;
     Ok((!answer.is_null()).then(|| answer.unchecked_into()))
+}
+
+/// [`forward`] with `body` in place of the request's own (its other
+/// headers kept, the length recomputed).
+pub(crate) async fn forward_with_body(
+    req: &web_sys::Request,
+    env: &Env,
+    snapshot: &Snapshot,
+    path_and_query: &str,
+    headers: (&[String], &[String], &[String]),
+    body: &str,
+) -> Result<web_sys::Response> {
+    let Some(origin) = origin(env) else {
+        return unreachable_origin(snapshot, false);
+    };
+    let (to_origin, extra, cookies) = headers;
+    let promise = forward_with_body_js(
+        req,
+        &format!("{origin}{path_and_query}"),
+        &js_list(to_origin),
+        body,
+        snapshot.security_headers(),
+        &js_list(extra),
+        &js_list(cookies),
+    );
+    let answer = wasm_bindgen_futures::JsFuture::from(promise).await?;
+    if answer.is_null() {
+        return unreachable_origin(snapshot, true);
+    }
+    Ok(answer.unchecked_into())
 }
 
 /// The answer when the origin could not be reached.

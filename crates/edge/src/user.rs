@@ -6,6 +6,7 @@
 //! check and an admin change never interleave. Core decides; this stores.
 
 use portcullis_core::lifecycle::{HistoryFingerprint, UserPatch, UserRecord};
+use portcullis_core::uploads::Role;
 use portcullis_core::{Policy, SessionPolicy};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -29,6 +30,12 @@ pub(crate) struct Call {
     pub(crate) sid: Option<String>,
     /// An administrator's change.
     pub(crate) patch: Option<UserPatch>,
+    /// Login: when the origin says the account was created.
+    pub(crate) created: Option<u64>,
+    /// The session's roles (probation exempts staff and admins).
+    pub(crate) roles: Vec<String>,
+    /// A probation-limited action's name.
+    pub(crate) action: Option<String>,
 }
 
 /// What the Durable Object answers.
@@ -46,6 +53,10 @@ pub(crate) struct Answer {
     pub(crate) yes: bool,
     /// The record as the admin API shows it.
     pub(crate) summary: Option<serde_json::Value>,
+    /// Login and actions: whether the user is on probation.
+    pub(crate) probation: bool,
+    /// An action over its 24-hour limit: seconds until a use frees up.
+    pub(crate) retry_after: Option<u64>,
 }
 
 /// Calls `op` on the Durable Object of `user`.
@@ -80,10 +91,13 @@ impl DurableObject for UserState {
         };
         let mut record: UserRecord = crate::store::load(&self.state, "user")?;
         let policy = call.policy.unwrap_or_default();
+        let role = Role::from_session_roles(&call.roles);
         let mut answer = Answer::default();
         let path = req.path();
         let changed = match path.as_str() {
             "/login" => {
+                record.set_created(call.created);
+                answer.probation = record.on_probation(&policy, role, now);
                 let sid = call.sid.unwrap_or_default();
                 match record.login(&policy, call.fingerprint, call.meets_policy, &sid, now) {
                     Ok(grant) => {
@@ -121,6 +135,23 @@ impl DurableObject for UserState {
                     return reply::error(400, "malformed_body", "no fingerprint");
                 };
                 answer.expires_at = record.password_changed(fp, &policy.passwords, now);
+                true
+            }
+            "/action" => {
+                let action = policy
+                    .probation
+                    .actions
+                    .iter()
+                    .find(|a| Some(&a.name) == call.action.as_ref());
+                match action.map(|a| record.use_action(&policy, a, role, now)) {
+                    Some(Ok(counted)) => answer.probation = counted,
+                    Some(Err(retry)) => answer.retry_after = Some(retry),
+                    None => {}
+                }
+                true
+            }
+            "/action-done" => {
+                record.action_done(call.action.as_deref().unwrap_or_default());
                 true
             }
             "/patch" => {

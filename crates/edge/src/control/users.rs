@@ -81,7 +81,10 @@ impl Control {
         let retention = policy.audit.retention_seconds;
         let audit = |kind: &str, detail: Value| self.audit(kind, ip, &detail, now, retention);
         let answer = match (method, path) {
-            (Method::Post, "/secrets/jwtSecret" | "/secrets/xsrfSalt") => {
+            (
+                Method::Post,
+                "/secrets/jwtSecret" | "/secrets/xsrfSalt" | "/secrets/webhookSecret",
+            ) => {
                 let name = &path["/secrets/".len()..];
                 self.rotate(req, name, policy, audit).await
             }
@@ -202,6 +205,19 @@ impl Control {
                 }
             }
         };
+        if name == "webhookSecret" {
+            // Receivers must hold it, so it is never random: the admin sets it.
+            let Some(value) = given else {
+                return reply::error(
+                    422,
+                    "invalid_secret",
+                    "Send {\"value\": \"…\"} with at least 32 characters: the receivers verify with it.",
+                );
+            };
+            self.put("secret:webhook", &value)?;
+            audit("secretRotated", json!({ "secret": name }))?;
+            return reply::json(200, &json!({ "rotated": name, "sessionsEnded": false }));
+        }
         let value = match given {
             Some(v) => v,
             None => random_secret()?,

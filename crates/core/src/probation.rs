@@ -1,0 +1,345 @@
+//! Probation for new accounts (SmarterTrack's "portal probation"): accounts
+//! younger than N days or with fewer than M replies get per-24-hour limits
+//! on the configured actions, a CAPTCHA on them and links in what they
+//! submit turned into plain text; search result pages are capped for them
+//! and for anonymous visitors. Staff and admins are exempt. Pure: the edge
+//! keeps each user's [`ActionLog`] and passes time in.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::policy::{ProbationAction, ProbationPolicy};
+use crate::uploads::{PathPatterns, Role, canonical_path};
+
+/// The sliding window of the action limits.
+pub const WINDOW_SECONDS: u64 = 24 * 60 * 60;
+
+/// The action name whose successful uses count as replies.
+pub const REPLY_ACTION: &str = "reply";
+
+/// Whether an account is on probation. `created` is the account's creation
+/// time as the origin gave it at login (`Portcullis-Login-Created`); an
+/// unknown age counts as new. Staff and admins are never on probation.
+pub fn on_probation(
+    policy: &ProbationPolicy,
+    role: Role,
+    created: Option<u64>,
+    replies: u32,
+    now: u64,
+) -> bool {
+    if !policy.enabled || role != Role::EndUser {
+        return false;
+    }
+    let young = policy.account_age_seconds > 0
+        && created.is_none_or(|at| now.saturating_sub(at) < policy.account_age_seconds);
+    let quiet = policy.min_replies > 0 && replies < policy.min_replies;
+    young || quiet
+}
+
+/// The configured action a request is, if any (method and canonical path).
+pub fn matching_action<'a>(
+    policy: &'a ProbationPolicy,
+    method: &str,
+    route: &str,
+) -> Option<&'a ProbationAction> {
+    if !policy.enabled {
+        return None;
+    }
+    policy.actions.iter().find(|a| {
+        a.method.eq_ignore_ascii_case(method)
+            && PathPatterns::new(std::slice::from_ref(&a.path)).matches(route)
+    })
+}
+
+/// One user's recent uses of each action, and their reply count.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ActionLog {
+    /// Per action name: the times of its uses in the last 24 hours.
+    uses: BTreeMap<String, Vec<u64>>,
+    /// Successful replies so far (uses of the `reply` action the origin accepted).
+    pub replies: u32,
+}
+
+impl ActionLog {
+    /// Counts one use of `action` at `now` if the 24-hour limit allows it;
+    /// otherwise nothing is counted and the answer is the seconds until
+    /// the oldest use leaves the window (for `Retry-After`).
+    pub fn try_use(&mut self, action: &ProbationAction, now: u64) -> Result<(), u64> {
+        let uses = self.uses.entry(action.name.clone()).or_default();
+        uses.retain(|at| now.saturating_sub(*at) < WINDOW_SECONDS);
+        if uses.len() >= action.limit_per_day as usize {
+            let oldest = uses.iter().min().copied().unwrap_or(now);
+            return Err((oldest + WINDOW_SECONDS).saturating_sub(now).max(1));
+        }
+        uses.push(now);
+        Ok(())
+    }
+
+    /// Uses of `action` still inside the window at `now`.
+    pub fn used(&self, action: &str, now: u64) -> usize {
+        self.uses.get(action).map_or(0, |uses| {
+            uses.iter()
+                .filter(|at| now.saturating_sub(**at) < WINDOW_SECONDS)
+                .count()
+        })
+    }
+}
+
+/// The `page` query parameter of a request, when it is a number.
+pub fn requested_page(query: &str) -> Option<u32> {
+    query.split('&').find_map(|pair| {
+        let (name, value) = pair.split_once('=')?;
+        (name == "page").then(|| value.parse().ok()).flatten()
+    })
+}
+
+/// Whether a search result page is over the cap for a caller who is
+/// anonymous or on probation (`capped`).
+pub fn search_page_refused(
+    policy: &ProbationPolicy,
+    route: &str,
+    query: &str,
+    capped: bool,
+) -> bool {
+    policy.enabled
+        && capped
+        && policy.max_search_pages > 0
+        && route == canonical_path(&policy.search_path)
+        && requested_page(query).is_some_and(|page| page > policy.max_search_pages)
+}
+
+/// Turns links in submitted text into plain text: HTML anchors become their
+/// text, Markdown links `[text](url)` become `text`, and bare `http://`,
+/// `https://` and `www.` addresses are defanged (`https[:]//`, `www[.]`) so
+/// no renderer turns them back into links.
+pub fn strip_links(text: &str) -> String {
+    // Removing one link can join its neighbours into another (`<[a](x) …`):
+    // repeat until nothing changes. Each round shortens the text, so this
+    // ends; the bound only caps hostile input, which then loses its `<`s.
+    let mut current = text.to_owned();
+    for _ in 0..16 {
+        let next = strip_markdown_links(&strip_anchors(&current));
+        if next == current {
+            return defang(&current);
+        }
+        current = next;
+    }
+    defang(&current.replace('<', ""))
+}
+
+fn strip_anchors(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = find_ascii_ci(rest, "<a") {
+        let after = &rest[start + 2..];
+        // `<a` followed by whitespace or `>` opens an anchor; `<abbr>` does not.
+        if !after.starts_with(|c: char| c.is_whitespace() || c == '>') {
+            out.push_str(&rest[..start + 2]);
+            rest = after;
+            continue;
+        }
+        out.push_str(&rest[..start]);
+        let Some(open_end) = after.find('>') else {
+            // An unterminated tag: drop it.
+            return out;
+        };
+        rest = &after[open_end + 1..];
+        if let Some(close) = find_ascii_ci(rest, "</a>") {
+            out.push_str(&rest[..close]);
+            rest = &rest[close + 4..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn find_ascii_ci(haystack: &str, needle: &str) -> Option<usize> {
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
+fn strip_markdown_links(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('[') {
+        let Some(close_rel) = rest[open..].find("](") else {
+            break;
+        };
+        let close = open + close_rel;
+        let Some(end_rel) = rest[close + 2..].find(')') else {
+            break;
+        };
+        let label = &rest[open + 1..close];
+        if label.contains('[') || label.contains('\n') {
+            out.push_str(&rest[..open + 1]);
+            rest = &rest[open + 1..];
+            continue;
+        }
+        out.push_str(&rest[..open]);
+        out.push_str(label);
+        rest = &rest[close + 2 + end_rel + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn defang(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut i = 0;
+    let bytes = text.as_bytes();
+    while i < bytes.len() {
+        let rest = &text[i..];
+        let lower_starts = |p: &str| {
+            rest.len() >= p.len() && rest.as_bytes()[..p.len()].eq_ignore_ascii_case(p.as_bytes())
+        };
+        if lower_starts("http://") || lower_starts("https://") {
+            let colon = rest.find(':').unwrap_or(0);
+            out.push_str(&rest[..colon]);
+            out.push_str("[:]");
+            i += colon + 1;
+        } else if lower_starts("www.") {
+            out.push_str(&rest[..3]);
+            out.push_str("[.]");
+            i += 4;
+        } else {
+            let ch = rest.chars().next().unwrap_or(' ');
+            out.push(ch);
+            i += ch.len_utf8();
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> ProbationPolicy {
+        ProbationPolicy {
+            enabled: true,
+            ..ProbationPolicy::default()
+        }
+    }
+
+    #[test]
+    fn who_is_on_probation() {
+        let p = policy();
+        let day = 86_400;
+        assert!(
+            on_probation(&p, Role::EndUser, Some(0), 50, 6 * day),
+            "young"
+        );
+        assert!(
+            on_probation(&p, Role::EndUser, Some(0), 3, 30 * day),
+            "few replies"
+        );
+        assert!(
+            !on_probation(&p, Role::EndUser, Some(0), 10, 7 * day),
+            "old and active"
+        );
+        assert!(
+            on_probation(&p, Role::EndUser, None, 10, 7 * day),
+            "unknown age counts as new"
+        );
+        assert!(!on_probation(&p, Role::Staff, Some(0), 0, 1));
+        assert!(!on_probation(&p, Role::Admin, Some(0), 0, 1));
+        assert!(
+            !on_probation(&ProbationPolicy::default(), Role::EndUser, None, 0, 1),
+            "off by default"
+        );
+        let mut age_only = policy();
+        age_only.min_replies = 0;
+        assert!(!on_probation(&age_only, Role::EndUser, Some(0), 0, 8 * day));
+    }
+
+    #[test]
+    fn actions_match_method_and_canonical_path() {
+        let p = policy();
+        assert_eq!(
+            matching_action(&p, "POST", "/community/replies").map(|a| a.name.as_str()),
+            Some("reply")
+        );
+        assert_eq!(
+            matching_action(&p, "post", "/community/threads").map(|a| a.name.as_str()),
+            Some("newThread")
+        );
+        assert!(matching_action(&p, "GET", "/community/replies").is_none());
+        assert!(matching_action(&p, "POST", "/community/replies-archive").is_none());
+        assert!(
+            matching_action(&ProbationPolicy::default(), "POST", "/community/replies").is_none()
+        );
+    }
+
+    #[test]
+    fn limits_slide_over_24_hours() {
+        let p = policy();
+        let thread = &p.actions[0];
+        let mut log = ActionLog::default();
+        assert_eq!(log.try_use(thread, 1000), Ok(()));
+        assert_eq!(log.try_use(thread, 2000), Err(WINDOW_SECONDS - 1000));
+        assert_eq!(log.used("newThread", 2000), 1, "a refusal counts nothing");
+        assert_eq!(log.try_use(thread, 1000 + WINDOW_SECONDS), Ok(()));
+        let reply = &p.actions[1];
+        for i in 0..5 {
+            assert_eq!(log.try_use(reply, 10 + i), Ok(()));
+        }
+        assert!(log.try_use(reply, 20).is_err());
+    }
+
+    #[test]
+    fn search_pages_are_capped() {
+        let p = policy();
+        assert!(search_page_refused(&p, "/search", "q=x&page=6", true));
+        assert!(!search_page_refused(&p, "/search", "q=x&page=5", true));
+        assert!(
+            !search_page_refused(&p, "/search", "q=x&page=6", false),
+            "exempt callers"
+        );
+        assert!(!search_page_refused(&p, "/search", "q=x", true));
+        assert!(!search_page_refused(&p, "/other", "page=9", true));
+        assert_eq!(requested_page("page=abc"), None);
+    }
+
+    #[test]
+    fn links_become_plain_text() {
+        assert_eq!(
+            strip_links(r#"see <a href="https://evil.example/x">my site</a> now"#),
+            "see my site now"
+        );
+        assert_eq!(strip_links("<A HREF='x'>Up</A>per"), "Upper");
+        assert_eq!(strip_links("<abbr>ok</abbr>"), "<abbr>ok</abbr>");
+        assert_eq!(strip_links("[click](http://x.example)"), "click");
+        assert_eq!(
+            strip_links("go to https://x.example/a"),
+            "go to https[:]//x.example/a"
+        );
+        assert_eq!(
+            strip_links("HTTP://X and www.y.example"),
+            "HTTP[:]//X and www[.]y.example"
+        );
+        assert_eq!(
+            strip_links("plain ünïcode [text] (here)"),
+            "plain ünïcode [text] (here)"
+        );
+        assert_eq!(
+            strip_links("<a href=x"),
+            "",
+            "an unterminated anchor is dropped"
+        );
+    }
+
+    proptest::proptest! {
+        /// No output of strip_links contains a link a renderer would follow.
+        #[test]
+        fn no_link_survives(text in "(<a href=\"http://x\">|</a>|\\[t\\]\\(|\\)|https?://|www\\.|[a-z ])*") {
+            let out = strip_links(&text);
+            let lower = out.to_ascii_lowercase();
+            proptest::prop_assert!(!lower.contains("http://") && !lower.contains("https://") && !lower.contains("www."), "{}", out);
+            proptest::prop_assert!(find_ascii_ci(&out, "<a ").is_none(), "{}", out);
+        }
+    }
+}

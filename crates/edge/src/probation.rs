@@ -1,0 +1,226 @@
+//! Probation at the edge (core's `probation` decides): the search-page cap
+//! for anonymous visitors and accounts on probation, and the limited
+//! actions: the user's `UserState` counts each use (429 with `Retry-After`
+//! over the 24-hour limit), a CAPTCHA when the policy asks, links in the
+//! submitted form turned into plain text, and a reply the origin accepts
+//! counted toward leaving probation.
+
+use portcullis_core::CaptchaPage;
+use portcullis_core::bans::WarningKind;
+use portcullis_core::probation::{matching_action, search_page_refused, strip_links};
+use portcullis_core::tokens::Claims;
+use portcullis_core::uploads::Role;
+use serde_json::{Value, json};
+use worker::{Request, Response, Result};
+
+use crate::auth::Caller;
+use crate::gateway::{captcha_gate, header};
+use crate::proxy::{forward, forward_with_body, secure};
+use crate::{reply, user};
+
+/// Largest form whose links the edge rewrites.
+const MAX_REWRITE_BYTES: u64 = 256 * 1024;
+
+/// The headers a forwarded request carries: to the origin, extra response
+/// headers, and cookies.
+pub(crate) struct Forwarding<'a> {
+    pub(crate) to_origin: &'a [String],
+    pub(crate) extra: &'a [String],
+    pub(crate) cookies: &'a [String],
+}
+
+fn refused(c: &Caller<'_>, response: Result<Response>) -> Result<Option<web_sys::Response>> {
+    Ok(Some(secure(response?, c.snapshot)?.into()))
+}
+
+/// Probation for this request; `None` when it does not apply (the request
+/// goes on as usual), else the answer (a refusal, or the origin's answer to
+/// a limited action).
+pub(crate) async fn guard(
+    c: &Caller<'_>,
+    claims: Option<&Claims>,
+    route: &str,
+    path_and_query: &str,
+    headers: Forwarding<'_>,
+) -> Result<Option<web_sys::Response>> {
+    let policy = &c.snapshot.policy;
+    let probation = &policy.probation;
+    if !probation.enabled {
+        return Ok(None);
+    }
+    let role = claims.map_or(Role::EndUser, |c| Role::from_session_roles(&c.roles));
+    let method = c.req.method();
+    let query = path_and_query.split_once('?').map_or("", |(_, q)| q);
+    let capped = role == Role::EndUser && claims.is_none_or(|c| c.prb);
+    if search_page_refused(probation, route, query, capped) {
+        return refused(
+            c,
+            reply::json(
+                429,
+                &json!({
+                    "error": "search_page_capped",
+                    "message": format!("Search results are limited to {} pages.", probation.max_search_pages),
+                    "maxPages": probation.max_search_pages,
+                }),
+            ),
+        );
+    }
+    let Some(action) = matching_action(probation, &method, route) else {
+        return Ok(None);
+    };
+    // Actions by visitors without a session are the origin's to refuse.
+    let Some(session) = claims.filter(|_| role == Role::EndUser) else {
+        return Ok(None);
+    };
+    let call = user::Call {
+        policy: Some(policy.clone()),
+        roles: session.roles.clone(),
+        action: Some(action.name.clone()),
+        ..user::Call::default()
+    };
+    let answer = user::call(c.env, &session.sub, "action", &call).await?;
+    if let Some(retry) = answer.retry_after {
+        let mut response = reply::json(
+            429,
+            &json!({
+                "error": "probation_limit",
+                "message": format!(
+                    "New accounts may do this {} times a day; try again later.",
+                    action.limit_per_day
+                ),
+                "action": action.name,
+                "retryAfter": retry,
+            }),
+        )?;
+        response
+            .headers_mut()
+            .set("Retry-After", &retry.to_string())?;
+        return refused(c, Ok(response));
+    }
+    let on_probation = answer.probation;
+    if on_probation
+        && let Some(refusal) = captcha_gate(
+            c.req,
+            c.env,
+            c.snapshot,
+            c.key,
+            c.ip,
+            CaptchaPage::ProbationAction,
+            0,
+        )
+        .await?
+    {
+        return refused(c, Ok(refusal));
+    }
+    let response = if on_probation && probation.strip_links {
+        let body = match rewritten_body(c.req).await? {
+            Ok(body) => body,
+            Err(refusal) => return Ok(Some(refusal_response(c, refusal).await?)),
+        };
+        forward_with_body(
+            c.req,
+            c.env,
+            c.snapshot,
+            path_and_query,
+            (headers.to_origin, headers.extra, headers.cookies),
+            &body,
+        )
+        .await?
+    } else {
+        forward(
+            c.req,
+            c.env,
+            c.snapshot,
+            path_and_query,
+            headers.to_origin,
+            headers.extra,
+            headers.cookies,
+        )
+        .await?
+    };
+    if response.status() < 400 {
+        let done = user::Call {
+            action: Some(action.name.clone()),
+            ..user::Call::default()
+        };
+        user::call(c.env, &session.sub, "action-done", &done).await?;
+    }
+    Ok(Some(response))
+}
+
+/// Why a form could not be rewritten.
+struct Unreadable {
+    status: u16,
+    code: &'static str,
+    message: &'static str,
+}
+
+async fn refusal_response(c: &Caller<'_>, refusal: Unreadable) -> Result<web_sys::Response> {
+    if refusal.code == "malformed_body" {
+        crate::gateway::warn(
+            c.env,
+            &c.snapshot.policy,
+            c.key,
+            c.ip,
+            WarningKind::MalformedBody,
+        )
+        .await;
+    }
+    Ok(secure(
+        reply::error(refusal.status, refusal.code, refusal.message)?,
+        c.snapshot,
+    )?
+    .into())
+}
+
+/// The request's form with every text value passed through core's
+/// `strip_links`: urlencoded or a JSON document.
+async fn rewritten_body(req: &web_sys::Request) -> Result<std::result::Result<String, Unreadable>> {
+    let content_type = header(req, "Content-Type")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let json = content_type.starts_with("application/json");
+    if !json && !content_type.starts_with("application/x-www-form-urlencoded") {
+        return Ok(Err(Unreadable {
+            status: 415,
+            code: "unsupported_body",
+            message: "Posts from new accounts are accepted urlencoded or as JSON.",
+        }));
+    }
+    let length = header(req, "Content-Length").and_then(|v| v.trim().parse::<u64>().ok());
+    if length.is_none_or(|n| n > MAX_REWRITE_BYTES) {
+        return Ok(Err(Unreadable {
+            status: 413,
+            code: "body_too_large",
+            message: "Posts from new accounts carry at most 256 KB, with a Content-Length.",
+        }));
+    }
+    let text = Request::from(req.clone()?).text().await?;
+    let malformed = Unreadable {
+        status: 400,
+        code: "malformed_body",
+        message: "The form could not be read.",
+    };
+    if !json {
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(text.as_bytes())
+            .map(|(k, v)| (k.into_owned(), strip_links(&v)))
+            .collect();
+        return Ok(Ok(form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish()));
+    }
+    let Ok(mut value) = serde_json::from_str::<Value>(&text) else {
+        return Ok(Err(malformed));
+    };
+    strip_json(&mut value);
+    Ok(Ok(value.to_string()))
+}
+
+fn strip_json(value: &mut Value) {
+    match value {
+        Value::String(text) => *text = strip_links(text),
+        Value::Array(items) => items.iter_mut().for_each(strip_json),
+        Value::Object(fields) => fields.values_mut().for_each(strip_json),
+        _ => {}
+    }
+}
