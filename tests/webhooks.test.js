@@ -9,7 +9,7 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import { createServer } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, test } from "node:test";
-import { startEdge, startOrigin } from "./support/edge.js";
+import { PASSWORD, postLogin, startEdge, startOrigin } from "./support/edge.js";
 
 const WEBHOOK_SECRET = "test-webhook-secret-0123456789-abcdefghij";
 
@@ -152,6 +152,51 @@ describe("audit", () => {
       audit = await (await edge.admin("/audit")).json();
       assert.ok(audit.entries.some((e) => e.detail?.target === "203.0.113.71"));
       assert.ok(!audit.entries.some((e) => e.detail?.target === "203.0.113.70"), "the old entry is gone");
+    } finally {
+      await edge.dispose();
+    }
+  });
+
+  test("lockouts and warnings are logged; filters, exports, chart counts and the locked list", async () => {
+    const edge = await startEdge({ origin, policy: { login: { maxFailedAttempts: 2, lockoutSeconds: 600 }, bans: { warningsBeforeBan: 1000 } } });
+    try {
+      for (let i = 0; i < 2; i++) {
+        const r = await postLogin(edge, "198.18.11.1", "lockme", "wrong");
+        await r.arrayBuffer();
+      }
+      const locked = await (await edge.admin("/accounts/locked")).json();
+      assert.equal(locked.accounts.length, 1);
+      assert.equal(locked.accounts[0].account, "lockme");
+      assert.ok(locked.accounts[0].until > Date.now() / 1000 + 500);
+
+      const warnings = await (await edge.admin("/audit?kind=warning&ip=198.18.11.1")).json();
+      assert.equal(warnings.entries.length, 2);
+      assert.ok(warnings.entries.every((e) => e.detail.warning === "failedLogin"));
+      const both = await (await edge.admin("/audit?kind=warning,accountLocked")).json();
+      assert.deepEqual(both.entries.map((e) => e.kind), ["accountLocked", "warning", "warning"]);
+      assert.equal((await (await edge.admin("/audit?kind=warning&since=" + (Math.floor(Date.now() / 1000) + 60))).json()).entries.length, 0);
+
+      const csv = await edge.admin("/audit?kind=accountLocked&format=csv");
+      assert.match(csv.headers.get("content-type"), /text\/csv/);
+      const lines = (await csv.text()).trim().split("\n");
+      assert.equal(lines[0], "id,at,kind,ip,detail");
+      assert.match(lines[1], /^\d+,\d+,"accountLocked","198\.18\.11\.1","\{""account"":""lockme""/);
+      const jsonl = await edge.admin("/audit?format=jsonl&limit=2");
+      const records = (await jsonl.text()).trim().split("\n").map((l) => JSON.parse(l));
+      assert.equal(records.length, 2);
+      assert.equal((await edge.admin("/audit?format=xml")).status, 422);
+
+      const stats = await (await edge.admin("/audit/stats?bucket=60")).json();
+      const count = (kind) => stats.counts.filter((c) => c.kind === kind).reduce((a, c) => a + c.count, 0);
+      assert.equal(count("warning"), 2);
+      assert.equal(count("accountLocked"), 1);
+
+      const unlock = await edge.admin("/accounts/lockme/unlock", { method: "POST" });
+      await unlock.arrayBuffer();
+      assert.deepEqual((await (await edge.admin("/accounts/locked")).json()).accounts, []);
+      const ok = await postLogin(edge, "198.18.11.2", "lockme", PASSWORD);
+      assert.equal(ok.status, 200);
+      await ok.arrayBuffer();
     } finally {
       await edge.dispose();
     }

@@ -220,6 +220,13 @@ pub(crate) async fn login(c: &Caller<'_>, path_and_query: &str) -> Result<web_sy
         }
         let outcome = account::call(c.env, &login_name, "failure", &policy.login).await?;
         if outcome.state != "open" {
+            // This failure started the lockout: list it for the admin.
+            let lock = json!({
+                "account": account::account_key(&login_name),
+                "until": outcome.retry_after.map(|s| c.now.saturating_add(s)),
+                "ip": c.ip.to_string(),
+            });
+            control::call(c.env, "POST", "/locks", Some(&lock)).await?;
             return locked(&outcome, snapshot);
         }
         let extra: Vec<String> = outcome

@@ -19,6 +19,7 @@ use worker::{
 
 use crate::reply::{self, now_seconds};
 
+mod audit;
 mod hooks;
 mod users;
 
@@ -146,6 +147,11 @@ impl Control {
         )?;
         // Pruning by age runs on every insert: keep it an index range scan.
         sql.exec("CREATE INDEX IF NOT EXISTS audit_at ON audit (at)", None)?;
+        // Accounts whose lockout is running (`until` NULL: until unlocked).
+        sql.exec(
+            "CREATE TABLE IF NOT EXISTS locks (account TEXT PRIMARY KEY, until INTEGER, at INTEGER NOT NULL)",
+            None,
+        )?;
         // Webhook deliveries: the event, core's Delivery, and the columns the
         // scheduler reads.
         sql.exec(
@@ -378,6 +384,11 @@ impl Control {
         if let Some(answer) = self.handle_people(&mut req, path, &policy, &ip, now).await {
             return answer;
         }
+        let query: Vec<(String, String)> = req
+            .url()?
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
         let method = req.method();
         match (method, path) {
             (Method::Get, "/settings") => reply::json(
@@ -534,6 +545,7 @@ impl Control {
                     );
                 }
                 crate::account::call(&self.env, &login, "unlock", &policy.login).await?;
+                self.forget_lock(&crate::account::account_key(&login))?;
                 self.audit(
                     "accountUnlocked",
                     &ip,
@@ -549,19 +561,10 @@ impl Control {
             (Method::Get, "/webhooks") => {
                 reply::json(200, &json!({ "deliveries": self.deliveries()? }))
             }
-            (Method::Get, "/audit") => {
-                let rows: Vec<AuditRow> = self
-                    .sql()
-                    .exec(
-                        "SELECT id, at, kind, ip, detail FROM audit ORDER BY id DESC LIMIT 500",
-                        None,
-                    )?
-                    .to_array()?;
-                let entries: Vec<Value> = rows.into_iter().map(|r| json!({
-                    "id": r.id, "at": r.at, "kind": r.kind, "ip": r.ip,
-                    "detail": serde_json::from_str::<Value>(&r.detail).unwrap_or(Value::Null),
-                })).collect();
-                reply::json(200, &json!({ "entries": entries }))
+            (Method::Get, "/audit") => self.audit_read(&query),
+            (Method::Get, "/audit/stats") => self.audit_stats(&query, now),
+            (Method::Get, "/accounts/locked") => {
+                reply::json(200, &json!({ "accounts": self.locked_accounts(now)? }))
             }
             _ => reply::error(404, "not_found", "No such admin route."),
         }
@@ -636,6 +639,25 @@ impl Control {
             (Method::Post, op @ ("/reset/check" | "/reset/redeem" | "/reset/release")) => {
                 let op = &op["/reset/".len()..];
                 self.reset_token(&mut req, op, now, retention).await
+            }
+            (Method::Post, "/locks") => {
+                let lock: Value = serde_json::from_str(&req.text().await?)
+                    .map_err(|e| worker::Error::RustError(e.to_string()))?;
+                let account = lock
+                    .get("account")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let until = lock.get("until").and_then(Value::as_u64);
+                let ip = lock.get("ip").and_then(Value::as_str).unwrap_or_default();
+                self.record_lock(account, until, now)?;
+                self.audit(
+                    "accountLocked",
+                    ip,
+                    &json!({ "account": account, "until": until }),
+                    now,
+                    retention,
+                )?;
+                reply::json(200, &json!({ "ok": true }))
             }
             (Method::Post, "/audit") => {
                 let entry: Value = serde_json::from_str(&req.text().await?)

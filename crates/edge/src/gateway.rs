@@ -48,8 +48,8 @@ fn bot_score(req: &web_sys::Request, policy: &Policy) -> Option<u8> {
     (1.0..=99.0).contains(&score).then_some(score as u8)
 }
 
-/// Records a warning for the caller; a ban it triggers is live in this
-/// isolate at once.
+/// Records a warning for the caller (its IpGuard also logs it in the audit
+/// log); a ban it triggers is live in this isolate at once.
 pub(crate) async fn warn(env: &Env, policy: &Policy, key: &str, ip: IpAddr, kind: WarningKind) {
     match guard::warn(env, key, &ip.to_string(), kind, &policy.bans).await {
         Ok(outcome) => {
@@ -182,8 +182,9 @@ pub(crate) async fn handle(
     if path == "/__portcullis/policy" {
         return respond(reply::json(200, &json!(policy.public())));
     }
-    if let Some(rest) = path.strip_prefix("/__portcullis/admin") {
-        let rest = rest.to_owned();
+    if path.starts_with("/__portcullis/admin") {
+        // The query goes along (audit filters and exports).
+        let rest = path_and_query["/__portcullis/admin".len()..].to_owned();
         let response = control::admin(&env, Request::from(req), &rest, &ip.to_string()).await?;
         match response.status_code() {
             401 => warn(&env, policy, &key, ip, WarningKind::WrongApplicationKey).await,
