@@ -186,7 +186,8 @@ describe("audit", () => {
       assert.equal(records.length, 2);
       assert.equal((await edge.admin("/audit?format=xml")).status, 422);
 
-      const stats = await (await edge.admin("/audit/stats?bucket=60")).json();
+      const stats = await (await edge.admin("/audit/stats?bucket=3600")).json();
+      assert.ok(stats.counts.every((c) => c.at % 3600 === 0), "counted per whole hour");
       const count = (kind) => stats.counts.filter((c) => c.kind === kind).reduce((a, c) => a + c.count, 0);
       assert.equal(count("warning"), 2);
       assert.equal(count("accountLocked"), 1);

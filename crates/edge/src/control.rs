@@ -250,9 +250,12 @@ impl Control {
         Ok(value)
     }
 
-    /// The CAPTCHA provider's secret key: the `CAPTCHA_SECRET` secret (no
-    /// secret means CAPTCHA is off).
+    /// The CAPTCHA provider's secret key: set through the admin API, else
+    /// the `CAPTCHA_SECRET` secret (no secret means CAPTCHA is off).
     fn captcha_secret(&self) -> Option<String> {
+        if let Ok(Some(secret)) = self.get("secret:captcha") {
+            return Some(secret);
+        }
         self.env
             .secret("CAPTCHA_SECRET")
             .map(|s| s.to_string())
@@ -395,6 +398,7 @@ impl Control {
                 200,
                 &json!({
                     "policy": policy,
+                    "defaults": Policy::default(),
                     "secrets": {
                     "applicationKey": if self.application_key().is_some() { "set" } else { "unset" },
                     "jwtSecret": if self.get("secret:jwt")?.is_some() { "set" } else { "unset" },

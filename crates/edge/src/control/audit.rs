@@ -128,7 +128,7 @@ impl Control {
         let rows: Vec<CountRow> = self
             .sql()
             .exec(
-                "SELECT (at / ?) * ? AS t, kind, COUNT(*) AS n FROM audit WHERE at >= ? AND kind IN (?, ?, ?, ?) GROUP BY t, kind ORDER BY t",
+                "SELECT CAST(at / ? AS INTEGER) * ? AS t, kind, COUNT(*) AS n FROM audit WHERE at >= ? AND kind IN (?, ?, ?, ?) GROUP BY t, kind ORDER BY t",
                 vec![
                     bucket.into(),
                     bucket.into(),

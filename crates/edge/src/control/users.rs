@@ -205,16 +205,23 @@ impl Control {
                 }
             }
         };
-        if name == "webhookSecret" {
-            // Receivers must hold it, so it is never random: the admin sets it.
+        // Secrets someone else must hold (the webhook receivers, the CAPTCHA
+        // provider, whoever calls this API) are never random: the admin sets them.
+        let stored = match name {
+            "webhookSecret" => Some("secret:webhook"),
+            "captchaSecret" => Some("secret:captcha"),
+            "applicationKey" => Some("secret:applicationKey"),
+            _ => None,
+        };
+        if let Some(stored) = stored {
             let Some(value) = given else {
                 return reply::error(
                     422,
                     "invalid_secret",
-                    "Send {\"value\": \"…\"} with at least 32 characters: the receivers verify with it.",
+                    "Send {\"value\": \"…\"} with at least 32 characters.",
                 );
             };
-            self.put("secret:webhook", &value)?;
+            self.put(stored, &value)?;
             audit("secretRotated", json!({ "secret": name }))?;
             return reply::json(200, &json!({ "rotated": name, "sessionsEnded": false }));
         }

@@ -1,0 +1,162 @@
+// The "Security settings" console (www/admin.html) in headless Chromium,
+// through the real edge on workerd in front of the demo origin: sign in with
+// the application key (a wrong one refused), raise the minimum length and
+// see the signup page enforce it, an invalid value shown next to its field
+// with nothing saved, ban an address and see it blocked, unban it, unlock an
+// account, rotate a secret after the confirmation; no secret appears in any
+// page or response of the run.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { startServer } from "../www/server.js";
+import { launchBrowser, openPage } from "./support/browser.js";
+import { APP_KEY, JWT_SECRET, XSRF_SALT, startEdge } from "./support/edge.js";
+
+const WEBHOOK_SECRET = "console-webhook-secret-0123456789-abcdef";
+const SECRETS = [APP_KEY, JWT_SECRET, XSRF_SALT, WEBHOOK_SECRET];
+
+let browser;
+let origin;
+let edge;
+const bodies = [];
+before(async () => {
+  origin = await startServer({ port: 0 });
+  edge = await startEdge({ origin, policy: { bans: { warningsBeforeBan: 1000 } }, bindings: { WEBHOOK_SECRET } });
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await edge?.dispose();
+  await origin?.close();
+});
+
+/** Opens a page that keeps every response body for the secrets check. */
+async function open(path) {
+  const opened = await openPage(browser, new URL(path, edge.url).href);
+  opened.page.on("response", async (r) => {
+    try {
+      bodies.push({ url: r.url(), text: await r.text() });
+    } catch {
+      // Redirects and aborted loads have no body.
+    }
+  });
+  return opened;
+}
+
+async function signIn(page) {
+  await page.fill("#app-key", APP_KEY);
+  await page.click("#signin-submit");
+  await page.waitForSelector("body[data-state=signed-in]");
+}
+
+const expectedProblems = (problems) => problems.filter((p) => !/HTTP (401|403|422): /.test(p));
+
+test("the console speaks Czech too", async () => {
+  const { page, problems } = await open("/admin.html?locale=cs");
+  assert.equal(await page.textContent("#signin-submit"), "Přihlásit se");
+  await signIn(page);
+  assert.equal(await page.textContent("#tab-login"), "Ochrana přihlášení");
+  assert.match(await page.textContent('[data-path="passwords.minLength"] label'), /Nejkratší heslo/);
+  assert.deepEqual(expectedProblems(problems), []);
+});
+
+test("a wrong application key is refused", async () => {
+  const { page, problems } = await open("/admin.html");
+  await page.fill("#app-key", "not-the-application-key-0123456789");
+  await page.click("#signin-submit");
+  await page.waitForSelector("#signin-error:not([hidden])");
+  assert.equal(await page.textContent("#signin-error"), "That application key was refused.");
+  assert.equal(await page.getAttribute("body", "data-state"), "signed-out");
+  assert.deepEqual(expectedProblems(problems), []);
+});
+
+test("raising the minimum length is enforced on the signup page; an invalid value saves nothing", async () => {
+  const { page, problems } = await open("/admin.html");
+  await signIn(page);
+  const row = '[data-path="passwords.minLength"]';
+  await page.fill(`${row} input`, "0");
+  await page.click("#save-passwords");
+  await page.waitForSelector(`${row} .field-error:not([hidden])`);
+  assert.match(await page.textContent(`${row} .field-error`), /minLength/);
+  let settings = await (await edge.admin("/settings")).json();
+  assert.equal(settings.policy.passwords.minLength, 8, "nothing saved");
+
+  await page.fill(`${row} input`, "14");
+  await page.click("#save-passwords");
+  await page.waitForSelector("#status-passwords[data-outcome=saved]");
+  settings = await (await edge.admin("/settings")).json();
+  assert.equal(settings.policy.passwords.minLength, 14);
+
+  const signup = await open("/");
+  await signup.page.waitForSelector("body[data-ready=rules]");
+  await signup.page.fill("#password", "Quasar-harbor");
+  await signup.page.waitForSelector('#requirements li[data-rule=minLength][data-status=fail]');
+  assert.match(await signup.page.textContent('#requirements li[data-rule=minLength] .message'), /14/);
+  assert.deepEqual(expectedProblems(problems), []);
+  assert.deepEqual(expectedProblems(signup.problems), []);
+});
+
+test("ban an address and see it blocked, unban it; unlock an account", async () => {
+  let r;
+  for (let i = 0; i < 5; i++) {
+    r = await edge.request("/login", {
+      ip: "198.18.20.1",
+      method: "POST",
+      body: "username=locky&password=wrong",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
+    await r.arrayBuffer();
+  }
+  assert.equal(r.status, 423);
+  const { page, problems } = await open("/admin.html#bans");
+  await signIn(page);
+  await page.fill("#ban-target", "203.0.113.99");
+  await page.fill("#ban-seconds", "600");
+  await page.click("#ban-add");
+  await page.waitForSelector('#bans-table tr[data-target="203.0.113.99"]');
+  r = await edge.request("/", { ip: "203.0.113.99" });
+  assert.equal(r.status, 403);
+  assert.equal((await r.json()).error, "banned");
+  await page.click('[data-unban="203.0.113.99"]');
+  await page.waitForSelector('#bans-table tr[data-target="203.0.113.99"]', { state: "detached" });
+  r = await edge.request("/", { ip: "203.0.113.99" });
+  assert.equal(r.status, 200);
+  await r.arrayBuffer();
+
+  await page.click("#tab-login");
+  await page.waitForSelector('#locked-table tr[data-account="locky"]');
+  await page.click('[data-unlock="locky"]');
+  await page.waitForSelector('#locked-table tr[data-account="locky"]', { state: "detached" });
+  assert.deepEqual((await (await edge.admin("/accounts/locked")).json()).accounts, []);
+  assert.deepEqual(expectedProblems(problems), []);
+});
+
+test("rotating a secret asks first and says who is signed out; secrets never appear", async () => {
+  const { page, problems } = await open("/admin.html#sessions");
+  await signIn(page);
+  await page.click("#rotate-jwtSecret");
+  await page.waitForSelector("#confirm-dialog[open]");
+  assert.match(await page.textContent("#confirm-effect"), /Everyone is signed out/);
+  await page.click("#confirm-cancel");
+  await page.waitForSelector("#confirm-dialog", { state: "hidden" });
+  assert.equal(await page.textContent("#secret-status-jwtSecret"), "", "cancelled: nothing rotated");
+  await page.click("#rotate-jwtSecret");
+  await page.click("#confirm-ok");
+  await page.waitForSelector("#secret-status-jwtSecret:has-text('Done.')");
+  const audit = await (await edge.admin("/audit?kind=secretRotated")).json();
+  assert.equal(audit.entries.length, 1);
+  assert.equal(audit.entries[0].detail.secret, "jwtSecret");
+
+  await page.click("#tab-integrations");
+  await page.waitForSelector('[data-secret="webhookSecret"] .secret-state:has-text("set")');
+  await page.click("#tab-audit");
+  await page.waitForSelector("#audit-table");
+  await page.waitForSelector("#chart");
+  assert.deepEqual(expectedProblems(problems), []);
+
+  // Every response body of the run, and what the pages show.
+  const pages = await Promise.all(browser.contexts().flatMap((c) => c.pages()).map((p) => p.content()));
+  for (const text of [...bodies.map((b) => b.text), ...pages]) {
+    for (const secret of SECRETS) assert.ok(!text.includes(secret), "a secret appeared in a response or page");
+  }
+  assert.ok(bodies.length > 20, `${bodies.length} responses checked`);
+});
