@@ -4,7 +4,7 @@
 // see the signup page enforce it, an invalid value shown next to its field
 // with nothing saved, ban an address and see it blocked, unban it, unlock an
 // account, rotate a secret after the confirmation; no secret appears in any
-// page or response of the run.
+// page, response or log line of the run.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { startServer } from "../www/server.js";
@@ -159,4 +159,7 @@ test("rotating a secret asks first and says who is signed out; secrets never app
     for (const secret of SECRETS) assert.ok(!text.includes(secret), "a secret appeared in a response or page");
   }
   assert.ok(bodies.length > 20, `${bodies.length} responses checked`);
+  // And what the Worker logged (console.error on failures, workerd's own output).
+  const logged = edge.logs.join("");
+  for (const secret of SECRETS) assert.ok(!logged.includes(secret), "a secret appeared in the Worker's log");
 });

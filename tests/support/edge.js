@@ -73,7 +73,13 @@ export async function startOrigin() {
 
 /** Starts the Worker. `policy` seeds the configuration (PORTCULLIS_POLICY). */
 export async function startEdge({ origin, policy = {}, persist = mkdtempSync(join(tmpdir(), "portcullis-do-")), cacheSeconds = 5, bindings = {} }) {
+  // Whatever the Worker and workerd print, for tests that check what is logged.
+  const logs = [];
   const mf = new Miniflare({
+    handleRuntimeStdio(stdout, stderr) {
+      stdout.on("data", (chunk) => logs.push(String(chunk)));
+      stderr.on("data", (chunk) => logs.push(String(chunk)));
+    },
     scriptPath: join(root, "crates", "edge", "build", "index.js"),
     modules: true,
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
@@ -104,7 +110,7 @@ export async function startEdge({ origin, policy = {}, persist = mkdtempSync(joi
   /** Like `request`, through Miniflare's dispatchFetch, which can set `request.cf`. */
   const dispatch = (path, { ip = "203.0.113.1", headers = {}, ...init } = {}) =>
     mf.dispatchFetch(path.startsWith("https://") ? path : new URL(path, url), { redirect: "manual", ...init, headers: { "CF-Connecting-IP": ip, ...headers } });
-  return { url: url.href, persist, request, dispatch, admin, dispose: () => mf.dispose() };
+  return { url: url.href, persist, request, dispatch, admin, logs, dispose: () => mf.dispose() };
 }
 
 /** The `Set-Cookie` values of a response by cookie name: `{ value, line }`. */
