@@ -203,3 +203,39 @@ describe("change password", () => {
     assert.ok(before <= seenBefore);
   });
 });
+
+describe("probation", () => {
+  test("an account on probation solves the CAPTCHA on limited actions; others do not", async () => {
+    const patch = await edge.admin("/settings", { method: "PATCH", body: JSON.stringify({ probation: { enabled: true } }) });
+    assert.equal(patch.status, 200);
+    await patch.arrayBuffer();
+    const post = async (username, token) => {
+      const login = await edge.request("/login", {
+        ip: ip(),
+        method: "POST",
+        body: `username=${username}&password=${PASSWORD}&cf-turnstile-response=good`,
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+      });
+      assert.equal(login.status, 200);
+      await login.arrayBuffer();
+      const cookies = login.headers.getSetCookie().map((c) => c.split(";")[0]);
+      const xsrf = cookies.find((c) => c.startsWith("__Host-portcullis-xsrf=")).split("=")[1];
+      const fields = { title: "Hello", _xsrf: xsrf, ...(token ? { "cf-turnstile-response": token } : {}) };
+      return edge.request("/community/threads", {
+        ip: ip(),
+        method: "POST",
+        body: new URLSearchParams(fields).toString(),
+        headers: { "content-type": "application/x-www-form-urlencoded", Cookie: cookies.join("; ") },
+      });
+    };
+    const unsolved = await post("new-quinn", null);
+    assert.equal(unsolved.status, 403);
+    assert.equal((await unsolved.json()).error, "captcha_failed");
+    const solved = await post("new-quinn", "good");
+    assert.equal(solved.status, 200);
+    await solved.arrayBuffer();
+    const staff = await post("staff-ruth", null);
+    assert.equal(staff.status, 200, "staff are not on probation");
+    await staff.arrayBuffer();
+  });
+});

@@ -452,6 +452,12 @@ impl UserRecord {
         self.actions.try_use(action, now).map(|()| true)
     }
 
+    /// A counted use of `action` did not happen (CAPTCHA unsolved, origin
+    /// refused): it is given back.
+    pub fn action_failed(&mut self, action: &str) {
+        self.actions.give_back(action);
+    }
+
     /// The origin accepted a use of `action`: a reply counts toward leaving
     /// probation.
     pub fn action_done(&mut self, action: &str) {

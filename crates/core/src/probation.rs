@@ -77,6 +77,20 @@ impl ActionLog {
         Ok(())
     }
 
+    /// Gives back the newest use of `action` (the CAPTCHA was not solved or
+    /// the origin refused the post: it did not happen).
+    pub fn give_back(&mut self, action: &str) {
+        if let Some(uses) = self.uses.get_mut(action)
+            && let Some(newest) = uses
+                .iter()
+                .enumerate()
+                .max_by_key(|(_, at)| **at)
+                .map(|(i, _)| i)
+        {
+            uses.remove(newest);
+        }
+    }
+
     /// Uses of `action` still inside the window at `now`.
     pub fn used(&self, action: &str, now: u64) -> usize {
         self.uses.get(action).map_or(0, |uses| {
@@ -288,6 +302,13 @@ mod tests {
             assert_eq!(log.try_use(reply, 10 + i), Ok(()));
         }
         assert!(log.try_use(reply, 20).is_err());
+        log.give_back("reply");
+        assert_eq!(
+            log.try_use(reply, 21),
+            Ok(()),
+            "a use given back frees a slot"
+        );
+        log.give_back("nothing-used");
     }
 
     #[test]

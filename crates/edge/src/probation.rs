@@ -110,12 +110,16 @@ pub(crate) async fn guard(
         )
         .await?
     {
+        settle(c, &session.sub, &action.name, "action-failed").await?;
         return refused(c, Ok(refusal));
     }
     let response = if on_probation && probation.strip_links {
         let body = match rewritten_body(c.req).await? {
             Ok(body) => body,
-            Err(refusal) => return Ok(Some(refusal_response(c, refusal).await?)),
+            Err(refusal) => {
+                settle(c, &session.sub, &action.name, "action-failed").await?;
+                return Ok(Some(refusal_response(c, refusal).await?));
+            }
         };
         forward_with_body(
             c.req,
@@ -138,14 +142,25 @@ pub(crate) async fn guard(
         )
         .await?
     };
-    if response.status() < 400 {
-        let done = user::Call {
-            action: Some(action.name.clone()),
-            ..user::Call::default()
-        };
-        user::call(c.env, &session.sub, "action-done", &done).await?;
-    }
+    // A reply the origin accepted counts toward leaving probation; a use it
+    // refused is given back.
+    let op = if response.status() < 400 {
+        "action-done"
+    } else {
+        "action-failed"
+    };
+    settle(c, &session.sub, &action.name, op).await?;
     Ok(Some(response))
+}
+
+/// Tells the user's record how a counted use ended: `action-done` (the
+/// origin accepted it) or `action-failed` (given back).
+async fn settle(c: &Caller<'_>, user_id: &str, action: &str, op: &str) -> Result<()> {
+    let call = user::Call {
+        action: Some(action.to_owned()),
+        ..user::Call::default()
+    };
+    user::call(c.env, user_id, op, &call).await.map(|_| ())
 }
 
 /// Why a form could not be rewritten.

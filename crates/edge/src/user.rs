@@ -150,6 +150,10 @@ impl DurableObject for UserState {
                 }
                 true
             }
+            "/action-failed" => {
+                record.action_failed(call.action.as_deref().unwrap_or_default());
+                true
+            }
             "/action-done" => {
                 record.action_done(call.action.as_deref().unwrap_or_default());
                 true
