@@ -13,6 +13,7 @@
 // [data-path="<setting>"] rows with .field-error; #save-<section>,
 // #status-<section>; #bans-table, #locked-table, #audit-table, #chart.
 import { SECRETS, SECTIONS, UI } from "/admin-text.js";
+import { TEXT, localizeNav } from "/i18n.js";
 
 const API = "/__portcullis/admin";
 const $ = (id) => document.getElementById(id);
@@ -475,6 +476,8 @@ function localize() {
   $("key-label").textContent = tx.keyLabel;
   $("signin-submit").textContent = tx.signIn;
   $("signout").textContent = tx.signOut;
+  for (const link of document.querySelectorAll(".site-nav a[data-i18n]")) link.textContent = TEXT[locale][link.dataset.i18n];
+  localizeNav(locale);
   const other = locale === "cs" ? "en" : "cs";
   const link = $("switch-locale");
   link.href = `/admin.html?locale=${other}`;

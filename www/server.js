@@ -327,7 +327,8 @@ function pageHeader(locale, current, switchHref) {
       <nav class="site-nav" aria-label="${tx.navLabel}">
         ${link("/", "signup", "navSignup")}
         ${link("/login", "login", "navLogin")}
-        ${link("/account", "account", "navAccount")}${switcher}
+        ${link("/account", "account", "navAccount")}
+        ${link("/admin.html", "admin", "navAdmin")}${switcher}
       </nav>
     </header>`;
 }

@@ -222,7 +222,10 @@ impl Control {
                 );
             };
             self.put(stored, &value)?;
-            audit("secretRotated", json!({ "secret": name }))?;
+            audit(
+                "secretRotated",
+                json!({ "secret": name, "by": "applicationKey" }),
+            )?;
             return reply::json(200, &json!({ "rotated": name, "sessionsEnded": false }));
         }
         let value = match given {
@@ -237,7 +240,10 @@ impl Control {
         }
         self.put(&format!("secret:{key}"), &value)?;
         self.revoke(policy, None)?;
-        audit("secretRotated", json!({ "secret": name }))?;
+        audit(
+            "secretRotated",
+            json!({ "secret": name, "by": "applicationKey" }),
+        )?;
         reply::json(200, &json!({ "rotated": name, "sessionsEnded": true }))
     }
 
