@@ -286,6 +286,12 @@ pub(crate) async fn forward_with_body(
         &js_list(extra),
         &js_list(cookies),
     );
+    forwarded(promise, snapshot).await
+}
+
+/// The secured origin response a forwarding promise resolves to, or the
+/// 502 when the origin could not be reached.
+async fn forwarded(promise: js_sys::Promise, snapshot: &Snapshot) -> Result<web_sys::Response> {
     let answer = wasm_bindgen_futures::JsFuture::from(promise).await?;
     if answer.is_null() {
         return unreachable_origin(snapshot, true);
@@ -322,9 +328,5 @@ pub(crate) async fn forward(
         &js_list(extra),
         &js_list(cookies),
     );
-    let answer = wasm_bindgen_futures::JsFuture::from(promise).await?;
-    if answer.is_null() {
-        return unreachable_origin(snapshot, true);
-    }
-    Ok(answer.unchecked_into())
+    forwarded(promise, snapshot).await
 }
