@@ -84,7 +84,9 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-PORT=$ORIGIN_PORT node www/server.js &
+# The origin asks the edge's admin API for self-service reset links.
+app_key=$(sed -n 's/^APPLICATION_KEY=//p' .dev.vars | head -n 1)
+PORT=$ORIGIN_PORT PORTCULLIS_EDGE_URL=$EDGE_URL PORTCULLIS_APPLICATION_KEY=$app_key node www/server.js &
 origin_pid=$!
 for _ in $(seq 100); do
   port_open "$ORIGIN_PORT" && break

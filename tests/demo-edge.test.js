@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { startServer } from "../www/server.js";
 import { launchBrowser, openPage } from "./support/browser.js";
-import { startEdge } from "./support/edge.js";
+import { APP_KEY, startEdge } from "./support/edge.js";
 
 const DEMO_PASSWORD = "correct horse battery staple orbit";
 const NEW_PASSWORD = "Velvet-comet-orchard-62-lantern";
@@ -20,6 +20,7 @@ before(async () => {
     origin,
     policy: { passwords: { historyCount: 3 }, login: { maxFailedAttempts: 4 }, bans: { warningsBeforeBan: 1000 } },
   });
+  origin.connectEdge(edge.url, APP_KEY);
   browser = await launchBrowser();
 });
 after(async () => {
@@ -118,5 +119,33 @@ test("a change the administrator requires: every page leads to the change form u
   await page.goto(new URL("/account", edge.url).href);
   await page.waitForSelector("#signed-in");
   assert.doesNotMatch(page.url(), /reason=/);
+  assert.deepEqual(expectedProblems(problems), []);
+});
+
+test("forgot password: a self-service link sets a new password once", async () => {
+  const { page, problems } = await openPage(browser, new URL("/login", edge.url).href);
+  await page.click("#forgot");
+  await page.waitForSelector("#reset-request");
+  await page.fill("#username", "demo");
+  await page.click("#submit");
+  await page.waitForSelector("#reset-link");
+  const link = await page.getAttribute("#reset-link", "href");
+  await page.click("#reset-link");
+  await page.waitForSelector("#reset-password");
+  assert.equal(await page.textContent("#reset-user"), "demo");
+  // Too weak: the edge refuses it (422) and the link stays usable.
+  await page.fill("#new-password", "short");
+  await page.click("#submit");
+  await page.waitForSelector("#password-error[data-code=password_rejected]:not([hidden])");
+  await page.fill("#new-password", "Orchid-lantern-harbor-93");
+  await page.click("#submit");
+  await page.waitForURL(/\/login\?reason=password_reset/);
+  await page.waitForSelector("#login-reason:not([hidden])");
+  await signIn(page, "Orchid-lantern-harbor-93");
+  await page.waitForURL(/\/account/);
+  assert.equal(await page.textContent("#account-user"), "demo");
+  // The same link again: back to the reset page with the reason.
+  await page.goto(new URL(link, edge.url).href);
+  await page.waitForSelector("#reset-reason[data-reason=reset_link_used]");
   assert.deepEqual(expectedProblems(problems), []);
 });

@@ -235,3 +235,27 @@ describe("static files", () => {
     assert.match(r.headers.get("content-type"), /^text\/javascript/);
   });
 });
+
+describe("password reset", () => {
+  test("the edge-verified user sets a new password; without an edge the request page says only that a link is on its way", async () => {
+    let page = await (await request("/reset?reason=reset_link_used")).text();
+    assert.equal(elementText(page, "reset-reason").text, "That reset link was already used. Ask for a new one.");
+    assert.ok(page.includes('id="reset-request"'));
+
+    const asked = await request("/reset", { form: { username: "demo" } });
+    assert.equal(asked.status, 200);
+    page = await asked.text();
+    assert.match(page, /a link to reset its password is on its way/);
+    assert.ok(!page.includes('id="reset-link"'), "no edge configured: no link to show");
+
+    page = await (await request("/reset?token=t", { headers: { "Portcullis-Reset-User": "u-1" } })).text();
+    assert.equal(elementText(page, "reset-user").text, "demo");
+    const set = await request("/reset", { form: { token: "t", new_password: "Velvet-orbit-lantern-27" }, headers: { "Portcullis-Reset-User": "u-1" } });
+    assert.equal(set.status, 303);
+    assert.equal(set.headers.get("location"), "/login?reason=password_reset");
+    assert.equal((await login("demo", "Velvet-orbit-lantern-27")).status, 303);
+    assert.equal((await login("demo", DEMO_PASSWORD)).status, 401);
+    // Put the demo password back for the other tests.
+    await request("/reset", { form: { new_password: DEMO_PASSWORD }, headers: { "Portcullis-Reset-User": "u-1" } });
+  });
+});

@@ -25,6 +25,12 @@
 //   GET  /account/password  the account page with the change form first; ?reason= (the
 //                           edge's change gate: first_login, password_expired, …) says why
 //   POST /account/password  password, new_password, confirm → 303 /account?changed=1
+//   GET  /reset             "forgot your password" (?reason= from the edge: a spent link), or,
+//                           with `Portcullis-Reset-User` (the edge verified ?token=), the
+//                           new-password form
+//   POST /reset             username → asks the edge's admin API for a self-service link and
+//                           shows it (a demo: a real site emails it); with `Portcullis-Reset-User`:
+//                           token, new_password → sets it, 303 /login?reason=password_reset
 //   POST /logout            303 /login (the edge ends the session)
 // The edge drops every client-sent `Portcullis-*` header, so behind it those
 // request headers are trustworthy; this server alone believes anyone who
@@ -278,7 +284,7 @@ class UserStore {
 }
 
 /** One server's state: its accounts (the demo account seeded) and the failed-login page. */
-async function createApp() {
+async function createApp({ edgeUrl = null, applicationKey = null } = {}) {
   const users = new UserStore();
   const [demoHash, dummyHash] = await Promise.all([
     hashPassword(DEMO_USER.password),
@@ -293,7 +299,8 @@ async function createApp() {
     created: nowSeconds() - DEMO_USER.ageSeconds,
     roles: DEMO_USER.roles,
   });
-  return { users, dummyHash, loginTemplate: null };
+  // Where to ask the edge's admin API for reset links (self-service reset).
+  return { users, dummyHash, loginTemplate: null, edgeUrl, applicationKey };
 }
 
 /** The verified caller the edge names in request headers, or null. */
@@ -595,6 +602,93 @@ async function handlePasswordChange(req, res, app) {
   redirect(res, withLocale("/account?changed=1", locale));
 }
 
+/** `?reason=` values the reset page explains (the edge sends a used or expired link back). */
+const RESET_REASONS = {
+  reset_link_used: "resetLinkUsed",
+  reset_link_expired: "resetLinkExpired",
+  reset_link_invalid: "resetLinkInvalid",
+};
+
+/**
+ * The reset page. With `Portcullis-Reset-User` (the edge verified the link):
+ * the new-password form. Without: the "forgot your password" form, and the
+ * edge's reason when it sent a spent link back.
+ */
+async function handleResetPage(req, res, app, url) {
+  const locale = normalizeLocale(url.searchParams.get("locale"));
+  const tx = TEXT[locale];
+  const user = app.users.byId(String(req.headers["portcullis-reset-user"] ?? ""));
+  const token = url.searchParams.get("token") ?? "";
+  const reason = url.searchParams.get("reason") ?? "";
+  const notice = Object.hasOwn(RESET_REASONS, reason)
+    ? `\n      <p id="reset-reason" class="notice" role="status" data-reason="${reason}">${tx[RESET_REASONS[reason]]}</p>`
+    : "";
+  const body = user
+    ? `    <form class="card" id="reset-password" method="post" action="/reset">
+      <h1>${tx.resetSetHeading}</h1>
+      <p class="lead">${tx.resetSetLead} <strong id="reset-user">${escapeHtml(user.username)}</strong></p>
+      <p id="password-error" class="alert" role="alert" hidden></p>
+      <input type="hidden" name="token" value="${escapeHtml(token)}">
+      <input type="hidden" name="locale" value="${locale}">
+      <div class="field">
+        <label for="new-password">${tx.newPasswordLabel}</label>
+        <input id="new-password" name="new_password" type="password" autocomplete="new-password" required>
+      </div>
+      <button type="submit" id="submit" class="primary">${tx.resetSetSubmit}</button>
+    </form>`
+    : `    <form class="card" id="reset-request" method="post" action="/reset">
+      <h1>${tx.resetHeading}</h1>${notice}
+      <p class="lead">${tx.resetLead}</p>
+      <input type="hidden" name="locale" value="${locale}">
+      <div class="field">
+        <label for="username">${tx.usernameLabel}</label>
+        <input id="username" name="username" type="text" autocomplete="username" required>
+      </div>
+      <button type="submit" id="submit" class="primary">${tx.resetSubmit}</button>
+    </form>`;
+  sendHtml(res, 200, pageShell({ locale, title: `${tx.resetHeading} · Portcullis`, page: "reset", current: null, script: user ? "/reset.js" : null, body }));
+}
+
+/**
+ * POST /reset. With `Portcullis-Reset-User`: sets that user's password (the
+ * edge has checked it and the link) and sends them to sign in. Without: asks
+ * the edge's admin API for a self-service link for the named account and,
+ * this being a demo, shows it instead of emailing it.
+ */
+async function handleReset(req, res, app) {
+  const form = await readForm(req, res);
+  if (!form) return;
+  const locale = normalizeLocale(form.get("locale"));
+  const tx = TEXT[locale];
+  const resetUser = req.headers["portcullis-reset-user"];
+  if (resetUser) {
+    const user = app.users.byId(String(resetUser));
+    const next = form.get("new_password") ?? "";
+    if (!user || !next) {
+      sendHtml(res, 400, resultPage({ locale, page: "reset-result", ok: false, title: tx.resetHeading, message: tx.changeMissing, links: [["/reset", tx.resetHeading]] }));
+      return;
+    }
+    user.passwordHash = await hashPassword(next);
+    redirect(res, withLocale("/login?reason=password_reset", locale));
+    return;
+  }
+  const user = app.users.byName((form.get("username") ?? "").trim());
+  let link = null;
+  if (user && app.edgeUrl && app.applicationKey) {
+    const answer = await fetch(new URL("/__portcullis/admin/reset-tokens", app.edgeUrl), {
+      method: "POST",
+      headers: { authorization: `Bearer ${app.applicationKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ user: user.id, purpose: "selfService" }),
+    }).catch(() => null);
+    if (answer?.status === 201) link = (await answer.json()).url;
+  }
+  // The same answer whether or not the account exists; the demo adds the link.
+  const shown = link
+    ? `${tx.resetSentBody} ${tx.resetDemoLink} <a id="reset-link" href="${escapeHtml(withLocale(link, locale))}">${escapeHtml(link.split("?")[0])}</a>`
+    : tx.resetSentBody;
+  sendHtml(res, 200, resultPage({ locale, page: "reset-sent", ok: true, title: tx.resetSentTitle, message: shown, links: [["/login", tx.signInLink]] }));
+}
+
 async function handleLogout(req, res) {
   const form = await readForm(req, res);
   if (!form) return;
@@ -608,11 +702,12 @@ const ROUTES = {
   "/logout": { POST: handleLogout },
   "/account": { GET: handleAccount },
   "/account/password": { GET: handleChangePage, POST: handlePasswordChange },
+  "/reset": { GET: handleResetPage, POST: handleReset },
 };
 
 /** Starts the demo server; resolves with its base URL and a close function. */
-export async function startServer({ port = 0, host = "127.0.0.1" } = {}) {
-  const app = await createApp();
+export async function startServer({ port = 0, host = "127.0.0.1", edgeUrl = null, applicationKey = null } = {}) {
+  const app = await createApp({ edgeUrl, applicationKey });
 
   async function handle(req, res) {
     let url;
@@ -666,6 +761,8 @@ export async function startServer({ port = 0, host = "127.0.0.1" } = {}) {
       resolve({
         url: `http://${shownHost}:${actualPort}/`,
         server,
+        /** Points self-service reset at an edge started after this server. */
+        connectEdge: (edgeUrl, applicationKey) => Object.assign(app, { edgeUrl, applicationKey }),
         close: () =>
           new Promise((done, fail) => {
             server.close((error) => (error ? fail(error) : done()));
@@ -687,7 +784,13 @@ function isMain() {
 
 if (isMain()) {
   const port = Number.parseInt(process.env.PORT ?? "", 10);
-  const { url, close } = await startServer({ port: Number.isFinite(port) ? port : DEFAULT_PORT, host: "127.0.0.1" });
+  const { url, close } = await startServer({
+    port: Number.isFinite(port) ? port : DEFAULT_PORT,
+    host: "127.0.0.1",
+    // Set by scripts/demo.sh: the edge in front, for self-service reset links.
+    edgeUrl: process.env.PORTCULLIS_EDGE_URL || null,
+    applicationKey: process.env.PORTCULLIS_APPLICATION_KEY || null,
+  });
   console.log(`Portcullis demo: ${url}`);
   const stop = () => close().then(() => process.exit(0));
   process.once("SIGINT", stop);
