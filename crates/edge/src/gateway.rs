@@ -253,7 +253,7 @@ pub(crate) async fn handle(
             user::call(&env, &claims.sub, "logout", &call).await?;
         }
         let cookies = clearing_cookies();
-        return forward(&req, &env, &snapshot, path_and_query, &[], &[], &cookies).await;
+        return forward(&req, &env, &snapshot, &[], &[], &cookies).await;
     }
     // A dead or forged cookie is cleared so the browser stops sending it.
     let clear: Vec<String> = match state {
@@ -439,16 +439,7 @@ pub(crate) async fn handle(
         }
     }
 
-    let response = forward(
-        &req,
-        &env,
-        &snapshot,
-        path_and_query,
-        &to_origin,
-        &extra,
-        &cookies,
-    )
-    .await?;
+    let response = forward(&req, &env, &snapshot, &to_origin, &extra, &cookies).await?;
     if response.status() == 403 && protected {
         warn(&env, policy, &key, ip, WarningKind::OriginForbidden).await;
     }

@@ -135,7 +135,6 @@ pub(crate) async fn guard(
             c.req,
             c.env,
             c.snapshot,
-            path_and_query,
             headers.to_origin,
             headers.extra,
             headers.cookies,
