@@ -61,6 +61,17 @@ describe("proxy", () => {
     assert.equal(r.headers.get("portcullis-internal"), null, "origin-to-edge headers are stripped");
   });
 
+  test("client headers in the reserved namespace never reach the origin, however spelled", async () => {
+    const r = await edge.request("/hello", {
+      ip: "203.0.113.10",
+      headers: { "Portcullis-User": "u-admin", Portcullis_User: "u-admin", "PORTCULLIS_RESET_USER": "u-admin", "X-Other": "kept" },
+    });
+    const seen = await r.json();
+    const names = Object.keys(seen.headers);
+    assert.deepEqual(names.filter((n) => n.replaceAll("_", "-").startsWith("portcullis-")), []);
+    assert.equal(seen.headers["x-other"], "kept");
+  });
+
   test("the edge's own answers carry them too", async () => {
     for (const path of ["/__portcullis/policy", "/__portcullis/nope"]) {
       const r = await edge.request(path, { ip: "203.0.113.10" });

@@ -322,9 +322,45 @@ describe("reset links", () => {
     assert.equal(html.headers.get("location"), "/reset?reason=reset_link_used");
     // The reset password is history now.
     const again = await mint(edge, "u-rita");
+    // A token without the new password is refused, not forwarded unredeemed.
+    const bare = await edge.request("/reset", {
+      ip: ip(),
+      method: "POST",
+      body: new URLSearchParams({ token: again.body.token }).toString(),
+      headers: { "content-type": "application/x-www-form-urlencoded", Accept: "application/json" },
+    });
+    assert.equal(bare.status, 400);
+    assert.equal((await bare.json()).error, "missing_field");
+    // A JSON body hiding the password from the edge is refused too.
+    const hidden = await edge.request(`/reset?token=${again.body.token}`, {
+      ip: ip(),
+      method: "POST",
+      body: JSON.stringify({ x: "&new_password=weak&" }),
+      headers: { "content-type": "application/json", Accept: "application/json" },
+    });
+    assert.equal(hidden.status, 400);
+    await hidden.arrayBuffer();
     const reuse = await postReset(edge, again.body.token, STRONG[0]);
     assert.equal(reuse.status, 422);
     assert.deepEqual((await reuse.json()).rules, ["history"]);
+  });
+
+  test("a reset ends the user's sessions; a change ends the others but keeps the one that made it", async () => {
+    const { edge } = box;
+    const thief = await signIn(edge, "victim");
+    const owner = await signIn(edge, "victim");
+    assert.equal((await get(edge, "/app/x", thief)).status, 200);
+    const changed = await changePassword(edge, owner, STRONG[2]);
+    assert.equal(changed.status, 200);
+    const kept = sessionOf(changed);
+    await changed.arrayBuffer();
+    assert.equal((await get(edge, "/app/x", thief)).body.error, "session_ended", "the other session ended");
+    assert.equal((await get(edge, "/app/x", kept)).status, 200, "the session that changed it goes on");
+    const minted = await mint(edge, "u-victim");
+    const reset = await postReset(edge, minted.body.token, STRONG[1]);
+    assert.equal(reset.status, 200);
+    await reset.arrayBuffer();
+    assert.equal((await get(edge, "/app/x", kept)).body.error, "session_ended", "a reset ends every session");
   });
 
   test("parallel uses of one link: exactly one wins", async () => {

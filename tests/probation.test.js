@@ -78,7 +78,7 @@ describe("probation", () => {
     assert.equal(r.status, 200);
     await r.arrayBuffer();
     const form = new URLSearchParams(lastSeen("/community/replies").body);
-    assert.equal(form.get("text"), "see my shop and https[:]//spam.example/y or here");
+    assert.equal(form.get("text"), "see my shop and https[:]//spam.example/y or [here] (http[:]//z.example)");
     assert.equal(form.get("topic"), "42");
     const json = await post(s, "/community/replies", { text: "www.spam.example", nested: ["<a href=x>y</a>"] }, "json");
     assert.equal(json.status, 200);
@@ -124,6 +124,11 @@ describe("probation", () => {
     const anonymous = await edge.request("/search?q=x&page=6", { ip: ip() });
     assert.equal(anonymous.status, 429);
     assert.equal((await anonymous.json()).error, "search_page_capped");
+    for (const query of ["page=1&page=99", "%70age=99", "page=99abc"]) {
+      const r = await edge.request(`/search?${query}`, { ip: ip() });
+      assert.equal(r.status, 429, query);
+      await r.arrayBuffer();
+    }
     const fifth = await edge.request("/search?q=x&page=5", { ip: ip() });
     assert.equal(fifth.status, 200);
     await fifth.arrayBuffer();

@@ -56,6 +56,19 @@ describe("login and sessions", () => {
     assert.equal(payload.exp - payload.iat, 3);
   });
 
+  test("a login form without its fields is refused before the origin", async () => {
+    const before = origin.seen.length;
+    for (const body of ["username=alice", "password=x", ""]) {
+      const r = await edge.request("/login", { ip: ip(), method: "POST", body, headers: { "content-type": "application/x-www-form-urlencoded" } });
+      assert.equal(r.status, 400);
+      assert.equal((await r.json()).error, "missing_field");
+    }
+    const json = await edge.request("/login", { ip: ip(), method: "POST", body: JSON.stringify({ x: "&username=a&password=b" }), headers: { "content-type": "application/json" } });
+    assert.equal(json.status, 400, "a body that hides the fields from the edge");
+    await json.arrayBuffer();
+    assert.equal(origin.seen.length, before);
+  });
+
   test("protected paths need a session: 401 for APIs, a redirect for pages", async () => {
     let r = await edge.request("/app/data", { ip: ip() });
     assert.equal(r.status, 401);

@@ -128,7 +128,20 @@ describe("webhooks", () => {
       assert.equal(log.delivery.attempts, 2);
       assert.equal(log.delivery.lastError, "HTTP 500");
       assert.ok(verify(receiver.received.at(-1).headers["portcullis-signature"], receiver.received.at(-1).body, WEBHOOK_SECRET).ok);
-      const audit = await (await edge.admin("/audit")).json();
+      // The CAPTCHA secret and the application key are replaced the same way.
+      const captcha = await edge.admin("/secrets/captchaSecret", { method: "POST", body: JSON.stringify({ value: "captcha-secret-0123456789-abcdefghijk" }) });
+      assert.equal(captcha.status, 200);
+      await captcha.arrayBuffer();
+      const newKey = "replaced-application-key-0123456789-abcdef";
+      const replaced = await edge.admin("/secrets/applicationKey", { method: "POST", body: JSON.stringify({ value: newKey }) });
+      assert.equal(replaced.status, 200);
+      await replaced.arrayBuffer();
+      const old = await edge.admin("/settings");
+      assert.equal(old.status, 401, "the old key no longer works");
+      await old.arrayBuffer();
+      settings = await (await edge.admin("/settings", { key: newKey })).json();
+      assert.equal(settings.secrets.captchaSecret, "set");
+      const audit = await (await edge.admin("/audit", { key: newKey })).json();
       assert.ok(audit.entries.some((e) => e.kind === "secretRotated" && e.detail.secret === "webhookSecret"));
       assert.ok(!JSON.stringify(audit).includes(WEBHOOK_SECRET), "never in the audit log");
     } finally {

@@ -161,6 +161,12 @@ async function readForm(req, res) {
       for (const [name, value] of data) if (typeof value === "string") form.append(name, value);
       return form;
     }
+    // Only forms: a JSON body read as urlencoded could hide fields from the
+    // edge, which reads JSON as JSON.
+    const media = type.split(";")[0].trim().toLowerCase();
+    if (media !== "" && media !== "application/x-www-form-urlencoded") {
+      throw Object.assign(new Error("send the form urlencoded or multipart"), { status: 415 });
+    }
     return new URLSearchParams(body.toString("utf8"));
   } catch (error) {
     sendJson(res, error.status ?? 400, { error: error.status ? error.message : "malformed form body" });

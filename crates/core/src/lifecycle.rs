@@ -388,6 +388,12 @@ impl UserRecord {
         }
     }
 
+    /// Ends every tracked session but `keep` (a password change keeps the
+    /// session that made it; a reset keeps none).
+    pub fn end_sessions_except(&mut self, keep: Option<&str>) {
+        self.sessions.retain(|s| Some(s.sid.as_str()) == keep);
+    }
+
     /// Ends one session (logout).
     pub fn end_session(&mut self, sid: &str) {
         self.sessions.retain(|s| s.sid != sid);
@@ -517,6 +523,18 @@ pub fn tracks_users(policy: &Policy) -> bool {
         || policy.login.inactive_account_seconds > 0
         || policy.login.single_session != SingleSession::Off
         || policy.probation.enabled
+}
+
+/// Whether the origin took a new password (change page or reset link): its
+/// `Portcullis-Password-Changed: true|false` answer when it sends one, else
+/// a status below 400. An origin that re-renders a failed change with 200
+/// must send `false`.
+pub fn change_accepted(status: u16, header: Option<&str>) -> bool {
+    match header.map(|h| h.trim().to_ascii_lowercase()) {
+        Some(value) if value == "true" => true,
+        Some(_) => false,
+        None => status < 400,
+    }
 }
 
 /// The message for a password refused by the history rule (rule id
@@ -861,6 +879,35 @@ mod tests {
         assert_eq!(r.use_action(&p, &reply, Role::EndUser, 200), Ok(false));
         r.action_done("newThread");
         assert_eq!(r.summary(&p, 200).replies, 5);
+    }
+
+    #[test]
+    fn a_change_is_what_the_origin_says() {
+        assert!(change_accepted(303, None));
+        assert!(!change_accepted(400, None));
+        assert!(
+            !change_accepted(200, Some("false")),
+            "a failed change re-rendered with 200"
+        );
+        assert!(change_accepted(200, Some(" TRUE ")));
+        assert!(!change_accepted(200, Some("maybe")));
+        let mut p = policy();
+        p.login.single_session = SingleSession::EndOthers;
+        p.login.inactive_account_seconds = 0;
+        let mut r = UserRecord::default();
+        r.apply(
+            &UserPatch {
+                allow_multiple_sessions: Some(true),
+                ..UserPatch::default()
+            },
+            0,
+        );
+        r.login(&p, None, true, "a", 0).unwrap();
+        r.login(&p, None, true, "b", 0).unwrap();
+        r.end_sessions_except(Some("b"));
+        assert!(!r.touch("a", &p.sessions, 1) && r.touch("b", &p.sessions, 1));
+        r.end_sessions_except(None);
+        assert!(!r.touch("b", &p.sessions, 1));
     }
 
     #[test]

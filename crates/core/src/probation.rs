@@ -101,12 +101,28 @@ impl ActionLog {
     }
 }
 
-/// The `page` query parameter of a request, when it is a number.
+/// The page a search asks for: the largest `page` parameter, names and
+/// values percent-decoded and numbers read from their leading digits, the
+/// way lenient origins read them (`?page=1&page=99`, `?%70age=99`,
+/// `?page=99abc` all ask for page 99).
 pub fn requested_page(query: &str) -> Option<u32> {
-    query.split('&').find_map(|pair| {
-        let (name, value) = pair.split_once('=')?;
-        (name == "page").then(|| value.parse().ok()).flatten()
-    })
+    query
+        .split('&')
+        .filter_map(|pair| {
+            let (name, value) = pair.split_once('=')?;
+            let name = crate::uploads::percent_decode(&name.replace('+', " "));
+            if name.trim() != "page" {
+                return None;
+            }
+            let value = crate::uploads::percent_decode(&value.replace('+', " "));
+            let digits: String = value
+                .trim()
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            (!digits.is_empty()).then(|| digits.parse::<u32>().unwrap_or(u32::MAX))
+        })
+        .max()
 }
 
 /// Whether a search result page is over the cap for a caller who is
@@ -125,27 +141,36 @@ pub fn search_page_refused(
 }
 
 /// Turns links in submitted text into plain text: HTML anchors become their
-/// text, Markdown links `[text](url)` become `text`, and bare `http://`,
-/// `https://` and `www.` addresses are defanged (`https[:]//`, `www[.]`) so
-/// no renderer turns them back into links.
+/// text, Markdown links `[text](url)` lose the adjacency that makes them
+/// links (`[text] (url)`), and bare `http://`, `https://` and `www.`
+/// addresses are defanged (`https[:]//`, `www[.]`) so no renderer turns them
+/// back into links. Linear in the length of the text (a new account may send
+/// 256 KB of `<a ><a >…`).
 pub fn strip_links(text: &str) -> String {
-    // Removing one link can join its neighbours into another (`<[a](x) …`):
-    // repeat until nothing changes. Each round shortens the text, so this
-    // ends; the bound only caps hostile input, which then loses its `<`s.
+    // Removing an anchor can join its neighbours into another (`<<a >a …`):
+    // repeat until nothing changes. Each round is linear and shortens the
+    // text; the bound only caps hostile input, which then loses its `<`s.
     let mut current = text.to_owned();
+    let mut settled = false;
     for _ in 0..16 {
-        let next = strip_markdown_links(&strip_anchors(&current));
-        if next == current {
-            return defang(&current);
-        }
+        let next = strip_anchors(&current);
+        settled = next == current;
         current = next;
+        if settled {
+            break;
+        }
     }
-    defang(&current.replace('<', ""))
+    if !settled {
+        current = current.replace('<', "");
+    }
+    defang(&current.replace("](", "] ("))
 }
 
 fn strip_anchors(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
+    // Once no `</a>` is left, later anchors have none either: stop looking.
+    let mut closes_left = true;
     while let Some(start) = find_ascii_ci(rest, "<a") {
         let after = &rest[start + 2..];
         // `<a` followed by whitespace or `>` opens an anchor; `<abbr>` does not.
@@ -160,9 +185,14 @@ fn strip_anchors(text: &str) -> String {
             return out;
         };
         rest = &after[open_end + 1..];
-        if let Some(close) = find_ascii_ci(rest, "</a>") {
-            out.push_str(&rest[..close]);
-            rest = &rest[close + 4..];
+        if closes_left {
+            match find_ascii_ci(rest, "</a>") {
+                Some(close) => {
+                    out.push_str(&rest[..close]);
+                    rest = &rest[close + 4..];
+                }
+                None => closes_left = false,
+            }
         }
     }
     out.push_str(rest);
@@ -174,31 +204,6 @@ fn find_ascii_ci(haystack: &str, needle: &str) -> Option<usize> {
         .as_bytes()
         .windows(needle.len())
         .position(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
-}
-
-fn strip_markdown_links(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(open) = rest.find('[') {
-        let Some(close_rel) = rest[open..].find("](") else {
-            break;
-        };
-        let close = open + close_rel;
-        let Some(end_rel) = rest[close + 2..].find(')') else {
-            break;
-        };
-        let label = &rest[open + 1..close];
-        if label.contains('[') || label.contains('\n') {
-            out.push_str(&rest[..open + 1]);
-            rest = &rest[open + 1..];
-            continue;
-        }
-        out.push_str(&rest[..open]);
-        out.push_str(label);
-        rest = &rest[close + 2 + end_rel + 1..];
-    }
-    out.push_str(rest);
-    out
 }
 
 fn defang(text: &str) -> String {
@@ -323,6 +328,14 @@ mod tests {
         assert!(!search_page_refused(&p, "/search", "q=x", true));
         assert!(!search_page_refused(&p, "/other", "page=9", true));
         assert_eq!(requested_page("page=abc"), None);
+        assert_eq!(
+            requested_page("page=1&page=99"),
+            Some(99),
+            "the largest counts"
+        );
+        assert_eq!(requested_page("%70age=99"), Some(99), "names are decoded");
+        assert_eq!(requested_page("page=%399abc"), Some(99), "leading digits");
+        assert_eq!(requested_page("page=99999999999999"), Some(u32::MAX));
     }
 
     #[test]
@@ -333,7 +346,10 @@ mod tests {
         );
         assert_eq!(strip_links("<A HREF='x'>Up</A>per"), "Upper");
         assert_eq!(strip_links("<abbr>ok</abbr>"), "<abbr>ok</abbr>");
-        assert_eq!(strip_links("[click](http://x.example)"), "click");
+        assert_eq!(
+            strip_links("[click](http://x.example)"),
+            "[click] (http[:]//x.example)"
+        );
         assert_eq!(
             strip_links("go to https://x.example/a"),
             "go to https[:]//x.example/a"
@@ -353,6 +369,16 @@ mod tests {
         );
     }
 
+    #[test]
+    fn hostile_input() {
+        // 256 KB of unclosed anchors and brackets (the scan is linear: once
+        // no `</a>` is left it stops looking for one).
+        let text = "<a >[[".repeat(256 * 1024 / 6);
+        let out = strip_links(&text);
+        assert!(!out.contains("<a"));
+        assert_eq!(out.len(), "[[".len() * (256 * 1024 / 6));
+    }
+
     proptest::proptest! {
         /// No output of strip_links contains a link a renderer would follow.
         #[test]
@@ -361,6 +387,7 @@ mod tests {
             let lower = out.to_ascii_lowercase();
             proptest::prop_assert!(!lower.contains("http://") && !lower.contains("https://") && !lower.contains("www."), "{}", out);
             proptest::prop_assert!(find_ascii_ci(&out, "<a ").is_none(), "{}", out);
+            proptest::prop_assert!(!out.contains("]("), "{}", out);
         }
     }
 }

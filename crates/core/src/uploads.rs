@@ -58,6 +58,18 @@ pub enum UploadError {
     Malformed,
 }
 
+/// The media type of a `Content-Type` value, lowercased, without
+/// parameters: `"Application/JSON; charset=utf-8"` → `"application/json"`.
+/// Form bodies are matched on it exactly (`application/jsonp` is not JSON).
+pub fn media_type(content_type: &str) -> String {
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase()
+}
+
 /// The form of a request path every route decision is made on, so that
 /// `/%6Cogin`, `//login/`, `/LOGIN`, `/x/../login` and `/login;jsessionid=1`
 /// all count as `/login` (origins decode, merge slashes, ignore case or
@@ -351,7 +363,8 @@ fn disposition_filenames(headers: &str) -> Vec<String> {
     names
 }
 
-fn percent_decode(s: &str) -> String {
+/// Decodes `%XX` escapes once (invalid escapes stay as they are).
+pub(crate) fn percent_decode(s: &str) -> String {
     let hex = |b: u8| (b as char).to_digit(16);
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());

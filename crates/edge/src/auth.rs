@@ -6,7 +6,7 @@
 use std::net::IpAddr;
 
 use portcullis_core::bans::WarningKind;
-use portcullis_core::lifecycle::{reused_message, tracks_users, valid_user_id};
+use portcullis_core::lifecycle::{change_accepted, reused_message, tracks_users, valid_user_id};
 use portcullis_core::session::{new_session, password_expires_in, session_cookie, xsrf_cookie};
 use portcullis_core::tokens::{Claims, ResetError, random_token, sign_jwt, xsrf_token};
 use portcullis_core::uploads::Role;
@@ -58,6 +58,18 @@ impl Caller<'_> {
                 Ok(Err(answer))
             }
         }
+    }
+
+    /// 400 for a form the edge must check that lacks a field (a warning:
+    /// a malformed body on the edge's own route). Forwarding it unchecked
+    /// would let an origin that reads the body differently skip the check.
+    async fn missing(&self, fields: &str) -> Result<web_sys::Response> {
+        self.warn(WarningKind::MalformedBody).await;
+        self.secured(reply::error(
+            400,
+            "missing_field",
+            &format!("This form needs {fields}."),
+        ))
     }
 
     fn fingerprint(&self, user: &str, password: &str) -> HistoryFingerprint {
@@ -181,8 +193,11 @@ pub(crate) async fn login(c: &Caller<'_>, path_and_query: &str) -> Result<web_sy
     let mut values = values.into_iter();
     let login_name = values.next().flatten().unwrap_or_default();
     let password = values.next().flatten();
-    let counted = !login_name.trim().is_empty();
-    let failures = if counted && policy.captcha.after_failed_logins > 0 {
+    if login_name.trim().is_empty() || password.is_none() {
+        let fields = format!("`{}` and `{}`", fields.username, fields.password);
+        return c.missing(&fields).await;
+    }
+    let failures = if policy.captcha.after_failed_logins > 0 {
         account::call(c.env, &login_name, "peek", &policy.login)
             .await?
             .failures
@@ -202,11 +217,9 @@ pub(crate) async fn login(c: &Caller<'_>, path_and_query: &str) -> Result<web_sy
     {
         return c.secured(Ok(refusal));
     }
-    if counted {
-        let gate = account::call(c.env, &login_name, "begin", &policy.login).await?;
-        if gate.state != "open" {
-            return locked(&gate, snapshot);
-        }
+    let gate = account::call(c.env, &login_name, "begin", &policy.login).await?;
+    if gate.state != "open" {
+        return locked(&gate, snapshot);
     }
     let Some(raw) = fetch_origin(c.req, c.env, path_and_query, &[]).await? else {
         return origin_failed(c.env, snapshot);
@@ -215,9 +228,6 @@ pub(crate) async fn login(c: &Caller<'_>, path_and_query: &str) -> Result<web_sy
     let user = origin_header("Portcullis-Login-User").filter(|u| !u.trim().is_empty());
     let Some(user) = user.filter(|_| raw.status() < 400) else {
         c.warn(WarningKind::FailedLogin).await;
-        if !counted {
-            return Ok(secure_raw(&raw, snapshot, &[], &[]));
-        }
         let outcome = account::call(c.env, &login_name, "failure", &policy.login).await?;
         if outcome.state != "open" {
             // This failure started the lockout: list it for the admin.
@@ -235,12 +245,10 @@ pub(crate) async fn login(c: &Caller<'_>, path_and_query: &str) -> Result<web_sy
             .unwrap_or_default();
         return Ok(secure_raw(&raw, snapshot, &extra, &[]));
     };
-    if counted {
-        let gate = account::call(c.env, &login_name, "success", &policy.login).await?;
-        if gate.state != "open" {
-            // A parallel attempt locked the account meanwhile.
-            return locked(&gate, snapshot);
-        }
+    let gate = account::call(c.env, &login_name, "success", &policy.login).await?;
+    if gate.state != "open" {
+        // A parallel attempt locked the account meanwhile.
+        return locked(&gate, snapshot);
     }
     let user = user.trim().to_owned();
     if !valid_user_id(&user) {
@@ -329,6 +337,10 @@ pub(crate) async fn change_password(
         Err(refusal) => return Ok(refusal),
     };
     let password = values.into_iter().next().flatten();
+    if password.is_none() {
+        let field = format!("`{}`", policy.routes.fields.new_password);
+        return c.missing(&field).await;
+    }
     let fingerprint = match (&password, claims) {
         (Some(password), _) => {
             let subject = Subject {
@@ -371,24 +383,77 @@ pub(crate) async fn change_password(
     let Some(raw) = fetch_origin(c.req, c.env, path_and_query, &to_origin).await? else {
         return origin_failed(c.env, snapshot);
     };
-    if raw.status() < 400
+    if accepted(&raw)
         && let (Some(fp), Some(claims)) = (fingerprint, claims)
+        && let Some((before, expires_at)) =
+            record_change(c, &claims.sub, Some(&claims.sid), fp).await
     {
-        let call = user::Call {
-            policy: Some(policy.clone()),
-            fingerprint: Some(fp),
-            ..user::Call::default()
-        };
-        let answer = user::call(c.env, &claims.sub, "changed", &call).await?;
+        // The user's other sessions ended; this one goes on, from now.
         let changed = Claims {
             chg: None,
-            pwx: answer.expires_at,
+            pwx: expires_at,
+            lms: before,
             ..claims.clone()
         };
         cookies = session_cookies(snapshot, &changed, c.now);
         extra = expiry_warning(snapshot, &changed, c.now);
     }
     Ok(secure_raw(&raw, snapshot, &extra, &cookies))
+}
+
+/// Whether the origin took the new password (core's `change_accepted`).
+fn accepted(raw: &web_sys::Response) -> bool {
+    let said = raw
+        .headers()
+        .get("Portcullis-Password-Changed")
+        .ok()
+        .flatten();
+    change_accepted(raw.status(), said.as_deref())
+}
+
+/// After the origin took a new password: the user's record remembers it
+/// (history, age, no change required) and ends their other tracked
+/// sessions, and Control ends their older sessions everywhere. Answers the
+/// revocation moment and the new expiry; `None` when that failed (logged:
+/// the origin's answer still goes to the client).
+async fn record_change(
+    c: &Caller<'_>,
+    user_id: &str,
+    keep: Option<&str>,
+    fingerprint: HistoryFingerprint,
+) -> Option<(u64, Option<u64>)> {
+    let call = user::Call {
+        policy: Some(c.snapshot.policy.clone()),
+        fingerprint: Some(fingerprint),
+        sid: keep.map(str::to_owned),
+        ..user::Call::default()
+    };
+    let changed = user::call(c.env, user_id, "changed", &call).await;
+    let revoked = async {
+        let mut response = control::call(
+            c.env,
+            "POST",
+            "/revoke-user",
+            Some(&json!({ "user": user_id })),
+        )
+        .await?;
+        let answer: Value = serde_json::from_str(&response.text().await?)
+            .map_err(|e| worker::Error::RustError(e.to_string()))?;
+        answer
+            .get("before")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| worker::Error::RustError("no revocation time".into()))
+    }
+    .await;
+    // This isolate sees the revocation at once.
+    crate::cache::invalidate();
+    match (changed, revoked) {
+        (Ok(answer), Ok(before)) => Some((before, answer.expires_at)),
+        (Err(e), _) | (_, Err(e)) => {
+            worker::console_error!("portcullis: recording a password change failed: {e}");
+            None
+        }
+    }
 }
 
 /// The value of query parameter `name` in a URL.
@@ -499,6 +564,11 @@ pub(crate) async fn reset(
         "Portcullis-Reset-Purpose".to_owned(),
         purpose,
     ];
+    if write && password.is_none() {
+        // A token without the new password: never forwarded unredeemed.
+        let field = format!("`{}`", fields.new_password);
+        return c.missing(&field).await.map(Some);
+    }
     let Some(password) = password.filter(|_| write) else {
         let Some(raw) = fetch_origin(c.req, c.env, path_and_query, &to_origin).await? else {
             return origin_failed(c.env, snapshot).map(Some);
@@ -517,7 +587,7 @@ pub(crate) async fn reset(
     let fingerprint = c.fingerprint(&user, &password);
     let record = user::Call {
         policy: Some(policy.clone()),
-        fingerprint: Some(fingerprint),
+        fingerprint: Some(fingerprint.clone()),
         ..user::Call::default()
     };
     if policy.passwords.history_count > 0 && user::call(c.env, &user, "reuses", &record).await?.yes
@@ -528,8 +598,9 @@ pub(crate) async fn reset(
         return reset_refused(c, &code).await.map(Some);
     }
     let answer = fetch_origin(c.req, c.env, path_and_query, &to_origin).await?;
-    if let Some(raw) = answer.as_ref().filter(|raw| raw.status() < 400) {
-        user::call(c.env, &user, "changed", &record).await?;
+    if let Some(raw) = answer.as_ref().filter(|raw| accepted(raw)) {
+        // Every session of the user ends: a reset is how accounts are recovered.
+        record_change(c, &user, None, fingerprint).await;
         return Ok(Some(secure_raw(raw, snapshot, &[], &[])));
     }
     // The origin did not take the new password: the link stays usable.

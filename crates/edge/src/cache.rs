@@ -169,6 +169,20 @@ pub(crate) fn add_ban(entry: BanEntry) {
     });
 }
 
+/// Loads a fresh snapshot now and caches it.
+pub(crate) async fn reload(env: &Env) -> Result<Rc<Snapshot>> {
+    Ok(store(load(env).await?))
+}
+
+/// How old the cached snapshot is (milliseconds); `None` without one.
+pub(crate) fn age_ms() -> Option<f64> {
+    CACHE.with(|c| {
+        c.borrow()
+            .as_ref()
+            .map(|cached| js_sys::Date::now() - cached.loaded_at_ms)
+    })
+}
+
 /// Drops the cached snapshot so the next request loads a fresh one.
 pub(crate) fn invalidate() {
     CACHE.with(|c| *c.borrow_mut() = None);

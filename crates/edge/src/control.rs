@@ -644,6 +644,17 @@ impl Control {
                 let op = &op["/reset/".len()..];
                 self.reset_token(&mut req, op, now, retention).await
             }
+            (Method::Post, "/revoke-user") => {
+                // A password changed or was reset: the user's older sessions end.
+                let body: Value = serde_json::from_str(&req.text().await?)
+                    .map_err(|e| worker::Error::RustError(e.to_string()))?;
+                let user = body.get("user").and_then(Value::as_str).unwrap_or_default();
+                let Ok(policy) = &policy else {
+                    return reply::error(503, "configuration_invalid", "no valid policy");
+                };
+                let before = self.revoke(policy, Some(user))?;
+                reply::json(200, &json!({ "before": before }))
+            }
             (Method::Post, "/locks") => {
                 let lock: Value = serde_json::from_str(&req.text().await?)
                     .map_err(|e| worker::Error::RustError(e.to_string()))?;

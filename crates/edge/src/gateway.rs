@@ -18,7 +18,7 @@ use portcullis_core::session::{
 };
 use portcullis_core::signup::email_domain_blocked;
 use portcullis_core::uploads::{
-    Role, UploadError, canonical_path, check_upload, declared_too_large,
+    Role, UploadError, canonical_path, check_upload, declared_too_large, media_type,
 };
 use portcullis_core::{
     CaptchaPage, Locale, ManualBanScope, PasswordChecker, Policy, SingleSession, Subject,
@@ -100,6 +100,11 @@ pub(crate) fn locale(req: &web_sys::Request) -> Locale {
         .and_then(|v| v.split([',', ';']).next().and_then(Locale::parse))
         .unwrap_or_default()
 }
+
+/// A snapshot younger than this is trusted to know the current signing
+/// secrets (milliseconds); an older one is refreshed before a token is
+/// called forged.
+const FRESH_MS: f64 = 1000.0;
 
 /// The whole pipeline for one request.
 pub(crate) async fn handle(
@@ -215,7 +220,39 @@ pub(crate) async fn handle(
         now,
     );
     if state == SessionState::Forged {
-        warn(&env, policy, &key, ip, WarningKind::ForgedToken).await;
+        // A copy of the secrets older than a second may have missed a
+        // rotation made elsewhere: check once more against a fresh copy
+        // before calling the token forged. Not forged after all: no session
+        // for this request (the cookie stays), the fresh copy decides next.
+        let stale = cache::age_ms().is_none_or(|age| age > FRESH_MS);
+        let forged = if stale {
+            match cache::reload(&env).await {
+                Ok(fresh) => {
+                    let keys = SessionKeys {
+                        secret: fresh.secrets.jwt.as_bytes(),
+                        previous: fresh.secrets.jwt_previous.as_deref().map(str::as_bytes),
+                    };
+                    let token = cookie_header
+                        .as_deref()
+                        .and_then(|h| cookie(h, SESSION_COOKIE));
+                    session_state(
+                        &keys,
+                        token,
+                        &fresh.policy.sessions,
+                        &fresh.revocations,
+                        now,
+                    ) == SessionState::Forged
+                }
+                Err(_) => true,
+            }
+        } else {
+            true
+        };
+        if forged {
+            warn(&env, policy, &key, ip, WarningKind::ForgedToken).await;
+        } else {
+            state = SessionState::Missing;
+        }
     }
     // Single-session mode: the user's record says whether this session is
     // still theirs (the one Durable Object round trip it costs).
@@ -377,23 +414,6 @@ pub(crate) async fn handle(
         ),
         None => (Vec::new(), clear, Vec::new()),
     };
-    let forwarding = crate::probation::Forwarding {
-        to_origin: &to_origin,
-        extra: &extra,
-        cookies: &cookies,
-    };
-    if let Some(answer) = crate::probation::guard(
-        &caller,
-        renewed.as_ref(),
-        &route,
-        path_and_query,
-        forwarding,
-    )
-    .await?
-    {
-        return Ok(answer);
-    }
-
     // Any request with a body counts, whatever its method.
     if routes.uploads.matches(&route) && (write || req.body().is_some()) {
         let declared = header(&req, "Content-Length").and_then(|v| v.trim().parse::<u64>().ok());
@@ -439,7 +459,24 @@ pub(crate) async fn handle(
         }
     }
 
-    let response = forward(&req, &env, &snapshot, &to_origin, &extra, &cookies).await?;
+    // Probation (after the upload rules, which apply to its actions too).
+    let forwarding = crate::probation::Forwarding {
+        to_origin: &to_origin,
+        extra: &extra,
+        cookies: &cookies,
+    };
+    let guarded = crate::probation::guard(
+        &caller,
+        renewed.as_ref(),
+        &route,
+        path_and_query,
+        forwarding,
+    )
+    .await?;
+    let response = match guarded {
+        Some(answer) => answer,
+        None => forward(&req, &env, &snapshot, &to_origin, &extra, &cookies).await?,
+    };
     if response.status() == 403 && protected {
         warn(&env, policy, &key, ip, WarningKind::OriginForbidden).await;
     }
@@ -506,11 +543,9 @@ async fn check_signup(
 /// A form field of the request body (urlencoded or multipart), read from a
 /// copy so the original still streams to the origin.
 async fn form_field(req: &web_sys::Request, name: &str) -> Option<String> {
-    let content_type = header(req, "Content-Type")
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    if !(content_type.starts_with("application/x-www-form-urlencoded")
-        || content_type.starts_with("multipart/form-data"))
+    let content_type = media_type(&header(req, "Content-Type").unwrap_or_default());
+    if !(content_type == "application/x-www-form-urlencoded"
+        || content_type == "multipart/form-data")
     {
         return None;
     }
@@ -562,14 +597,12 @@ pub(crate) async fn read_fields(
         }
         _ => {}
     }
-    let content_type = header(req, "Content-Type")
-        .unwrap_or_default()
-        .to_ascii_lowercase();
+    let content_type = media_type(&header(req, "Content-Type").unwrap_or_default());
     let Ok(copy) = req.clone() else {
         return Err(malformed_body());
     };
     let mut copy = Request::from(copy);
-    if content_type.starts_with("application/json") {
+    if content_type == "application/json" {
         let text = copy.text().await.map_err(|_| malformed_body())?;
         let value: serde_json::Value = serde_json::from_str(&text).map_err(|_| malformed_body())?;
         let object = value.as_object().ok_or_else(malformed_body)?;
@@ -578,8 +611,8 @@ pub(crate) async fn read_fields(
             .map(|n| object.get(*n).and_then(|v| v.as_str()).map(str::to_owned))
             .collect());
     }
-    if !(content_type.starts_with("application/x-www-form-urlencoded")
-        || content_type.starts_with("multipart/form-data"))
+    if !(content_type == "application/x-www-form-urlencoded"
+        || content_type == "multipart/form-data")
     {
         return Err(Refusal {
             status: 415,

@@ -9,7 +9,7 @@ use portcullis_core::CaptchaPage;
 use portcullis_core::bans::WarningKind;
 use portcullis_core::probation::{matching_action, search_page_refused, strip_links};
 use portcullis_core::tokens::Claims;
-use portcullis_core::uploads::Role;
+use portcullis_core::uploads::{Role, media_type};
 use serde_json::{Value, json};
 use worker::{Request, Response, Result};
 
@@ -110,14 +110,14 @@ pub(crate) async fn guard(
         )
         .await?
     {
-        settle(c, &session.sub, &action.name, "action-failed").await?;
+        settle(c, &session.sub, &action.name, "action-failed").await;
         return refused(c, Ok(refusal));
     }
     let response = if on_probation && probation.strip_links {
         let body = match rewritten_body(c.req).await? {
             Ok(body) => body,
             Err(refusal) => {
-                settle(c, &session.sub, &action.name, "action-failed").await?;
+                settle(c, &session.sub, &action.name, "action-failed").await;
                 return Ok(Some(refusal_response(c, refusal).await?));
             }
         };
@@ -148,18 +148,21 @@ pub(crate) async fn guard(
     } else {
         "action-failed"
     };
-    settle(c, &session.sub, &action.name, op).await?;
+    settle(c, &session.sub, &action.name, op).await;
     Ok(Some(response))
 }
 
 /// Tells the user's record how a counted use ended: `action-done` (the
-/// origin accepted it) or `action-failed` (given back).
-async fn settle(c: &Caller<'_>, user_id: &str, action: &str, op: &str) -> Result<()> {
+/// origin accepted it) or `action-failed` (given back). A failure is logged,
+/// never turned into an error: the origin may already have answered.
+async fn settle(c: &Caller<'_>, user_id: &str, action: &str, op: &str) {
     let call = user::Call {
         action: Some(action.to_owned()),
         ..user::Call::default()
     };
-    user::call(c.env, user_id, op, &call).await.map(|_| ())
+    if let Err(e) = user::call(c.env, user_id, op, &call).await {
+        worker::console_error!("portcullis: settling a probation use failed: {e}");
+    }
 }
 
 /// Why a form could not be rewritten.
@@ -190,11 +193,9 @@ async fn refusal_response(c: &Caller<'_>, refusal: Unreadable) -> Result<web_sys
 /// The request's form with every text value passed through core's
 /// `strip_links`: urlencoded or a JSON document.
 async fn rewritten_body(req: &web_sys::Request) -> Result<std::result::Result<String, Unreadable>> {
-    let content_type = header(req, "Content-Type")
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    let json = content_type.starts_with("application/json");
-    if !json && !content_type.starts_with("application/x-www-form-urlencoded") {
+    let content_type = media_type(&header(req, "Content-Type").unwrap_or_default());
+    let json = content_type == "application/json";
+    if !json && content_type != "application/x-www-form-urlencoded" {
         return Ok(Err(Unreadable {
             status: 415,
             code: "unsupported_body",

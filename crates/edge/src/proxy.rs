@@ -16,13 +16,19 @@ use crate::reply;
 
 #[wasm_bindgen(inline_js = r#"
 // Headers between the edge and the origin carry this prefix; a client
-// cannot send them and the origin's never reach the client.
+// cannot send them and the origin's never reach the client. Spellings with
+// underscores count too (CGI-style servers read "Portcullis_User" as
+// "Portcullis-User").
 const RESERVED = "portcullis-";
+
+function reserved(name) {
+  return name.replaceAll("_", "-").startsWith(RESERVED);
+}
 
 function copyHeaders(from, dropHost) {
   const out = new Headers();
   for (const [name, value] of from) {
-    if (name.startsWith(RESERVED) || (dropHost && name === "host")) continue;
+    if (reserved(name) || (dropHost && name === "host")) continue;
     out.append(name, value);
   }
   return out;

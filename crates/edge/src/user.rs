@@ -135,6 +135,8 @@ impl DurableObject for UserState {
                     return reply::error(400, "malformed_body", "no fingerprint");
                 };
                 answer.expires_at = record.password_changed(fp, &policy.passwords, now);
+                // The password changed: every other session ends.
+                record.end_sessions_except(call.sid.as_deref());
                 true
             }
             "/action" => {

@@ -21,6 +21,10 @@ const BATCH: u32 = 20;
 /// Deliveries kept in the log (the oldest finished ones go first).
 const KEEP: u32 = 1000;
 
+/// Most deliveries waiting at once: beyond this (a receiver down during an
+/// attack) the oldest are marked `dropped`, so storage stays bounded.
+const MAX_PENDING: u32 = 10_000;
+
 #[derive(Deserialize)]
 struct HookRow {
     id: f64,
@@ -63,6 +67,10 @@ impl Control {
                 json!(Delivery::new(now_ms)).to_string().into(),
                 (now_ms as i64).into(),
             ],
+        )?;
+        sql.exec(
+            "UPDATE webhooks SET state = 'dropped' WHERE state = 'pending' AND id <= (SELECT MAX(id) FROM webhooks) - ?",
+            vec![i64::from(MAX_PENDING).into()],
         )?;
         sql.exec(
             "DELETE FROM webhooks WHERE state != 'pending' AND id <= (SELECT MAX(id) FROM webhooks) - ?",

@@ -54,8 +54,9 @@ impl Control {
             .unwrap_or_default())
     }
 
-    /// Ends the sessions of `user` (or everyone's) that began before now.
-    fn revoke(&self, policy: &Policy, user: Option<&str>) -> Result<()> {
+    /// Ends the sessions of `user` (or everyone's) that began before now;
+    /// answers that moment (unix milliseconds).
+    pub(super) fn revoke(&self, policy: &Policy, user: Option<&str>) -> Result<u64> {
         let now = crate::reply::now_millis();
         let mut revocations = self.revocations()?;
         match user {
@@ -65,7 +66,8 @@ impl Control {
             None => revocations.all_before = now,
         }
         revocations.prune(&policy.sessions, now);
-        self.put("revocations", &json!(revocations).to_string())
+        self.put("revocations", &json!(revocations).to_string())?;
+        Ok(now)
     }
 
     /// Admin routes of this module; `None` when `path` is not one of them.
@@ -83,7 +85,11 @@ impl Control {
         let answer = match (method, path) {
             (
                 Method::Post,
-                "/secrets/jwtSecret" | "/secrets/xsrfSalt" | "/secrets/webhookSecret",
+                "/secrets/jwtSecret"
+                | "/secrets/xsrfSalt"
+                | "/secrets/webhookSecret"
+                | "/secrets/captchaSecret"
+                | "/secrets/applicationKey",
             ) => {
                 let name = &path["/secrets/".len()..];
                 self.rotate(req, name, policy, audit).await
