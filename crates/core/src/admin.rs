@@ -73,9 +73,99 @@ impl Policy {
     }
 }
 
+/// Shortest secret the admin API accepts (SPEC: at least 32 characters).
+pub const MIN_SECRET_CHARS: usize = 32;
+
+/// The write-only secrets the admin API replaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SecretKind {
+    /// Signs session tokens.
+    JwtSecret,
+    /// Keys the XSRF tokens.
+    XsrfSalt,
+    /// Authenticates the admin API.
+    ApplicationKey,
+    /// The CAPTCHA provider's secret key.
+    CaptchaSecret,
+    /// Signs webhooks.
+    WebhookSecret,
+}
+
+impl SecretKind {
+    /// The kind the admin API names `name` (`jwtSecret`, `xsrfSalt`,
+    /// `applicationKey`, `captchaSecret`, `webhookSecret`).
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "jwtSecret" => Self::JwtSecret,
+            "xsrfSalt" => Self::XsrfSalt,
+            "applicationKey" => Self::ApplicationKey,
+            "captchaSecret" => Self::CaptchaSecret,
+            "webhookSecret" => Self::WebhookSecret,
+            _ => return None,
+        })
+    }
+
+    /// Whether the edge may choose a random value: only for secrets nobody
+    /// else has to hold (the webhook receivers, the CAPTCHA provider and the
+    /// admin API's callers must know theirs).
+    pub fn may_be_random(self) -> bool {
+        matches!(self, Self::JwtSecret | Self::XsrfSalt)
+    }
+
+    /// Whether replacing it ends every session (the tokens it signed or
+    /// keyed no longer verify).
+    pub fn ends_sessions(self) -> bool {
+        matches!(self, Self::JwtSecret | Self::XsrfSalt)
+    }
+}
+
+/// Why a new secret value is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SecretRefusal {
+    /// Shorter than [`MIN_SECRET_CHARS`].
+    TooShort,
+    /// No value given for a secret that may not be random.
+    ValueRequired,
+}
+
+/// Checks a replacement: `Ok(Some(value))` to store it, `Ok(None)` for a
+/// random one.
+pub fn new_secret(kind: SecretKind, given: Option<&str>) -> Result<Option<String>, SecretRefusal> {
+    match given {
+        Some(value) if value.chars().count() >= MIN_SECRET_CHARS => Ok(Some(value.to_owned())),
+        Some(_) => Err(SecretRefusal::TooShort),
+        None if kind.may_be_random() => Ok(None),
+        None => Err(SecretRefusal::ValueRequired),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secret_replacement_rules() {
+        let long = "x".repeat(MIN_SECRET_CHARS);
+        assert_eq!(new_secret(SecretKind::JwtSecret, None), Ok(None), "random");
+        assert_eq!(
+            new_secret(SecretKind::WebhookSecret, None),
+            Err(SecretRefusal::ValueRequired)
+        );
+        assert_eq!(
+            new_secret(SecretKind::ApplicationKey, Some("short")),
+            Err(SecretRefusal::TooShort)
+        );
+        assert_eq!(
+            new_secret(SecretKind::CaptchaSecret, Some(&long)),
+            Ok(Some(long.clone()))
+        );
+        assert!(
+            SecretKind::XsrfSalt.ends_sessions() && !SecretKind::ApplicationKey.ends_sessions()
+        );
+        assert_eq!(SecretKind::parse("nope"), None);
+    }
 
     #[test]
     fn keys_and_bearer() {

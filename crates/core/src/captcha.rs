@@ -51,6 +51,32 @@ pub fn required(
         && failed_logins < policy.after_failed_logins)
 }
 
+/// What the edge does with a CAPTCHA check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Decision {
+    /// Let the request through.
+    Pass,
+    /// The provider did not answer (in time) and the policy fails closed:
+    /// 503, nothing counted against the user.
+    Unavailable,
+    /// Not solved: 403 and a security warning, with this reason.
+    Refuse(&'static str),
+}
+
+/// The decision for the provider's answer (`None`: it did not answer in
+/// time), and the result code the audit log records for it (`pass`,
+/// `unavailable`, or the refusal's reason). Fail open lets an unanswered
+/// check through.
+pub fn decide(policy: &CaptchaPolicy, answer: Option<&str>) -> (Decision, &'static str) {
+    match answer.map(|text| verdict(policy, text)) {
+        None if policy.fail_open => (Decision::Pass, "unavailable"),
+        None => (Decision::Unavailable, "unavailable"),
+        Some(Verdict::Pass) => (Decision::Pass, "pass"),
+        Some(Verdict::Fail(reason)) => (Decision::Refuse(reason), reason),
+    }
+}
+
 /// [`required`] for any page, including a probation action, which needs a
 /// CAPTCHA when `probation.captcha` is on (or the page is listed).
 pub fn required_for(
@@ -165,6 +191,26 @@ pub fn verdict(policy: &CaptchaPolicy, answer_json: &str) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decisions_fail_closed_unless_told_otherwise() {
+        let mut p = CaptchaPolicy::default();
+        assert_eq!(decide(&p, None), (Decision::Unavailable, "unavailable"));
+        assert_eq!(
+            decide(&p, Some(r#"{"success":true}"#)),
+            (Decision::Pass, "pass")
+        );
+        assert_eq!(
+            decide(&p, Some(r#"{"success":false}"#)),
+            (Decision::Refuse("not_solved"), "not_solved")
+        );
+        assert_eq!(
+            decide(&p, Some("garbage")).0,
+            Decision::Refuse("unreadable_answer")
+        );
+        p.fail_open = true;
+        assert_eq!(decide(&p, None), (Decision::Pass, "unavailable"));
+    }
 
     #[test]
     fn probation_actions_ask_when_probation_says_so() {

@@ -525,6 +525,48 @@ pub fn tracks_users(policy: &Policy) -> bool {
         || policy.probation.enabled
 }
 
+/// How the origin answered a login form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LoginAnswer {
+    /// Not a success: counts as a failed login.
+    Failed,
+    /// Success for this user id, with the roles the origin named.
+    Succeeded {
+        /// The user id (`Portcullis-Login-User`, trimmed).
+        user: String,
+        /// `Portcullis-Login-Roles`, split on commas.
+        roles: Vec<String>,
+    },
+    /// A success naming no usable user id (502: the application's bug).
+    Unusable,
+}
+
+/// The login answer from the origin's status and its `Portcullis-Login-User`
+/// and `Portcullis-Login-Roles` headers: success is a status below 400 that
+/// names a user.
+pub fn login_answer(status: u16, user: Option<&str>, roles: Option<&str>) -> LoginAnswer {
+    let Some(user) = user
+        .map(str::trim)
+        .filter(|u| !u.is_empty() && status < 400)
+    else {
+        return LoginAnswer::Failed;
+    };
+    if !valid_user_id(user) {
+        return LoginAnswer::Unusable;
+    }
+    let roles = roles
+        .unwrap_or_default()
+        .split(',')
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty())
+        .collect();
+    LoginAnswer::Succeeded {
+        user: user.to_owned(),
+        roles,
+    }
+}
+
 /// Whether the origin took a new password (change page or reset link): its
 /// `Portcullis-Password-Changed: true|false` answer when it sends one, else
 /// a status below 400. An origin that re-renders a failed change with 200
@@ -879,6 +921,28 @@ mod tests {
         assert_eq!(r.use_action(&p, &reply, Role::EndUser, 200), Ok(false));
         r.action_done("newThread");
         assert_eq!(r.summary(&p, 200).replies, 5);
+    }
+
+    #[test]
+    fn login_answers() {
+        assert_eq!(
+            login_answer(401, Some("u-1"), None),
+            LoginAnswer::Failed,
+            "a header on a failure does not count"
+        );
+        assert_eq!(login_answer(303, None, None), LoginAnswer::Failed);
+        assert_eq!(login_answer(303, Some("  "), None), LoginAnswer::Failed);
+        assert_eq!(
+            login_answer(200, Some("a\u{7}b"), None),
+            LoginAnswer::Unusable
+        );
+        assert_eq!(
+            login_answer(303, Some(" u-1 "), Some("admin, staff,,")),
+            LoginAnswer::Succeeded {
+                user: "u-1".into(),
+                roles: vec!["admin".into(), "staff".into()]
+            }
+        );
     }
 
     #[test]

@@ -125,6 +125,13 @@ pub fn requested_page(query: &str) -> Option<u32> {
         .max()
 }
 
+/// Whether the search-page cap applies to a caller: visitors without a
+/// session (`session` is `None`) and end users whose session began on
+/// probation (`Some(true)`); staff and admins never.
+pub fn search_capped_for(role: Role, session: Option<bool>) -> bool {
+    role == Role::EndUser && session.is_none_or(|on_probation| on_probation)
+}
+
 /// Whether a search result page is over the cap for a caller who is
 /// anonymous or on probation (`capped`).
 pub fn search_page_refused(
@@ -164,6 +171,16 @@ pub fn strip_links(text: &str) -> String {
         current = current.replace('<', "");
     }
     defang(&current.replace("](", "] ("))
+}
+
+/// [`strip_links`] on every string of a JSON document (a post sent as JSON).
+pub fn strip_links_in_json(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(text) => *text = strip_links(text),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(strip_links_in_json),
+        serde_json::Value::Object(fields) => fields.values_mut().for_each(strip_links_in_json),
+        _ => {}
+    }
 }
 
 fn strip_anchors(text: &str) -> String {
@@ -328,6 +345,13 @@ mod tests {
         assert!(!search_page_refused(&p, "/search", "q=x", true));
         assert!(!search_page_refused(&p, "/other", "page=9", true));
         assert_eq!(requested_page("page=abc"), None);
+        assert!(
+            search_capped_for(Role::EndUser, None) && search_capped_for(Role::EndUser, Some(true))
+        );
+        assert!(
+            !search_capped_for(Role::EndUser, Some(false))
+                && !search_capped_for(Role::Staff, Some(true))
+        );
         assert_eq!(
             requested_page("page=1&page=99"),
             Some(99),

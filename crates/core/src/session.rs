@@ -193,6 +193,38 @@ pub fn xsrf_ok(salt: &[u8], claims: &Claims, echoed: Option<&str>) -> bool {
     echoed.is_some_and(|token| xsrf_valid(salt, &claims.sid, token))
 }
 
+/// What a request with a valid session gets from the XSRF check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum XsrfDecision {
+    /// A safe method, or the token matches: the identity goes to the origin.
+    Pass,
+    /// An unsafe request without the right token off the protected paths:
+    /// it goes on, but as anonymous (the session is not lent to it).
+    Anonymous,
+    /// An unsafe request without the right token on a protected path:
+    /// 403 `xsrf_failed` and a security warning.
+    Refuse,
+}
+
+/// The XSRF decision for `method` on a path that is `protected` or not,
+/// with the token the page echoed (constant-time comparison).
+pub fn xsrf_decision(
+    salt: &[u8],
+    claims: &Claims,
+    method: &str,
+    protected: bool,
+    echoed: Option<&str>,
+) -> XsrfDecision {
+    if !crate::bans::is_write(method) || xsrf_ok(salt, claims, echoed) {
+        XsrfDecision::Pass
+    } else if xsrf_required(method, protected) {
+        XsrfDecision::Refuse
+    } else {
+        XsrfDecision::Anonymous
+    }
+}
+
 /// Why the session's user must change their password first, if they must:
 /// the reason set at login, or the password expiring while the session lives.
 pub fn change_reason(claims: &Claims, now: u64) -> Option<&str> {
@@ -382,6 +414,36 @@ mod tests {
         assert!(xsrf_required("POST", true));
         assert!(!xsrf_required("GET", true));
         assert!(!xsrf_required("POST", false));
+    }
+
+    #[test]
+    fn xsrf_decisions() {
+        let c = new_session("u", "s-1", vec![], &policy(), 1000);
+        let good = xsrf_token(b"salt", "s-1");
+        assert_eq!(
+            xsrf_decision(b"salt", &c, "GET", true, None),
+            XsrfDecision::Pass
+        );
+        assert_eq!(
+            xsrf_decision(b"salt", &c, "POST", true, Some(&good)),
+            XsrfDecision::Pass
+        );
+        assert_eq!(
+            xsrf_decision(b"salt", &c, "POST", true, Some("forged")),
+            XsrfDecision::Refuse
+        );
+        assert_eq!(
+            xsrf_decision(b"salt", &c, "DELETE", true, None),
+            XsrfDecision::Refuse
+        );
+        assert_eq!(
+            xsrf_decision(b"salt", &c, "POST", false, None),
+            XsrfDecision::Anonymous
+        );
+        assert_eq!(
+            xsrf_decision(b"other-salt", &c, "POST", false, Some(&good)),
+            XsrfDecision::Anonymous
+        );
     }
 
     #[test]

@@ -6,7 +6,9 @@
 use std::net::IpAddr;
 
 use portcullis_core::bans::WarningKind;
-use portcullis_core::lifecycle::{change_accepted, reused_message, tracks_users, valid_user_id};
+use portcullis_core::lifecycle::{
+    LoginAnswer, change_accepted, login_answer, reused_message, tracks_users,
+};
 use portcullis_core::session::{new_session, password_expires_in, session_cookie, xsrf_cookie};
 use portcullis_core::tokens::{Claims, ResetError, random_token, sign_jwt, xsrf_token};
 use portcullis_core::uploads::Role;
@@ -225,46 +227,28 @@ pub(crate) async fn login(c: &Caller<'_>, path_and_query: &str) -> Result<web_sy
         return origin_failed(c.env, snapshot);
     };
     let origin_header = |name: &str| raw.headers().get(name).ok().flatten();
-    let user = origin_header("Portcullis-Login-User").filter(|u| !u.trim().is_empty());
-    let Some(user) = user.filter(|_| raw.status() < 400) else {
-        c.warn(WarningKind::FailedLogin).await;
-        let outcome = account::call(c.env, &login_name, "failure", &policy.login).await?;
-        if outcome.state != "open" {
-            // This failure started the lockout: list it for the admin.
-            let lock = json!({
-                "account": account::account_key(&login_name),
-                "until": outcome.retry_after.map(|s| c.now.saturating_add(s)),
-                "ip": c.ip.to_string(),
-            });
-            control::call(c.env, "POST", "/locks", Some(&lock)).await?;
-            return locked(&outcome, snapshot);
+    let answer = login_answer(
+        raw.status(),
+        origin_header("Portcullis-Login-User").as_deref(),
+        origin_header("Portcullis-Login-Roles").as_deref(),
+    );
+    let (user, roles) = match answer {
+        LoginAnswer::Succeeded { user, roles } => (user, roles),
+        LoginAnswer::Unusable => {
+            worker::console_error!("portcullis: the origin named an unusable user id at login");
+            return c.secured(reply::error(
+                502,
+                "origin_bad_login",
+                "The application's login answer named no usable user.",
+            ));
         }
-        let extra: Vec<String> = outcome
-            .attempts_left
-            .map(|n| vec!["Portcullis-Attempts-Left".to_owned(), n.to_string()])
-            .unwrap_or_default();
-        return Ok(secure_raw(&raw, snapshot, &extra, &[]));
+        _ => return failed_login(c, &login_name, &raw).await,
     };
     let gate = account::call(c.env, &login_name, "success", &policy.login).await?;
     if gate.state != "open" {
         // A parallel attempt locked the account meanwhile.
         return locked(&gate, snapshot);
     }
-    let user = user.trim().to_owned();
-    if !valid_user_id(&user) {
-        worker::console_error!("portcullis: the origin named an unusable user id at login");
-        return c.secured(reply::error(
-            502,
-            "origin_bad_login",
-            "The application's login answer named no usable user.",
-        ));
-    }
-    let roles: Vec<String> = origin_header("Portcullis-Login-Roles")
-        .unwrap_or_default()
-        .split(',')
-        .map(|r| r.trim().to_owned())
-        .filter(|r| !r.is_empty())
-        .collect();
     let mut claims = new_session(&user, &new_session_id()?, roles, &policy.sessions, c.now);
     claims.lms = crate::reply::now_millis();
     if tracks_users(policy) {
@@ -317,6 +301,34 @@ pub(crate) async fn login(c: &Caller<'_>, path_and_query: &str) -> Result<web_sy
     let cookies = session_cookies(snapshot, &claims, c.now);
     let extra = expiry_warning(snapshot, &claims, c.now);
     Ok(secure_raw(&raw, snapshot, &extra, &cookies))
+}
+
+/// A failed login: a warning for the client, a failure for the account
+/// (locking it at the limit, listed for the admin), attempts left.
+async fn failed_login(
+    c: &Caller<'_>,
+    login_name: &str,
+    raw: &web_sys::Response,
+) -> Result<web_sys::Response> {
+    let snapshot = c.snapshot;
+    let policy = &snapshot.policy;
+    c.warn(WarningKind::FailedLogin).await;
+    let outcome = account::call(c.env, login_name, "failure", &policy.login).await?;
+    if outcome.state != "open" {
+        // This failure started the lockout: list it for the admin.
+        let lock = json!({
+            "account": account::account_key(login_name),
+            "until": outcome.retry_after.map(|s| c.now.saturating_add(s)),
+            "ip": c.ip.to_string(),
+        });
+        control::call(c.env, "POST", "/locks", Some(&lock)).await?;
+        return locked(&outcome, snapshot);
+    }
+    let extra: Vec<String> = outcome
+        .attempts_left
+        .map(|n| vec!["Portcullis-Attempts-Left".to_owned(), n.to_string()])
+        .unwrap_or_default();
+    Ok(secure_raw(raw, snapshot, &extra, &[]))
 }
 
 /// Change password: the new password is checked by core (422 with the

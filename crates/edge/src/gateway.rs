@@ -13,8 +13,8 @@ use portcullis_core::captcha;
 use portcullis_core::headers::https_redirect;
 use portcullis_core::session::{
     ChangeGate, NoSession, SESSION_COOKIE, SessionKeys, SessionState, XSRF_FIELD, XSRF_HEADER,
-    change_gate, change_reason, clearing_cookies, cookie, no_session, renew, renewal_due,
-    session_state, xsrf_ok, xsrf_required,
+    XsrfDecision, change_gate, change_reason, clearing_cookies, cookie, no_session, renew,
+    renewal_due, session_state, xsrf_decision,
 };
 use portcullis_core::signup::email_domain_blocked;
 use portcullis_core::uploads::{
@@ -353,8 +353,16 @@ pub(crate) async fn handle(
             Some(token) => Some(token),
             None => form_field(&req, XSRF_FIELD).await,
         };
-        if !xsrf_ok(secrets.xsrf.as_bytes(), session, echoed.as_deref()) {
-            if xsrf_required(&method, protected) {
+        match xsrf_decision(
+            secrets.xsrf.as_bytes(),
+            session,
+            &method,
+            protected,
+            echoed.as_deref(),
+        ) {
+            XsrfDecision::Pass => {}
+            XsrfDecision::Anonymous => claims = None,
+            _ => {
                 warn(&env, policy, &key, ip, WarningKind::BadXsrf).await;
                 return respond(reply::error(
                     403,
@@ -362,7 +370,6 @@ pub(crate) async fn handle(
                     "The XSRF token is missing or wrong: send the __Host-portcullis-xsrf cookie's value in X-XSRF-Token or _xsrf.",
                 ));
             }
-            claims = None;
         }
     }
     let role = claims.map_or(Role::EndUser, |c| Role::from_session_roles(&c.roles));
@@ -694,30 +701,22 @@ pub(crate) async fn captcha_gate(
             u32::try_from(settings.verify_timeout_seconds.saturating_mul(1000)).unwrap_or(u32::MAX);
         crate::proxy::verify_captcha(&url, &body, timeout).await?
     };
-    let result = match &answer {
-        None => "unavailable",
-        Some(text) => match captcha::verdict(settings, text) {
-            captcha::Verdict::Pass => "pass",
-            captcha::Verdict::Fail(reason) => reason,
-            _ => "fail",
-        },
-    };
+    let (decision, result) = captcha::decide(settings, answer.as_deref());
     if settings.log_results {
         let entry = json!({ "kind": "captcha", "ip": ip.to_string(), "detail": { "page": page, "result": result } });
         if let Err(e) = control::call(env, "POST", "/audit", Some(&entry)).await {
             worker::console_error!("portcullis: audit failed: {e}");
         }
     }
-    match result {
-        "pass" => Ok(None),
-        "unavailable" if settings.fail_open => Ok(None),
-        "unavailable" => reply::error(
+    match decision {
+        captcha::Decision::Pass => Ok(None),
+        captcha::Decision::Unavailable => reply::error(
             503,
             "captcha_unavailable",
             "The CAPTCHA could not be checked just now; please try again.",
         )
         .map(Some),
-        reason => {
+        captcha::Decision::Refuse(reason) => {
             warn(env, policy, key, ip, WarningKind::FailedCaptcha).await;
             reply::json(
                 403,
@@ -725,5 +724,7 @@ pub(crate) async fn captcha_gate(
             )
             .map(Some)
         }
+        // A decision this build does not know yet refuses.
+        _ => reply::error(403, "captcha_failed", "The CAPTCHA was not solved.").map(Some),
     }
 }

@@ -7,7 +7,9 @@
 
 use portcullis_core::CaptchaPage;
 use portcullis_core::bans::WarningKind;
-use portcullis_core::probation::{matching_action, search_page_refused, strip_links};
+use portcullis_core::probation::{
+    matching_action, search_capped_for, search_page_refused, strip_links, strip_links_in_json,
+};
 use portcullis_core::tokens::Claims;
 use portcullis_core::uploads::{Role, media_type};
 use serde_json::{Value, json};
@@ -51,7 +53,7 @@ pub(crate) async fn guard(
     let role = claims.map_or(Role::EndUser, |c| Role::from_session_roles(&c.roles));
     let method = c.req.method();
     let query = path_and_query.split_once('?').map_or("", |(_, q)| q);
-    let capped = role == Role::EndUser && claims.is_none_or(|c| c.prb);
+    let capped = search_capped_for(role, claims.map(|c| c.prb));
     if search_page_refused(probation, route, query, capped) {
         return refused(
             c,
@@ -227,15 +229,6 @@ async fn rewritten_body(req: &web_sys::Request) -> Result<std::result::Result<St
     let Ok(mut value) = serde_json::from_str::<Value>(&text) else {
         return Ok(Err(malformed));
     };
-    strip_json(&mut value);
+    strip_links_in_json(&mut value);
     Ok(Ok(value.to_string()))
-}
-
-fn strip_json(value: &mut Value) {
-    match value {
-        Value::String(text) => *text = strip_links(text),
-        Value::Array(items) => items.iter_mut().for_each(strip_json),
-        Value::Object(fields) => fields.values_mut().for_each(strip_json),
-        _ => {}
-    }
 }

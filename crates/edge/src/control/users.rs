@@ -4,6 +4,7 @@
 //! Core decides; this stores.
 
 use portcullis_core::Policy;
+use portcullis_core::admin::{SecretKind, SecretRefusal, new_secret};
 use portcullis_core::lifecycle::{UserPatch, valid_user_id};
 use portcullis_core::session::Revocations;
 use portcullis_core::tokens::{ResetError, ResetGrant, ResetPurpose, random_token, token_digest};
@@ -14,9 +15,6 @@ use worker::{Method, Request, Response, Result};
 use super::Control;
 use crate::reply;
 use crate::user;
-
-/// Shortest signing secret accepted (SPEC: at least 32 characters).
-const MIN_SECRET_CHARS: usize = 32;
 
 #[derive(Deserialize)]
 struct GrantRow {
@@ -194,63 +192,58 @@ impl Control {
         audit: impl Fn(&str, Value) -> Result<()>,
     ) -> Result<Response> {
         let body = req.text().await.unwrap_or_default();
-        let given = if body.trim().is_empty() {
-            None
-        } else {
-            match serde_json::from_str::<Value>(&body)
-                .ok()
-                .and_then(|v| v.get("value").and_then(Value::as_str).map(str::to_owned))
-            {
-                Some(v) if v.chars().count() >= MIN_SECRET_CHARS => Some(v),
-                _ => {
-                    return reply::error(
-                        422,
-                        "invalid_secret",
-                        "Send no body for a random secret, or {\"value\": \"…\"} with at least 32 characters.",
-                    );
-                }
-            }
+        let Some(kind) = SecretKind::parse(name) else {
+            return reply::error(404, "not_found", "No such secret.");
         };
-        // Secrets someone else must hold (the webhook receivers, the CAPTCHA
-        // provider, whoever calls this API) are never random: the admin sets them.
-        let stored = match name {
-            "webhookSecret" => Some("secret:webhook"),
-            "captchaSecret" => Some("secret:captcha"),
-            "applicationKey" => Some("secret:applicationKey"),
-            _ => None,
-        };
-        if let Some(stored) = stored {
-            let Some(value) = given else {
+        let given = serde_json::from_str::<Value>(&body)
+            .ok()
+            .and_then(|v| v.get("value").and_then(Value::as_str).map(str::to_owned));
+        if !body.trim().is_empty() && given.is_none() {
+            return reply::error(422, "invalid_secret", "Send {\"value\": \"…\"}.");
+        }
+        let value = match new_secret(kind, given.as_deref()) {
+            Ok(Some(value)) => value,
+            Ok(None) => random_secret()?,
+            Err(SecretRefusal::ValueRequired) => {
                 return reply::error(
                     422,
                     "invalid_secret",
-                    "Send {\"value\": \"…\"} with at least 32 characters.",
+                    "Send {\"value\": \"…\"} with at least 32 characters: others must hold this secret.",
                 );
-            };
-            self.put(stored, &value)?;
-            audit(
-                "secretRotated",
-                json!({ "secret": name, "by": "applicationKey" }),
-            )?;
-            return reply::json(200, &json!({ "rotated": name, "sessionsEnded": false }));
-        }
-        let value = match given {
-            Some(v) => v,
-            None => random_secret()?,
+            }
+            Err(_) => {
+                return reply::error(
+                    422,
+                    "invalid_secret",
+                    "A secret has at least 32 characters (send no body for a random one where allowed).",
+                );
+            }
         };
-        let key = if name == "jwtSecret" { "jwt" } else { "xsrf" };
-        if key == "jwt"
+        let stored = match kind {
+            SecretKind::JwtSecret => "secret:jwt",
+            SecretKind::XsrfSalt => "secret:xsrf",
+            SecretKind::ApplicationKey => "secret:applicationKey",
+            SecretKind::CaptchaSecret => "secret:captcha",
+            _ => "secret:webhook",
+        };
+        // The JWT secret before this one stays, so its tokens read as ended.
+        if kind == SecretKind::JwtSecret
             && let Some(old) = self.get("secret:jwt")?
         {
             self.put("secret:jwtPrevious", &old)?;
         }
-        self.put(&format!("secret:{key}"), &value)?;
-        self.revoke(policy, None)?;
+        self.put(stored, &value)?;
+        if kind.ends_sessions() {
+            self.revoke(policy, None)?;
+        }
         audit(
             "secretRotated",
             json!({ "secret": name, "by": "applicationKey" }),
         )?;
-        reply::json(200, &json!({ "rotated": name, "sessionsEnded": true }))
+        reply::json(
+            200,
+            &json!({ "rotated": name, "sessionsEnded": kind.ends_sessions() }),
+        )
     }
 
     /// Mints a single-use reset token for `{"user", "purpose"}`; only its
