@@ -69,7 +69,7 @@ describe("probation", () => {
     assert.equal(origin.seen.length, before, "the origin never saw it");
   });
 
-  test("links in a probation account's post become plain text, urlencoded or JSON", async () => {
+  test("links in a probation account's post become plain text: urlencoded, JSON or multipart", async () => {
     const s = await signIn("new-otto");
     const r = await post(s, "/community/replies", {
       text: 'see <a href="https://spam.example/x">my shop</a> and https://spam.example/y or [here](http://z.example)',
@@ -85,15 +85,30 @@ describe("probation", () => {
     await json.arrayBuffer();
     assert.deepEqual(JSON.parse(lastSeen("/community/replies").body), { text: "www[.]spam.example", nested: ["y"] });
     const multipart = new FormData();
-    multipart.set("text", "hi");
-    const refused = await edge.request("/community/replies", {
+    multipart.set("text", "look: https://spam.example/z");
+    multipart.set("picture", new Blob(["GIF89a-bytes"], { type: "image/gif" }), "cat.gif");
+    const posted = await edge.request("/community/replies", {
       ip: ip(),
       method: "POST",
       body: multipart,
       headers: { Cookie: s.cookie, "X-XSRF-Token": s.xsrf },
     });
-    assert.equal(refused.status, 415);
-    assert.equal((await refused.json()).error, "unsupported_body");
+    assert.equal(posted.status, 200);
+    await posted.arrayBuffer();
+    const seen = lastSeen("/community/replies");
+    assert.match(seen.headers["content-type"], /^multipart\/form-data; boundary=/);
+    const parsed = await new Response(seen.body, { headers: { "content-type": seen.headers["content-type"] } }).formData();
+    assert.equal(parsed.get("text"), "look: https[:]//spam.example/z");
+    assert.equal(parsed.get("picture").name, "cat.gif");
+    assert.equal(await parsed.get("picture").text(), "GIF89a-bytes", "files pass untouched");
+    const xml = await edge.request("/community/replies", {
+      ip: ip(),
+      method: "POST",
+      body: "<post/>",
+      headers: { "content-type": "application/xml", Cookie: s.cookie, "X-XSRF-Token": s.xsrf },
+    });
+    assert.equal(xml.status, 415);
+    assert.equal((await xml.json()).error, "unsupported_body");
   });
 
   test("replies the origin accepts count toward leaving probation; staff are exempt", async () => {

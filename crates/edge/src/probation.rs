@@ -13,11 +13,12 @@ use portcullis_core::probation::{
 use portcullis_core::tokens::Claims;
 use portcullis_core::uploads::{Role, media_type};
 use serde_json::{Value, json};
+use wasm_bindgen::JsValue;
 use worker::{Request, Response, Result};
 
 use crate::auth::Caller;
 use crate::gateway::{captcha_gate, header};
-use crate::proxy::{forward, forward_with_body, secure};
+use crate::proxy::{forward, forward_with_body, secure, stripped_multipart};
 use crate::{reply, user};
 
 /// Largest form whose links the edge rewrites.
@@ -116,7 +117,7 @@ pub(crate) async fn guard(
         return refused(c, Ok(refusal));
     }
     let response = if on_probation && probation.strip_links {
-        let body = match rewritten_body(c.req).await? {
+        let body = match rewritten_body(c.req, policy.uploads.max_bytes).await? {
             Ok(body) => body,
             Err(refusal) => {
                 settle(c, &session.sub, &action.name, "action-failed").await;
@@ -193,42 +194,56 @@ async fn refusal_response(c: &Caller<'_>, refusal: Unreadable) -> Result<web_sys
 }
 
 /// The request's form with every text value passed through core's
-/// `strip_links`: urlencoded or a JSON document.
-async fn rewritten_body(req: &web_sys::Request) -> Result<std::result::Result<String, Unreadable>> {
+/// `strip_links`: urlencoded, multipart (files untouched; up to the upload
+/// size limit) or a JSON document.
+async fn rewritten_body(
+    req: &web_sys::Request,
+    max_upload: u64,
+) -> Result<std::result::Result<JsValue, Unreadable>> {
     let content_type = media_type(&header(req, "Content-Type").unwrap_or_default());
     let json = content_type == "application/json";
-    if !json && content_type != "application/x-www-form-urlencoded" {
+    let multipart = content_type == "multipart/form-data";
+    if !json && !multipart && content_type != "application/x-www-form-urlencoded" {
         return Ok(Err(Unreadable {
             status: 415,
             code: "unsupported_body",
-            message: "Posts from new accounts are accepted urlencoded or as JSON.",
+            message: "Posts from new accounts are accepted urlencoded, multipart or as JSON.",
         }));
     }
+    let limit = if multipart {
+        MAX_REWRITE_BYTES.max(max_upload.saturating_add(64 * 1024))
+    } else {
+        MAX_REWRITE_BYTES
+    };
     let length = header(req, "Content-Length").and_then(|v| v.trim().parse::<u64>().ok());
-    if length.is_none_or(|n| n > MAX_REWRITE_BYTES) {
+    if length.is_none_or(|n| n > limit) {
         return Ok(Err(Unreadable {
             status: 413,
             code: "body_too_large",
-            message: "Posts from new accounts carry at most 256 KB, with a Content-Length.",
+            message: "A post from a new account is too large, or has no Content-Length.",
         }));
     }
-    let text = Request::from(req.clone()?).text().await?;
     let malformed = Unreadable {
         status: 400,
         code: "malformed_body",
         message: "The form could not be read.",
     };
+    if multipart {
+        return Ok(stripped_multipart(req, strip_links).await?.ok_or(malformed));
+    }
+    let text = Request::from(req.clone()?).text().await?;
     if !json {
         let pairs: Vec<(String, String)> = form_urlencoded::parse(text.as_bytes())
             .map(|(k, v)| (k.into_owned(), strip_links(&v)))
             .collect();
-        return Ok(Ok(form_urlencoded::Serializer::new(String::new())
+        let body = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(pairs)
-            .finish()));
+            .finish();
+        return Ok(Ok(JsValue::from_str(&body)));
     }
     let Ok(mut value) = serde_json::from_str::<Value>(&text) else {
         return Ok(Err(malformed));
     };
     strip_links_in_json(&mut value);
-    Ok(Ok(value.to_string()))
+    Ok(Ok(JsValue::from_str(&value.to_string())))
 }

@@ -90,9 +90,24 @@ export async function postSigned(url, body, signature, timeoutMs) {
   }
 }
 
+// A multipart form with `strip` applied to its text fields (files pass as
+// they are); null when the body is not a readable form.
+export async function strippedMultipart(request, strip) {
+  try {
+    const form = await request.clone().formData();
+    const out = new FormData();
+    for (const [name, value] of form) out.append(name, typeof value === "string" ? strip(value) : value);
+    return out;
+  } catch (e) {
+    return null;
+  }
+}
+
 export async function forwardWithBody(request, target, toOrigin, body, security, extra, cookies) {
   const headers = copyHeaders(request.headers, true);
   headers.delete("content-length");
+  // A rebuilt multipart form gets its own boundary from fetch.
+  if (body instanceof FormData) headers.delete("content-type");
   setPairs(headers, toOrigin);
   try {
     const response = await fetch(target, { method: request.method, headers, body, redirect: "manual" });
@@ -137,12 +152,18 @@ extern "C" {
     #[wasm_bindgen(js_name = verifyCaptcha)]
     fn verify_captcha_js(url: &str, body: &str, timeout_ms: u32) -> js_sys::Promise;
 
+    #[wasm_bindgen(js_name = strippedMultipart)]
+    fn stripped_multipart_js(
+        request: &web_sys::Request,
+        strip: &js_sys::Function,
+    ) -> js_sys::Promise;
+
     #[wasm_bindgen(js_name = forwardWithBody)]
     fn forward_with_body_js(
         request: &web_sys::Request,
         target: &str,
         to_origin: &js_sys::Array,
-        body: &str,
+        body: &JsValue,
         security: &js_sys::Array,
         extra: &js_sys::Array,
         cookies: &js_sys::Array,
@@ -281,15 +302,27 @@ pub(crate) async fn fetch_origin(
     Ok((!answer.is_null()).then(|| answer.unchecked_into()))
 }
 
-/// [`forward`] with `body` in place of the request's own (its other
-/// headers kept, the length recomputed).
+/// The request's multipart form with `strip` applied to every text field
+/// (files untouched); `None` when it cannot be read as a form.
+pub(crate) async fn stripped_multipart(
+    req: &web_sys::Request,
+    strip: fn(&str) -> String,
+) -> Result<Option<JsValue>> {
+    let callback = Closure::<dyn Fn(String) -> String>::new(move |text: String| strip(&text));
+    let promise = stripped_multipart_js(req, callback.as_ref().unchecked_ref());
+    let form = wasm_bindgen_futures::JsFuture::from(promise).await?;
+    Ok((!form.is_null()).then_some(form))
+}
+
+/// [`forward`] with `body` (a string or a rebuilt form) in place of the
+/// request's own (its other headers kept, the length recomputed).
 pub(crate) async fn forward_with_body(
     req: &web_sys::Request,
     env: &Env,
     snapshot: &Snapshot,
     path_and_query: &str,
     headers: (&[String], &[String], &[String]),
-    body: &str,
+    body: &JsValue,
 ) -> Result<web_sys::Response> {
     let Some(origin) = origin(env) else {
         return unreachable_origin(snapshot, false);
