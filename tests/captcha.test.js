@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { after, before, describe, test } from "node:test";
-import { startEdge, startOrigin, PASSWORD } from "./support/edge.js";
+import { PASSWORD, postLogin, sessionOf, startEdge, startOrigin } from "./support/edge.js";
 
 const CAPTCHA_SECRET = "captcha-secret-for-tests";
 let verifier;
@@ -66,6 +66,22 @@ after(async () => {
 
 let n = 1;
 const ip = () => `198.18.9.${n++}`;
+
+async function signIn(username) {
+  const r = await postLogin(edge, ip(), username, PASSWORD);
+  assert.equal(r.status, 200);
+  await r.arrayBuffer();
+  return sessionOf(r);
+}
+
+/** POSTs a urlencoded form with the session and its XSRF token. */
+const postAs = (s, path, fields) =>
+  edge.request(path, {
+    ip: ip(),
+    method: "POST",
+    body: new URLSearchParams({ ...fields, _xsrf: s.xsrf }).toString(),
+    headers: { "content-type": "application/x-www-form-urlencoded", Cookie: s.cookie },
+  });
 const signup = (token, extra = {}) =>
   edge.request("/signup", {
     ip: ip(),
@@ -171,32 +187,14 @@ describe("change password", () => {
     // No session: the protected path answers first.
     assert.equal(r.status, 401);
     await r.arrayBuffer();
-    const login = await edge.request("/login", {
-      ip: ip(),
-      method: "POST",
-      body: `username=pat&password=${PASSWORD}`,
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-    });
-    const cookies = login.headers.getSetCookie().map((c) => c.split(";")[0]);
-    await login.arrayBuffer();
-    const xsrf = cookies.find((c) => c.startsWith("__Host-portcullis-xsrf=")).split("=")[1];
-    const weak = await edge.request("/account/password", {
-      ip: ip(),
-      method: "POST",
-      body: new URLSearchParams({ password: PASSWORD, new_password: "short", _xsrf: xsrf }).toString(),
-      headers: { "content-type": "application/x-www-form-urlencoded", Cookie: cookies.join("; ") },
-    });
+    const s = await signIn("pat");
+    const weak = await postAs(s, "/account/password", { password: PASSWORD, new_password: "short" });
     assert.equal(weak.status, 422);
     const body = await weak.json();
     assert.equal(body.error, "password_rejected");
     assert.ok(body.rules.includes("minLength"));
     const seenBefore = origin.seen.length;
-    const strong = await edge.request("/account/password", {
-      ip: ip(),
-      method: "POST",
-      body: new URLSearchParams({ password: PASSWORD, new_password: "vQ3#nT8!zKp2@wLm", _xsrf: xsrf }).toString(),
-      headers: { "content-type": "application/x-www-form-urlencoded", Cookie: cookies.join("; ") },
-    });
+    const strong = await postAs(s, "/account/password", { password: PASSWORD, new_password: "vQ3#nT8!zKp2@wLm" });
     assert.equal(strong.status, 200);
     await strong.arrayBuffer();
     assert.equal(origin.seen.length, seenBefore + 1);
@@ -209,25 +207,8 @@ describe("probation", () => {
     const patch = await edge.admin("/settings", { method: "PATCH", body: JSON.stringify({ probation: { enabled: true } }) });
     assert.equal(patch.status, 200);
     await patch.arrayBuffer();
-    const post = async (username, token) => {
-      const login = await edge.request("/login", {
-        ip: ip(),
-        method: "POST",
-        body: `username=${username}&password=${PASSWORD}&cf-turnstile-response=good`,
-        headers: { "content-type": "application/x-www-form-urlencoded" },
-      });
-      assert.equal(login.status, 200);
-      await login.arrayBuffer();
-      const cookies = login.headers.getSetCookie().map((c) => c.split(";")[0]);
-      const xsrf = cookies.find((c) => c.startsWith("__Host-portcullis-xsrf=")).split("=")[1];
-      const fields = { title: "Hello", _xsrf: xsrf, ...(token ? { "cf-turnstile-response": token } : {}) };
-      return edge.request("/community/threads", {
-        ip: ip(),
-        method: "POST",
-        body: new URLSearchParams(fields).toString(),
-        headers: { "content-type": "application/x-www-form-urlencoded", Cookie: cookies.join("; ") },
-      });
-    };
+    const post = async (username, token) =>
+      postAs(await signIn(username), "/community/threads", { title: "Hello", ...(token ? { "cf-turnstile-response": token } : {}) });
     const unsolved = await post("new-quinn", null);
     assert.equal(unsolved.status, 403);
     assert.equal((await unsolved.json()).error, "captcha_failed");

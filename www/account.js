@@ -12,7 +12,7 @@
 // Hooks for tests: those of checker-ui.js.
 import { PasswordChecker } from "/pkg/src/browser.js";
 import { DEFAULT_PRESET, checkerElements, createCheckerUI, fetchSitePolicy } from "/checker-ui.js";
-import { submitForm } from "/edge-form.js";
+import { explainRefusals } from "/edge-form.js";
 import { CHECKER_TEXT, TEXT, normalizeLocale } from "/i18n.js";
 
 /** The edge's XSRF cookie (readable by the page; SPEC.md "Names"). */
@@ -49,20 +49,7 @@ async function start() {
     },
   );
   ui.renderToggle();
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const answer = await submitForm(form, tx);
-    if (answer.kind === "navigate") {
-      location.href = answer.url;
-      return;
-    }
-    const text = answer.kind === "edge"
-      ? answer.text
-      : answer.doc.querySelector("#password-error")?.textContent ?? `HTTP ${answer.response.status}`;
-    errorLine.textContent = text;
-    errorLine.dataset.code = answer.kind === "edge" ? answer.code : "origin";
-    errorLine.hidden = false;
-  });
+  explainRefusals(form, tx, errorLine);
   const checker = (await fetchSitePolicy(locale)) ?? PasswordChecker.fromPreset(DEFAULT_PRESET, { locale });
   ui.setChecker(checker);
 }

@@ -35,3 +35,25 @@ export async function submitForm(form, tx) {
   const doc = new DOMParser().parseFromString(await response.text(), "text/html");
   return { kind: "page", doc, response };
 }
+
+/**
+ * Sends `form` with submitForm on submit: goes where the origin sends it,
+ * or explains a refusal in `errorLine` (data-code: the edge's error code,
+ * "origin" for the origin's own error page, whose #password-error text is
+ * shown when it has one).
+ */
+export function explainRefusals(form, tx, errorLine) {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const answer = await submitForm(form, tx);
+    if (answer.kind === "navigate") {
+      location.href = answer.url;
+      return;
+    }
+    errorLine.textContent = answer.kind === "edge"
+      ? answer.text
+      : answer.doc.querySelector("#password-error")?.textContent ?? `HTTP ${answer.response.status}`;
+    errorLine.dataset.code = answer.kind === "edge" ? answer.code : "origin";
+    errorLine.hidden = false;
+  });
+}

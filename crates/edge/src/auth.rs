@@ -349,41 +349,16 @@ pub(crate) async fn change_password(
         Err(refusal) => return Ok(refusal),
     };
     let password = values.into_iter().next().flatten();
-    if password.is_none() {
+    let Some(password) = password else {
         let field = format!("`{}`", policy.routes.fields.new_password);
         return c.missing(&field).await;
-    }
-    let fingerprint = match (&password, claims) {
-        (Some(password), _) => {
-            let subject = Subject {
-                username: claims.map(|c| c.sub.clone()).unwrap_or_default(),
-                is_admin: claims.is_some_and(|c| Role::from_session_roles(&c.roles) == Role::Admin),
-                ..Subject::default()
-            };
-            let verdict = PasswordChecker::new(policy.passwords.clone()).check(
-                password,
-                &subject,
-                locale(c.req),
-            );
-            if !verdict.ok {
-                return c.secured(password_rejected(&verdict));
-            }
-            claims.map(|claims| c.fingerprint(&claims.sub, password))
-        }
-        _ => None,
     };
-    if let (Some(fp), Some(claims)) = (&fingerprint, claims)
-        && policy.passwords.history_count > 0
-    {
-        let call = user::Call {
-            policy: Some(policy.clone()),
-            fingerprint: Some(fp.clone()),
-            ..user::Call::default()
+    let is_admin = claims.is_some_and(|c| Role::from_session_roles(&c.roles) == Role::Admin);
+    let fingerprint =
+        match vet_new_password(c, claims.map(|c| c.sub.as_str()), is_admin, &password).await? {
+            Ok(fingerprint) => fingerprint,
+            Err(refusal) => return Ok(refusal),
         };
-        if user::call(c.env, &claims.sub, "reuses", &call).await?.yes {
-            return c.secured(password_reused(c.req));
-        }
-    }
     let (to_origin, mut cookies, mut extra) = match claims {
         Some(claims) => (
             caller_headers(claims),
@@ -411,6 +386,45 @@ pub(crate) async fn change_password(
         extra = expiry_warning(snapshot, &changed, c.now);
     }
     Ok(secure_raw(&raw, snapshot, &extra, &cookies))
+}
+
+/// A new password, vetted before the origin sees it: core's rules (for
+/// `user_id`, the session's or the reset link's user; administrators may
+/// skip the strength rules when the policy says so), then the user's
+/// history. `Err` is the 422 to answer; `Ok` the fingerprint to remember
+/// once the origin takes the password (`None` without a user).
+async fn vet_new_password(
+    c: &Caller<'_>,
+    user_id: Option<&str>,
+    is_admin: bool,
+    password: &str,
+) -> Result<std::result::Result<Option<HistoryFingerprint>, web_sys::Response>> {
+    let policy = &c.snapshot.policy;
+    let subject = Subject {
+        username: user_id.unwrap_or_default().to_owned(),
+        is_admin,
+        ..Subject::default()
+    };
+    let verdict =
+        PasswordChecker::new(policy.passwords.clone()).check(password, &subject, locale(c.req));
+    if !verdict.ok {
+        return Ok(Err(c.secured(password_rejected(&verdict))?));
+    }
+    let Some(user_id) = user_id else {
+        return Ok(Ok(None));
+    };
+    let fingerprint = c.fingerprint(user_id, password);
+    if policy.passwords.history_count > 0 {
+        let call = user::Call {
+            policy: Some(policy.clone()),
+            fingerprint: Some(fingerprint.clone()),
+            ..user::Call::default()
+        };
+        if user::call(c.env, user_id, "reuses", &call).await?.yes {
+            return Ok(Err(c.secured(password_reused(c.req))?));
+        }
+    }
+    Ok(Ok(Some(fingerprint)))
 }
 
 /// Whether the origin took the new password (core's `change_accepted`).
@@ -587,32 +601,19 @@ pub(crate) async fn reset(
         };
         return Ok(Some(secure_raw(&raw, snapshot, &[], &[])));
     };
-    let subject = Subject {
-        username: user.clone(),
-        ..Subject::default()
+    let fingerprint = match vet_new_password(c, Some(&user), false, &password).await? {
+        Ok(fingerprint) => fingerprint,
+        Err(refusal) => return Ok(Some(refusal)),
     };
-    let verdict =
-        PasswordChecker::new(policy.passwords.clone()).check(&password, &subject, locale(c.req));
-    if !verdict.ok {
-        return c.secured(password_rejected(&verdict)).map(Some);
-    }
-    let fingerprint = c.fingerprint(&user, &password);
-    let record = user::Call {
-        policy: Some(policy.clone()),
-        fingerprint: Some(fingerprint.clone()),
-        ..user::Call::default()
-    };
-    if policy.passwords.history_count > 0 && user::call(c.env, &user, "reuses", &record).await?.yes
-    {
-        return c.secured(password_reused(c.req)).map(Some);
-    }
     if let Err(code) = reset_call(c, "redeem", &token).await? {
         return reset_refused(c, &code).await.map(Some);
     }
     let answer = fetch_origin(c.req, c.env, path_and_query, &to_origin).await?;
     if let Some(raw) = answer.as_ref().filter(|raw| accepted(raw)) {
         // Every session of the user ends: a reset is how accounts are recovered.
-        record_change(c, &user, None, fingerprint).await;
+        if let Some(fingerprint) = fingerprint {
+            record_change(c, &user, None, fingerprint).await;
+        }
         return Ok(Some(secure_raw(raw, snapshot, &[], &[])));
     }
     // The origin did not take the new password: the link stays usable.

@@ -11,7 +11,7 @@ use std::rc::Rc;
 use portcullis_core::Policy;
 use portcullis_core::bans::BanEntry;
 use portcullis_core::headers::security_headers;
-use portcullis_core::session::Revocations;
+use portcullis_core::session::{Revocations, SessionKeys};
 use portcullis_core::uploads::{PathPatterns, canonical_path};
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
@@ -61,6 +61,16 @@ pub(crate) struct Secrets {
     pub(crate) captcha: Option<String>,
     /// The key of password-history fingerprints.
     pub(crate) pepper: String,
+}
+
+impl Secrets {
+    /// The keys a session token is checked with.
+    pub(crate) fn session_keys(&self) -> SessionKeys<'_> {
+        SessionKeys {
+            secret: self.jwt.as_bytes(),
+            previous: self.jwt_previous.as_deref().map(str::as_bytes),
+        }
+    }
 }
 
 impl Snapshot {

@@ -213,18 +213,29 @@ impl Control {
         Ok(policy)
     }
 
-    /// The application key: set through the admin API, else the
-    /// `APPLICATION_KEY` secret (or var, for local development).
-    fn application_key(&self) -> Option<String> {
-        if let Ok(Some(key)) = self.get("secret:applicationKey") {
-            return Some(key);
-        }
+    /// A `wrangler secret` (or var, for local development), when set.
+    fn env_secret(&self, name: &str) -> Option<String> {
         self.env
-            .secret("APPLICATION_KEY")
+            .secret(name)
             .map(|s| s.to_string())
-            .or_else(|_| self.env.var("APPLICATION_KEY").map(|v| v.to_string()))
+            .or_else(|_| self.env.var(name).map(|v| v.to_string()))
             .ok()
-            .filter(|k| !k.is_empty())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// A secret the admin API may replace: the stored one, else the
+    /// `env_name` secret.
+    fn replaceable_secret(&self, stored: &str, env_name: &str) -> Option<String> {
+        match self.get(stored) {
+            Ok(Some(value)) => Some(value),
+            _ => self.env_secret(env_name),
+        }
+    }
+
+    /// The application key: set through the admin API, else the
+    /// `APPLICATION_KEY` secret.
+    fn application_key(&self) -> Option<String> {
+        self.replaceable_secret("secret:applicationKey", "APPLICATION_KEY")
     }
 
     /// A signing secret: stored in SQLite; seeded from the `env_name`
@@ -236,12 +247,8 @@ impl Control {
             return Ok(value);
         }
         let from_env = self
-            .env
-            .secret(env_name)
-            .map(|s| s.to_string())
-            .or_else(|_| self.env.var(env_name).map(|v| v.to_string()))
-            .ok()
-            .filter(|v| v.chars().count() >= 32);
+            .env_secret(env_name)
+            .filter(|v| v.chars().count() >= portcullis_core::admin::MIN_SECRET_CHARS);
         let value = match from_env {
             Some(v) => v,
             None => users::random_secret()?,
@@ -253,15 +260,7 @@ impl Control {
     /// The CAPTCHA provider's secret key: set through the admin API, else
     /// the `CAPTCHA_SECRET` secret (no secret means CAPTCHA is off).
     fn captcha_secret(&self) -> Option<String> {
-        if let Ok(Some(secret)) = self.get("secret:captcha") {
-            return Some(secret);
-        }
-        self.env
-            .secret("CAPTCHA_SECRET")
-            .map(|s| s.to_string())
-            .or_else(|_| self.env.var("CAPTCHA_SECRET").map(|v| v.to_string()))
-            .ok()
-            .filter(|s| !s.is_empty())
+        self.replaceable_secret("secret:captcha", "CAPTCHA_SECRET")
     }
 
     fn active_bans(&self, now: u64) -> Result<Vec<BanEntry>> {

@@ -12,9 +12,9 @@ use portcullis_core::bans::{
 use portcullis_core::captcha;
 use portcullis_core::headers::https_redirect;
 use portcullis_core::session::{
-    ChangeGate, NoSession, SESSION_COOKIE, SessionKeys, SessionState, XSRF_FIELD, XSRF_HEADER,
-    XsrfDecision, change_gate, change_reason, clearing_cookies, cookie, no_session, renew,
-    renewal_due, session_state, xsrf_decision,
+    ChangeGate, NoSession, SESSION_COOKIE, SessionState, XSRF_FIELD, XSRF_HEADER, XsrfDecision,
+    change_gate, change_reason, clearing_cookies, cookie, no_session, renew, renewal_due,
+    session_state, xsrf_decision,
 };
 use portcullis_core::signup::email_domain_blocked;
 use portcullis_core::uploads::{
@@ -206,12 +206,8 @@ pub(crate) async fn handle(
     // forged or tampered token is a warning and counts as no session.
     let secrets = &snapshot.secrets;
     let cookie_header = header(&req, "Cookie");
-    let keys = SessionKeys {
-        secret: secrets.jwt.as_bytes(),
-        previous: secrets.jwt_previous.as_deref().map(str::as_bytes),
-    };
     let mut state = session_state(
-        &keys,
+        &secrets.session_keys(),
         cookie_header
             .as_deref()
             .and_then(|h| cookie(h, SESSION_COOKIE)),
@@ -228,10 +224,7 @@ pub(crate) async fn handle(
         let forged = if stale {
             match cache::reload(&env).await {
                 Ok(fresh) => {
-                    let keys = SessionKeys {
-                        secret: fresh.secrets.jwt.as_bytes(),
-                        previous: fresh.secrets.jwt_previous.as_deref().map(str::as_bytes),
-                    };
+                    let keys = fresh.secrets.session_keys();
                     let token = cookie_header
                         .as_deref()
                         .and_then(|h| cookie(h, SESSION_COOKIE));

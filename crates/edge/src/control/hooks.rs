@@ -42,14 +42,7 @@ impl Control {
     /// The webhook signing secret, set through the admin API or the
     /// `WEBHOOK_SECRET` secret. No secret: no webhooks.
     pub(super) fn webhook_secret(&self) -> Option<String> {
-        if let Ok(Some(secret)) = self.get("secret:webhook") {
-            return Some(secret);
-        }
-        self.env
-            .secret("WEBHOOK_SECRET")
-            .map(|s| s.to_string())
-            .ok()
-            .filter(|s| !s.is_empty())
+        self.replaceable_secret("secret:webhook", "WEBHOOK_SECRET")
     }
 
     /// Queues a webhook for an audit entry when the policy wants its kind.
