@@ -8,9 +8,9 @@
 
 use std::net::IpAddr;
 
-use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
+use crate::net::{in_any, normalise, parse_net};
 use crate::policy::{BanPolicy, ManualBanScope};
 
 /// A ban that never ends (until an admin lifts it).
@@ -97,83 +97,6 @@ pub fn ban_length(policy: &BanPolicy, previous: u32) -> u64 {
         policy.max_ban_seconds,
         previous,
     )
-}
-
-/// Parses the client address Cloudflare puts in `CF-Connecting-IP`.
-pub fn parse_client_ip(header: &str) -> Option<IpAddr> {
-    header.trim().parse().ok()
-}
-
-/// The key a client's warnings and bans are counted under: the IPv4
-/// address, or the IPv6 prefix of `ipv6_prefix` bits (an IPv6 user
-/// controls a whole /64).
-pub fn client_key(ip: IpAddr, ipv6_prefix: u8) -> String {
-    match ip {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
-            None => {
-                let prefix = ipv6_prefix.min(128);
-                let net = ipnet::Ipv6Net::new(v6, prefix)
-                    .map(|n| n.trunc())
-                    .unwrap_or_else(|_| ipnet::Ipv6Net::from(v6));
-                if prefix == 128 {
-                    v6.to_string()
-                } else {
-                    net.to_string()
-                }
-            }
-        },
-    }
-}
-
-/// Parses an IP or CIDR (a bare address is a /32 or /128).
-pub fn parse_net(value: &str) -> Option<IpNet> {
-    let value = value.trim();
-    let net = value
-        .parse::<IpNet>()
-        .map(|n| n.trunc())
-        .or_else(|_| value.parse::<IpAddr>().map(IpNet::from))
-        .ok()?;
-    // Clients are matched as IPv4 when they come as IPv4-mapped IPv6, so
-    // mapped ranges are turned into the IPv4 ranges they mean.
-    if let IpNet::V6(v6) = net
-        && let Some(v4) = v6.addr().to_ipv4_mapped()
-        && v6.prefix_len() >= 96
-    {
-        return ipnet::Ipv4Net::new(v4, v6.prefix_len() - 96)
-            .ok()
-            .map(IpNet::V4);
-    }
-    Some(net)
-}
-
-/// The canonical spelling of a ban target, the same as [`client_key`] gives
-/// for a single client: a bare address for a /32 or /128, else the CIDR
-/// with its host bits cleared.
-pub fn canonical_target(value: &str) -> Option<String> {
-    let net = parse_net(value)?;
-    Some(if net.prefix_len() == net.max_prefix_len() {
-        normalise(net.addr()).to_string()
-    } else {
-        net.to_string()
-    })
-}
-
-fn normalise(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    }
-}
-
-/// Whether `ip` is in any of `cidrs` (entries that do not parse match nothing).
-pub fn in_any(ip: IpAddr, cidrs: &[String]) -> bool {
-    let ip = normalise(ip);
-    cidrs
-        .iter()
-        .filter_map(|c| parse_net(c))
-        .any(|net| net.contains(&ip))
 }
 
 /// One active ban in the replica every isolate caches.
@@ -302,6 +225,7 @@ pub fn parse_feed(text: &str) -> (Vec<String>, Vec<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::net::{canonical_target, client_key, parse_client_ip};
     use crate::policy::{FraudPolicy, ManualBan};
     use proptest::prelude::*;
 

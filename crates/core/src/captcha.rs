@@ -80,7 +80,7 @@ pub fn decide(policy: &CaptchaPolicy, answer: Option<&str>) -> (Decision, &'stat
 /// [`required`] for any page, including a probation action, which needs a
 /// CAPTCHA when `probation.captcha` is on (or the page is listed).
 pub fn required_for(
-    policy: &crate::Policy,
+    policy: &crate::policy::Policy,
     has_secret: bool,
     page: CaptchaPage,
     failed_logins: u32,
@@ -214,9 +214,9 @@ mod tests {
 
     #[test]
     fn probation_actions_ask_when_probation_says_so() {
-        let mut p = crate::Policy::default();
+        let mut p = crate::policy::Policy::default();
         p.captcha.enabled = true;
-        p.captcha.provider = crate::CaptchaProvider::Turnstile;
+        p.captcha.provider = crate::policy::CaptchaProvider::Turnstile;
         assert!(
             required_for(&p, true, CaptchaPage::ProbationAction, 0),
             "probation.captcha is on by default"

@@ -4,7 +4,7 @@
 //! parser nor serde's generated visitors (about 30 KB of gzipped wasm);
 //! field names, defaults, type errors and validation stay here in core.
 //!
-//! [`crate::Policy::from_json`] reads the same section with serde; a test
+//! [`crate::policy::Policy::from_json`] reads the same section with serde; a test
 //! keeps the two readers in agreement on every preset.
 
 use crate::error::Error;
@@ -125,7 +125,7 @@ impl PasswordPolicy {
     /// Reads the password rules from a policy document (the edge's public
     /// policy or a full one) given as JSON text. The version and the section
     /// names are checked and the `passwords` section is validated in full;
-    /// the other sections are the edge's business ([`crate::Policy::from_json`]).
+    /// the other sections are the edge's business ([`crate::policy::Policy::from_json`]).
     pub fn from_document(json: &str) -> Result<Self, Error> {
         let value: serde_json::Value =
             serde_json::from_str(json).map_err(|e| Error::PolicyJson {
@@ -149,9 +149,10 @@ impl PasswordPolicy {
                 "version" => {
                     let v: u64 = whole("version", value)?;
                     if v != u64::from(POLICY_VERSION) {
-                        return Err(Error::UnsupportedVersion(
-                            u32::try_from(v).unwrap_or(u32::MAX),
-                        ));
+                        return Err(Error::UnsupportedVersion {
+                            found: u32::try_from(v).unwrap_or(u32::MAX),
+                            supported: POLICY_VERSION,
+                        });
                     }
                 }
                 "passwords" => passwords = Some(value),
@@ -218,7 +219,7 @@ impl PasswordPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Policy;
+    use crate::policy::Policy;
 
     #[test]
     fn agrees_with_the_serde_reader_on_every_preset() {
@@ -274,7 +275,13 @@ mod tests {
             Some("passwords.maxLength")
         );
         assert_eq!(field(r#"{"pasword":{}}"#).field(), Some("pasword"));
-        assert_eq!(field(r#"{"version":7}"#), Error::UnsupportedVersion(7));
+        assert_eq!(
+            field(r#"{"version":7}"#),
+            Error::UnsupportedVersion {
+                found: 7,
+                supported: POLICY_VERSION
+            }
+        );
         assert!(PasswordPolicy::from_document("[]").is_err());
         assert!(PasswordPolicy::from_document("{nope").is_err());
         assert_eq!(

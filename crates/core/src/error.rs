@@ -28,9 +28,19 @@ pub enum Error {
         message: String,
     },
     /// The document's `version` is not one this build understands.
-    UnsupportedVersion(u32),
+    UnsupportedVersion {
+        /// The version the document names.
+        found: u32,
+        /// The version this build reads.
+        supported: u32,
+    },
     /// No preset has this name.
-    UnknownPreset(String),
+    UnknownPreset {
+        /// The name asked for.
+        name: String,
+        /// The names there are.
+        known: &'static [&'static str],
+    },
 }
 
 impl Error {
@@ -38,8 +48,8 @@ impl Error {
     pub fn field(&self) -> Option<&str> {
         match self {
             Self::PolicyJson { field, .. } | Self::InvalidSetting { field, .. } => Some(field),
-            Self::UnsupportedVersion(_) => Some("version"),
-            Self::UnknownPreset(_) => None,
+            Self::UnsupportedVersion { .. } => Some("version"),
+            Self::UnknownPreset { .. } => None,
         }
     }
 
@@ -63,15 +73,14 @@ impl fmt::Display for Error {
             Self::InvalidSetting { field, message } => {
                 write!(f, "invalid policy field `{field}`: {message}")
             }
-            Self::UnsupportedVersion(v) => write!(
+            Self::UnsupportedVersion { found, supported } => write!(
                 f,
-                "unsupported policy `version` {v}: this build reads version {}",
-                crate::POLICY_VERSION
+                "unsupported policy `version` {found}: this build reads version {supported}"
             ),
-            Self::UnknownPreset(name) => write!(
+            Self::UnknownPreset { name, known } => write!(
                 f,
                 "unknown preset `{name}`; known presets: {}",
-                crate::presets::NAMES.join(", ")
+                known.join(", ")
             ),
         }
     }

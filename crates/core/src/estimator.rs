@@ -15,7 +15,7 @@
 use zxcvbn::feedback::{Suggestion, Warning};
 use zxcvbn::matching::patterns::MatchPattern;
 
-use crate::password::Estimate;
+use crate::verdict::Estimate;
 
 /// Most code points the strength estimator looks at.
 pub const ESTIMATOR_MAX_CHARS: usize = 32;

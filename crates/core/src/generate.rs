@@ -3,7 +3,8 @@
 //! passes `crypto.getRandomValues`), so core stays deterministic under test.
 
 use crate::messages::Locale;
-use crate::password::{PasswordChecker, RuleStatus, Subject};
+use crate::password::PasswordChecker;
+use crate::verdict::{RuleStatus, Subject};
 
 const LOWER: &str = "abcdefghijkmnopqrstuvwxyz";
 const UPPER: &str = "ABCDEFGHJKLMNPQRSTUVWXYZ";
@@ -17,16 +18,19 @@ const PREFERRED_LENGTH: u32 = 20;
 /// score no password within `maxLength` can reach).
 const ATTEMPTS: usize = 32;
 
-/// A random password meeting the checker's policy (see
-/// [`PasswordChecker::generate`]).
-///
-/// Every class (lowercase, uppercase, digit, symbol) is present whenever the
-/// maximum length allows, look-alike characters (`l 1 I O 0`) are left out,
-/// and the candidate is re-drawn until every rule passes.
-pub(crate) fn generate_password(
-    checker: &PasswordChecker,
-    fill: &mut dyn FnMut(&mut [u8]),
-) -> String {
+impl PasswordChecker {
+    /// A random password that meets the policy. `fill` must fill its buffer
+    /// with cryptographically secure random bytes.
+    ///
+    /// Every class (lowercase, uppercase, digit, symbol) is present whenever
+    /// the maximum length allows, look-alike characters (`l 1 I O 0`) are
+    /// left out, and the candidate is re-drawn until every rule passes.
+    pub fn generate(&self, fill: &mut dyn FnMut(&mut [u8])) -> String {
+        generate_password(self, fill)
+    }
+}
+
+fn generate_password(checker: &PasswordChecker, fill: &mut dyn FnMut(&mut [u8])) -> String {
     let policy = checker.policy();
     let symbols: Vec<char> = policy
         .symbols
@@ -92,7 +96,7 @@ impl Rng<'_> {
 #[cfg(all(test, feature = "nfkc"))]
 mod tests {
     use super::*;
-    use crate::Policy;
+    use crate::policy::Policy;
     use proptest::prelude::*;
 
     fn seeded(mut state: u64) -> impl FnMut(&mut [u8]) {
@@ -134,7 +138,7 @@ mod tests {
 
     #[test]
     fn short_maximum_still_fits() {
-        let mut policy = crate::PasswordPolicy::default();
+        let mut policy = crate::policy::PasswordPolicy::default();
         policy.min_length = 3;
         policy.max_length = 3;
         policy.min_score = 0;

@@ -41,14 +41,17 @@ pub mod headers;
 pub mod lifecycle;
 pub mod lockout;
 mod messages;
+pub mod net;
 mod password;
 mod policy;
 pub mod presets;
 pub mod probation;
 pub mod session;
 pub mod signup;
+mod text;
 pub mod tokens;
 pub mod uploads;
+mod verdict;
 pub mod webhooks;
 
 pub use document::Field;
@@ -59,15 +62,16 @@ pub use estimator::ESTIMATOR_MAX_CHARS;
 pub use lifecycle::password_fingerprint;
 pub use lifecycle::{HistoryFingerprint, PasswordAge, password_age, password_reused};
 pub use messages::Locale;
-#[cfg(feature = "nfkc")]
-pub use password::nfkc;
-pub use password::{
-    CrackTime, Estimate, Feedback, PasswordChecker, RuleId, RuleResult, RuleStatus, Subject,
-    TextOps, Verdict,
-};
+pub use password::PasswordChecker;
 pub use policy::{
     AuditPolicy, BanPolicy, CaptchaPage, CaptchaPolicy, CaptchaProvider, CspSources, FormFields,
     FraudPolicy, LoginPolicy, ManualBan, ManualBanScope, POLICY_VERSION, PasswordPolicy, Policy,
     ProbationAction, ProbationPolicy, PublicPolicy, ResetLinkLifetimes, ResponsePolicy,
     RoutePolicy, SessionPolicy, SignupPolicy, SingleSession, UploadPolicy, WebhookPolicy,
+};
+pub use text::TextOps;
+#[cfg(feature = "nfkc")]
+pub use text::nfkc;
+pub use verdict::{
+    CrackTime, Estimate, Feedback, RuleId, RuleResult, RuleStatus, Subject, Verdict,
 };

@@ -71,7 +71,7 @@ pub fn password_fingerprint(pepper: &[u8], user_id: &str, password: &str) -> His
     };
     mac.update(&(user_id.len() as u64).to_be_bytes());
     mac.update(user_id.as_bytes());
-    let normalized = crate::password::nfkc(password);
+    let normalized = crate::text::nfkc(password);
     mac.update(normalized.as_bytes());
     HistoryFingerprint(mac.finalize().into_bytes().into())
 }
@@ -581,9 +581,9 @@ pub fn change_accepted(status: u16, header: Option<&str>) -> bool {
 
 /// The message for a password refused by the history rule (rule id
 /// `history`).
-pub fn reused_message(locale: crate::Locale) -> &'static str {
+pub fn reused_message(locale: crate::messages::Locale) -> &'static str {
     match locale {
-        crate::Locale::Cs => "Toto heslo jste nedávno použili; zvolte jiné.",
+        crate::messages::Locale::Cs => "Toto heslo jste nedávno použili; zvolte jiné.",
         _ => "You used this password recently; choose another one.",
     }
 }
@@ -884,8 +884,8 @@ mod tests {
         p.login.single_session = SingleSession::RefuseNew;
         assert!(tracks_users(&p));
         assert_ne!(
-            reused_message(crate::Locale::Cs),
-            reused_message(crate::Locale::En)
+            reused_message(crate::messages::Locale::Cs),
+            reused_message(crate::messages::Locale::En)
         );
     }
 

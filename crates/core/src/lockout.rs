@@ -176,7 +176,7 @@ impl AccountLock {
 /// share `alice`'s counter).
 #[cfg(feature = "nfkc")]
 pub fn account_key(login: &str) -> String {
-    crate::password::nfkc(login.trim())
+    crate::text::nfkc(login.trim())
         .to_lowercase()
         .chars()
         .take(256)

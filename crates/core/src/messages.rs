@@ -5,8 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::password::RuleId;
 use crate::policy::PasswordPolicy;
+use crate::verdict::RuleId;
 
 /// Language of the messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -9,215 +9,12 @@
 //! more than a long password: it is reported as too long and the other rules
 //! look at that bounded prefix.
 
-use serde::Serialize;
-
 use crate::messages::{self, Locale};
 use crate::policy::PasswordPolicy;
-
-/// Stable id of a password rule; the JSON and JS name is the camelCase form.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub enum RuleId {
-    /// At least `minLength` code points.
-    MinLength,
-    /// At most `maxLength` code points.
-    MaxLength,
-    /// Contains a lowercase letter.
-    Lowercase,
-    /// Contains an uppercase letter.
-    Uppercase,
-    /// Contains a digit.
-    Digit,
-    /// Contains a symbol.
-    Symbol,
-    /// Contains at least N of the four character classes.
-    CharacterClasses,
-    /// No run of identical characters longer than allowed.
-    RepeatedCharacters,
-    /// Does not contain the username, email local part or name.
-    UserInfo,
-    /// Not on the common-password blocklist.
-    Blocklist,
-    /// Not mostly dictionary words.
-    DictionaryWords,
-    /// zxcvbn score at least `minScore`.
-    MinScore,
-}
-
-impl RuleId {
-    /// The camelCase id used in JSON, JS and the edge's 422 answers.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::MinLength => "minLength",
-            Self::MaxLength => "maxLength",
-            Self::Lowercase => "lowercase",
-            Self::Uppercase => "uppercase",
-            Self::Digit => "digit",
-            Self::Symbol => "symbol",
-            Self::CharacterClasses => "characterClasses",
-            Self::RepeatedCharacters => "repeatedCharacters",
-            Self::UserInfo => "userInfo",
-            Self::Blocklist => "blocklist",
-            Self::DictionaryWords => "dictionaryWords",
-            Self::MinScore => "minScore",
-        }
-    }
-
-    /// Length rules apply to everyone; the rest are strength rules that
-    /// `enforceStrength: false` and the admin override switch off.
-    fn is_length(self) -> bool {
-        matches!(self, Self::MinLength | Self::MaxLength)
-    }
-}
-
-/// Outcome of one rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub enum RuleStatus {
-    /// The password meets the rule.
-    Pass,
-    /// The password does not meet the rule.
-    Fail,
-    /// The rule needs the strength estimator, which has not loaded yet.
-    Pending,
-    /// An administrator's override skips this strength rule.
-    Skipped,
-}
-
-/// One checklist item.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RuleResult {
-    /// Which rule.
-    pub id: RuleId,
-    /// Its outcome.
-    pub status: RuleStatus,
-    /// `true` when the rule is met or skipped.
-    pub ok: bool,
-    /// The requirement, phrased for a checklist, in the requested language.
-    pub message: String,
-}
-
-/// How long an offline attacker needs (slow hash, 10^4 guesses per second).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CrackTime {
-    /// Estimated seconds.
-    pub seconds: f64,
-    /// The same, for people ("3 hours", "3 hodiny").
-    pub display: String,
-}
-
-/// The estimator's advice.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Feedback {
-    /// The main problem, if any.
-    pub warning: Option<String>,
-    /// What would help.
-    pub suggestions: Vec<String>,
-}
-
-/// What the strength estimator found. Produced by the estimator module of
-/// core; exposed so shells can pass it around.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Estimate {
-    /// zxcvbn score, 0–4.
-    pub score: u8,
-    /// log10 of the estimated guesses.
-    pub guesses_log10: f64,
-    /// Id of the zxcvbn warning (see the messages module).
-    pub warning: Option<&'static str>,
-    /// Ids of the zxcvbn suggestions.
-    pub suggestions: Vec<&'static str>,
-    /// Code points covered by dictionary words of four or more letters.
-    pub dictionary_chars: usize,
-    /// Whether the whole password is on the bundled common-password list.
-    pub common: bool,
-}
-
-/// The person choosing the password, for the user-info rule and the
-/// admin override.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Subject {
-    /// Login name.
-    pub username: String,
-    /// Email address.
-    pub email: String,
-    /// Full name.
-    pub name: String,
-    /// The origin marked this user as an administrator.
-    pub is_admin: bool,
-}
-
-/// The verdict on one password.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Verdict {
-    /// Every rule passed (or was skipped by the admin override).
-    pub ok: bool,
-    /// Some rule is waiting for the estimator.
-    pub pending: bool,
-    /// Length in code points after NFKC (counting stops at `maxLength + 1`).
-    pub length: usize,
-    /// zxcvbn score 0–4, `None` before the estimator has loaded.
-    pub score: Option<u8>,
-    /// log10 of the estimated guesses, `None` before the estimator has loaded.
-    pub guesses_log10: Option<f64>,
-    /// Offline slow-hash crack time, `None` before the estimator has loaded.
-    pub crack_time: Option<CrackTime>,
-    /// One entry per active rule, in a stable order.
-    pub rules: Vec<RuleResult>,
-    /// zxcvbn warning and suggestions, `None` before the estimator has loaded.
-    pub feedback: Option<Feedback>,
-}
-
-impl Verdict {
-    /// Ids of the rules that failed, for the edge's 422 answer.
-    pub fn failed_rule_ids(&self) -> Vec<&'static str> {
-        self.rules
-            .iter()
-            .filter(|r| r.status == RuleStatus::Fail)
-            .map(|r| r.id.as_str())
-            .collect()
-    }
-
-    /// The verdict as JSON (camelCase keys), the shape the JS package returns.
-    pub fn to_json(&self) -> String {
-        // Plain data with string keys and finite floats: cannot fail.
-        serde_json::to_string(self).unwrap_or_default()
-    }
-}
-
-/// The two Unicode operations password checking needs: NFKC and
-/// lowercasing. Core has its own ([`TextOps::NATIVE`]); the browser package
-/// passes the JS engine's, which already carries Unicode's tables, and so
-/// saves its first module ~100 KB.
-#[derive(Debug, Clone, Copy)]
-pub struct TextOps {
-    /// Unicode NFKC normalisation.
-    pub nfkc: fn(&str) -> String,
-    /// Unicode lowercasing (full case mapping).
-    pub lowercase: fn(&str) -> String,
-}
-
-#[cfg(feature = "nfkc")]
-impl TextOps {
-    /// Rust's own: `unicode-normalization` and `str::to_lowercase`.
-    pub const NATIVE: Self = Self {
-        nfkc,
-        lowercase: str::to_lowercase,
-    };
-}
-
-/// Core's own NFKC normalisation.
-#[cfg(feature = "nfkc")]
-pub fn nfkc(text: &str) -> String {
-    use unicode_normalization::UnicodeNormalization;
-    text.nfkc().collect()
-}
+use crate::text::TextOps;
+use crate::verdict::{
+    CrackTime, Estimate, Feedback, RuleId, RuleResult, RuleStatus, Subject, Verdict,
+};
 
 /// How many raw code points are normalised per allowed code point.
 const RAW_PER_NORMALIZED: usize = 8;
@@ -251,12 +48,6 @@ impl PasswordChecker {
             blocklist_extra,
             text,
         }
-    }
-
-    /// A random password that meets the policy. `fill` must fill its buffer
-    /// with cryptographically secure random bytes.
-    pub fn generate(&self, fill: &mut dyn FnMut(&mut [u8])) -> String {
-        crate::generate::generate_password(self, fill)
     }
 
     /// The policy this checker enforces.
@@ -564,6 +355,7 @@ fn longest_run(s: &str) -> usize {
 #[cfg(all(test, feature = "nfkc"))]
 mod tests {
     use super::*;
+    use crate::text::nfkc;
 
     fn checker(edit: impl FnOnce(&mut PasswordPolicy)) -> PasswordChecker {
         let mut p = PasswordPolicy::default();

@@ -89,11 +89,6 @@ impl Policy {
         Ok(policy)
     }
 
-    /// The named preset (see [`crate::presets::NAMES`]).
-    pub fn preset(name: &str) -> Result<Self, Error> {
-        crate::presets::by_name(name).ok_or_else(|| Error::UnknownPreset(name.to_owned()))
-    }
-
     /// Serialises the document as JSON (camelCase keys).
     pub fn to_json(&self) -> String {
         // Serialising plain data structs with string keys cannot fail.
@@ -118,7 +113,10 @@ impl Policy {
     /// Checks every range and cross-field rule.
     pub fn validate(&self) -> Result<(), Error> {
         if self.version != POLICY_VERSION {
-            return Err(Error::UnsupportedVersion(self.version));
+            return Err(Error::UnsupportedVersion {
+                found: self.version,
+                supported: POLICY_VERSION,
+            });
         }
         self.passwords.validate("passwords")?;
         self.login.validate()?;
@@ -200,7 +198,7 @@ fn check_url(field: &str, url: &str) -> Result<(), Error> {
 /// exactly what the ban engine's `parse_net` reads, so a validated entry is
 /// never one that silently matches nothing.
 fn check_cidr(field: &str, value: &str) -> Result<(), Error> {
-    if value.trim() != value || crate::bans::parse_net(value).is_none() {
+    if value.trim() != value || crate::net::parse_net(value).is_none() {
         return Err(Error::invalid(
             field,
             format!("`{value}` is not an IP address or CIDR range (such as 203.0.113.0/24)"),
@@ -1339,7 +1337,10 @@ mod tests {
     fn future_version_is_refused() {
         assert_eq!(
             Policy::from_json(r#"{"version":2}"#),
-            Err(Error::UnsupportedVersion(2))
+            Err(Error::UnsupportedVersion {
+                found: 2,
+                supported: POLICY_VERSION
+            })
         );
     }
 

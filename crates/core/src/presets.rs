@@ -3,7 +3,8 @@
 //! standards. Where a seed is silent, the Portcullis default stands and the
 //! comment says so.
 
-use crate::policy::{CaptchaPage, CaptchaProvider, Policy, SingleSession};
+use crate::error::Error;
+use crate::policy::{CaptchaPage, CaptchaProvider, PasswordPolicy, Policy, SingleSession};
 
 const MINUTE: u64 = 60;
 const DAY: u64 = 86_400;
@@ -19,7 +20,17 @@ pub const NAMES: [&str; 7] = [
     "owasp-asvs-l2",
 ];
 
-pub(crate) fn by_name(name: &str) -> Option<Policy> {
+impl Policy {
+    /// The named preset (see [`NAMES`]).
+    pub fn preset(name: &str) -> Result<Self, Error> {
+        by_name(name).ok_or_else(|| Error::UnknownPreset {
+            name: name.to_owned(),
+            known: &NAMES,
+        })
+    }
+}
+
+fn by_name(name: &str) -> Option<Policy> {
     Some(match name {
         "clientexec" => clientexec(),
         "clientspace" => clientspace(),
@@ -204,7 +215,7 @@ fn owasp_asvs_l2() -> Policy {
     p
 }
 
-fn no_composition(pw: &mut crate::PasswordPolicy) {
+fn no_composition(pw: &mut PasswordPolicy) {
     pw.require_lowercase = false;
     pw.require_uppercase = false;
     pw.require_digit = false;

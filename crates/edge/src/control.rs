@@ -8,7 +8,8 @@
 use portcullis_core::ManualBanScope;
 use portcullis_core::Policy;
 use portcullis_core::admin::{application_key_matches, bearer_token};
-use portcullis_core::bans::{BanEntry, PERMANENT, canonical_target};
+use portcullis_core::bans::{BanEntry, PERMANENT};
+use portcullis_core::net::canonical_target;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use wasm_bindgen::JsValue;

@@ -6,11 +6,11 @@
 use std::net::IpAddr;
 
 use portcullis_core::bans::{
-    Access, BanEntry, Denial, PERMANENT, WarningKind, client_key, decide_access, is_write,
-    parse_client_ip,
+    Access, BanEntry, Denial, PERMANENT, WarningKind, decide_access, is_write,
 };
 use portcullis_core::captcha;
 use portcullis_core::headers::https_redirect;
+use portcullis_core::net::{client_key, parse_client_ip};
 use portcullis_core::session::{
     ChangeGate, NoSession, SESSION_COOKIE, SessionState, XSRF_FIELD, XSRF_HEADER, XsrfDecision,
     change_gate, change_reason, clearing_cookies, cookie, no_session, renew, renewal_due,
