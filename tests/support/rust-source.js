@@ -11,7 +11,8 @@ function rustFiles(dir) {
   for (const name of readdirSync(dir)) {
     const full = join(dir, name);
     if (statSync(full).isDirectory()) out.push(...rustFiles(full));
-    else if (name.endsWith(".rs")) out.push(full);
+    // `tests.rs` files are test modules of their parent.
+    else if (name.endsWith(".rs") && name !== "tests.rs") out.push(full);
   }
   return out;
 }
@@ -58,6 +59,35 @@ function inlineModules(code) {
   return spans;
 }
 
+/** `use a::{b, c::{d, e}};` spelled out as `a::b`, `a::c::d`, `a::c::e`. */
+function expandUses(code, skip = () => false) {
+  const out = [];
+  for (const m of code.matchAll(/\buse\s+([^;]*);/g)) {
+    if (skip(m.index)) continue;
+    const expand = (prefix, text) => {
+      let depth = 0;
+      let start = 0;
+      const items = [];
+      for (let i = 0; i <= text.length; i++) {
+        const ch = text[i];
+        if (ch === "{") depth++;
+        if (ch === "}") depth--;
+        if ((ch === "," && depth === 0) || i === text.length) {
+          items.push(text.slice(start, i).trim());
+          start = i + 1;
+        }
+      }
+      for (const item of items.filter(Boolean)) {
+        const brace = item.indexOf("{");
+        if (brace < 0) out.push(prefix + item.replace(/\s+as\s+\w+$/, "").replace(/::self$/, ""));
+        else expand(prefix + item.slice(0, brace), item.slice(brace + 1, item.lastIndexOf("}")));
+      }
+    };
+    expand("", m[1].replace(/\s+/g, " "));
+  }
+  return out.join("\n");
+}
+
 /** Resolves `path` (`a::b::Item`) to the longest known module. */
 function resolve(modules, path) {
   const parts = path.split("::");
@@ -84,17 +114,20 @@ export function readCrate(src) {
     const children = [...code.matchAll(/^\s*(?:pub(?:\([\w:]+\))?\s+)?mod\s+(\w+)\s*;/gm)].map((m) => m[1]);
     const self = name === "crate" ? "" : `${name}::`;
     const add = (target) => target && target !== name && found.add(target);
-    for (const m of code.matchAll(/\bcrate::((?:\w+::)*\w+)/g)) add(resolve(modules, m[1]) ?? "crate");
     const inline = inlineModules(code);
-    for (const m of code.matchAll(/\bsuper::((?:\w+::)*\w+)/g)) {
+    const inInline = (i) => inline.some(([from, to]) => i > from && i < to);
+    // `super` inside an inline `mod x { … }` is this file's own module.
+    const text = `${code}\n${expandUses(code, inInline)}`;
+    for (const m of text.matchAll(/\bcrate::((?:\w+::)*\w+)(?!\w|::\{)/g)) add(resolve(modules, m[1]) ?? "crate");
+    for (const m of text.matchAll(/\bsuper::((?:\w+::)*\w+)(?!\w|::\{)/g)) {
       // Inside an inline `mod x { … }`, `super` is this file's own module.
-      if (inline.some(([from, to]) => m.index > from && m.index < to)) continue;
+      if (m.index < code.length && inline.some(([from, to]) => m.index > from && m.index < to)) continue;
       const base = parent === "crate" ? "" : `${parent}::`;
       add(resolve(modules, base + m[1]) ?? parent);
     }
     for (const child of children) {
       const re = new RegExp(`(?<![\\w:])(?:self::)?${child}::((?:\\w+::)*\\w+)`, "g");
-      for (const m of code.matchAll(re)) add(resolve(modules, `${self}${child}::${m[1]}`) ?? `${self}${child}`);
+      for (const m of text.matchAll(re)) add(resolve(modules, `${self}${child}::${m[1]}`) ?? `${self}${child}`);
       // `pub use child::…;` and `use child::…` with braces.
       if (new RegExp(`\\buse\\s+(?:self::)?${child}\\b`).test(code)) add(`${self}${child}`);
     }

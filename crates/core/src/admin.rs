@@ -78,7 +78,6 @@ pub const MIN_SECRET_CHARS: usize = 32;
 
 /// The write-only secrets the admin API replaces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum SecretKind {
     /// Signs session tokens.
     JwtSecret,
@@ -122,7 +121,6 @@ impl SecretKind {
 
 /// Why a new secret value is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum SecretRefusal {
     /// Shorter than [`MIN_SECRET_CHARS`].
     TooShort,

@@ -32,22 +32,33 @@
 pub mod admin;
 pub mod bans;
 pub mod captcha;
+pub mod context;
 mod document;
 mod error;
 #[cfg(feature = "estimator")]
 mod estimator;
+#[cfg(feature = "nfkc")]
+pub mod flows;
 mod generate;
 pub mod headers;
 pub mod lifecycle;
 pub mod lockout;
 mod messages;
 pub mod net;
+pub mod objects;
 mod password;
+pub mod paths;
 mod policy;
 pub mod presets;
 pub mod probation;
+pub mod records;
+pub mod refusal;
+pub mod request;
+pub mod roles;
+pub mod routes;
 pub mod session;
 pub mod signup;
+pub mod snapshot;
 mod text;
 pub mod tokens;
 pub mod uploads;

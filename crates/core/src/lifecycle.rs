@@ -17,7 +17,7 @@ use subtle::ConstantTimeEq;
 
 use crate::policy::{PasswordPolicy, Policy, ProbationAction, SessionPolicy, SingleSession};
 use crate::probation::{ActionLog, REPLY_ACTION, on_probation};
-use crate::uploads::Role;
+use crate::roles::Role;
 
 /// A keyed hash of one past password of one user.
 #[derive(Clone, PartialEq, Eq)]
@@ -202,8 +202,8 @@ pub struct UserRecord {
 }
 
 /// Why the edge refuses a login the origin accepted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub enum LoginRefusal {
     /// Not seen for longer than the inactivity limit (an admin reactivates).
     Inactive,
@@ -246,7 +246,7 @@ pub struct UserPatch {
 }
 
 /// A user record as the admin API shows it (no fingerprints).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserSummary {
     /// See [`UserRecord::password_set_at`].
@@ -259,8 +259,8 @@ pub struct UserSummary {
     pub never_expires: bool,
     /// See [`UserRecord::allow_multiple_sessions`].
     pub allow_multiple_sessions: bool,
-    /// The pending change requirement, as its code.
-    pub must_change: Option<&'static str>,
+    /// The pending change requirement.
+    pub must_change: Option<ChangeReason>,
     /// Whether the account is refused as inactive at its next login.
     pub inactive: bool,
     /// Tracked active sessions (single-session mode).
@@ -498,7 +498,7 @@ impl UserRecord {
             last_login: self.last_login,
             never_expires: self.never_expires,
             allow_multiple_sessions: self.allow_multiple_sessions,
-            must_change: self.must_change.map(ChangeReason::as_str),
+            must_change: self.must_change,
             inactive: self.inactive(policy, now),
             sessions: self
                 .sessions

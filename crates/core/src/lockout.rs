@@ -23,14 +23,15 @@ pub struct AccountLock {
 }
 
 /// May a login be attempted now?
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "camelCase")]
 pub enum Gate {
     /// Yes: forward it to the origin.
     Open,
     /// No: locked for this many more seconds (answer 423 with `Retry-After`).
     Locked {
         /// Seconds until the lockout ends.
+        #[serde(rename = "retryAfter")]
         retry_after: u64,
     },
     /// No: locked until an administrator unlocks.
@@ -39,7 +40,6 @@ pub enum Gate {
 
 /// What one failed attempt led to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum Failure {
     /// Still open; this many attempts are left (when reporting is on).
     AttemptsLeft(Option<u32>),

@@ -68,22 +68,7 @@ pub(crate) fn rule_message(id: RuleId, policy: &PasswordPolicy, locale: Locale) 
         RuleId::Lowercase => pick(en, "A lowercase letter", "Malé písmeno"),
         RuleId::Uppercase => pick(en, "An uppercase letter", "Velké písmeno"),
         RuleId::Digit => pick(en, "A digit", "Číslice"),
-        RuleId::Symbol => match &policy.symbols {
-            Some(set) => {
-                let spaced: Vec<String> = set.chars().map(String::from).collect();
-                let spaced = spaced.join(" ");
-                if en {
-                    format!("A symbol: {spaced}")
-                } else {
-                    format!("Symbol: {spaced}")
-                }
-            }
-            None => pick(
-                en,
-                "A symbol (anything but a letter or digit)",
-                "Symbol (cokoli kromě písmen a číslic)",
-            ),
-        },
+        RuleId::Symbol => symbol_message(policy.symbols.as_deref(), en),
         RuleId::CharacterClasses => {
             let n = policy.min_character_classes;
             if en {
@@ -92,20 +77,7 @@ pub(crate) fn rule_message(id: RuleId, policy: &PasswordPolicy, locale: Locale) 
                 format!("Alespoň {n} ze skupin: malá písmena, velká písmena, číslice, symboly")
             }
         }
-        RuleId::RepeatedCharacters => {
-            let n = u64::from(policy.max_repeated_characters);
-            if en {
-                format!(
-                    "No more than {n} identical {} in a row",
-                    en_plural(n, "character", "characters")
-                )
-            } else {
-                format!(
-                    "Nejvýše {n} {} za sebou",
-                    cs_plural(n, "stejný znak", "stejné znaky", "stejných znaků")
-                )
-            }
-        }
+        RuleId::RepeatedCharacters => repeats_message(policy.max_repeated_characters, en),
         RuleId::UserInfo => pick(
             en,
             "Does not contain your username, email or name",
@@ -129,6 +101,40 @@ pub(crate) fn rule_message(id: RuleId, policy: &PasswordPolicy, locale: Locale) 
                 format!("Síla alespoň {n} ze 4")
             }
         }
+    }
+}
+
+fn symbol_message(symbols: Option<&str>, en: bool) -> String {
+    match symbols {
+        Some(set) => {
+            let spaced: Vec<String> = set.chars().map(String::from).collect();
+            let spaced = spaced.join(" ");
+            if en {
+                format!("A symbol: {spaced}")
+            } else {
+                format!("Symbol: {spaced}")
+            }
+        }
+        None => pick(
+            en,
+            "A symbol (anything but a letter or digit)",
+            "Symbol (cokoli kromě písmen a číslic)",
+        ),
+    }
+}
+
+fn repeats_message(max: u32, en: bool) -> String {
+    let n = u64::from(max);
+    if en {
+        format!(
+            "No more than {n} identical {} in a row",
+            en_plural(n, "character", "characters")
+        )
+    } else {
+        format!(
+            "Nejvýše {n} {} za sebou",
+            cs_plural(n, "stejný znak", "stejné znaky", "stejných znaků")
+        )
     }
 }
 

@@ -165,41 +165,7 @@ impl PasswordChecker {
             })
             .collect::<Vec<_>>();
 
-        let ok = rules.iter().all(|r| r.ok);
-        let pending = rules.iter().any(|r| r.status == RuleStatus::Pending);
-        let (score, guesses_log10, crack_time, feedback) = match &estimate {
-            Some(e) => {
-                // Offline attack on a slow hash: 10^4 guesses per second.
-                let seconds = 10f64.powf(e.guesses_log10) / 1e4;
-                (
-                    Some(e.score),
-                    Some(e.guesses_log10),
-                    Some(CrackTime {
-                        seconds,
-                        display: messages::duration_text(seconds, locale),
-                    }),
-                    Some(Feedback {
-                        warning: e.warning.map(|w| messages::warning_text(w, locale)),
-                        suggestions: e
-                            .suggestions
-                            .iter()
-                            .map(|s| messages::suggestion_text(s, locale))
-                            .collect(),
-                    }),
-                )
-            }
-            None => (None, None, None, None),
-        };
-        Verdict {
-            ok,
-            pending,
-            length,
-            score,
-            guesses_log10,
-            crack_time,
-            rules,
-            feedback,
-        }
+        verdict(rules, length, estimate.as_ref(), locale)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -251,6 +217,50 @@ impl PasswordChecker {
                 None => RuleStatus::Pending,
             },
         }
+    }
+}
+
+/// The verdict of the rules' results and the estimate, in `locale`.
+fn verdict(
+    rules: Vec<RuleResult>,
+    length: usize,
+    estimate: Option<&Estimate>,
+    locale: Locale,
+) -> Verdict {
+    let ok = rules.iter().all(|r| r.ok);
+    let pending = rules.iter().any(|r| r.status == RuleStatus::Pending);
+    let (score, guesses_log10, crack_time, feedback) = match estimate {
+        Some(e) => {
+            // Offline attack on a slow hash: 10^4 guesses per second.
+            let seconds = 10f64.powf(e.guesses_log10) / 1e4;
+            (
+                Some(e.score),
+                Some(e.guesses_log10),
+                Some(CrackTime {
+                    seconds,
+                    display: messages::duration_text(seconds, locale),
+                }),
+                Some(Feedback {
+                    warning: e.warning.map(|w| messages::warning_text(w, locale)),
+                    suggestions: e
+                        .suggestions
+                        .iter()
+                        .map(|s| messages::suggestion_text(s, locale))
+                        .collect(),
+                }),
+            )
+        }
+        None => (None, None, None, None),
+    };
+    Verdict {
+        ok,
+        pending,
+        length,
+        score,
+        guesses_log10,
+        crack_time,
+        rules,
+        feedback,
     }
 }
 

@@ -463,7 +463,6 @@ impl LoginPolicy {
 /// Whether a manual ban blocks everything or only writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[non_exhaustive]
 pub enum ManualBanScope {
     /// Every request is refused.
     All,

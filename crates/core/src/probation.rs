@@ -9,8 +9,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::paths::{PathPatterns, canonical_path};
 use crate::policy::{ProbationAction, ProbationPolicy};
-use crate::uploads::{PathPatterns, Role, canonical_path};
+use crate::roles::Role;
 
 /// The sliding window of the action limits.
 pub const WINDOW_SECONDS: u64 = 24 * 60 * 60;
@@ -110,11 +111,11 @@ pub fn requested_page(query: &str) -> Option<u32> {
         .split('&')
         .filter_map(|pair| {
             let (name, value) = pair.split_once('=')?;
-            let name = crate::uploads::percent_decode(&name.replace('+', " "));
+            let name = crate::paths::percent_decode(&name.replace('+', " "));
             if name.trim() != "page" {
                 return None;
             }
-            let value = crate::uploads::percent_decode(&value.replace('+', " "));
+            let value = crate::paths::percent_decode(&value.replace('+', " "));
             let digits: String = value
                 .trim()
                 .chars()

@@ -324,7 +324,8 @@ pub fn no_session(accept: &str, login_path: &str, state: &SessionState) -> NoSes
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tokens::{sign_jwt, xsrf_token};
+    use crate::tokens::dangerous::sign_jwt;
+    use crate::tokens::xsrf_token;
 
     const SECRET: &[u8] = b"session-secret-session-secret-32";
 

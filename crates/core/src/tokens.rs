@@ -97,15 +97,6 @@ fn unreachable_mac() -> HmacSha256 {
     HmacSha256::new_from_slice(&[]).unwrap()
 }
 
-/// Signs `claims` as a compact HS256 JWT.
-pub fn sign_jwt(secret: &[u8], claims: &Claims) -> String {
-    let payload = serde_json::to_vec(claims).unwrap_or_default();
-    let signing_input = format!("{}.{}", B64.encode(HEADER), B64.encode(payload));
-    let mut m = mac(secret);
-    m.update(signing_input.as_bytes());
-    format!("{signing_input}.{}", B64.encode(m.finalize().into_bytes()))
-}
-
 /// Checks the structure, the pinned algorithm and the signature of a
 /// compact JWS; returns the decoded payload.
 pub fn verify_hs256(secret: &[u8], token: &str) -> Result<Vec<u8>, TokenError> {
@@ -167,10 +158,29 @@ pub fn xsrf_valid(salt: &[u8], session_id: &str, presented: &str) -> bool {
     expected.as_bytes().ct_eq(presented.as_bytes()).into()
 }
 
-/// A new random token (for sessions ids and reset links) from 32 random
-/// bytes supplied by the caller.
-pub fn random_token(random: &[u8; 32]) -> String {
-    B64.encode(random)
+/// Minting: what turns secrets and random bytes into credentials. Named so
+/// that a call reads as what it is; only the edge's session and reset
+/// flows and the admin API's rotation call these.
+pub mod dangerous {
+    use base64::Engine;
+    use hmac::Mac;
+
+    use super::{B64, Claims, HEADER, mac};
+
+    /// Signs `claims` as a compact HS256 JWT.
+    pub fn sign_jwt(secret: &[u8], claims: &Claims) -> String {
+        let payload = serde_json::to_vec(claims).unwrap_or_default();
+        let signing_input = format!("{}.{}", B64.encode(HEADER), B64.encode(payload));
+        let mut m = mac(secret);
+        m.update(signing_input.as_bytes());
+        format!("{signing_input}.{}", B64.encode(m.finalize().into_bytes()))
+    }
+
+    /// A new random token (for sessions ids and reset links) from 32 random
+    /// bytes supplied by the caller.
+    pub fn random_token(random: &[u8; 32]) -> String {
+        B64.encode(random)
+    }
 }
 
 /// What the edge stores for a single-use token: its SHA-256, never the
@@ -193,6 +203,15 @@ pub enum ResetPurpose {
 }
 
 impl ResetPurpose {
+    /// The purpose as the origin is told it (`Portcullis-Reset-Purpose`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SelfService => "selfService",
+            Self::SentByAdmin => "sentByAdmin",
+            Self::Invitation => "invitation",
+        }
+    }
+
     /// How long a link of this purpose lives.
     pub fn lifetime(self, links: &crate::policy::ResetLinkLifetimes) -> u64 {
         match self {
@@ -204,8 +223,8 @@ impl ResetPurpose {
 }
 
 /// Why a reset token was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub enum ResetError {
     /// Never issued (or its record is gone): a guess is a security warning.
     Unknown,
@@ -282,6 +301,7 @@ impl ResetGrant {
 
 #[cfg(test)]
 mod tests {
+    use super::dangerous::{random_token, sign_jwt};
     use super::*;
 
     const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";

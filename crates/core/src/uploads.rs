@@ -8,37 +8,9 @@
 //! pulls in `encoding_rs`, whose tables would cost the Worker bundle more
 //! than this whole module.
 
-use serde::Serialize;
-
+use crate::paths::percent_decode;
 use crate::policy::UploadPolicy;
-
-/// Who is uploading; roles come only from the verified session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub enum Role {
-    /// An administrator.
-    Admin,
-    /// Staff (agents).
-    Staff,
-    /// Anyone else, including callers without a session.
-    EndUser,
-}
-
-impl Role {
-    /// The role of a verified session from the roles the origin named at
-    /// login: admin wins over staff; anything else is an end user.
-    pub fn from_session_roles(roles: &[String]) -> Self {
-        let has = |r: &str| roles.iter().any(|x| x.trim().eq_ignore_ascii_case(r));
-        if has("admin") {
-            Self::Admin
-        } else if has("staff") {
-            Self::Staff
-        } else {
-            Self::EndUser
-        }
-    }
-}
+use crate::roles::Role;
 
 /// Why an upload was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,92 +28,6 @@ pub enum UploadError {
     },
     /// The body claims to be multipart but cannot be read as such.
     Malformed,
-}
-
-/// The media type of a `Content-Type` value, lowercased, without
-/// parameters: `"Application/JSON; charset=utf-8"` → `"application/json"`.
-/// Form bodies are matched on it exactly (`application/jsonp` is not JSON).
-pub fn media_type(content_type: &str) -> String {
-    content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase()
-}
-
-/// The form of a request path every route decision is made on, so that
-/// `/%6Cogin`, `//login/`, `/LOGIN`, `/x/../login` and `/login;jsessionid=1`
-/// all count as `/login` (origins decode, merge slashes, ignore case or
-/// strip parameters in different ways; the edge assumes the widest). It
-/// percent-decodes once, resolves `.` and `..`, drops empty segments and
-/// `;parameters`, and lowercases. The query is not part of it. The request
-/// itself is forwarded unchanged.
-pub fn canonical_path(raw: &str) -> String {
-    let path = raw.split(['?', '#']).next().unwrap_or(raw);
-    let decoded = percent_decode(path);
-    let decoded = decoded.replace('\\', "/");
-    let mut segments: Vec<String> = Vec::new();
-    for segment in decoded.split('/') {
-        let segment = segment.split(';').next().unwrap_or_default();
-        match segment {
-            "" | "." => {}
-            ".." => {
-                segments.pop();
-            }
-            s => segments.push(s.to_lowercase()),
-        }
-    }
-    format!("/{}", segments.join("/"))
-}
-
-/// Path patterns (exact, or a prefix before a trailing `*`) in canonical
-/// form, prepared once so matching a request is plain string comparison.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PathPatterns(Vec<(String, bool)>);
-
-impl PathPatterns {
-    /// Canonicalises `patterns`.
-    pub fn new(patterns: &[String]) -> Self {
-        Self(
-            patterns
-                .iter()
-                .map(|p| match p.strip_suffix('*') {
-                    Some(prefix) => (
-                        canonical_path(prefix).trim_end_matches('/').to_owned(),
-                        true,
-                    ),
-                    None => (canonical_path(p), false),
-                })
-                .collect(),
-        )
-    }
-
-    /// Whether an already canonical path matches.
-    pub fn matches(&self, canonical: &str) -> bool {
-        self.0.iter().any(|(pattern, prefix)| {
-            if *prefix {
-                pattern.is_empty()
-                    || canonical == pattern
-                    || canonical
-                        .strip_prefix(pattern.as_str())
-                        .is_some_and(|rest| rest.starts_with('/'))
-            } else {
-                canonical == pattern
-            }
-        })
-    }
-}
-
-/// Whether the canonical form of `path` matches one of `patterns`.
-pub fn path_matches(patterns: &[String], path: &str) -> bool {
-    PathPatterns::new(patterns).matches(&canonical_path(path))
-}
-
-/// Whether the body of a request to `path` must be checked (on the
-/// canonical path).
-pub fn is_upload_path(policy: &UploadPolicy, path: &str) -> bool {
-    path_matches(&policy.paths, path)
 }
 
 /// A declared `Content-Length` already over the limit (the edge refuses
@@ -363,27 +249,6 @@ fn disposition_filenames(headers: &str) -> Vec<String> {
     names
 }
 
-/// Decodes `%XX` escapes once (invalid escapes stay as they are).
-pub(crate) fn percent_decode(s: &str) -> String {
-    let hex = |b: u8| (b as char).to_digit(16);
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
-        {
-            out.push((h * 16 + l) as u8);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -523,48 +388,6 @@ mod tests {
             ),
             Err(UploadError::Malformed)
         );
-    }
-
-    #[test]
-    fn roles_from_the_session() {
-        assert_eq!(
-            Role::from_session_roles(&["staff".into(), "Admin".into()]),
-            Role::Admin
-        );
-        assert_eq!(Role::from_session_roles(&["staff".into()]), Role::Staff);
-        assert_eq!(Role::from_session_roles(&[]), Role::EndUser);
-    }
-
-    #[test]
-    fn paths() {
-        let pats = vec!["/upload".to_owned(), "/files/*".to_owned()];
-        assert!(path_matches(&pats, "/upload"));
-        assert!(path_matches(&pats, "/files/a/b"));
-        assert!(!path_matches(&pats, "/uploads"));
-        assert!(!path_matches(&pats, "/filesystem"));
-        for variant in [
-            "/%75pload",
-            "//upload/",
-            "/UPLOAD",
-            "/x/../upload",
-            "/upload;jsessionid=1",
-            "/upload?x=1",
-            "/./upload",
-            "/%2e%2e/upload",
-        ] {
-            assert!(path_matches(&pats, variant), "{variant}");
-        }
-        assert!(path_matches(&pats, "/files%2Fevil.exe"));
-    }
-
-    #[test]
-    fn canonical_paths() {
-        assert_eq!(canonical_path("/"), "/");
-        assert_eq!(canonical_path("/%6Cogin"), "/login");
-        assert_eq!(canonical_path("/a//b/./c/../D/"), "/a/b/d");
-        assert_eq!(canonical_path("/../../etc"), "/etc");
-        assert_eq!(canonical_path("/%zz%4"), "/%zz%4");
-        assert_eq!(canonical_path("/a\\b"), "/a/b");
     }
 
     proptest! {

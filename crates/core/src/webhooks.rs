@@ -70,7 +70,6 @@ pub fn wanted(policy: &WebhookPolicy, kind: &str) -> bool {
 /// Where a delivery stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[non_exhaustive]
 pub enum DeliveryState {
     /// Waiting for its next attempt.
     Pending,

@@ -1,31 +1,25 @@
 //! The Portcullis edge gateway: a Cloudflare Worker in front of the
-//! application (the origin). It translates HTTP, Durable Object storage and
-//! outbound fetches; every decision (bans, headers, uploads, email domains,
-//! password rules, admin key, settings validation) is made by
-//! `portcullis-core`.
+//! application (the origin). Core decides every request (its flows say
+//! what to do next); this crate only performs the steps: it reads the
+//! request, calls the Durable Objects, fetches the origin, and turns core's
+//! answer into a response.
 //!
-//! State lives in SQLite-backed Durable Objects: [`control::Control`] (one
-//! instance: the configuration, secrets, the replica of active bans and
-//! session revocations, reset tokens and the audit log), [`guard::IpGuard`]
-//! (one per client IP or IPv6 /64: its warnings and ban history),
-//! [`account::AccountGuard`] (one per login name: its lockout) and
-//! [`user::UserState`] (one per user id: password history and age, the
-//! per-user exceptions, single-session tracking). The hot path (a request from a client that is
-//! not banned) reads a per-isolate snapshot of the configuration and bans,
-//! refreshed in the background at most every `PORTCULLIS_CACHE_SECONDS`
-//! (default 5), so it makes no Durable Object round trip.
+//! - `driver`: the one loop between core's step machine and the I/O below.
+//! - `http/`: reading requests and forms, answers, the origin fetch, the
+//!   other outbound fetches.
+//! - `objects/`: the Durable Objects (`Control`, `IpGuard`,
+//!   `AccountGuard`, `UserState`), each a typed client and the object.
+//! - `replica`: the per-isolate copy of Control's snapshot, so the hot path
+//!   (a request from a client that is not banned) makes no Durable Object
+//!   round trip; refreshed in the background at most every
+//!   `PORTCULLIS_CACHE_SECONDS` (default 5).
+//! - `clock`: time and randomness from the runtime.
 
-mod account;
-mod auth;
-mod cache;
-mod control;
-mod gateway;
-mod guard;
-mod probation;
-mod proxy;
-mod reply;
-mod store;
-mod user;
+mod clock;
+mod driver;
+mod http;
+mod objects;
+mod replica;
 
 use worker::{Context, Env, Result, event};
 
@@ -35,16 +29,12 @@ use worker::{Context, Env, Result, event};
 /// text reach the client.
 #[event(fetch)]
 async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys::Response> {
-    match gateway::handle(req, env, ctx).await {
+    match driver::handle(req, env, ctx).await {
         Ok(response) => Ok(response),
         Err(e) => {
             worker::console_error!("portcullis: internal error: {e}");
-            reply::error(
-                500,
-                "internal",
-                "The gateway could not handle this request.",
-            )
-            .map(Into::into)
+            let refusal = portcullis_core::refusal::internal();
+            http::reply::refusal(&refusal).map(Into::into)
         }
     }
 }

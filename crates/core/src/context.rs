@@ -1,0 +1,42 @@
+//! Time and randomness for one request, built once by the shell (the
+//! Worker's clock and `crypto.getRandomValues`) and passed in, so core
+//! never reads a clock or a random source of its own.
+
+/// The moment a request is decided at, and random bytes drawn for it.
+#[derive(Clone, Copy)]
+pub struct Context {
+    now_ms: u64,
+    random: [u8; 32],
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The random bytes may become a session id: never printed.
+        f.debug_struct("Context")
+            .field("now_ms", &self.now_ms)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Context {
+    /// A context at `now_ms` (unix milliseconds) with 32 bytes from a
+    /// cryptographically secure source.
+    pub fn new(now_ms: u64, random: [u8; 32]) -> Self {
+        Self { now_ms, random }
+    }
+
+    /// Unix seconds.
+    pub fn now(&self) -> u64 {
+        self.now_ms / 1000
+    }
+
+    /// Unix milliseconds.
+    pub fn now_ms(&self) -> u64 {
+        self.now_ms
+    }
+
+    /// The request's random bytes (one use: a new session id or secret).
+    pub fn random(&self) -> &[u8; 32] {
+        &self.random
+    }
+}

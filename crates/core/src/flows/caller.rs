@@ -1,0 +1,170 @@
+//! Who is asking, as the pipeline established it, and the effects a flow
+//! performs on their behalf, each typed: read a form, ask a Durable
+//! Object, record a warning, forward to the origin. A failed effect comes
+//! back as the answer to give instead (`Err(Reply)`), so flows read top to
+//! bottom with `?`.
+
+use std::net::IpAddr;
+use std::rc::Rc;
+
+use super::io::Io;
+use super::steps::{Answer, Call, Failure, Forward, Input, Reply, Step, Upstream, warning};
+use crate::bans::WarningKind;
+use crate::context::Context;
+use crate::lifecycle::HistoryFingerprint;
+use crate::objects::{
+    AccountCall, AccountOp, AuditEntry, ControlAnswer, ControlOp, LockAnswer, UserAnswer, UserOp,
+};
+use crate::refusal::{self, Refusal};
+use crate::request::{FormKind, Request, checked_fields, form_reader};
+use crate::snapshot::Snapshot;
+
+/// A flow's result: `Err` is an answer given early (a refusal or a failure).
+pub(crate) type Flow<T> = Result<T, Reply>;
+
+/// The answer for a step that failed or was answered with the wrong input.
+pub(crate) fn failed(input: Input) -> Reply {
+    Reply::Refuse(match input {
+        Input::Failed(Failure::StateUnavailable) => refusal::state_unavailable(),
+        Input::Failed(Failure::OriginUnreachable) => refusal::origin_unreachable(true),
+        Input::Failed(Failure::OriginNotConfigured) => refusal::origin_unreachable(false),
+        _ => refusal::internal(),
+    })
+}
+
+/// The caller of one request and the means to act for them.
+pub(crate) struct Caller<'a> {
+    pub(crate) io: &'a Io,
+    pub(crate) req: &'a Request,
+    pub(crate) snapshot: Rc<Snapshot>,
+    /// The client's address.
+    pub(crate) ip: IpAddr,
+    /// The same, as text (audit entries, CAPTCHA `remoteip`).
+    pub(crate) ip_text: String,
+    /// The client's ban key (IPv4 address or IPv6 prefix).
+    pub(crate) key: String,
+    pub(crate) ctx: Context,
+}
+
+impl Caller<'_> {
+    /// Unix seconds.
+    pub(crate) fn now(&self) -> u64 {
+        self.ctx.now()
+    }
+
+    /// The policy in force.
+    pub(crate) fn policy(&self) -> &crate::policy::Policy {
+        &self.snapshot.policy
+    }
+
+    /// Records a security warning against the client. A warning that could
+    /// not be delivered is logged by the shell and does not stop the
+    /// request; an unreadable client record fails it closed.
+    pub(crate) async fn warn(&self, kind: WarningKind) -> Flow<()> {
+        let step = warning(&self.key, &self.ip_text, kind, &self.policy().bans);
+        match self.io.perform(step).await {
+            Input::Failed(Failure::StateUnavailable) => {
+                Err(Reply::Refuse(refusal::state_unavailable()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The answer for `refusal`, after recording its warning, if it has one.
+    pub(crate) async fn refuse(&self, refusal: Refusal) -> Reply {
+        if let Some(kind) = refusal.warning
+            && let Err(reply) = self.warn(kind).await
+        {
+            return reply;
+        }
+        Reply::Refuse(refusal)
+    }
+
+    /// Reads the named fields of a form the edge must check: a text value or
+    /// `None` each; a refusal (with its warning) when the form cannot be read.
+    pub(crate) async fn fields(&self, names: &[&str]) -> Flow<Vec<Option<String>>> {
+        let kind = match form_reader(self.req) {
+            Ok(kind) => kind,
+            Err(refusal) => return Err(self.refuse(refusal).await),
+        };
+        let names_owned = match kind {
+            FormKind::Fields => names.iter().map(|n| (*n).to_owned()).collect(),
+            FormKind::Text => Vec::new(),
+        };
+        let step = Step::ReadForm {
+            kind,
+            names: names_owned,
+        };
+        let input = match self.io.perform(step).await {
+            Input::Form(input) => input,
+            other => return Err(failed(other)),
+        };
+        match checked_fields(input, names) {
+            Ok(values) => Ok(values),
+            Err(refusal) => Err(self.refuse(refusal).await),
+        }
+    }
+
+    /// Asks the account's `AccountGuard`.
+    pub(crate) async fn account(&self, login: &str, op: AccountOp) -> Flow<LockAnswer> {
+        let call = Call::Account {
+            key: crate::lockout::account_key(login),
+            call: AccountCall {
+                op,
+                policy: self.policy().login.clone(),
+            },
+        };
+        match self.io.perform(Step::Ask(call)).await {
+            Input::Answer(Answer::Account(answer)) => Ok(answer),
+            other => Err(failed(other)),
+        }
+    }
+
+    /// Asks the user's `UserState`.
+    pub(crate) async fn user(&self, user: &str, op: UserOp) -> Flow<UserAnswer> {
+        let call = Call::User {
+            user: user.to_owned(),
+            op,
+        };
+        match self.io.perform(Step::Ask(call)).await {
+            Input::Answer(Answer::User(answer)) => Ok(answer),
+            other => Err(failed(other)),
+        }
+    }
+
+    /// Asks `Control`.
+    pub(crate) async fn control(&self, op: ControlOp) -> Flow<ControlAnswer> {
+        match self.io.perform(Step::Ask(Call::Control(op))).await {
+            Input::Answer(Answer::Control(answer)) => Ok(answer),
+            other => Err(failed(other)),
+        }
+    }
+
+    /// Adds an entry to the audit log; a failure is logged by the shell only.
+    pub(crate) async fn audit(&self, entry: AuditEntry) {
+        let step = Step::Ask(Call::Control(ControlOp::Audit { entry }));
+        let _ = self.io.perform(step).await;
+    }
+
+    /// Sends the request to the origin.
+    pub(crate) async fn forward(&self, forward: Forward) -> Flow<Upstream> {
+        match self.io.perform(Step::Forward(forward)).await {
+            Input::Upstream(upstream) => Ok(upstream),
+            other => Err(failed(other)),
+        }
+    }
+
+    /// The fingerprint of `password` for `user` under the history pepper.
+    pub(crate) fn fingerprint(&self, user: &str, password: &str) -> HistoryFingerprint {
+        crate::lifecycle::password_fingerprint(
+            self.snapshot.secrets.pepper.as_bytes(),
+            user,
+            password,
+        )
+    }
+}
+
+/// A refusal as an early answer, for `?`.
+pub(crate) fn refused<T>(refusal: Refusal) -> Flow<T> {
+    Err(Reply::Refuse(refusal))
+}

@@ -1,0 +1,67 @@
+//! The CAPTCHA on a page: verified with the provider before the origin
+//! sees the form. An unreachable or slow provider fails closed (503,
+//! nothing counted against the user) unless the policy says fail open; an
+//! unsolved one is refused as a warning.
+
+use serde_json::json;
+
+use super::caller::{Caller, Flow, failed};
+use super::steps::{CaptchaCheck, Input, Reply, Step};
+use crate::captcha::{Decision, decide, required_for, token_field, verify_request};
+use crate::objects::{AuditEntry, AuditKind};
+use crate::policy::CaptchaPage;
+use crate::refusal;
+
+/// Passes, or answers with the refusal, for the CAPTCHA of `page`
+/// (`failed_logins`: the account's failures, for "after N failed logins").
+pub(crate) async fn check(c: &Caller<'_>, page: CaptchaPage, failed_logins: u32) -> Flow<()> {
+    let policy = c.policy();
+    let settings = &policy.captcha;
+    let secret = c.snapshot.secrets.captcha.as_deref();
+    if !required_for(policy, secret.is_some(), page, failed_logins) {
+        return Ok(());
+    }
+    let field = token_field(settings.provider).unwrap_or_default();
+    let token = c
+        .fields(&[field])
+        .await?
+        .into_iter()
+        .next()
+        .flatten()
+        .unwrap_or_default();
+    let Some((url, body)) =
+        verify_request(settings, secret.unwrap_or_default(), &token, &c.ip_text)
+    else {
+        return Ok(());
+    };
+    let answer = if token.is_empty() {
+        Some(r#"{"success":false}"#.to_owned())
+    } else {
+        let timeout_ms =
+            u32::try_from(settings.verify_timeout_seconds.saturating_mul(1000)).unwrap_or(u32::MAX);
+        let check = CaptchaCheck {
+            url,
+            body,
+            timeout_ms,
+        };
+        match c.io.perform(Step::VerifyCaptcha(check)).await {
+            Input::Captcha(answer) => answer,
+            other => return Err(failed(other)),
+        }
+    };
+    let (decision, result) = decide(settings, answer.as_deref());
+    if settings.log_results {
+        let detail = json!({ "page": page, "result": result });
+        c.audit(AuditEntry::new(
+            AuditKind::Captcha,
+            c.ip_text.clone(),
+            detail,
+        ))
+        .await;
+    }
+    match decision {
+        Decision::Pass => Ok(()),
+        Decision::Unavailable => Err(Reply::Refuse(refusal::captcha_unavailable())),
+        Decision::Refuse(reason) => Err(c.refuse(refusal::captcha_failed(reason)).await),
+    }
+}

@@ -1,0 +1,176 @@
+//! The login form, in order: the form must carry the name and password;
+//! the CAPTCHA (on the login page, or after N failures of the account);
+//! the account's lockout (refused at once while locked, else the attempt
+//! is counted in advance); the origin checks the password; its answer
+//! settles the attempt. A failure is a warning against the client and a
+//! failure of the account (locking it at the limit). A success consults
+//! the user's lifecycle record (inactive, single session, a required
+//! change, expiry, probation) and issues the session.
+
+use super::caller::{Caller, Flow, refused};
+use super::captcha_gate;
+use super::identity::{expiry_warning, session_cookies};
+use super::steps::{Body, Finish, Forward, Reply};
+use crate::bans::WarningKind;
+use crate::lifecycle::{LoginAnswer, LoginRefusal, login_answer, tracks_users};
+use crate::lockout::{Gate, account_key};
+use crate::objects::{AccountOp, ControlOp, LockAnswer, LoginRequest, UserAnswer, UserOp};
+use crate::password::PasswordChecker;
+use crate::policy::CaptchaPage;
+use crate::refusal;
+use crate::roles::Role;
+use crate::session::new_session;
+use crate::tokens::dangerous::random_token;
+use crate::verdict::Subject;
+
+/// The origin's login answer headers the flow reads.
+const LOGIN_HEADERS: &[&str] = &[
+    "Portcullis-Login-User",
+    "Portcullis-Login-Roles",
+    "Portcullis-Login-Created",
+];
+
+/// What the origin said about a login it accepted.
+struct Accepted {
+    user: String,
+    roles: Vec<String>,
+    created: Option<u64>,
+}
+
+/// The login flow.
+pub(crate) async fn run(c: &Caller<'_>) -> Flow<Reply> {
+    let fields = &c.policy().routes.fields;
+    let mut values = c
+        .fields(&[&fields.username, &fields.password])
+        .await?
+        .into_iter();
+    let login = values.next().flatten().unwrap_or_default();
+    let Some(password) = values.next().flatten().filter(|_| !login.trim().is_empty()) else {
+        let names = format!("`{}` and `{}`", fields.username, fields.password);
+        return Err(c.refuse(refusal::missing_field(&names)).await);
+    };
+    let failures = if c.policy().captcha.after_failed_logins > 0 {
+        c.account(&login, AccountOp::Peek).await?.failures
+    } else {
+        0
+    };
+    captcha_gate::check(c, CaptchaPage::Login, failures).await?;
+    open(c.account(&login, AccountOp::Begin).await?)?;
+    let upstream = c
+        .forward(Forward {
+            to_origin: Vec::new(),
+            body: Body::Own,
+            read: LOGIN_HEADERS,
+            finish: None,
+        })
+        .await?;
+    let header = |i: usize| upstream.headers.get(i).cloned().flatten();
+    let user = header(0);
+    let roles = header(1);
+    match login_answer(upstream.status, user.as_deref(), roles.as_deref()) {
+        LoginAnswer::Succeeded { user, roles } => {
+            let created = header(2).and_then(|v| v.trim().parse().ok());
+            let accepted = Accepted {
+                user,
+                roles,
+                created,
+            };
+            succeeded(c, &login, &password, accepted).await
+        }
+        LoginAnswer::Unusable => refused(refusal::origin_bad_login()),
+        LoginAnswer::Failed => failed(c, &login).await,
+    }
+}
+
+/// Lets the attempt on while the account is open; else 423.
+fn open(answer: LockAnswer) -> Flow<()> {
+    match answer.gate {
+        Gate::Open => Ok(()),
+        Gate::Locked { retry_after } => refused(refusal::account_locked(Some(retry_after))),
+        Gate::LockedPermanently => refused(refusal::account_locked(None)),
+    }
+}
+
+/// The origin accepted the password: settle the attempt (a parallel one
+/// may have locked the account meanwhile), consult the user's record, and
+/// issue the session.
+async fn succeeded(c: &Caller<'_>, login: &str, password: &str, who: Accepted) -> Flow<Reply> {
+    open(c.account(login, AccountOp::Success).await?)?;
+    let policy = c.policy();
+    let now = c.now();
+    let sid = random_token(c.ctx.random());
+    let mut claims = new_session(&who.user, &sid, who.roles, &policy.sessions, now);
+    claims.lms = c.ctx.now_ms();
+    if tracks_users(policy) {
+        let meets_policy = !policy.passwords.apply_to_existing || {
+            let subject = Subject {
+                username: login.to_owned(),
+                is_admin: Role::from_session_roles(&claims.roles) == Role::Admin,
+                ..Subject::default()
+            };
+            PasswordChecker::new(policy.passwords.clone())
+                .check(password, &subject, c.req.locale())
+                .ok
+        };
+        let op = UserOp::Login(LoginRequest {
+            policy: Box::new(policy.clone()),
+            fingerprint: Some(c.fingerprint(&who.user, password)),
+            meets_policy,
+            sid,
+            created: who.created,
+            roles: claims.roles.clone(),
+        });
+        match c.user(&who.user, op).await? {
+            UserAnswer::LoggedIn {
+                change,
+                expires_at,
+                probation,
+            } => {
+                claims.chg = change.map(|reason| reason.as_str().to_owned());
+                claims.pwx = expires_at;
+                claims.prb = probation;
+            }
+            UserAnswer::LoginRefused {
+                refusal: LoginRefusal::Inactive,
+            } => return refused(refusal::account_inactive()),
+            UserAnswer::LoginRefused {
+                refusal: LoginRefusal::SessionActive,
+            } => return refused(refusal::session_active()),
+            _ => return refused(refusal::internal()),
+        }
+    }
+    Ok(Reply::Upstream(Finish {
+        headers: expiry_warning(&policy.passwords, &claims, now),
+        cookies: session_cookies(&c.snapshot.secrets, &claims, now),
+    }))
+}
+
+/// The origin refused the password: a warning for the client, a failure
+/// for the account (locking it at the limit, listed for the admin), and
+/// the attempts left on the origin's answer.
+async fn failed(c: &Caller<'_>, login: &str) -> Flow<Reply> {
+    c.warn(WarningKind::FailedLogin).await?;
+    let outcome = c.account(login, AccountOp::Failure).await?;
+    if outcome.gate != Gate::Open {
+        // This failure started the lockout: list it for the admin.
+        let until = match outcome.gate {
+            Gate::Locked { retry_after } => Some(c.now().saturating_add(retry_after)),
+            Gate::Open | Gate::LockedPermanently => None,
+        };
+        let lock = ControlOp::RecordLock {
+            account: account_key(login),
+            until,
+            ip: c.ip_text.clone(),
+        };
+        c.control(lock).await?;
+        open(outcome)?;
+    }
+    let headers = outcome
+        .attempts_left
+        .map(|n| vec![("Portcullis-Attempts-Left", n.to_string())])
+        .unwrap_or_default();
+    Ok(Reply::Upstream(Finish {
+        headers,
+        cookies: Vec::new(),
+    }))
+}

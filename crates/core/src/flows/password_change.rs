@@ -1,0 +1,150 @@
+//! Change password: the new password is checked by core (422 with the
+//! failed rule ids; administrators, as the origin named them at login, may
+//! skip the strength rules when the policy says so) and against the user's
+//! history before the origin sees it. When the origin takes it, the edge
+//! remembers it, the user's other sessions end, and this session goes on
+//! without its change requirement.
+
+use super::caller::{Caller, Flow, refused};
+use super::identity::{caller_headers, expiry_warning, session_cookies};
+use super::steps::{Body, Finish, Forward, Input, Reply, Step, Upstream};
+use crate::lifecycle::{HistoryFingerprint, change_accepted};
+use crate::objects::{ControlAnswer, ControlOp, UserAnswer, UserOp};
+use crate::password::PasswordChecker;
+use crate::refusal;
+use crate::roles::Role;
+use crate::tokens::Claims;
+use crate::verdict::Subject;
+
+/// The origin's answer header that says whether it took the password.
+pub(crate) const CHANGED_HEADER: &[&str] = &["Portcullis-Password-Changed"];
+
+/// The change-password flow; `claims` is the renewed session, if any.
+pub(crate) async fn run(c: &Caller<'_>, claims: Option<&Claims>) -> Flow<Reply> {
+    let field = &c.policy().routes.fields.new_password;
+    let Some(password) = c.fields(&[field]).await?.into_iter().next().flatten() else {
+        return Err(c
+            .refuse(refusal::missing_field(&format!("`{field}`")))
+            .await);
+    };
+    let is_admin = claims.is_some_and(|c| Role::from_session_roles(&c.roles) == Role::Admin);
+    let fingerprint = vet(c, claims.map(|c| c.sub.as_str()), is_admin, &password).await?;
+    let now = c.now();
+    let passwords = &c.policy().passwords;
+    let secrets = &c.snapshot.secrets;
+    let (to_origin, mut finish) = match claims {
+        Some(claims) => (
+            caller_headers(claims),
+            Finish {
+                headers: expiry_warning(passwords, claims, now),
+                cookies: session_cookies(secrets, claims, now),
+            },
+        ),
+        None => (Vec::new(), Finish::default()),
+    };
+    let upstream = c
+        .forward(Forward {
+            to_origin,
+            body: Body::Own,
+            read: CHANGED_HEADER,
+            finish: None,
+        })
+        .await?;
+    if accepted(&upstream)
+        && let (Some(fingerprint), Some(claims)) = (fingerprint, claims)
+        && let Some((before, expires_at)) =
+            record_change(c, &claims.sub, Some(&claims.sid), fingerprint).await
+    {
+        // The user's other sessions ended; this one goes on, from now.
+        let changed = Claims {
+            chg: None,
+            pwx: expires_at,
+            lms: before,
+            ..claims.clone()
+        };
+        finish = Finish {
+            headers: expiry_warning(passwords, &changed, now),
+            cookies: session_cookies(secrets, &changed, now),
+        };
+    }
+    Ok(Reply::Upstream(finish))
+}
+
+/// A new password, vetted before the origin sees it: core's rules (for
+/// `user_id`, the session's or the reset link's user; administrators may
+/// skip the strength rules when the policy says so), then the user's
+/// history. Gives the fingerprint to remember once the origin takes the
+/// password (`None` without a user).
+pub(crate) async fn vet(
+    c: &Caller<'_>,
+    user_id: Option<&str>,
+    is_admin: bool,
+    password: &str,
+) -> Flow<Option<HistoryFingerprint>> {
+    let policy = c.policy();
+    let subject = Subject {
+        username: user_id.unwrap_or_default().to_owned(),
+        is_admin,
+        ..Subject::default()
+    };
+    let verdict =
+        PasswordChecker::new(policy.passwords.clone()).check(password, &subject, c.req.locale());
+    if !verdict.ok {
+        return refused(refusal::password_rejected(&verdict));
+    }
+    let Some(user_id) = user_id else {
+        return Ok(None);
+    };
+    let fingerprint = c.fingerprint(user_id, password);
+    if policy.passwords.history_count > 0 {
+        let op = UserOp::Reuses {
+            passwords: policy.passwords.clone(),
+            fingerprint: fingerprint.clone(),
+        };
+        match c.user(user_id, op).await? {
+            UserAnswer::Reuses { reused: false } => {}
+            UserAnswer::Reuses { reused: true } => {
+                return refused(refusal::password_reused(c.req.locale()));
+            }
+            _ => return refused(refusal::internal()),
+        }
+    }
+    Ok(Some(fingerprint))
+}
+
+/// Whether the origin took the new password (core's `change_accepted`).
+pub(crate) fn accepted(upstream: &Upstream) -> bool {
+    let said = upstream.headers.first().cloned().flatten();
+    change_accepted(upstream.status, said.as_deref())
+}
+
+/// After the origin took a new password: the user's record remembers it
+/// (history, age, no change required) and ends their other tracked
+/// sessions, and Control ends their older sessions everywhere. Gives the
+/// revocation moment and the new expiry; `None` when that failed (the
+/// shell logged why: the origin's answer still goes to the client).
+pub(crate) async fn record_change(
+    c: &Caller<'_>,
+    user_id: &str,
+    keep: Option<&str>,
+    fingerprint: HistoryFingerprint,
+) -> Option<(u64, Option<u64>)> {
+    let op = UserOp::Changed {
+        passwords: c.policy().passwords.clone(),
+        fingerprint,
+        keep: keep.map(str::to_owned),
+    };
+    let changed = c.user(user_id, op).await;
+    let revoke = ControlOp::RevokeUser {
+        user: user_id.to_owned(),
+    };
+    let revoked = c.control(revoke).await;
+    // This isolate sees the revocation at once.
+    let _: Input = c.io.perform(Step::Invalidate).await;
+    match (changed, revoked) {
+        (Ok(UserAnswer::Changed { expires_at }), Ok(ControlAnswer::Revoked { before })) => {
+            Some((before, expires_at))
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,249 @@
+//! The per-request pipeline, in order: who is calling, the configuration,
+//! bans, forced HTTPS, the edge's own routes, the session, login and
+//! logout, protected paths, a required password change, XSRF, the pages
+//! with checks of their own (CAPTCHA, signup, change password, reset),
+//! uploads, probation, then the origin. Each step either lets the request
+//! on or answers it; nothing after an answer runs.
+
+use super::caller::{Caller, Flow, failed, refused};
+use super::identity::{Forwarded, caller_headers, expiry_warning, session_cookies};
+use super::io::Io;
+use super::steps::{AdminCall, Body, Finish, Forward, Input, Reply, Step};
+use super::{captcha_gate, limited_action, login, password_change, reset_link, signup_form};
+use super::{session_check, upload_check};
+use crate::bans::{Access, BanEntry, Denial, WarningKind, decide_access};
+use crate::context::Context;
+use crate::objects::ControlOp;
+use crate::policy::{CaptchaPage, ManualBanScope};
+use crate::refusal;
+use crate::request::{Request, RequestFacts};
+use crate::roles::Role;
+use crate::routes::{ADMIN_PREFIX, OwnRoute, own_route};
+use crate::tokens::Claims;
+
+/// Largest admin request body (settings are small).
+const MAX_ADMIN_BYTES: u64 = 64 * 1024;
+
+/// The whole pipeline for one request.
+pub(crate) async fn run(io: Io, facts: RequestFacts, ctx: Context) -> Reply {
+    let req = Request::new(facts);
+    match pipeline(&io, &req, ctx).await {
+        Ok(reply) | Err(reply) => reply,
+    }
+}
+
+async fn pipeline(io: &Io, req: &Request, ctx: Context) -> Flow<Reply> {
+    let ip = req
+        .client_ip()
+        .and_then(crate::net::parse_client_ip)
+        .ok_or_else(|| Reply::Refuse(refusal::no_client_address()))?;
+    let snapshot = match io.perform(Step::Snapshot).await {
+        Input::Snapshot(snapshot) => snapshot,
+        // Without a configuration only the admin API is reached (Control
+        // checks the key itself), so a damaged record can still be cleared.
+        _ if own_route(req) == Some(OwnRoute::Admin) => {
+            admin(io, req, &ip.to_string()).await?;
+            return Ok(Reply::Upstream(Finish::default()));
+        }
+        _ => return Err(Reply::Refuse(refusal::configuration_unavailable())),
+    };
+    let key = crate::net::client_key(ip, snapshot.policy.bans.ipv6_prefix_length);
+    let c = Caller {
+        io,
+        req,
+        ip_text: ip.to_string(),
+        ip,
+        key,
+        snapshot,
+        ctx,
+    };
+    access(&c).await?;
+    if let Some(location) = crate::headers::https_redirect(&c.policy().responses, req.url()) {
+        return Ok(Reply::Redirect {
+            status: 301,
+            location,
+            cookies: Vec::new(),
+        });
+    }
+    if let Some(route) = own_route(req) {
+        return own(&c, route).await;
+    }
+    let state = session_check::state(&c).await?;
+    let routes = &c.snapshot.routes;
+    if req.is_write() && req.route() == routes.login {
+        return login::run(&c).await;
+    }
+    if req.is_write() && req.route() == routes.logout {
+        return session_check::logout(&c, &state).await;
+    }
+    let session = session_check::require(&c, state)?;
+    session_check::password_gate(&c, &session)?;
+    let session = session_check::xsrf(&c, session).await?;
+    if let Some(reply) = checked_pages(&c, session.claims.as_ref()).await? {
+        return Ok(reply);
+    }
+    let role = session
+        .claims
+        .as_ref()
+        .map_or(Role::EndUser, |c| Role::from_session_roles(&c.roles));
+    upload_check::run(&c, role).await?;
+    let finish = forwarding(&c, &session);
+    if let Some(reply) = limited_action::run(&c, session.renewed.as_ref(), &finish).await? {
+        return Ok(reply);
+    }
+    pass_through(&c, finish, session.protected).await
+}
+
+/// Bans, manual bans and fraud signals: a denied client is answered here.
+async fn access(c: &Caller<'_>) -> Flow<()> {
+    let policy = c.policy();
+    let bot_score = if policy.bans.fraud.enabled && policy.bans.fraud.bot_score_below > 0 {
+        match c.io.perform(Step::BotScore).await {
+            Input::BotScore(score) => score,
+            _ => None,
+        }
+    } else {
+        None
+    };
+    let now = c.now();
+    let access = decide_access(
+        &policy.bans,
+        &c.snapshot.bans,
+        c.ip,
+        c.req.method(),
+        bot_score,
+        now,
+    );
+    match access {
+        Access::Allow => Ok(()),
+        Access::Deny(Denial::Banned { until }) => Err(Reply::Refuse(refusal::banned(until, now))),
+        Access::Deny(Denial::Fraud) => {
+            let ban = BanEntry {
+                target: c.key.clone(),
+                until: now.saturating_add(policy.bans.ban_seconds),
+                scope: ManualBanScope::All,
+                reason: "fraud".to_owned(),
+            };
+            let until = ban.until;
+            c.control(ControlOp::PublishBan { ban }).await?;
+            Err(Reply::Refuse(refusal::banned(until, now)))
+        }
+    }
+}
+
+/// The edge's own routes: the public policy and the admin API.
+async fn own(c: &Caller<'_>, route: OwnRoute) -> Flow<Reply> {
+    match route {
+        OwnRoute::PublicPolicy => Ok(Reply::Json {
+            status: 200,
+            body: serde_json::json!(c.policy().public()),
+        }),
+        OwnRoute::NotFound => Err(Reply::Refuse(refusal::not_found())),
+        OwnRoute::Admin => {
+            match admin(c.io, c.req, &c.ip_text).await? {
+                401 => c.warn(WarningKind::WrongApplicationKey).await?,
+                200 | 201 if c.req.is_write() => {
+                    c.io.perform(Step::Invalidate).await;
+                }
+                _ => {}
+            }
+            Ok(Reply::Upstream(Finish::default()))
+        }
+    }
+}
+
+/// Sends an admin API request to Control and gives its status. Bodies are
+/// bounded before the key is checked.
+async fn admin(io: &Io, req: &Request, client_ip: &str) -> Flow<u16> {
+    if !matches!(req.method(), "GET" | "HEAD")
+        && req.has_body()
+        && req.content_length().is_none_or(|n| n > MAX_ADMIN_BYTES)
+    {
+        return refused(refusal::body_too_large(
+            "Admin requests carry at most 64 KB, with a Content-Length.",
+        ));
+    }
+    let call = AdminCall {
+        rest: req.path_and_query()[ADMIN_PREFIX.len()..].to_owned(),
+        client_ip: client_ip.to_owned(),
+    };
+    match io.perform(Step::Admin(call)).await {
+        Input::Upstream(upstream) => Ok(upstream.status),
+        other => Err(failed(other)),
+    }
+}
+
+/// The pages with checks of their own: the CAPTCHA on signup, reset and
+/// change forms, the signup rules, the change-password flow, reset links.
+async fn checked_pages(c: &Caller<'_>, claims: Option<&Claims>) -> Flow<Option<Reply>> {
+    let routes = &c.snapshot.routes;
+    let route = c.req.route();
+    let page = if !c.req.is_write() {
+        None
+    } else if route == routes.signup {
+        Some(CaptchaPage::Signup)
+    } else if route == routes.reset {
+        Some(CaptchaPage::Reset)
+    } else if route == routes.change_password {
+        Some(CaptchaPage::ChangePassword)
+    } else {
+        None
+    };
+    if let Some(page) = page {
+        captcha_gate::check(c, page, 0).await?;
+    }
+    match page {
+        Some(CaptchaPage::Signup) => signup_form::check(c).await?,
+        Some(CaptchaPage::ChangePassword) => {
+            return password_change::run(c, claims).await.map(Some);
+        }
+        _ => {}
+    }
+    if route == routes.reset {
+        return reset_link::run(c).await;
+    }
+    Ok(None)
+}
+
+/// What the origin and the client get besides the request and its
+/// answer: the verified caller, a renewed session, the expiry warning, or
+/// the cookies of a dead session cleared.
+fn forwarding(c: &Caller<'_>, session: &session_check::Session) -> Forwarded {
+    let now = c.now();
+    match &session.renewed {
+        Some(claims) => Forwarded {
+            to_origin: caller_headers(claims),
+            finish: Finish {
+                headers: expiry_warning(&c.policy().passwords, claims, now),
+                cookies: if session.renewal_due {
+                    session_cookies(&c.snapshot.secrets, claims, now)
+                } else {
+                    Vec::new()
+                },
+            },
+        },
+        None => Forwarded {
+            to_origin: Vec::new(),
+            finish: Finish {
+                headers: Vec::new(),
+                cookies: session.clear.clone(),
+            },
+        },
+    }
+}
+
+/// The request goes to the origin; its 403 on a protected path is a warning.
+async fn pass_through(c: &Caller<'_>, forwarded: Forwarded, protected: bool) -> Flow<Reply> {
+    let upstream = c
+        .forward(Forward {
+            to_origin: forwarded.to_origin,
+            body: Body::Own,
+            read: &[],
+            finish: Some(forwarded.finish),
+        })
+        .await?;
+    if upstream.status == 403 && protected {
+        c.warn(WarningKind::OriginForbidden).await?;
+    }
+    Ok(Reply::Upstream(Finish::default()))
+}

@@ -1,0 +1,39 @@
+//! The signup form: a blocked email domain or a password that fails the
+//! policy is refused (422) before the origin sees the form.
+
+use super::caller::{Caller, Flow, refused};
+use crate::password::PasswordChecker;
+use crate::refusal;
+use crate::signup::email_domain_blocked;
+use crate::verdict::Subject;
+
+/// Passes, or answers with the refusal.
+pub(crate) async fn check(c: &Caller<'_>) -> Flow<()> {
+    let policy = c.policy();
+    let fields = &policy.routes.fields;
+    let names = [
+        fields.email.as_str(),
+        fields.password.as_str(),
+        fields.username.as_str(),
+        "name",
+    ];
+    let values = c.fields(&names).await?;
+    let text = |i: usize| values.get(i).cloned().flatten().unwrap_or_default();
+    let email = text(0);
+    if email_domain_blocked(&policy.signup, &email) {
+        return refused(refusal::email_domain_blocked());
+    }
+    let subject = Subject {
+        username: text(2),
+        email,
+        name: text(3),
+        is_admin: false,
+    };
+    let verdict =
+        PasswordChecker::new(policy.passwords.clone()).check(&text(1), &subject, c.req.locale());
+    if verdict.ok {
+        Ok(())
+    } else {
+        refused(refusal::password_rejected(&verdict))
+    }
+}

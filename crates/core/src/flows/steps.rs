@@ -1,0 +1,256 @@
+//! The protocol between a flow and the shell that drives it: the [`Step`]s
+//! a flow asks for (read this, ask that object, forward, answer) and the
+//! [`Input`] the shell hands back for each.
+
+use std::rc::Rc;
+
+use crate::bans::WarningKind;
+use crate::objects::{
+    AccountCall, ControlAnswer, ControlOp, GuardAnswer, GuardOp, LockAnswer, UserAnswer, UserOp,
+};
+use crate::refusal::Refusal;
+use crate::request::{FormInput, FormKind};
+use crate::snapshot::Snapshot;
+
+/// What the flow needs done next.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// The isolate's configuration snapshot (its cached one, loaded when it
+    /// has none). Answer: [`Input::Snapshot`].
+    Snapshot,
+    /// A fresh snapshot from Control now, cached in place of the old one
+    /// (which may predate a secret rotation). Answer: [`Input::Snapshot`].
+    FreshSnapshot,
+    /// Cloudflare's bot score of the request. Answer: [`Input::BotScore`].
+    BotScore,
+    /// Named fields of the request's form, read from a copy of the body
+    /// (the original still streams to the origin). Answer: [`Input::Form`].
+    ReadForm {
+        /// How to read it.
+        kind: FormKind,
+        /// The fields, for [`FormKind::Fields`].
+        names: Vec<String>,
+    },
+    /// The whole body, from a copy (the upload rules). Answer: [`Input::Body`].
+    ReadBody,
+    /// The request's multipart form rebuilt with links stripped from its
+    /// text fields, kept for the next [`Step::Forward`] with
+    /// [`Body::Stripped`]. Answer: [`Input::Done`], or a failure when the
+    /// body is not a readable form.
+    StripMultipart,
+    /// A call to a Durable Object. Answer: [`Input::Answer`].
+    Ask(Call),
+    /// A security warning against the client: [`Call::Guard`] with
+    /// [`GuardOp::Warn`]; a ban it triggers applies in this isolate at
+    /// once. Answer: [`Input::Answer`] (a failure is logged, never fatal).
+    Warn(Call),
+    /// POST a CAPTCHA verification. Answer: [`Input::Captcha`].
+    VerifyCaptcha(CaptchaCheck),
+    /// Forget the isolate's snapshot: a change this request made must be
+    /// seen by the next one. Answer: [`Input::Done`].
+    Invalidate,
+    /// Send the request to Control's admin API. Answer: [`Input::Upstream`].
+    Admin(AdminCall),
+    /// Send the request to the origin. Answer: [`Input::Upstream`], or a
+    /// failure when it cannot be reached.
+    Forward(Forward),
+    /// Answer the client; the flow is over.
+    Respond(Reply),
+}
+
+/// A Durable Object call.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Call {
+    /// The `AccountGuard` named by the account key.
+    Account {
+        /// The account key (core's `account_key` of the login name).
+        key: String,
+        /// The call.
+        call: AccountCall,
+    },
+    /// The `UserState` of a user id.
+    User {
+        /// The user id.
+        user: String,
+        /// The operation.
+        op: UserOp,
+    },
+    /// The `IpGuard` of a client key.
+    Guard {
+        /// The client key.
+        key: String,
+        /// The operation.
+        op: GuardOp,
+    },
+    /// The `Control` object.
+    Control(ControlOp),
+}
+
+/// A Durable Object's answer.
+#[derive(Debug, Clone)]
+pub enum Answer {
+    /// From an `AccountGuard`.
+    Account(LockAnswer),
+    /// From a `UserState`.
+    User(UserAnswer),
+    /// From an `IpGuard`.
+    Guard(GuardAnswer),
+    /// From `Control`.
+    Control(ControlAnswer),
+}
+
+/// A CAPTCHA verification request (its body carries the provider secret:
+/// never logged).
+#[derive(Clone, PartialEq, Eq)]
+pub struct CaptchaCheck {
+    /// The provider's siteverify URL.
+    pub url: String,
+    /// The urlencoded body.
+    pub body: String,
+    /// How long to wait (milliseconds).
+    pub timeout_ms: u32,
+}
+
+impl std::fmt::Debug for CaptchaCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaptchaCheck")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An admin API request for Control.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminCall {
+    /// The path and query after `/__portcullis/admin`.
+    pub rest: String,
+    /// The client address (Control audits who changed what).
+    pub client_ip: String,
+}
+
+/// What to send the origin.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Forward {
+    /// Headers that tell the origin who is calling (`Portcullis-User`…).
+    pub to_origin: Vec<(&'static str, String)>,
+    /// The body to send.
+    pub body: Body,
+    /// The origin's response headers the flow reads.
+    pub read: &'static [&'static str],
+    /// `Some`: add these to the origin's answer at once (the hot path: one
+    /// call does both); `None`: the flow decides after reading it.
+    pub finish: Option<Finish>,
+}
+
+/// The body forwarded to the origin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Body {
+    /// The request's own, streamed.
+    Own,
+    /// This text instead (its length recomputed).
+    Text(String),
+    /// The form [`Step::StripMultipart`] rebuilt.
+    Stripped,
+}
+
+/// Headers and cookies added to a response that came from upstream.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Finish {
+    /// Response headers (set).
+    pub headers: Vec<(&'static str, String)>,
+    /// `Set-Cookie` values (appended).
+    pub cookies: Vec<String>,
+}
+
+/// How the flow answers the client.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// The edge refuses (or cannot serve) the request.
+    Refuse(Refusal),
+    /// A redirect.
+    Redirect {
+        /// 301 or 302.
+        status: u16,
+        /// Where to.
+        location: String,
+        /// `Set-Cookie` values (clearing a dead session's cookies).
+        cookies: Vec<String>,
+    },
+    /// A JSON document of the edge's own (the public policy).
+    Json {
+        /// HTTP status.
+        status: u16,
+        /// The document.
+        body: serde_json::Value,
+    },
+    /// The answer that came from upstream (the origin, or Control's admin
+    /// API), with these added.
+    Upstream(Finish),
+}
+
+/// What came back from upstream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upstream {
+    /// Its status.
+    pub status: u16,
+    /// The values of [`Forward::read`], in that order.
+    pub headers: Vec<Option<String>>,
+}
+
+/// Why a step could not be done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// An I/O error (the shell logged it).
+    Io,
+    /// A stored record could not be read (the object audited which).
+    StateUnavailable,
+    /// The origin did not answer.
+    OriginUnreachable,
+    /// `ORIGIN_URL` is not set.
+    OriginNotConfigured,
+    /// The body is not what the step expected (an unreadable form).
+    Unreadable,
+}
+
+/// The shell's answer to a [`Step`].
+#[derive(Debug, Clone)]
+pub enum Input {
+    /// The first call: nothing done yet.
+    Start,
+    /// The snapshot.
+    Snapshot(Rc<Snapshot>),
+    /// Cloudflare's bot score (1–99), when the request carries one.
+    BotScore(Option<u8>),
+    /// What was read of the form.
+    Form(FormInput),
+    /// The body.
+    Body(Vec<u8>),
+    /// An object's answer.
+    Answer(Answer),
+    /// The provider's answer, or `None` when it did not answer 200 in time.
+    Captcha(Option<String>),
+    /// Upstream answered.
+    Upstream(Upstream),
+    /// Done.
+    Done,
+    /// The step failed.
+    Failed(Failure),
+}
+
+/// The warning step for `kind` against client `key` (seen from `ip`).
+pub(crate) fn warning(
+    key: &str,
+    ip: &str,
+    kind: WarningKind,
+    policy: &crate::policy::BanPolicy,
+) -> Step {
+    Step::Warn(Call::Guard {
+        key: key.to_owned(),
+        op: GuardOp::Warn {
+            key: key.to_owned(),
+            ip: ip.to_owned(),
+            kind,
+            policy: Box::new(policy.clone()),
+        },
+    })
+}

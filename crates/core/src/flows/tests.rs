@@ -1,0 +1,548 @@
+//! The flows driven natively: the order of their steps, their refusals,
+//! and properties over any answers the shell could give.
+
+use std::rc::Rc;
+
+use proptest::prelude::*;
+
+use super::{Answer, Call, Failure, Input, Machine, Reply, Step, Upstream};
+use crate::bans::{BanEntry, WarningKind};
+use crate::context::Context;
+use crate::lockout::Gate;
+use crate::objects::{AccountOp, ControlAnswer, GuardAnswer, GuardOp, LockAnswer, UserAnswer};
+use crate::policy::{ManualBanScope, Policy};
+use crate::request::{FACT_HEADERS, FieldValue, FormInput, RequestFacts};
+use crate::session::{Revocations, new_session};
+use crate::snapshot::{Secrets, Snapshot};
+use crate::tokens::dangerous::sign_jwt;
+use crate::tokens::xsrf_token;
+
+const NOW_MS: u64 = 1_800_000_000_000;
+const JWT: &str = "flow-test-jwt-secret-0123456789abcdef";
+const XSRF: &str = "flow-test-xsrf-salt-0123456789abcdefg";
+
+fn secrets() -> Secrets {
+    Secrets {
+        jwt: JWT.into(),
+        jwt_previous: None,
+        xsrf: XSRF.into(),
+        captcha: None,
+        pepper: "flow-test-pepper-0123456789abcdefghij".into(),
+    }
+}
+
+fn snapshot(policy: Policy) -> Rc<Snapshot> {
+    let mut s = Snapshot::new(policy, Vec::new(), secrets(), Revocations::default());
+    s.loaded_at_ms = NOW_MS;
+    Rc::new(s)
+}
+
+fn session_cookie(user: &str) -> (String, String) {
+    let policy = Policy::default();
+    let claims = new_session(user, "sid-1", vec![], &policy.sessions, NOW_MS / 1000);
+    let token = sign_jwt(JWT.as_bytes(), &claims);
+    let xsrf = xsrf_token(XSRF.as_bytes(), "sid-1");
+    (format!("__Host-portcullis-session={token}"), xsrf)
+}
+
+/// A request's facts: `headers` by name.
+fn facts(method: &str, path: &str, headers: &[(&str, &str)], has_body: bool) -> RequestFacts {
+    let mut values: [Option<String>; 7] = Default::default();
+    for (name, value) in headers {
+        let i = FACT_HEADERS
+            .iter()
+            .position(|h| h.eq_ignore_ascii_case(name))
+            .expect("a header core reads");
+        values[i] = Some((*value).to_owned());
+    }
+    RequestFacts {
+        method: method.into(),
+        url: format!("https://edge.example{path}"),
+        headers: values,
+        has_body,
+    }
+}
+
+fn ip(value: &str) -> (&'static str, &str) {
+    ("CF-Connecting-IP", value)
+}
+
+/// Drives a machine with `answer` until it responds; the steps it took.
+fn drive(facts: RequestFacts, mut answer: impl FnMut(&Step) -> Input) -> (Vec<Step>, Reply) {
+    let mut machine = Machine::request(facts, Context::new(NOW_MS, [7; 32]));
+    let mut steps = Vec::new();
+    let mut input = Input::Start;
+    for _ in 0..64 {
+        let step = machine.resume(input);
+        if let Step::Respond(reply) = step {
+            return (steps, reply);
+        }
+        input = answer(&step);
+        steps.push(step);
+    }
+    panic!("no answer after 64 steps: {steps:?}");
+}
+
+fn kind(step: &Step) -> &'static str {
+    match step {
+        Step::Snapshot => "snapshot",
+        Step::FreshSnapshot => "fresh-snapshot",
+        Step::BotScore => "bot-score",
+        Step::ReadForm { .. } => "read-form",
+        Step::ReadBody => "read-body",
+        Step::StripMultipart => "strip-multipart",
+        Step::Ask(Call::Account { call, .. }) => match call.op {
+            AccountOp::Peek => "account:peek",
+            AccountOp::Begin => "account:begin",
+            AccountOp::Failure => "account:failure",
+            AccountOp::Success => "account:success",
+            AccountOp::Unlock | AccountOp::Clear => "account:admin",
+        },
+        Step::Ask(Call::User { .. }) => "user",
+        Step::Ask(Call::Guard { .. }) => "guard",
+        Step::Ask(Call::Control(_)) => "control",
+        Step::Warn(_) => "warn",
+        Step::VerifyCaptcha(_) => "captcha",
+        Step::Invalidate => "invalidate",
+        Step::Admin(_) => "admin",
+        Step::Forward(_) => "forward",
+        Step::Respond(_) => "respond",
+    }
+}
+
+fn kinds(steps: &[Step]) -> Vec<&'static str> {
+    steps.iter().map(kind).collect()
+}
+
+fn open_lock() -> Input {
+    Input::Answer(Answer::Account(LockAnswer {
+        gate: Gate::Open,
+        attempts_left: None,
+        failures: 0,
+    }))
+}
+
+fn upstream(status: u16, headers: Vec<Option<String>>) -> Input {
+    Input::Upstream(Upstream { status, headers })
+}
+
+fn code(reply: &Reply) -> &'static str {
+    match reply {
+        Reply::Refuse(r) => r.code,
+        Reply::Redirect { .. } => "redirect",
+        Reply::Json { .. } => "json",
+        Reply::Upstream(_) => "upstream",
+    }
+}
+
+fn login_form() -> FormInput {
+    let text = |s: &str| vec![FieldValue::Text(s.into())];
+    FormInput::Fields(vec![text("alice"), text("orbit-Vivid-lantern-52")])
+}
+
+const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");
+const LENGTH: (&str, &str) = ("Content-Length", "40");
+
+#[test]
+fn the_hot_path_is_one_forward_with_the_caller_named() {
+    let (cookie, _) = session_cookie("u-alice");
+    let facts = facts(
+        "GET",
+        "/app/hello",
+        &[ip("203.0.113.7"), ("Cookie", &cookie)],
+        false,
+    );
+    let (steps, reply) = drive(facts, |step| match step {
+        Step::Snapshot => Input::Snapshot(snapshot(Policy::default())),
+        Step::Forward(_) => upstream(200, vec![]),
+        other => panic!("unexpected {other:?}"),
+    });
+    assert_eq!(kinds(&steps), ["snapshot", "forward"]);
+    let Step::Forward(forward) = &steps[1] else {
+        unreachable!()
+    };
+    assert_eq!(
+        forward.to_origin[0],
+        ("Portcullis-User", "u-alice".to_owned())
+    );
+    assert!(
+        forward.finish.is_some(),
+        "the hot path secures the answer in the same call"
+    );
+    assert_eq!(code(&reply), "upstream");
+}
+
+#[test]
+fn no_client_address_is_refused_before_anything_is_loaded() {
+    let (steps, reply) = drive(facts("GET", "/", &[], false), |_| {
+        panic!("no step expected")
+    });
+    assert!(steps.is_empty());
+    assert_eq!(code(&reply), "no_client_address");
+}
+
+#[test]
+fn a_login_checks_the_lockout_then_the_origin_then_settles() {
+    let facts = facts("POST", "/login", &[ip("203.0.113.7"), FORM, LENGTH], true);
+    let (steps, reply) = drive(facts, |step| match step {
+        Step::Snapshot => Input::Snapshot(snapshot(Policy::default())),
+        Step::ReadForm { .. } => Input::Form(login_form()),
+        Step::Ask(Call::Account { .. }) => open_lock(),
+        Step::Forward(_) => upstream(303, vec![Some("u-alice".into()), None, None]),
+        Step::Ask(Call::User { .. }) => Input::Answer(Answer::User(UserAnswer::LoggedIn {
+            change: None,
+            expires_at: None,
+            probation: false,
+        })),
+        other => panic!("unexpected {other:?}"),
+    });
+    // The default policy tracks users (inactive accounts, a tightened policy).
+    assert_eq!(
+        kinds(&steps),
+        [
+            "snapshot",
+            "read-form",
+            "account:begin",
+            "forward",
+            "account:success",
+            "user"
+        ]
+    );
+    let Reply::Upstream(finish) = &reply else {
+        panic!("{reply:?}")
+    };
+    assert_eq!(finish.cookies.len(), 2, "the session and its XSRF token");
+}
+
+#[test]
+fn a_locked_account_never_reaches_the_origin() {
+    let facts = facts("POST", "/login", &[ip("203.0.113.7"), FORM, LENGTH], true);
+    let (steps, reply) = drive(facts, |step| match step {
+        Step::Snapshot => Input::Snapshot(snapshot(Policy::default())),
+        Step::ReadForm { .. } => Input::Form(login_form()),
+        Step::Ask(Call::Account { .. }) => Input::Answer(Answer::Account(LockAnswer {
+            gate: Gate::Locked { retry_after: 60 },
+            attempts_left: None,
+            failures: 0,
+        })),
+        other => panic!("unexpected {other:?}"),
+    });
+    assert_eq!(kinds(&steps), ["snapshot", "read-form", "account:begin"]);
+    let Reply::Refuse(refusal) = &reply else {
+        panic!("{reply:?}")
+    };
+    assert_eq!((refusal.status, refusal.code), (423, "account_locked"));
+    assert!(refusal.headers.contains(&("Retry-After", "60".to_owned())));
+}
+
+#[test]
+fn a_failed_login_warns_counts_and_reports_attempts_left() {
+    let facts = facts("POST", "/login", &[ip("203.0.113.7"), FORM, LENGTH], true);
+    let (steps, reply) = drive(facts, |step| match step {
+        Step::Snapshot => Input::Snapshot(snapshot(Policy::default())),
+        Step::ReadForm { .. } => Input::Form(login_form()),
+        Step::Ask(Call::Account { call, .. }) if call.op == AccountOp::Failure => {
+            Input::Answer(Answer::Account(LockAnswer {
+                gate: Gate::Open,
+                attempts_left: Some(3),
+                failures: 0,
+            }))
+        }
+        Step::Ask(Call::Account { .. }) => open_lock(),
+        Step::Warn(_) => Input::Answer(Answer::Guard(GuardAnswer::Done)),
+        Step::Forward(_) => upstream(401, vec![None, None, None]),
+        other => panic!("unexpected {other:?}"),
+    });
+    assert_eq!(
+        kinds(&steps),
+        [
+            "snapshot",
+            "read-form",
+            "account:begin",
+            "forward",
+            "warn",
+            "account:failure"
+        ]
+    );
+    let Step::Warn(Call::Guard {
+        op: GuardOp::Warn { kind, .. },
+        ..
+    }) = &steps[4]
+    else {
+        panic!()
+    };
+    assert_eq!(*kind, WarningKind::FailedLogin);
+    let Reply::Upstream(finish) = reply else {
+        panic!()
+    };
+    assert_eq!(
+        finish.headers,
+        vec![("Portcullis-Attempts-Left", "3".to_owned())]
+    );
+}
+
+#[test]
+fn an_unsafe_request_without_the_xsrf_token_is_refused_and_warned() {
+    let (cookie, _) = session_cookie("u-alice");
+    let facts = facts(
+        "POST",
+        "/app/notes",
+        &[ip("203.0.113.7"), ("Cookie", &cookie), FORM, LENGTH],
+        true,
+    );
+    let (steps, reply) = drive(facts, |step| match step {
+        Step::Snapshot => Input::Snapshot(snapshot(Policy::default())),
+        Step::ReadForm { .. } => Input::Form(FormInput::Fields(vec![vec![]])),
+        Step::Warn(_) => Input::Answer(Answer::Guard(GuardAnswer::Done)),
+        other => panic!("unexpected {other:?}"),
+    });
+    assert_eq!(kinds(&steps), ["snapshot", "read-form", "warn"]);
+    assert_eq!(code(&reply), "xsrf_failed");
+}
+
+#[test]
+fn the_xsrf_token_in_the_header_lets_the_session_through() {
+    let (cookie, xsrf) = session_cookie("u-alice");
+    let facts = facts(
+        "POST",
+        "/app/notes",
+        &[
+            ip("203.0.113.7"),
+            ("Cookie", &cookie),
+            ("X-XSRF-Token", &xsrf),
+        ],
+        true,
+    );
+    let (steps, _) = drive(facts, |step| match step {
+        Step::Snapshot => Input::Snapshot(snapshot(Policy::default())),
+        Step::Forward(_) => upstream(200, vec![]),
+        other => panic!("unexpected {other:?}"),
+    });
+    assert_eq!(kinds(&steps), ["snapshot", "forward"]);
+}
+
+#[test]
+fn an_unreadable_record_fails_closed() {
+    let facts = facts("POST", "/login", &[ip("203.0.113.7"), FORM, LENGTH], true);
+    let (steps, reply) = drive(facts, |step| match step {
+        Step::Snapshot => Input::Snapshot(snapshot(Policy::default())),
+        Step::ReadForm { .. } => Input::Form(login_form()),
+        Step::Ask(Call::Account { .. }) => Input::Failed(Failure::StateUnavailable),
+        other => panic!("unexpected {other:?}"),
+    });
+    assert_eq!(kinds(&steps), ["snapshot", "read-form", "account:begin"]);
+    let Reply::Refuse(refusal) = reply else {
+        panic!()
+    };
+    assert_eq!((refusal.status, refusal.code), (503, "state_unavailable"));
+}
+
+#[test]
+fn a_banned_client_is_refused_before_its_routes() {
+    let mut s = Snapshot::new(
+        Policy::default(),
+        vec![BanEntry {
+            target: "203.0.113.7".into(),
+            until: NOW_MS / 1000 + 60,
+            scope: ManualBanScope::All,
+            reason: "manual".into(),
+        }],
+        secrets(),
+        Revocations::default(),
+    );
+    s.loaded_at_ms = NOW_MS;
+    let s = Rc::new(s);
+    let facts = facts("GET", "/__portcullis/policy", &[ip("203.0.113.7")], false);
+    let (steps, reply) = drive(facts, |_| Input::Snapshot(s.clone()));
+    assert_eq!(kinds(&steps), ["snapshot"]);
+    assert_eq!(code(&reply), "banned");
+}
+
+/// The warnings that only ever accompany a refusal.
+fn refusing(step: &Step) -> bool {
+    matches!(
+        step,
+        Step::Warn(Call::Guard {
+            op: GuardOp::Warn {
+                kind: WarningKind::BadXsrf
+                    | WarningKind::FailedCaptcha
+                    | WarningKind::MalformedBody
+                    | WarningKind::BlockedUpload
+                    | WarningKind::WrongApplicationKey,
+                ..
+            },
+            ..
+        })
+    )
+}
+
+fn any_policy() -> impl Strategy<Value = Policy> {
+    (any::<bool>(), any::<bool>(), any::<bool>(), 0u32..3).prop_map(
+        |(probation, captcha, history, single)| {
+            let mut p = Policy::default();
+            p.probation.enabled = probation;
+            p.captcha.enabled = captcha;
+            p.captcha.pages = vec![
+                crate::policy::CaptchaPage::Login,
+                crate::policy::CaptchaPage::Signup,
+                crate::policy::CaptchaPage::ProbationAction,
+            ];
+            p.passwords.history_count = if history { 3 } else { 0 };
+            p.login.single_session = match single {
+                0 => crate::policy::SingleSession::Off,
+                1 => crate::policy::SingleSession::EndOthers,
+                _ => crate::policy::SingleSession::RefuseNew,
+            };
+            p.uploads.paths = vec!["/upload".into()];
+            p
+        },
+    )
+}
+
+fn any_facts() -> impl Strategy<Value = RequestFacts> {
+    let paths = prop::sample::select(vec![
+        "/",
+        "/login",
+        "/logout",
+        "/signup",
+        "/account/password",
+        "/reset?token=t",
+        "/app/hello",
+        "/upload",
+        "/community/threads",
+        "/search?page=9",
+        "/__portcullis/policy",
+        "/__portcullis/admin/bans",
+        "/__PORTCULLIS/admin",
+    ]);
+    let methods = prop::sample::select(vec!["GET", "POST", "PUT", "HEAD"]);
+    let types = prop::sample::select(vec![
+        "",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "application/json",
+        "text/plain",
+    ]);
+    (
+        methods,
+        paths,
+        types,
+        any::<bool>(),
+        prop::option::of(0u64..400_000),
+        0u8..3,
+        any::<bool>(),
+    )
+        .prop_map(|(method, path, media, body, length, cookie, html)| {
+            let (valid, xsrf) = session_cookie("u-alice");
+            let cookie = match cookie {
+                0 => None,
+                1 => Some(valid),
+                _ => Some("__Host-portcullis-session=forged.token.here".to_owned()),
+            };
+            let length = length.map(|n| n.to_string());
+            let mut headers = vec![ip("203.0.113.7"), ("Content-Type", media)];
+            if let Some(cookie) = &cookie {
+                headers.push(("Cookie", cookie));
+            }
+            if let Some(length) = &length {
+                headers.push(("Content-Length", length));
+            }
+            if html {
+                headers.push(("Accept", "text/html"));
+            } else {
+                headers.push(("X-XSRF-Token", &xsrf));
+            }
+            facts(method, path, &headers, body)
+        })
+}
+
+/// An answer of any kind, right or wrong for the step.
+fn any_input(snapshot: Rc<Snapshot>) -> impl Strategy<Value = Input> {
+    let text = |s: &str| FieldValue::Text(s.into());
+    let forms = prop::sample::select(vec![
+        FormInput::Fields(vec![
+            vec![text("alice")],
+            vec![text("orbit-Vivid-lantern-52")],
+        ]),
+        FormInput::Fields(vec![vec![text("a"), text("b")], vec![]]),
+        FormInput::Fields(vec![vec![]]),
+        FormInput::Text(r#"{"username":"alice","password":"x"}"#.into()),
+        FormInput::Unreadable,
+    ]);
+    let gates = prop::sample::select(vec![
+        Gate::Open,
+        Gate::Locked { retry_after: 30 },
+        Gate::LockedPermanently,
+    ]);
+    let users = prop::sample::select(vec![
+        UserAnswer::Touched { active: true },
+        UserAnswer::Touched { active: false },
+        UserAnswer::Reuses { reused: true },
+        UserAnswer::ActionCounted { probation: true },
+        UserAnswer::ActionLimited { retry_after: 9 },
+        UserAnswer::LoggedIn {
+            change: None,
+            expires_at: None,
+            probation: false,
+        },
+        UserAnswer::Done,
+    ]);
+    prop_oneof![
+        Just(Input::Snapshot(snapshot)),
+        forms.prop_map(Input::Form),
+        gates.prop_map(|gate| Input::Answer(Answer::Account(LockAnswer { gate, attempts_left: Some(1), failures: 9 }))),
+        users.prop_map(|u| Input::Answer(Answer::User(u))),
+        Just(Input::Answer(Answer::Guard(GuardAnswer::Done))),
+        Just(Input::Answer(Answer::Control(ControlAnswer::Done))),
+        prop::option::of(Just(r#"{"success":true}"#.to_owned())).prop_map(Input::Captcha),
+        (prop::sample::select(vec![200u16, 303, 401, 403, 500]), prop::option::of(Just("u-1".to_owned())))
+            .prop_map(|(status, user)| upstream(status, vec![user, None, None])),
+        Just(Input::Body(b"--x\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.exe\"\r\n\r\nMZ\r\n--x--\r\n".to_vec())),
+        Just(Input::Done),
+        prop::sample::select(vec![Failure::Io, Failure::StateUnavailable, Failure::OriginUnreachable, Failure::Unreadable]).prop_map(Input::Failed),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Whatever the shell answers, a flow ends within a bounded number of
+    /// steps, forwards a request at most once, never forwards after a
+    /// warning that accompanies a refusal, and once it has answered gives
+    /// that answer again instead of any further step.
+    #[test]
+    fn no_answer_makes_a_flow_forward_what_it_refused(
+        (snap, pool) in any_policy().prop_flat_map(|policy| {
+            let snap = snapshot(policy);
+            (Just(snap.clone()), prop::collection::vec(any_input(snap), 32))
+        }),
+        facts in any_facts(),
+        answers in prop::collection::vec(any::<prop::sample::Index>(), 64),
+        late in prop::collection::vec(any::<prop::sample::Index>(), 4),
+    ) {
+        let mut machine = Machine::request(facts, Context::new(NOW_MS, [9; 32]));
+        let mut input = Input::Start;
+        let mut forwards = 0;
+        let mut refused = false;
+        let mut reply = None;
+        for (i, pick) in answers.iter().enumerate() {
+            let step = machine.resume(input);
+            match &step {
+                Step::Respond(r) => { reply = Some(r.clone()); break; }
+                Step::Forward(_) => {
+                    prop_assert!(!refused, "forwarded after a refusing warning");
+                    forwards += 1;
+                }
+                s if refusing(s) => refused = true,
+                _ => {}
+            }
+            // The first step is always answered right, so flows get going.
+            input = if i == 0 { Input::Snapshot(snap.clone()) } else { pick.get(&pool).clone() };
+        }
+        let reply = reply.expect("an answer within 64 steps");
+        prop_assert!(forwards <= 1, "forwarded {forwards} times");
+        for pick in &late {
+            prop_assert_eq!(machine.resume(pick.get(&pool).clone()), Step::Respond(reply.clone()));
+        }
+    }
+}

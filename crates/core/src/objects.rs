@@ -1,0 +1,697 @@
+//! What each Durable Object is asked and what it answers, as typed
+//! operations, and how its record takes each one. The edge's objects only
+//! load a record, hand it to the `apply` function here with the operation,
+//! save it when told to, and send the answer back; the flows in
+//! [`crate::flows`] ask for these operations by name.
+//!
+//! - `AccountGuard`, one per account key: [`AccountCall`] → [`LockAnswer`].
+//! - `IpGuard`, one per client key: [`GuardOp`] → [`GuardAnswer`].
+//! - `UserState`, one per user id: [`UserOp`] → [`UserAnswer`].
+//! - `Control`, one instance: [`ControlOp`] → [`ControlAnswer`].
+//!
+//! Every answer crosses as [`Stored`]: the answer, or the news that the
+//! object's record could not be read (the request fails closed).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::bans::{BanEntry, IpRecord, WarningKind};
+use crate::lifecycle::{
+    ChangeReason, HistoryFingerprint, LoginRefusal, UserPatch, UserRecord, UserSummary,
+};
+use crate::lockout::{AccountLock, Failure, Gate};
+use crate::policy::{
+    BanPolicy, LoginPolicy, ManualBanScope, PasswordPolicy, Policy, ProbationAction, SessionPolicy,
+};
+use crate::roles::Role;
+use crate::snapshot::Snapshot;
+use crate::tokens::{ResetError, ResetPurpose};
+
+/// An object's answer, or the news that its record is unreadable.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Stored<T> {
+    /// The operation's answer.
+    Answer(T),
+    /// The record could not be read; `record` names it (never its content).
+    Unreadable {
+        /// Which record, such as `account:alice`.
+        record: String,
+    },
+}
+
+/// What an operation did to the record: whether the object must save it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Save {
+    /// The record changed: store it.
+    Yes,
+    /// Nothing to store.
+    No,
+}
+
+// ---------------------------------------------------------------- AccountGuard
+
+/// An operation on an account's lockout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum AccountOp {
+    /// The gate and the failures so far, changing nothing.
+    Peek,
+    /// A login attempt starts (counted in advance).
+    Begin,
+    /// The origin refused the attempt.
+    Failure,
+    /// The origin accepted the attempt.
+    Success,
+    /// The administrator's unlock.
+    Unlock,
+    /// The administrator's reset of the record (also of an unreadable one).
+    Clear,
+}
+
+impl AccountOp {
+    /// Whether the operation must read the stored record. The unlock and
+    /// the clear start from an empty record when the stored one is
+    /// unreadable, so a damaged row never locks an account for good.
+    pub fn needs_record(self) -> bool {
+        !matches!(self, Self::Unlock | Self::Clear)
+    }
+}
+
+/// A call to an account's `AccountGuard`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountCall {
+    /// What to do.
+    pub op: AccountOp,
+    /// The login settings it is decided under.
+    pub policy: LoginPolicy,
+}
+
+/// What the account's guard answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LockAnswer {
+    /// May a login be attempted (after this operation)?
+    pub gate: Gate,
+    /// Attempts left before lockout, after a failure (when reporting is on).
+    pub attempts_left: Option<u32>,
+    /// Failed attempts counted so far (for "CAPTCHA after N failures").
+    pub failures: u32,
+}
+
+/// Applies `call` to the account's lock at `now`.
+pub fn apply_account(lock: &mut AccountLock, call: &AccountCall, now: u64) -> (LockAnswer, Save) {
+    let policy = &call.policy;
+    let answer = |gate: Gate, attempts_left: Option<u32>| LockAnswer {
+        gate,
+        attempts_left,
+        failures: 0,
+    };
+    match call.op {
+        AccountOp::Peek => (
+            LockAnswer {
+                failures: lock.failures,
+                ..answer(lock.gate(policy, now), None)
+            },
+            Save::No,
+        ),
+        AccountOp::Begin => (answer(lock.begin_attempt(policy, now), None), Save::Yes),
+        AccountOp::Failure => {
+            let result = match lock.settle_failure(policy, now) {
+                Failure::AttemptsLeft(left) => answer(Gate::Open, left),
+                Failure::Locked(gate) => answer(gate, Some(0)),
+            };
+            (result, Save::Yes)
+        }
+        AccountOp::Success => (answer(lock.settle_success(policy, now), None), Save::Yes),
+        AccountOp::Unlock => {
+            lock.unlock();
+            (answer(Gate::Open, None), Save::Yes)
+        }
+        AccountOp::Clear => {
+            *lock = AccountLock::default();
+            (answer(Gate::Open, None), Save::Yes)
+        }
+    }
+}
+
+// -------------------------------------------------------------------- IpGuard
+
+/// An operation on a client's warnings and bans.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "camelCase")]
+pub enum GuardOp {
+    /// One security warning from the client.
+    Warn {
+        /// The client key (the object's name, and the ban's target).
+        key: String,
+        /// The address it came from (for the audit log).
+        ip: String,
+        /// What it did.
+        kind: WarningKind,
+        /// The ban settings it is decided under.
+        policy: Box<BanPolicy>,
+    },
+    /// The administrator lifted the client's ban.
+    Lift,
+    /// The administrator's reset of the record (also of an unreadable one).
+    Clear,
+}
+
+impl GuardOp {
+    /// Whether the operation must read the stored record (see [`AccountOp::needs_record`]).
+    pub fn needs_record(&self) -> bool {
+        !matches!(self, Self::Clear)
+    }
+}
+
+/// What a client's guard answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "answer", rename_all = "camelCase")]
+pub enum GuardAnswer {
+    /// The warning was counted; `ban` is the ban it triggered.
+    Warned {
+        /// The new ban, to publish (before the record is saved).
+        ban: Option<BanEntry>,
+        /// Warnings now inside the window.
+        in_window: usize,
+    },
+    /// Done.
+    Done,
+}
+
+/// Applies `op` to the client's record at `now`.
+pub fn apply_guard(record: &mut IpRecord, op: &GuardOp, now: u64) -> GuardAnswer {
+    match op {
+        GuardOp::Warn { key, policy, .. } => {
+            let ban = record.record_warning(policy, now).map(|until| BanEntry {
+                target: key.clone(),
+                until,
+                scope: ManualBanScope::All,
+                reason: "warnings".to_owned(),
+            });
+            GuardAnswer::Warned {
+                ban,
+                in_window: record.warnings.len(),
+            }
+        }
+        GuardOp::Lift => {
+            record.lift();
+            GuardAnswer::Done
+        }
+        GuardOp::Clear => {
+            *record = IpRecord::default();
+            GuardAnswer::Done
+        }
+    }
+}
+
+// ------------------------------------------------------------------ UserState
+
+/// What a user's record is told of a login the origin accepted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginRequest {
+    /// The policy it is decided under.
+    pub policy: Box<Policy>,
+    /// The keyed hash of the password the login carried.
+    pub fingerprint: Option<HistoryFingerprint>,
+    /// Whether that password passes the current policy.
+    pub meets_policy: bool,
+    /// The new session's id.
+    pub sid: String,
+    /// When the origin says the account was created.
+    pub created: Option<u64>,
+    /// The roles the origin named.
+    pub roles: Vec<String>,
+}
+
+/// An operation on a user's lifecycle record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "camelCase")]
+pub enum UserOp {
+    /// The origin accepted a login: may the session begin, and with what.
+    Login(LoginRequest),
+    /// Single-session mode: is this session still the user's?
+    Touch {
+        /// The session id.
+        sid: String,
+        /// The session settings.
+        sessions: SessionPolicy,
+    },
+    /// The user signed out of this session.
+    Logout {
+        /// The session id.
+        sid: String,
+    },
+    /// Every tracked session ends.
+    EndSessions,
+    /// Was this password among the user's recent ones?
+    Reuses {
+        /// The password settings (history depth).
+        passwords: PasswordPolicy,
+        /// The new password's keyed hash.
+        fingerprint: HistoryFingerprint,
+    },
+    /// The origin took a new password; sessions other than `keep` end.
+    Changed {
+        /// The password settings (history depth, expiry).
+        passwords: PasswordPolicy,
+        /// The new password's keyed hash.
+        fingerprint: HistoryFingerprint,
+        /// The session that goes on (none after a reset).
+        keep: Option<String>,
+    },
+    /// One use of a probation-limited action.
+    UseAction {
+        /// The policy it is decided under.
+        policy: Box<Policy>,
+        /// The session's roles (staff and admins are exempt).
+        roles: Vec<String>,
+        /// The action.
+        action: ProbationAction,
+    },
+    /// How a counted use ended: the origin accepted it, or it is given back.
+    SettleAction {
+        /// The action's name.
+        action: String,
+        /// Whether the origin accepted it.
+        accepted: bool,
+    },
+    /// An administrator's change.
+    Patch {
+        /// The policy (for the summary).
+        policy: Box<Policy>,
+        /// The change.
+        patch: UserPatch,
+    },
+    /// The record as the admin API shows it.
+    Summary {
+        /// The policy (for "inactive").
+        policy: Box<Policy>,
+    },
+    /// The administrator's reset of the record (also of an unreadable one).
+    Clear,
+}
+
+impl UserOp {
+    /// Whether the operation must read the stored record (see [`AccountOp::needs_record`]).
+    pub fn needs_record(&self) -> bool {
+        !matches!(self, Self::Clear)
+    }
+}
+
+/// What a user's record answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "answer", rename_all = "camelCase")]
+pub enum UserAnswer {
+    /// The session may begin.
+    LoggedIn {
+        /// A password change it must make first.
+        change: Option<ChangeReason>,
+        /// When the password expires (unix seconds).
+        expires_at: Option<u64>,
+        /// Whether the account is on probation.
+        probation: bool,
+    },
+    /// The login is refused.
+    LoginRefused {
+        /// Why.
+        refusal: LoginRefusal,
+    },
+    /// Whether the session is still the user's.
+    Touched {
+        /// Still active.
+        active: bool,
+    },
+    /// Whether the password was used recently.
+    Reuses {
+        /// Among the last `historyCount`.
+        reused: bool,
+    },
+    /// The new password is recorded.
+    Changed {
+        /// When it expires.
+        expires_at: Option<u64>,
+    },
+    /// The use is counted (or the user is not on probation).
+    ActionCounted {
+        /// Whether the user is on probation.
+        probation: bool,
+    },
+    /// The 24-hour limit is reached.
+    ActionLimited {
+        /// Seconds until a use frees up.
+        retry_after: u64,
+    },
+    /// The record for the admin API.
+    Summary {
+        /// What it shows.
+        summary: UserSummary,
+    },
+    /// Done.
+    Done,
+}
+
+/// Applies `op` to the user's record at `now`.
+pub fn apply_user(record: &mut UserRecord, op: &UserOp, now: u64) -> (UserAnswer, Save) {
+    match op {
+        UserOp::Login(login_request) => login(record, login_request, now),
+        UserOp::Touch { sid, sessions } => {
+            let active = record.touch(sid, sessions, now);
+            (UserAnswer::Touched { active }, Save::Yes)
+        }
+        UserOp::Logout { sid } => {
+            record.end_session(sid);
+            (UserAnswer::Done, Save::Yes)
+        }
+        UserOp::EndSessions => {
+            record.end_sessions();
+            (UserAnswer::Done, Save::Yes)
+        }
+        UserOp::Reuses {
+            passwords,
+            fingerprint,
+        } => {
+            let reused = record.reuses(fingerprint, passwords);
+            (UserAnswer::Reuses { reused }, Save::No)
+        }
+        UserOp::Changed {
+            passwords,
+            fingerprint,
+            keep,
+        } => {
+            let expires_at = record.password_changed(fingerprint.clone(), passwords, now);
+            // The password changed: every other session ends.
+            record.end_sessions_except(keep.as_deref());
+            (UserAnswer::Changed { expires_at }, Save::Yes)
+        }
+        UserOp::UseAction {
+            policy,
+            roles,
+            action,
+        } => {
+            let role = Role::from_session_roles(roles);
+            let answer = match record.use_action(policy, action, role, now) {
+                Ok(probation) => UserAnswer::ActionCounted { probation },
+                Err(retry_after) => UserAnswer::ActionLimited { retry_after },
+            };
+            (answer, Save::Yes)
+        }
+        UserOp::SettleAction { action, accepted } => {
+            if *accepted {
+                record.action_done(action);
+            } else {
+                record.action_failed(action);
+            }
+            (UserAnswer::Done, Save::Yes)
+        }
+        UserOp::Patch { policy, patch } => {
+            record.apply(patch, now);
+            let summary = record.summary(policy, now);
+            (UserAnswer::Summary { summary }, Save::Yes)
+        }
+        UserOp::Summary { policy } => (
+            UserAnswer::Summary {
+                summary: record.summary(policy, now),
+            },
+            Save::No,
+        ),
+        UserOp::Clear => {
+            *record = UserRecord::default();
+            (UserAnswer::Done, Save::Yes)
+        }
+    }
+}
+
+/// [`UserOp::Login`]: may the session begin, and with what.
+fn login(record: &mut UserRecord, request: &LoginRequest, now: u64) -> (UserAnswer, Save) {
+    let policy = &request.policy;
+    record.set_created(request.created);
+    let probation = record.on_probation(policy, Role::from_session_roles(&request.roles), now);
+    let fingerprint = request.fingerprint.clone();
+    match record.login(policy, fingerprint, request.meets_policy, &request.sid, now) {
+        Ok(grant) => (
+            UserAnswer::LoggedIn {
+                change: grant.change,
+                expires_at: grant.password_expires_at,
+                probation,
+            },
+            Save::Yes,
+        ),
+        Err(refusal) => (UserAnswer::LoginRefused { refusal }, Save::No),
+    }
+}
+
+// -------------------------------------------------------------------- Control
+
+/// A step of a reset token's use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ResetStep {
+    /// Is the token good? (The page is shown.)
+    Check,
+    /// Use it (the new password is sent): succeeds once.
+    Redeem,
+    /// The origin failed: the use is given back.
+    Release,
+}
+
+/// What an audit entry records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum AuditKind {
+    /// A security warning.
+    Warning,
+    /// A ban from warnings or a fraud signal.
+    Banned,
+    /// A CAPTCHA result (when logging is on).
+    Captcha,
+    /// A lockout began.
+    AccountLocked,
+    /// An administrator unlocked an account.
+    AccountUnlocked,
+    /// The settings changed.
+    SettingsChanged,
+    /// An administrator banned a target.
+    BanAdded,
+    /// An administrator lifted a ban.
+    BanRemoved,
+    /// Sessions were ended.
+    SessionsEnded,
+    /// An administrator changed a user record.
+    UserChanged,
+    /// A secret was replaced.
+    SecretRotated,
+    /// A reset link was minted.
+    ResetTokenIssued,
+    /// A reset link was used.
+    ResetTokenUsed,
+    /// A reset link's use was given back.
+    ResetTokenReleased,
+    /// The fraud feed was loaded.
+    FraudFeedLoaded,
+    /// The fraud feed could not be loaded.
+    FraudFeedFailed,
+    /// A stored record could not be read (the request needing it got 503).
+    StateUnreadable,
+    /// An administrator cleared a stored record.
+    RecordCleared,
+}
+
+impl AuditKind {
+    /// The kind as the audit log, its filters and webhooks spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Warning => "warning",
+            Self::Banned => "banned",
+            Self::Captcha => "captcha",
+            Self::AccountLocked => "accountLocked",
+            Self::AccountUnlocked => "accountUnlocked",
+            Self::SettingsChanged => "settingsChanged",
+            Self::BanAdded => "banAdded",
+            Self::BanRemoved => "banRemoved",
+            Self::SessionsEnded => "sessionsEnded",
+            Self::UserChanged => "userChanged",
+            Self::SecretRotated => "secretRotated",
+            Self::ResetTokenIssued => "resetTokenIssued",
+            Self::ResetTokenUsed => "resetTokenUsed",
+            Self::ResetTokenReleased => "resetTokenReleased",
+            Self::FraudFeedLoaded => "fraudFeedLoaded",
+            Self::FraudFeedFailed => "fraudFeedFailed",
+            Self::StateUnreadable => "stateUnreadable",
+            Self::RecordCleared => "recordCleared",
+        }
+    }
+}
+
+/// One audit log entry as an object sends it to Control.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// What happened.
+    pub kind: AuditKind,
+    /// The client address it concerns (empty when none).
+    pub ip: String,
+    /// The details (never a secret, a password or a token).
+    pub detail: Value,
+}
+
+impl AuditEntry {
+    /// An entry of `kind` about `ip`.
+    pub fn new(kind: AuditKind, ip: impl Into<String>, detail: Value) -> Self {
+        Self {
+            kind,
+            ip: ip.into(),
+            detail,
+        }
+    }
+}
+
+/// A call to the `Control` object from the Worker or another object (the
+/// admin API reaches it as HTTP, with its key).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "camelCase")]
+pub enum ControlOp {
+    /// The configuration, bans, secrets and revocations isolates cache.
+    Snapshot,
+    /// A ban from warnings or a fraud signal.
+    PublishBan {
+        /// The ban.
+        ban: BanEntry,
+    },
+    /// A reset token's check, use or release.
+    ResetToken {
+        /// Which.
+        step: ResetStep,
+        /// The token as the client sent it (Control keeps only its digest).
+        token: String,
+        /// The client address (for the audit log).
+        ip: String,
+    },
+    /// A password changed or was reset: the user's older sessions end.
+    RevokeUser {
+        /// The user id.
+        user: String,
+    },
+    /// A lockout began: list it for the admin.
+    RecordLock {
+        /// The account key.
+        account: String,
+        /// When it ends (`None`: until unlocked).
+        until: Option<u64>,
+        /// The client whose failure locked it.
+        ip: String,
+    },
+    /// An audit entry.
+    Audit {
+        /// The entry.
+        entry: AuditEntry,
+    },
+}
+
+/// Who a good reset token is for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResetHolder {
+    /// The user id.
+    pub user: String,
+    /// Who the link is for.
+    pub purpose: ResetPurpose,
+}
+
+/// What Control answers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "answer", rename_all = "camelCase")]
+pub enum ControlAnswer {
+    /// The snapshot.
+    Snapshot {
+        /// It.
+        snapshot: Box<Snapshot>,
+    },
+    /// The token is good (and used or released, as asked).
+    Reset {
+        /// For whom.
+        holder: ResetHolder,
+    },
+    /// The token is refused.
+    ResetRefused {
+        /// Why.
+        error: ResetError,
+    },
+    /// Sessions that began before this moment (unix milliseconds) ended.
+    Revoked {
+        /// The moment.
+        before: u64,
+    },
+    /// The configuration does not validate.
+    ConfigurationInvalid {
+        /// What is wrong (names the field; no secret).
+        message: String,
+    },
+    /// Done.
+    Done,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn login_policy() -> LoginPolicy {
+        LoginPolicy {
+            max_failed_attempts: 2,
+            ..LoginPolicy::default()
+        }
+    }
+
+    #[test]
+    fn an_account_locks_at_the_limit_and_unlocks() {
+        let mut lock = AccountLock::default();
+        let call = |op| AccountCall {
+            op,
+            policy: login_policy(),
+        };
+        for _ in 0..2 {
+            let (begin, _) = apply_account(&mut lock, &call(AccountOp::Begin), 10);
+            assert_eq!(begin.gate, Gate::Open);
+            apply_account(&mut lock, &call(AccountOp::Failure), 10);
+        }
+        let (peek, save) = apply_account(&mut lock, &call(AccountOp::Peek), 11);
+        assert!(matches!(peek.gate, Gate::Locked { .. }));
+        assert_eq!(save, Save::No);
+        let (unlocked, _) = apply_account(&mut lock, &call(AccountOp::Unlock), 12);
+        assert_eq!(unlocked.gate, Gate::Open);
+        assert_eq!(
+            apply_account(&mut lock, &call(AccountOp::Peek), 12).0.gate,
+            Gate::Open
+        );
+    }
+
+    #[test]
+    fn operations_cross_as_json_and_back() {
+        let op = UserOp::Touch {
+            sid: "s1".into(),
+            sessions: SessionPolicy::default(),
+        };
+        let text = serde_json::to_string(&op).unwrap();
+        assert!(text.starts_with(r#"{"op":"touch""#), "{text}");
+        assert_eq!(serde_json::from_str::<UserOp>(&text).unwrap(), op);
+        let answer: Stored<LockAnswer> = Stored::Unreadable {
+            record: "account:alice".into(),
+        };
+        let text = serde_json::to_string(&answer).unwrap();
+        assert_eq!(
+            serde_json::from_str::<Stored<LockAnswer>>(&text).unwrap(),
+            answer
+        );
+    }
+
+    #[test]
+    fn only_the_clear_and_the_unlock_start_from_an_empty_record() {
+        assert!(AccountOp::Begin.needs_record());
+        assert!(!AccountOp::Unlock.needs_record());
+        assert!(!AccountOp::Clear.needs_record());
+        assert!(!UserOp::Clear.needs_record());
+        assert!(UserOp::EndSessions.needs_record());
+        assert!(!GuardOp::Clear.needs_record());
+        assert!(GuardOp::Lift.needs_record());
+    }
+}

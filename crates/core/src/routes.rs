@@ -1,0 +1,225 @@
+//! The edge's own routes and the admin API, each a table with one line per
+//! route. The edge answers its own routes before anything of the origin's;
+//! the admin API runs inside the Control object, behind the application
+//! key, and dispatches on [`AdminRoute`].
+
+use crate::request::Request;
+
+/// One of the edge's own routes under `/__portcullis/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnRoute {
+    /// `GET /__portcullis/policy`: what a browser may see of the policy.
+    PublicPolicy,
+    /// `/__portcullis/admin/…`: the admin API.
+    Admin,
+    /// Anything else in the edge's namespace.
+    NotFound,
+}
+
+/// The admin API's prefix.
+pub const ADMIN_PREFIX: &str = "/__portcullis/admin";
+
+/// Exact paths and prefixes of the edge's own routes, first match wins.
+const OWN_ROUTES: [(&str, bool, OwnRoute); 3] = [
+    ("/__portcullis/policy", false, OwnRoute::PublicPolicy),
+    (ADMIN_PREFIX, true, OwnRoute::Admin),
+    ("/__portcullis/", true, OwnRoute::NotFound),
+];
+
+/// The edge's own route `req` asks for, if any. The namespace is reached
+/// only by its exact spelling: a path that means `/__portcullis…` only
+/// once canonical (`/__PORTCULLIS/…`, `/x/../__portcullis/…`) is not found.
+pub fn own_route(req: &Request) -> Option<OwnRoute> {
+    let path = req.path();
+    if req.route().starts_with("/__portcullis") && !path.starts_with("/__portcullis/") {
+        return Some(OwnRoute::NotFound);
+    }
+    OWN_ROUTES
+        .iter()
+        .find(|(pattern, prefix, _)| {
+            if *prefix {
+                path.starts_with(pattern)
+            } else {
+                path == *pattern
+            }
+        })
+        .map(|(_, _, route)| *route)
+}
+
+/// An admin API route; captured path parts are percent-decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminRoute {
+    /// `GET /settings`: the policy, the defaults and which secrets are set.
+    ReadSettings,
+    /// `PATCH /settings`: a JSON merge patch.
+    PatchSettings,
+    /// `PUT /settings`: a whole policy document.
+    ReplaceSettings,
+    /// `GET /bans`.
+    ListBans,
+    /// `POST /bans`.
+    AddBan,
+    /// `DELETE /bans/<target>`.
+    RemoveBan(String),
+    /// `GET /accounts/locked`.
+    LockedAccounts,
+    /// `POST /accounts/<login>/unlock`.
+    Unlock(String),
+    /// `GET /webhooks`: the delivery log.
+    Webhooks,
+    /// `GET /audit`.
+    Audit,
+    /// `GET /audit/stats`.
+    AuditStats,
+    /// `POST /secrets/<name>`: rotate or set a secret.
+    Secret(String),
+    /// `DELETE /sessions`: end everyone's.
+    EndAllSessions,
+    /// `POST /reset-tokens`: mint a single-use reset link.
+    MintResetToken,
+    /// `GET /users/<id>`.
+    ReadUser(String),
+    /// `PATCH /users/<id>`.
+    PatchUser(String),
+    /// `DELETE /users/<id>/sessions`.
+    EndUserSessions(String),
+    /// Another method on `/users/<id>` or `/users/<id>/sessions` (405).
+    UserMethodNotAllowed(String),
+    /// `DELETE /records/<kind>/<name>`: clear a stored record (also an unreadable one).
+    ClearRecord(String),
+}
+
+/// Makes a route of the captured part (empty for routes without one).
+type Build = fn(String) -> AdminRoute;
+
+/// The admin API, one line per route: method (`*` = any), prefix, whether
+/// a part follows it, suffix, and the route. First match wins.
+const ADMIN_ROUTES: [(&str, &str, bool, &str, Build); 20] = [
+    ("GET", "/settings", false, "", |_| AdminRoute::ReadSettings),
+    ("PATCH", "/settings", false, "", |_| {
+        AdminRoute::PatchSettings
+    }),
+    ("PUT", "/settings", false, "", |_| {
+        AdminRoute::ReplaceSettings
+    }),
+    ("GET", "/bans", false, "", |_| AdminRoute::ListBans),
+    ("POST", "/bans", false, "", |_| AdminRoute::AddBan),
+    ("DELETE", "/bans/", true, "", AdminRoute::RemoveBan),
+    ("GET", "/accounts/locked", false, "", |_| {
+        AdminRoute::LockedAccounts
+    }),
+    ("POST", "/accounts/", true, "/unlock", AdminRoute::Unlock),
+    ("GET", "/webhooks", false, "", |_| AdminRoute::Webhooks),
+    ("GET", "/audit", false, "", |_| AdminRoute::Audit),
+    ("GET", "/audit/stats", false, "", |_| AdminRoute::AuditStats),
+    ("POST", "/secrets/", true, "", AdminRoute::Secret),
+    ("DELETE", "/sessions", false, "", |_| {
+        AdminRoute::EndAllSessions
+    }),
+    ("POST", "/reset-tokens", false, "", |_| {
+        AdminRoute::MintResetToken
+    }),
+    (
+        "DELETE",
+        "/users/",
+        true,
+        "/sessions",
+        AdminRoute::EndUserSessions,
+    ),
+    (
+        "*",
+        "/users/",
+        true,
+        "/sessions",
+        AdminRoute::UserMethodNotAllowed,
+    ),
+    ("GET", "/users/", true, "", AdminRoute::ReadUser),
+    ("PATCH", "/users/", true, "", AdminRoute::PatchUser),
+    ("*", "/users/", true, "", AdminRoute::UserMethodNotAllowed),
+    ("DELETE", "/records/", true, "", AdminRoute::ClearRecord),
+];
+
+impl AdminRoute {
+    /// The route for `method` on `path` (after [`ADMIN_PREFIX`], without
+    /// the query), or `None` (404).
+    pub fn parse(method: &str, path: &str) -> Option<Self> {
+        ADMIN_ROUTES
+            .iter()
+            .find_map(|(m, prefix, part, suffix, build)| {
+                if *m != "*" && !m.eq_ignore_ascii_case(method) {
+                    return None;
+                }
+                if !*part {
+                    return (path == *prefix).then(|| build(String::new()));
+                }
+                let rest = path.strip_prefix(prefix)?.strip_suffix(suffix)?;
+                Some(build(crate::paths::percent_decode_component(rest)))
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::RequestFacts;
+
+    fn own(path: &str) -> Option<OwnRoute> {
+        own_route(&Request::new(RequestFacts {
+            method: "GET".into(),
+            url: format!("https://edge.example{path}"),
+            ..RequestFacts::default()
+        }))
+    }
+
+    #[test]
+    fn own_routes_only_by_their_exact_spelling() {
+        assert_eq!(own("/__portcullis/policy"), Some(OwnRoute::PublicPolicy));
+        assert_eq!(own("/__portcullis/policy/"), Some(OwnRoute::NotFound));
+        assert_eq!(own("/__portcullis/admin/bans"), Some(OwnRoute::Admin));
+        assert_eq!(own("/__PORTCULLIS/admin/bans"), Some(OwnRoute::NotFound));
+        assert_eq!(own("/x/../__portcullis/policy"), Some(OwnRoute::NotFound));
+        assert_eq!(own("/__portcullis/other"), Some(OwnRoute::NotFound));
+        assert_eq!(own("/app/hello"), None);
+    }
+
+    #[test]
+    fn admin_routes_capture_their_part() {
+        use AdminRoute::*;
+        assert_eq!(AdminRoute::parse("GET", "/settings"), Some(ReadSettings));
+        assert_eq!(AdminRoute::parse("DELETE", "/settings"), None);
+        assert_eq!(
+            AdminRoute::parse("DELETE", "/bans/203.0.113.0%2F24"),
+            Some(RemoveBan("203.0.113.0/24".into()))
+        );
+        assert_eq!(
+            AdminRoute::parse("DELETE", "/bans/203.0.113.0/24"),
+            Some(RemoveBan("203.0.113.0/24".into()))
+        );
+        assert_eq!(
+            AdminRoute::parse("POST", "/accounts/al%20ice/unlock"),
+            Some(Unlock("al ice".into()))
+        );
+        assert_eq!(
+            AdminRoute::parse("GET", "/accounts/locked"),
+            Some(LockedAccounts)
+        );
+        assert_eq!(
+            AdminRoute::parse("DELETE", "/users/u-1/sessions"),
+            Some(EndUserSessions("u-1".into()))
+        );
+        assert_eq!(
+            AdminRoute::parse("GET", "/users/u-1/sessions"),
+            Some(UserMethodNotAllowed("u-1".into()))
+        );
+        assert_eq!(
+            AdminRoute::parse("GET", "/users/a/b"),
+            Some(ReadUser("a/b".into()))
+        );
+        assert_eq!(
+            AdminRoute::parse("POST", "/users/u-1"),
+            Some(UserMethodNotAllowed("u-1".into()))
+        );
+        assert_eq!(AdminRoute::parse("GET", "/"), None);
+        assert_eq!(AdminRoute::parse("GET", "/nope"), None);
+    }
+}

@@ -1,0 +1,152 @@
+//! What an isolate decides requests with: the configuration, the active
+//! bans, the signing secrets and the session revocations, as Control hands
+//! them out, with the configured routes prepared once in canonical form.
+//! The edge caches one per isolate and refreshes it in the background.
+
+use serde::{Deserialize, Serialize};
+
+use crate::bans::BanEntry;
+use crate::paths::{PathPatterns, canonical_path};
+use crate::policy::Policy;
+use crate::session::{Revocations, SessionKeys};
+
+/// The signing secrets an isolate needs (never sent to a client).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Secrets {
+    /// The session signing secret.
+    pub jwt: String,
+    /// The JWT secret before the last rotation (its tokens read as ended).
+    #[serde(default)]
+    pub jwt_previous: Option<String>,
+    /// The XSRF salt.
+    pub xsrf: String,
+    /// The CAPTCHA provider's secret key (none: CAPTCHA is off).
+    #[serde(default)]
+    pub captcha: Option<String>,
+    /// The key of password-history fingerprints.
+    pub pepper: String,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secrets(..)")
+    }
+}
+
+impl Secrets {
+    /// The keys a session token is checked with.
+    pub fn session_keys(&self) -> SessionKeys<'_> {
+        SessionKeys {
+            secret: self.jwt.as_bytes(),
+            previous: self.jwt_previous.as_deref().map(str::as_bytes),
+        }
+    }
+}
+
+/// The routes the edge watches, canonical, for comparison with a request's
+/// canonical path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Routes {
+    /// The login form.
+    pub login: String,
+    /// Sign-out.
+    pub logout: String,
+    /// The signup form.
+    pub signup: String,
+    /// The reset page.
+    pub reset: String,
+    /// The change-password page.
+    pub change_password: String,
+    /// Paths that need a session.
+    pub protected: PathPatterns,
+    /// Paths whose bodies the upload rules check.
+    pub uploads: PathPatterns,
+}
+
+impl Routes {
+    fn of(policy: &Policy) -> Self {
+        let r = &policy.routes;
+        Self {
+            login: canonical_path(&r.login),
+            logout: canonical_path(&r.logout),
+            signup: canonical_path(&r.signup),
+            reset: canonical_path(&r.reset),
+            change_password: canonical_path(&r.change_password),
+            protected: PathPatterns::new(&r.protected),
+            uploads: PathPatterns::new(&policy.uploads.paths),
+        }
+    }
+}
+
+/// The document Control sends.
+#[derive(Clone, Serialize, Deserialize)]
+struct Document {
+    policy: Policy,
+    bans: Vec<BanEntry>,
+    secrets: Secrets,
+    #[serde(default)]
+    revocations: Revocations,
+}
+
+/// One isolate's view of the configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(from = "Document", into = "Document")]
+pub struct Snapshot {
+    /// The policy (the fraud feed's entries merged into its deny list).
+    pub policy: Policy,
+    /// The active bans.
+    pub bans: Vec<BanEntry>,
+    /// The signing secrets.
+    pub secrets: Secrets,
+    /// Sessions ended before their time (rotation, admin).
+    pub revocations: Revocations,
+    /// The policy's routes, canonical.
+    pub routes: Routes,
+    /// When this isolate loaded it (unix milliseconds; 0 until it is cached).
+    pub loaded_at_ms: u64,
+}
+
+impl From<Document> for Snapshot {
+    fn from(d: Document) -> Self {
+        Self::new(d.policy, d.bans, d.secrets, d.revocations)
+    }
+}
+
+impl From<Snapshot> for Document {
+    fn from(s: Snapshot) -> Self {
+        Self {
+            policy: s.policy,
+            bans: s.bans,
+            secrets: s.secrets,
+            revocations: s.revocations,
+        }
+    }
+}
+
+impl Snapshot {
+    /// A snapshot of these parts, its routes prepared.
+    pub fn new(
+        policy: Policy,
+        bans: Vec<BanEntry>,
+        secrets: Secrets,
+        revocations: Revocations,
+    ) -> Self {
+        Self {
+            routes: Routes::of(&policy),
+            policy,
+            bans,
+            secrets,
+            revocations,
+            loaded_at_ms: 0,
+        }
+    }
+
+    /// The same with `ban` in force (replacing an older ban of its target).
+    pub fn with_ban(&self, ban: BanEntry) -> Self {
+        let mut next = self.clone();
+        next.bans.retain(|b| b.target != ban.target);
+        next.bans.push(ban);
+        next
+    }
+}

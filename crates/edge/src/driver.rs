@@ -1,0 +1,217 @@
+//! The one driver loop: core's [`Machine`] says what to do next, this
+//! performs it (a read of the request, a Durable Object call, the origin
+//! fetch) and hands the result back, until core answers. Nothing here
+//! decides; a failed step is logged and reported to core as failed.
+
+use std::rc::Rc;
+
+use portcullis_core::flows::{
+    AdminCall, Answer, Body, Call, CaptchaCheck, Failure, Forward, Input, Machine, Reply, Step,
+    Upstream,
+};
+use portcullis_core::objects::{ControlOp, GuardAnswer, Stored};
+use portcullis_core::probation::strip_links;
+use wasm_bindgen::JsValue;
+use worker::{Context, Env};
+
+use crate::clock;
+use crate::http::reply::{Held, render};
+use crate::http::{origin, outbound, request};
+use crate::objects::account_guard::client as account_guard;
+use crate::objects::control::client as control;
+use crate::objects::ip_guard::client as ip_guard;
+use crate::objects::user_state::client as user_state;
+use crate::replica::{self, Replica};
+
+/// What one request's run holds between steps.
+struct Run<'a> {
+    req: &'a web_sys::Request,
+    env: &'a Env,
+    ctx: &'a Context,
+    replica: Option<Rc<Replica>>,
+    held: Held,
+    stripped: Option<JsValue>,
+}
+
+/// Handles one request to its answer.
+pub(crate) async fn handle(
+    req: web_sys::Request,
+    env: Env,
+    ctx: Context,
+) -> worker::Result<web_sys::Response> {
+    let mut machine = Machine::request(request::facts(&req), clock::context()?);
+    let mut run = Run {
+        req: &req,
+        env: &env,
+        ctx: &ctx,
+        replica: None,
+        held: Held::default(),
+        stripped: None,
+    };
+    let mut input = Input::Start;
+    loop {
+        input = match machine.resume(input) {
+            Step::Respond(reply) => return run.answer(reply),
+            step => run.perform(step).await,
+        };
+    }
+}
+
+/// A step's failure, logged (never sent to the client).
+fn failed(what: &str, e: &worker::Error) -> Input {
+    worker::console_error!("portcullis: {what} failed: {e}");
+    Input::Failed(Failure::Io)
+}
+
+impl Run<'_> {
+    fn answer(mut self, reply: Reply) -> worker::Result<web_sys::Response> {
+        if let Reply::Refuse(refusal) = &reply
+            && refusal.status >= 500
+        {
+            worker::console_error!("portcullis: answered {} {}", refusal.status, refusal.code);
+        }
+        self.held.security = self.replica.as_ref().map(|r| r.security());
+        render(reply, self.held)
+    }
+
+    async fn perform(&mut self, step: Step) -> Input {
+        match step {
+            Step::Snapshot => self.snapshot(false).await,
+            Step::FreshSnapshot => self.snapshot(true).await,
+            Step::BotScore => Input::BotScore(request::bot_score(self.req)),
+            Step::ReadForm { kind, names } => {
+                Input::Form(request::form(self.req, kind, &names).await)
+            }
+            Step::ReadBody => match request::body(self.req).await {
+                Ok(body) => Input::Body(body),
+                Err(e) => failed("reading the body", &e),
+            },
+            Step::StripMultipart => match origin::strip_multipart(self.req, strip_links).await {
+                Ok(Some(form)) => {
+                    self.stripped = Some(form);
+                    Input::Done
+                }
+                Ok(None) => Input::Failed(Failure::Unreadable),
+                Err(e) => failed("rewriting the form", &e),
+            },
+            Step::Ask(call) => {
+                let published = match &call {
+                    Call::Control(ControlOp::PublishBan { ban }) => Some(ban.clone()),
+                    _ => None,
+                };
+                let input = self.ask(call).await;
+                // A ban this request published is live in this isolate at once.
+                if let (Some(ban), Input::Answer(_)) = (published, &input) {
+                    replica::add_ban(ban);
+                }
+                input
+            }
+            Step::Warn(call) => self.warn(call).await,
+            Step::VerifyCaptcha(check) => self.captcha(check).await,
+            Step::Invalidate => {
+                replica::invalidate();
+                Input::Done
+            }
+            Step::Admin(call) => self.admin(call).await,
+            Step::Forward(forward) => self.forward(forward).await,
+            Step::Respond(_) => Input::Done,
+        }
+    }
+
+    async fn snapshot(&mut self, fresh: bool) -> Input {
+        let loaded = if fresh {
+            replica::reload(self.env).await
+        } else {
+            replica::current(self.env, self.ctx).await
+        };
+        match loaded {
+            Ok(replica) => {
+                let snapshot = replica.snapshot.clone();
+                // The first snapshot is the one this request is answered with.
+                self.replica.get_or_insert(replica);
+                Input::Snapshot(snapshot)
+            }
+            Err(e) => failed("loading the configuration", &e),
+        }
+    }
+
+    async fn ask(&self, call: Call) -> Input {
+        let env = self.env;
+        let answer = match call {
+            Call::Account { key, call } => account_guard::call(env, &key, &call)
+                .await
+                .map(|s| stored(s, Answer::Account)),
+            Call::User { user, op } => user_state::call(env, &user, &op)
+                .await
+                .map(|s| stored(s, Answer::User)),
+            Call::Guard { key, op } => ip_guard::call(env, &key, &op)
+                .await
+                .map(|s| stored(s, Answer::Guard)),
+            Call::Control(op) => control::call(env, &op)
+                .await
+                .map(|s| stored(s, Answer::Control)),
+        };
+        answer.unwrap_or_else(|e| failed("a Durable Object call", &e))
+    }
+
+    /// Records a warning; a ban it triggers is live in this isolate at once.
+    async fn warn(&self, call: Call) -> Input {
+        let input = self.ask(call).await;
+        if let Input::Answer(Answer::Guard(GuardAnswer::Warned { ban: Some(ban), .. })) = &input {
+            replica::add_ban(ban.clone());
+        }
+        input
+    }
+
+    async fn captcha(&self, check: CaptchaCheck) -> Input {
+        match outbound::verify_captcha(&check.url, &check.body, check.timeout_ms).await {
+            Ok(answer) => Input::Captcha(answer),
+            Err(e) => failed("the CAPTCHA verification", &e),
+        }
+    }
+
+    async fn admin(&mut self, call: AdminCall) -> Input {
+        match control::admin(self.env, self.req, &call.rest, &call.client_ip).await {
+            Ok(response) => {
+                let status = response.status_code();
+                self.held.upstream = Some((response.into(), false));
+                Input::Upstream(Upstream {
+                    status,
+                    headers: Vec::new(),
+                })
+            }
+            Err(e) => failed("the admin call", &e),
+        }
+    }
+
+    async fn forward(&mut self, forward: Forward) -> Input {
+        let security = self
+            .replica
+            .as_ref()
+            .map_or_else(js_sys::Array::new, |r| r.security());
+        let stripped = match forward.body {
+            Body::Stripped => self.stripped.as_ref(),
+            Body::Own | Body::Text(_) => None,
+        };
+        match origin::forward(self.req, self.env, &forward, &security, stripped).await {
+            Ok(Ok(answered)) => {
+                let status = answered.response.status();
+                self.held.upstream = Some((answered.response, answered.secured));
+                Input::Upstream(Upstream {
+                    status,
+                    headers: answered.headers,
+                })
+            }
+            Ok(Err(failure)) => Input::Failed(failure),
+            Err(e) => failed("the origin fetch", &e),
+        }
+    }
+}
+
+/// An object's answer as core's input.
+fn stored<T>(stored: Stored<T>, wrap: fn(T) -> Answer) -> Input {
+    match stored {
+        Stored::Answer(answer) => Input::Answer(wrap(answer)),
+        Stored::Unreadable { .. } => Input::Failed(Failure::StateUnavailable),
+    }
+}

@@ -1,0 +1,197 @@
+//! The few lines of JavaScript beside the Worker's own `fetch`: the work
+//! that touches every header (dropping reserved `Portcullis-` headers,
+//! copying the rest, adding the security headers) runs here, so a request
+//! crosses into wasm a handful of times rather than once per header; bodies
+//! stay JavaScript streams in both directions. The reserved prefix is
+//! SPEC's fixed `Portcullis-`.
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(inline_js = r#"
+// Headers between the edge and the origin carry this prefix; a client
+// cannot send them and the origin's never reach the client. Spellings with
+// underscores count too (CGI-style servers read "Portcullis_User" as
+// "Portcullis-User").
+const RESERVED = "portcullis-";
+
+function reserved(name) {
+  return name.replaceAll("_", "-").startsWith(RESERVED);
+}
+
+function copyHeaders(from, dropHost) {
+  const out = new Headers();
+  for (const [name, value] of from) {
+    if (reserved(name) || (dropHost && name === "host")) continue;
+    out.append(name, value);
+  }
+  return out;
+}
+
+function setPairs(headers, pairs) {
+  for (let i = 0; i + 1 < pairs.length; i += 2) headers.set(pairs[i], pairs[i + 1]);
+}
+
+export async function fetchOrigin(request, target, toOrigin) {
+  const headers = copyHeaders(request.headers, true);
+  setPairs(headers, toOrigin);
+  const init = { method: request.method, headers, redirect: "manual" };
+  if (request.body) init.body = request.body;
+  try {
+    return await fetch(target, init);
+  } catch (e) {
+    console.error("portcullis: origin fetch failed: " + e);
+    return null;
+  }
+}
+
+export function secureResponse(response, security, extra, cookies) {
+  const headers = copyHeaders(response.headers, false);
+  setPairs(headers, security);
+  setPairs(headers, extra);
+  for (const cookie of cookies) headers.append("Set-Cookie", cookie);
+  // A response that sets a session cookie must not be stored by a shared cache.
+  if (cookies.length > 0) headers.set("Cache-Control", "private, no-store");
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
+
+export async function verifyCaptcha(url, body, timeoutMs) {
+  try {
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    return response.ok ? await response.text() : null;
+  } catch (e) {
+    return null;
+  }
+}
+
+export async function postSigned(url, body, signature, timeoutMs) {
+  try {
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", "portcullis-signature": signature },
+      body,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    await response.arrayBuffer();
+    return response.status;
+  } catch (e) {
+    return 0;
+  }
+}
+
+// A multipart form with `strip` applied to its text fields (files pass as
+// they are); null when the body is not a readable form.
+export async function strippedMultipart(request, strip) {
+  try {
+    const form = await request.clone().formData();
+    const out = new FormData();
+    for (const [name, value] of form) out.append(name, typeof value === "string" ? strip(value) : value);
+    return out;
+  } catch (e) {
+    return null;
+  }
+}
+
+export async function forwardWithBody(request, target, toOrigin, body, security, extra, cookies) {
+  const headers = copyHeaders(request.headers, true);
+  headers.delete("content-length");
+  // A rebuilt multipart form gets its own boundary from fetch.
+  if (body instanceof FormData) headers.delete("content-type");
+  setPairs(headers, toOrigin);
+  try {
+    const response = await fetch(target, { method: request.method, headers, body, redirect: "manual" });
+    return secureResponse(response, security, extra, cookies);
+  } catch (e) {
+    console.error("portcullis: origin fetch failed: " + e);
+    return null;
+  }
+}
+
+// What core reads off a request, in one crossing: the method, the URL,
+// whether there is a body, then each named header as "=value", or "" when
+// absent (a header value never holds NUL).
+export function requestFacts(request, names) {
+  const out = [request.method, request.url, request.body ? "1" : "0"];
+  for (const name of names) {
+    const value = request.headers.get(name);
+    out.push(value === null ? "" : "=" + value);
+  }
+  return out.join("\0");
+}
+
+// The hot path's strings come joined with NUL (never part of a header name,
+// value or cookie): one crossing from wasm instead of one per string.
+function splitJoined(joined) {
+  return joined === "" ? [] : joined.split("\0");
+}
+
+export async function forwardToOrigin(request, origin, toOrigin, security, extra, cookies) {
+  // The request's own path and query, sliced here rather than sent back from wasm.
+  const url = request.url;
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  const target = origin + (start < 0 ? "/" : url.slice(start));
+  const response = await fetchOrigin(request, target, splitJoined(toOrigin));
+  return response === null ? null : secureResponse(response, security, splitJoined(extra), splitJoined(cookies));
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(js_name = requestFacts)]
+    pub(super) fn request_facts(request: &web_sys::Request, names: &js_sys::Array) -> String;
+
+    #[wasm_bindgen(js_name = secureResponse)]
+    pub(super) fn secure_response(
+        response: &web_sys::Response,
+        security: &js_sys::Array,
+        extra: &js_sys::Array,
+        cookies: &js_sys::Array,
+    ) -> web_sys::Response;
+
+    #[wasm_bindgen(js_name = fetchOrigin)]
+    pub(super) fn fetch_origin_js(
+        request: &web_sys::Request,
+        target: &str,
+        to_origin: &js_sys::Array,
+    ) -> js_sys::Promise;
+
+    #[wasm_bindgen(js_name = verifyCaptcha)]
+    pub(super) fn verify_captcha_js(url: &str, body: &str, timeout_ms: u32) -> js_sys::Promise;
+
+    #[wasm_bindgen(js_name = strippedMultipart)]
+    pub(super) fn stripped_multipart_js(
+        request: &web_sys::Request,
+        strip: &js_sys::Function,
+    ) -> js_sys::Promise;
+
+    #[wasm_bindgen(js_name = forwardWithBody)]
+    pub(super) fn forward_with_body_js(
+        request: &web_sys::Request,
+        target: &str,
+        to_origin: &js_sys::Array,
+        body: &JsValue,
+        security: &js_sys::Array,
+        extra: &js_sys::Array,
+        cookies: &js_sys::Array,
+    ) -> js_sys::Promise;
+
+    #[wasm_bindgen(js_name = postSigned)]
+    pub(super) fn post_signed_js(
+        url: &str,
+        body: &str,
+        signature: &str,
+        timeout_ms: u32,
+    ) -> js_sys::Promise;
+
+    #[wasm_bindgen(js_name = forwardToOrigin)]
+    pub(super) fn forward_to_origin(
+        request: &web_sys::Request,
+        origin: &JsValue,
+        to_origin: &str,
+        security: &js_sys::Array,
+        extra: &str,
+        cookies: &str,
+    ) -> js_sys::Promise;
+}

@@ -1,0 +1,84 @@
+//! Reading a request for core: its facts in one crossing into JavaScript,
+//! form fields and bodies from a copy (the original still streams to the
+//! origin), and Cloudflare's bot score. What these mean is core's to decide.
+
+use std::cell::OnceCell;
+
+use portcullis_core::request::{FACT_HEADERS, FieldValue, FormInput, FormKind, RequestFacts};
+use wasm_bindgen::JsValue;
+use worker::{FormEntry, Request, Result};
+
+thread_local! {
+    /// The header names core reads, as a JS array built once per isolate.
+    static NAMES: OnceCell<js_sys::Array> = const { OnceCell::new() };
+}
+
+/// The facts core decides a request on.
+pub(crate) fn facts(req: &web_sys::Request) -> RequestFacts {
+    let joined = NAMES.with(|names| {
+        let names =
+            names.get_or_init(|| FACT_HEADERS.iter().map(|n| JsValue::from_str(n)).collect());
+        super::glue::request_facts(req, names)
+    });
+    let mut parts = joined.split('\0');
+    let method = parts.next().unwrap_or_default().to_owned();
+    let url = parts.next().unwrap_or_default().to_owned();
+    let has_body = parts.next() == Some("1");
+    let mut headers: [Option<String>; 7] = Default::default();
+    for (slot, part) in headers.iter_mut().zip(parts) {
+        *slot = part.strip_prefix('=').map(str::to_owned);
+    }
+    RequestFacts {
+        method,
+        url,
+        headers,
+        has_body,
+    }
+}
+
+/// The form of the request, read from a copy as `kind` asks.
+pub(crate) async fn form(req: &web_sys::Request, kind: FormKind, names: &[String]) -> FormInput {
+    let Ok(copy) = req.clone() else {
+        return FormInput::Unreadable;
+    };
+    let mut copy = Request::from(copy);
+    match kind {
+        FormKind::Text => match copy.text().await {
+            Ok(text) => FormInput::Text(text),
+            Err(_) => FormInput::Unreadable,
+        },
+        FormKind::Fields => match copy.form_data().await {
+            Ok(form) => FormInput::Fields(
+                names
+                    .iter()
+                    .map(|name| {
+                        form.get_all(name)
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(|entry| match entry {
+                                FormEntry::Field(text) => FieldValue::Text(text),
+                                FormEntry::File(_) => FieldValue::File,
+                            })
+                            .collect()
+                    })
+                    .collect(),
+            ),
+            Err(_) => FormInput::Unreadable,
+        },
+    }
+}
+
+/// The whole body, from a copy.
+pub(crate) async fn body(req: &web_sys::Request) -> Result<Vec<u8>> {
+    Request::from(req.clone()?).bytes().await
+}
+
+/// Cloudflare's bot score (1–99), when the request carries one.
+pub(crate) fn bot_score(req: &web_sys::Request) -> Option<u8> {
+    let cf = js_sys::Reflect::get(req, &JsValue::from_str("cf")).ok()?;
+    let bm = js_sys::Reflect::get(&cf, &JsValue::from_str("botManagement")).ok()?;
+    let score = js_sys::Reflect::get(&bm, &JsValue::from_str("score"))
+        .ok()?
+        .as_f64()?;
+    (1.0..=99.0).contains(&score).then_some(score as u8)
+}

@@ -1,0 +1,41 @@
+//! Locked accounts: the list, and the administrator's unlock (which also
+//! replaces an unreadable lockout record).
+
+use portcullis_core::lockout::account_key;
+use portcullis_core::objects::{AccountCall, AccountOp, AuditKind};
+use portcullis_core::refusal;
+use serde_json::json;
+use worker::{Response, Result};
+
+use super::context::Admin;
+use crate::http::reply;
+use crate::objects::account_guard::client as account_guard;
+use crate::objects::control::audit;
+
+/// `GET /accounts/locked`.
+pub(crate) fn locked(a: &Admin<'_>) -> Result<Response> {
+    reply::json(
+        200,
+        &json!({ "accounts": audit::locked_accounts(a.store, a.now)? }),
+    )
+}
+
+/// `POST /accounts/<login>/unlock`.
+pub(crate) async fn unlock(a: &Admin<'_>, login: &str) -> Result<Response> {
+    if login.trim().is_empty() {
+        return reply::refusal(&refusal::invalid(
+            422,
+            "invalid_account",
+            "Name the account: /accounts/<login>/unlock.",
+        ));
+    }
+    let key = account_key(login);
+    let call = AccountCall {
+        op: AccountOp::Unlock,
+        policy: a.policy.login.clone(),
+    };
+    account_guard::call(a.env(), &key, &call).await?;
+    audit::forget_lock(a.store, &key)?;
+    a.audit(AuditKind::AccountUnlocked, json!({ "account": key }))?;
+    reply::json(200, &json!({ "unlocked": key }))
+}

@@ -1,0 +1,82 @@
+//! The admin API, inside Control where the application key lives (it never
+//! leaves this object). Every request is authenticated first; then core's
+//! route table names the route and the match below sends it to its
+//! handler, one line per route.
+
+mod accounts;
+mod bans;
+mod context;
+mod people;
+mod records;
+mod secrets;
+mod settings;
+
+use portcullis_core::admin::{application_key_matches, bearer_token};
+use portcullis_core::refusal;
+use portcullis_core::routes::AdminRoute;
+use worker::{Request, Response, Result};
+
+use self::context::{Admin, body, query};
+use super::client::CLIENT_IP_HEADER;
+use super::store::{Secret, Store};
+use super::{audit, webhooks};
+use crate::http::reply;
+
+/// Answers an admin request for `path` (after `/__portcullis/admin`).
+pub(crate) async fn handle(
+    store: &Store,
+    mut req: Request,
+    path: &str,
+    now: u64,
+) -> Result<Response> {
+    let presented = req
+        .headers()
+        .get("Authorization")?
+        .and_then(|h| bearer_token(&h).map(str::to_owned));
+    let authorised = match (store.secret(Secret::ApplicationKey)?, presented) {
+        (Some(expected), Some(presented)) => application_key_matches(&expected, &presented),
+        _ => false,
+    };
+    if !authorised {
+        return reply::refusal(&refusal::unauthorized());
+    }
+    let policy = match store.policy() {
+        Ok(policy) => policy,
+        Err(message) => return reply::refusal(&refusal::configuration_invalid(message)),
+    };
+    let Some(route) = AdminRoute::parse(req.method().as_ref(), path) else {
+        return reply::refusal(&refusal::invalid(404, "not_found", "No such admin route."));
+    };
+    let ip = req.headers().get(CLIENT_IP_HEADER)?.unwrap_or_default();
+    let a = Admin {
+        store,
+        policy,
+        ip,
+        now,
+    };
+    let text = body(&mut req).await;
+    match route {
+        AdminRoute::ReadSettings => settings::read(&a),
+        AdminRoute::PatchSettings => settings::write(&a, &text, false).await,
+        AdminRoute::ReplaceSettings => settings::write(&a, &text, true).await,
+        AdminRoute::ListBans => bans::list(&a),
+        AdminRoute::AddBan => bans::add(&a, &text),
+        AdminRoute::RemoveBan(target) => bans::remove(&a, &target).await,
+        AdminRoute::LockedAccounts => accounts::locked(&a),
+        AdminRoute::Unlock(login) => accounts::unlock(&a, &login).await,
+        AdminRoute::Webhooks => reply::json(
+            200,
+            &serde_json::json!({ "deliveries": webhooks::deliveries(store)? }),
+        ),
+        AdminRoute::Audit => audit::read(store, &query(&req)?),
+        AdminRoute::AuditStats => audit::stats(store, &query(&req)?, now),
+        AdminRoute::Secret(name) => secrets::rotate(&a, &name, &text),
+        AdminRoute::EndAllSessions => people::end_all_sessions(&a),
+        AdminRoute::MintResetToken => people::mint_reset(&a, &text),
+        AdminRoute::ReadUser(id) => people::read(&a, &id).await,
+        AdminRoute::PatchUser(id) => people::patch(&a, &id, &text).await,
+        AdminRoute::EndUserSessions(id) => people::end_sessions(&a, &id).await,
+        AdminRoute::UserMethodNotAllowed(id) => people::method_not_allowed(&id),
+        AdminRoute::ClearRecord(rest) => records::clear(&a, &rest).await,
+    }
+}

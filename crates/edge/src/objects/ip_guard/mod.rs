@@ -1,0 +1,4 @@
+//! The `IpGuard` Durable Object: its typed client and the object.
+
+pub(crate) mod client;
+mod object;

@@ -1,0 +1,170 @@
+//! The per-isolate replica of Control's snapshot (the configuration, the
+//! active bans, secrets, revocations). It is read on every request without
+//! a Durable Object round trip; when older than the cache lifetime it is
+//! refreshed in the background (the request that notices uses the old
+//! copy). The isolate that changes something updates its copy at once, so
+//! a change is live there immediately and everywhere within the lifetime.
+
+use std::cell::{OnceCell, RefCell};
+use std::rc::Rc;
+
+use portcullis_core::bans::BanEntry;
+use portcullis_core::headers::security_headers;
+use portcullis_core::objects::{ControlAnswer, ControlOp, Stored};
+use portcullis_core::snapshot::Snapshot;
+use wasm_bindgen::JsValue;
+use worker::{Env, Result};
+
+use crate::clock;
+use crate::objects::control::client as control;
+
+/// A cached snapshot and its security headers as a JS array (name, value,
+/// …), built once per snapshot.
+pub(crate) struct Replica {
+    pub(crate) snapshot: Rc<Snapshot>,
+    security: OnceCell<js_sys::Array>,
+}
+
+impl Replica {
+    fn new(mut snapshot: Snapshot) -> Rc<Self> {
+        snapshot.loaded_at_ms = clock::now_millis();
+        Rc::new(Self {
+            snapshot: Rc::new(snapshot),
+            security: OnceCell::new(),
+        })
+    }
+
+    /// The security headers core builds for this configuration.
+    pub(crate) fn security(&self) -> js_sys::Array {
+        self.security
+            .get_or_init(|| {
+                let array = js_sys::Array::new();
+                for (name, value) in security_headers(&self.snapshot.policy.responses) {
+                    array.push(&JsValue::from_str(name));
+                    array.push(&JsValue::from_str(&value));
+                }
+                array
+            })
+            .clone()
+    }
+}
+
+struct Cached {
+    replica: Rc<Replica>,
+    refreshing: bool,
+}
+
+thread_local! {
+    static CACHE: RefCell<Option<Cached>> = const { RefCell::new(None) };
+    /// The cache lifetime, read once per isolate (vars do not change while it lives).
+    static LIFETIME_MS: OnceCell<u64> = const { OnceCell::new() };
+}
+
+/// Default cache lifetime, overridable with the `PORTCULLIS_CACHE_SECONDS` var.
+const DEFAULT_CACHE_SECONDS: f64 = 5.0;
+
+fn lifetime_ms(env: &Env) -> u64 {
+    LIFETIME_MS.with(|l| {
+        *l.get_or_init(|| {
+            let seconds = env
+                .var("PORTCULLIS_CACHE_SECONDS")
+                .ok()
+                .and_then(|v| v.to_string().parse::<f64>().ok())
+                .filter(|s| s.is_finite() && *s >= 0.0)
+                .unwrap_or(DEFAULT_CACHE_SECONDS);
+            (seconds * 1000.0) as u64
+        })
+    })
+}
+
+/// Fetches a fresh snapshot from Control.
+async fn load(env: &Env) -> Result<Snapshot> {
+    match control::call(env, &ControlOp::Snapshot).await? {
+        Stored::Answer(ControlAnswer::Snapshot { snapshot }) => Ok(*snapshot),
+        Stored::Answer(ControlAnswer::ConfigurationInvalid { message }) => Err(
+            worker::Error::RustError(format!("configuration invalid: {message}")),
+        ),
+        Stored::Unreadable { record } => Err(worker::Error::RustError(format!(
+            "configuration unavailable: {record} is unreadable"
+        ))),
+        Stored::Answer(_) => Err(worker::Error::RustError("not a snapshot".into())),
+    }
+}
+
+fn store(snapshot: Snapshot) -> Rc<Replica> {
+    let replica = Replica::new(snapshot);
+    CACHE.with(|c| {
+        *c.borrow_mut() = Some(Cached {
+            replica: replica.clone(),
+            refreshing: false,
+        });
+    });
+    replica
+}
+
+/// Adds a ban this isolate just learned of, without waiting for a refresh.
+pub(crate) fn add_ban(ban: BanEntry) {
+    CACHE.with(|c| {
+        if let Some(cached) = c.borrow_mut().as_mut() {
+            let loaded_at = cached.replica.snapshot.loaded_at_ms;
+            let mut next = cached.replica.snapshot.with_ban(ban);
+            next.loaded_at_ms = loaded_at;
+            cached.replica = Rc::new(Replica {
+                snapshot: Rc::new(next),
+                security: OnceCell::new(),
+            });
+        }
+    });
+}
+
+/// Loads a fresh snapshot now and caches it.
+pub(crate) async fn reload(env: &Env) -> Result<Rc<Replica>> {
+    Ok(store(load(env).await?))
+}
+
+/// Drops the cached snapshot so the next request loads a fresh one.
+pub(crate) fn invalidate() {
+    CACHE.with(|c| *c.borrow_mut() = None);
+}
+
+/// The snapshot to decide this request with; refreshes in the background
+/// when stale (through `ctx.wait_until`), loads in the foreground only when
+/// this isolate has none yet.
+pub(crate) async fn current(env: &Env, ctx: &worker::Context) -> Result<Rc<Replica>> {
+    let now = clock::now_millis();
+    let lifetime = lifetime_ms(env);
+    let cached = CACHE.with(|c| {
+        let mut slot = c.borrow_mut();
+        slot.as_mut().map(|cached| {
+            let stale = now.saturating_sub(cached.replica.snapshot.loaded_at_ms) >= lifetime;
+            let refresh = stale && !cached.refreshing;
+            if refresh {
+                cached.refreshing = true;
+            }
+            (cached.replica.clone(), refresh)
+        })
+    });
+    match cached {
+        Some((replica, false)) => Ok(replica),
+        Some((replica, true)) => {
+            let env = env.clone();
+            ctx.wait_until(async move {
+                match load(&env).await {
+                    Ok(fresh) => {
+                        store(fresh);
+                    }
+                    Err(e) => {
+                        worker::console_error!("portcullis: snapshot refresh failed: {e}");
+                        CACHE.with(|c| {
+                            if let Some(cached) = c.borrow_mut().as_mut() {
+                                cached.refreshing = false;
+                            }
+                        });
+                    }
+                }
+            });
+            Ok(replica)
+        }
+        None => Ok(store(load(env).await?)),
+    }
+}
