@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { after, before, describe, test } from "node:test";
-import { PASSWORD, postLogin, sessionOf, startEdge, startOrigin } from "./support/edge.js";
+import { PASSWORD, postLogin, signIn, startEdge, startOrigin } from "./support/edge.js";
 
 const CAPTCHA_SECRET = "captcha-secret-for-tests";
 let verifier;
@@ -55,7 +55,7 @@ const policy = (port, extra = {}) => ({
 
 before(async () => {
   verifier = await startVerifier();
-  origin = await startOrigin();
+  origin = await startOrigin({ users: { "new-quinn": { createdAgo: 0 }, "staff-ruth": { roles: ["staff"], createdAgo: 0 } } });
   edge = await startEdge({ origin, policy: policy(verifier.address().port), bindings: { CAPTCHA_SECRET } });
 });
 after(async () => {
@@ -66,13 +66,6 @@ after(async () => {
 
 let n = 1;
 const ip = () => `198.18.9.${n++}`;
-
-async function signIn(username) {
-  const r = await postLogin(edge, ip(), username, PASSWORD);
-  assert.equal(r.status, 200);
-  await r.arrayBuffer();
-  return sessionOf(r);
-}
 
 /** POSTs a urlencoded form with the session and its XSRF token. */
 const postAs = (s, path, fields) =>
@@ -187,7 +180,7 @@ describe("change password", () => {
     // No session: the protected path answers first.
     assert.equal(r.status, 401);
     await r.arrayBuffer();
-    const s = await signIn("pat");
+    const s = await signIn(edge, ip(), "pat");
     const weak = await postAs(s, "/account/password", { password: PASSWORD, new_password: "short" });
     assert.equal(weak.status, 422);
     const body = await weak.json();
@@ -208,7 +201,7 @@ describe("probation", () => {
     assert.equal(patch.status, 200);
     await patch.arrayBuffer();
     const post = async (username, token) =>
-      postAs(await signIn(username), "/community/threads", { title: "Hello", ...(token ? { "cf-turnstile-response": token } : {}) });
+      postAs(await signIn(edge, ip(), username), "/community/threads", { title: "Hello", ...(token ? { "cf-turnstile-response": token } : {}) });
     const unsolved = await post("new-quinn", null);
     assert.equal(unsolved.status, 403);
     assert.equal((await unsolved.json()).error, "captcha_failed");

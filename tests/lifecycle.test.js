@@ -13,8 +13,10 @@ import {
   ORIGIN_REFUSES,
   PASSWORD,
   XSRF_SALT,
+  adminJson,
   postLogin,
   sessionOf,
+  signIn,
   startEdge,
   startOrigin,
 } from "./support/edge.js";
@@ -23,7 +25,7 @@ const STRONG = ["Quiet-harbor-lantern-81", "Velvet-comet-orchard-62", "Amber-gla
 
 let origin;
 before(async () => {
-  origin = await startOrigin();
+  origin = await startOrigin({ users: { "any-weak": { anyPassword: true }, "any-tight": { anyPassword: true }, "any-fine": { anyPassword: true } } });
 });
 after(() => origin?.close());
 
@@ -38,14 +40,6 @@ function useEdge(policy) {
   });
   after(() => box.edge?.dispose());
   return box;
-}
-
-async function signIn(edge, username, password = PASSWORD) {
-  const r = await postLogin(edge, ip(), username, password);
-  assert.equal(r.status, 200, `login of ${username}`);
-  const expiresIn = r.headers.get("portcullis-password-expires-in");
-  await r.arrayBuffer();
-  return { ...sessionOf(r), expiresIn };
 }
 
 async function get(edge, path, s, headers = {}) {
@@ -65,23 +59,18 @@ function changePassword(edge, s, newPassword) {
   });
 }
 
-async function admin(edge, path, init = {}) {
-  const r = await edge.admin(path, init);
-  return { status: r.status, body: await r.json() };
-}
-
 describe("secret rotation and ended sessions", () => {
   const box = useEdge({ bans: { warningsBeforeBan: 1 } });
 
   test("rotating the JWT secret logs everyone out, without a warning", async () => {
     const { edge } = box;
-    const s = await signIn(edge, "rota");
+    const s = await signIn(edge, ip(), "rota");
     assert.equal((await get(edge, "/app/x", s)).status, 200);
-    const weak = await admin(edge, "/secrets/jwtSecret", { method: "POST", body: JSON.stringify({ value: "too-short" }) });
+    const weak = await adminJson(edge, "/secrets/jwtSecret", { method: "POST", body: JSON.stringify({ value: "too-short" }) });
     assert.equal(weak.status, 422);
     assert.equal((await get(edge, "/app/x", s)).status, 200, "a refused rotation changes nothing");
     const newSecret = "rotated-secret-rotated-secret-0123456789";
-    const rotated = await admin(edge, "/secrets/jwtSecret", { method: "POST", body: JSON.stringify({ value: newSecret }) });
+    const rotated = await adminJson(edge, "/secrets/jwtSecret", { method: "POST", body: JSON.stringify({ value: newSecret }) });
     assert.equal(rotated.status, 200);
     assert.ok(!JSON.stringify(rotated.body).includes(newSecret), "the secret is never returned");
     const clientIp = "198.18.7.250";
@@ -92,19 +81,19 @@ describe("secret rotation and ended sessions", () => {
     const again = await edge.request("/", { ip: clientIp });
     assert.equal(again.status, 200, "not banned");
     await again.arrayBuffer();
-    const fresh = await signIn(edge, "rota");
+    const fresh = await signIn(edge, ip(), "rota");
     const { payload } = await jwtVerify(fresh.token, new TextEncoder().encode(newSecret), { algorithms: ["HS256"] });
     assert.equal(payload.sub, "u-rota");
     await assert.rejects(jwtVerify(fresh.token, new TextEncoder().encode(JWT_SECRET), { algorithms: ["HS256"] }));
-    const settings = await admin(edge, "/settings");
+    const settings = await adminJson(edge, "/settings");
     assert.equal(settings.body.secrets.jwtSecret, "set");
     assert.ok(!JSON.stringify(settings.body).includes(newSecret));
   });
 
   test("rotating the XSRF salt logs everyone out", async () => {
     const { edge } = box;
-    const s = await signIn(edge, "salty");
-    assert.equal((await admin(edge, "/secrets/xsrfSalt", { method: "POST" })).status, 200);
+    const s = await signIn(edge, ip(), "salty");
+    assert.equal((await adminJson(edge, "/secrets/xsrfSalt", { method: "POST" })).status, 200);
     const r = await get(edge, "/app/x", s);
     assert.equal(r.status, 401);
     assert.equal(r.body.error, "session_ended");
@@ -113,17 +102,17 @@ describe("secret rotation and ended sessions", () => {
 
   test("an admin ends one user's sessions, or everyone's", async () => {
     const { edge } = box;
-    const a = await signIn(edge, "endme");
-    const b = await signIn(edge, "keepme");
-    assert.equal((await admin(edge, "/users/u-endme/sessions", { method: "DELETE" })).status, 200);
+    const a = await signIn(edge, ip(), "endme");
+    const b = await signIn(edge, ip(), "keepme");
+    assert.equal((await adminJson(edge, "/users/u-endme/sessions", { method: "DELETE" })).status, 200);
     assert.equal((await get(edge, "/app/x", a)).status, 401);
     assert.equal((await get(edge, "/app/x", b)).status, 200, "other users keep theirs");
-    const later = await signIn(edge, "endme");
+    const later = await signIn(edge, ip(), "endme");
     assert.equal((await get(edge, "/app/x", later)).status, 200, "a new login works");
-    assert.equal((await admin(edge, "/sessions", { method: "DELETE" })).status, 200);
+    assert.equal((await adminJson(edge, "/sessions", { method: "DELETE" })).status, 200);
     assert.equal((await get(edge, "/app/x", b)).status, 401);
     assert.equal((await get(edge, "/app/x", later)).status, 401);
-    assert.equal((await admin(edge, `/users/${"x".repeat(300)}/sessions`, { method: "DELETE" })).status, 422);
+    assert.equal((await adminJson(edge, `/users/${"x".repeat(300)}/sessions`, { method: "DELETE" })).status, 422);
   });
 });
 
@@ -132,29 +121,29 @@ describe("single session", () => {
 
   test("a new login ends the user's other session; the exception allows several", async () => {
     const { edge } = box;
-    const first = await signIn(edge, "solo");
+    const first = await signIn(edge, ip(), "solo");
     assert.equal((await get(edge, "/app/x", first)).status, 200);
-    const second = await signIn(edge, "solo");
+    const second = await signIn(edge, ip(), "solo");
     const ended = await get(edge, "/app/x", first);
     assert.equal(ended.status, 401);
     assert.equal(ended.body.error, "session_ended");
     const page = await get(edge, "/app/x", first, { Accept: "text/html" });
     assert.equal(page.headers.get("location"), "/login?reason=session_ended");
     assert.equal((await get(edge, "/app/x", second)).status, 200);
-    const patched = await admin(edge, "/users/u-solo", { method: "PATCH", body: JSON.stringify({ allowMultipleSessions: true }) });
+    const patched = await adminJson(edge, "/users/u-solo", { method: "PATCH", body: JSON.stringify({ allowMultipleSessions: true }) });
     assert.equal(patched.status, 200);
     assert.equal(patched.body.record.allowMultipleSessions, true);
-    const third = await signIn(edge, "solo");
+    const third = await signIn(edge, ip(), "solo");
     assert.equal((await get(edge, "/app/x", second)).status, 200);
     assert.equal((await get(edge, "/app/x", third)).status, 200);
-    const record = await admin(edge, "/users/u-solo");
+    const record = await adminJson(edge, "/users/u-solo");
     assert.equal(record.body.record.sessions.length, 2);
   });
 
   test("refuse-new mode refuses a second login until the first logs out", async () => {
     const { edge } = box;
-    assert.equal((await admin(edge, "/settings", { method: "PATCH", body: JSON.stringify({ login: { singleSession: "refuseNew" } }) })).status, 200);
-    const first = await signIn(edge, "only");
+    assert.equal((await adminJson(edge, "/settings", { method: "PATCH", body: JSON.stringify({ login: { singleSession: "refuseNew" } }) })).status, 200);
+    const first = await signIn(edge, ip(), "only");
     const refused = await postLogin(edge, ip(), "only", PASSWORD);
     assert.equal(refused.status, 409);
     assert.equal((await refused.json()).error, "session_active");
@@ -166,7 +155,7 @@ describe("single session", () => {
     });
     await out.arrayBuffer();
     assert.equal((await get(edge, "/app/x", first)).status, 401, "logged out");
-    const next = await signIn(edge, "only");
+    const next = await signIn(edge, ip(), "only");
     assert.equal((await get(edge, "/app/x", next)).status, 200);
   });
 });
@@ -176,7 +165,7 @@ describe("password expiry", () => {
 
   test("a warning header before expiry, then only the change page until the password changes", async () => {
     const { edge } = box;
-    const s = await signIn(edge, "aging");
+    const s = await signIn(edge, ip(), "aging");
     assert.equal(s.expiresIn, null, "not yet in the warning period");
     await sleep(1200);
     const warned = await get(edge, "/app/x", s);
@@ -199,16 +188,16 @@ describe("password expiry", () => {
     const after = sessionOf(changed);
     await changed.arrayBuffer();
     assert.equal((await get(edge, "/app/x", after)).status, 200, "free again with the renewed session");
-    const relogin = await signIn(edge, "aging");
+    const relogin = await signIn(edge, ip(), "aging");
     assert.equal((await get(edge, "/app/x", relogin)).status, 200);
   });
 
   test("a user whose password never expires is exempt", async () => {
     const { edge } = box;
-    await signIn(edge, "forever");
-    assert.equal((await admin(edge, "/users/u-forever", { method: "PATCH", body: JSON.stringify({ neverExpires: true }) })).status, 200);
+    await signIn(edge, ip(), "forever");
+    assert.equal((await adminJson(edge, "/users/u-forever", { method: "PATCH", body: JSON.stringify({ neverExpires: true }) })).status, 200);
     await sleep(3100);
-    const s = await signIn(edge, "forever");
+    const s = await signIn(edge, ip(), "forever");
     const r = await get(edge, "/app/x", s);
     assert.equal(r.status, 200);
     assert.equal(r.headers.get("portcullis-password-expires-in"), null);
@@ -220,7 +209,7 @@ describe("history, first login, tightened policy, inactivity", () => {
 
   test("change on first login, then no reuse of the last two passwords", async () => {
     const { edge } = box;
-    const s = await signIn(edge, "newbie");
+    const s = await signIn(edge, ip(), "newbie");
     const blocked = await get(edge, "/app/x", s);
     assert.equal(blocked.status, 403);
     assert.equal(blocked.body.reason, "first_login");
@@ -246,37 +235,37 @@ describe("history, first login, tightened policy, inactivity", () => {
     const third = await changePassword(edge, s2, PASSWORD);
     assert.equal(third.status, 200, "three passwords ago is allowed with historyCount 2");
     await third.arrayBuffer();
-    const record = await admin(edge, "/users/u-newbie");
+    const record = await adminJson(edge, "/users/u-newbie");
     assert.equal(record.body.record.historyEntries, 3);
     assert.ok(!JSON.stringify(record.body).match(/[A-Za-z0-9+/]{43}/), "no fingerprints in the admin view");
   });
 
   test("a password failing a tightened policy must be changed at the next login", async () => {
     const { edge } = box;
-    await signIn(edge, "any-weak", PASSWORD);
-    const s = await signIn(edge, "any-weak", "password1");
+    await signIn(edge, ip(), "any-weak", PASSWORD);
+    const s = await signIn(edge, ip(), "any-weak", "password1");
     const r = await get(edge, "/app/x", s);
     assert.equal(r.status, 403);
     // changeOnFirstLogin took precedence at the first login; the reason stays until a change.
     assert.ok(["first_login", "policy_tightened"].includes(r.body.reason), r.body.reason);
-    assert.equal((await admin(edge, "/settings", { method: "PATCH", body: JSON.stringify({ passwords: { changeOnFirstLogin: false } }) })).status, 200);
-    const fresh = await signIn(edge, "any-tight", "password1");
+    assert.equal((await adminJson(edge, "/settings", { method: "PATCH", body: JSON.stringify({ passwords: { changeOnFirstLogin: false } }) })).status, 200);
+    const fresh = await signIn(edge, ip(), "any-tight", "password1");
     assert.equal((await get(edge, "/app/x", fresh)).body.reason, "policy_tightened");
-    const good = await signIn(edge, "any-fine", STRONG[2]);
+    const good = await signIn(edge, ip(), "any-fine", STRONG[2]);
     assert.equal((await get(edge, "/app/x", good)).status, 200);
   });
 
   test("an account not seen for too long is refused until an admin reactivates it", async () => {
     const { edge } = box;
-    await signIn(edge, "sleepy");
+    await signIn(edge, ip(), "sleepy");
     await sleep(3100);
     const refused = await postLogin(edge, ip(), "sleepy", PASSWORD);
     assert.equal(refused.status, 403);
     assert.equal((await refused.json()).error, "account_inactive");
-    assert.equal((await admin(edge, "/users/u-sleepy")).body.record.inactive, true);
-    assert.equal((await admin(edge, "/users/u-sleepy", { method: "PATCH", body: JSON.stringify({ reactivate: true }) })).status, 200);
-    await signIn(edge, "sleepy");
-    assert.equal((await admin(edge, "/users/u-sleepy", { method: "PATCH", body: JSON.stringify({ nope: 1 }) })).status, 422);
+    assert.equal((await adminJson(edge, "/users/u-sleepy")).body.record.inactive, true);
+    assert.equal((await adminJson(edge, "/users/u-sleepy", { method: "PATCH", body: JSON.stringify({ reactivate: true }) })).status, 200);
+    await signIn(edge, ip(), "sleepy");
+    assert.equal((await adminJson(edge, "/users/u-sleepy", { method: "PATCH", body: JSON.stringify({ nope: 1 }) })).status, 422);
   });
 });
 
@@ -284,7 +273,7 @@ describe("reset links", () => {
   const box = useEdge({ sessions: { resetLinks: { selfServiceSeconds: 2 } }, passwords: { historyCount: 3 }, login: { inactiveAccountSeconds: 0 } });
 
   const mint = (edge, user, purpose = "sentByAdmin") =>
-    admin(edge, "/reset-tokens", { method: "POST", body: JSON.stringify({ user, purpose }) });
+    adminJson(edge, "/reset-tokens", { method: "POST", body: JSON.stringify({ user, purpose }) });
 
   const postReset = (edge, token, newPassword, headers = {}) =>
     edge.request("/reset", {
@@ -347,8 +336,8 @@ describe("reset links", () => {
 
   test("a reset ends the user's sessions; a change ends the others but keeps the one that made it", async () => {
     const { edge } = box;
-    const thief = await signIn(edge, "victim");
-    const owner = await signIn(edge, "victim");
+    const thief = await signIn(edge, ip(), "victim");
+    const owner = await signIn(edge, ip(), "victim");
     assert.equal((await get(edge, "/app/x", thief)).status, 200);
     const changed = await changePassword(edge, owner, STRONG[2]);
     assert.equal(changed.status, 200);
@@ -393,12 +382,12 @@ describe("reset links", () => {
   test("with password reset switched off no link is minted or accepted", async () => {
     const { edge } = box;
     const minted = await mint(edge, "u-off");
-    assert.equal((await admin(edge, "/settings", { method: "PATCH", body: JSON.stringify({ signup: { passwordResetEnabled: false } }) })).status, 200);
+    assert.equal((await adminJson(edge, "/settings", { method: "PATCH", body: JSON.stringify({ signup: { passwordResetEnabled: false } }) })).status, 200);
     assert.equal((await mint(edge, "u-off")).status, 409);
     const r = await postReset(edge, minted.body.token, STRONG[0]);
     assert.equal(r.status, 404);
     assert.equal((await r.json()).error, "password_reset_disabled");
-    const audit = await admin(edge, "/audit");
+    const audit = await adminJson(edge, "/audit");
     const kinds = new Set(audit.body.entries.map((e) => e.kind));
     for (const kind of ["resetTokenIssued", "resetTokenUsed", "settingsChanged"]) assert.ok(kinds.has(kind), kind);
     assert.ok(!JSON.stringify(audit.body).includes(minted.body.token), "tokens are never logged");

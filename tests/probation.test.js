@@ -6,12 +6,15 @@
 // anonymous visitors and accounts on probation.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { PASSWORD, postLogin, sessionOf, startEdge, startOrigin } from "./support/edge.js";
+import { signIn, startEdge, startOrigin } from "./support/edge.js";
 
 let origin;
 let edge;
 before(async () => {
-  origin = await startOrigin();
+  const now = { createdAgo: 0 };
+  origin = await startOrigin({
+    users: { "new-nina": now, "new-otto": now, "new-pia": now, "old-olga": { createdAgo: 365 * 86400 }, "staff-sam": { roles: ["staff"], ...now } },
+  });
   edge = await startEdge({
     origin,
     policy: {
@@ -28,13 +31,6 @@ after(async () => {
 
 let nextIp = 1;
 const ip = () => `198.18.9.${nextIp++}`;
-
-async function signIn(username) {
-  const r = await postLogin(edge, ip(), username, PASSWORD);
-  assert.equal(r.status, 200);
-  await r.arrayBuffer();
-  return sessionOf(r);
-}
 
 function post(s, path, fields, type = "form") {
   const body = type === "json" ? JSON.stringify(fields) : new URLSearchParams(fields).toString();
@@ -55,7 +51,7 @@ const lastSeen = (path) => origin.seen.filter((r) => r.url === path).at(-1);
 
 describe("probation", () => {
   test("a new account may open one thread a day: the second is 429 without reaching the origin", async () => {
-    const s = await signIn("new-nina");
+    const s = await signIn(edge, ip(), "new-nina");
     const first = await post(s, "/community/threads", { title: "Hello" });
     assert.equal(first.status, 200);
     await first.arrayBuffer();
@@ -70,7 +66,7 @@ describe("probation", () => {
   });
 
   test("links in a probation account's post become plain text: urlencoded, JSON or multipart", async () => {
-    const s = await signIn("new-otto");
+    const s = await signIn(edge, ip(), "new-otto");
     const r = await post(s, "/community/replies", {
       text: 'see <a href="https://spam.example/x">my shop</a> and https://spam.example/y or [here](http://z.example)',
       topic: "42",
@@ -112,7 +108,7 @@ describe("probation", () => {
   });
 
   test("replies the origin accepts count toward leaving probation; staff are exempt", async () => {
-    const s = await signIn("old-olga");
+    const s = await signIn(edge, ip(), "old-olga");
     for (let i = 0; i < 2; i++) {
       const r = await post(s, "/community/replies", { text: `reply ${i} https://a.example` });
       assert.equal(r.status, 200);
@@ -126,7 +122,7 @@ describe("probation", () => {
     const record = await edge.admin("/users/u-old-olga");
     assert.equal((await record.json()).record.replies, 3);
 
-    const staff = await signIn("staff-sam");
+    const staff = await signIn(edge, ip(), "staff-sam");
     for (let i = 0; i < 2; i++) {
       const r = await post(staff, "/community/threads", { title: `t${i} https://b.example` });
       assert.equal(r.status, 200);
@@ -147,12 +143,12 @@ describe("probation", () => {
     const fifth = await edge.request("/search?q=x&page=5", { ip: ip() });
     assert.equal(fifth.status, 200);
     await fifth.arrayBuffer();
-    const probation = await signIn("new-pia");
+    const probation = await signIn(edge, ip(), "new-pia");
     const capped = await edge.request("/search?q=x&page=6", { ip: ip(), headers: { Cookie: probation.cookie } });
     assert.equal(capped.status, 429);
     await capped.arrayBuffer();
     // old-olga left probation in the test above; her next session is not capped.
-    const olga = await signIn("old-olga");
+    const olga = await signIn(edge, ip(), "old-olga");
     const free = await edge.request("/search?q=x&page=6", { ip: ip(), headers: { Cookie: olga.cookie } });
     assert.equal(free.status, 200);
     await free.arrayBuffer();

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { SignJWT, jwtVerify, decodeJwt } from "jose";
-import { JWT_SECRET, PASSWORD, postLogin, sessionOf, setCookies, startEdge, startOrigin } from "./support/edge.js";
+import { JWT_SECRET, PASSWORD, postLogin, sessionOf, setCookies, signIn, startEdge, startOrigin } from "./support/edge.js";
 
 const POLICY = {
   login: { maxFailedAttempts: 3, lockoutSeconds: 60 },
@@ -30,13 +30,6 @@ const ip = () => `198.18.1.${nextIp++}`;
 
 const login = (username, password, headers = {}) => postLogin(edge, ip(), username, password, headers);
 const cookies = setCookies;
-
-async function session(username = "alice") {
-  const r = await login(username, PASSWORD);
-  assert.equal(r.status, 200);
-  await r.arrayBuffer();
-  return sessionOf(r);
-}
 
 describe("login and sessions", () => {
   test("a successful login issues the session and XSRF cookies", async () => {
@@ -80,7 +73,7 @@ describe("login and sessions", () => {
   });
 
   test("the origin learns the verified user; the session slides", async () => {
-    const s = await session("bob");
+    const s = await signIn(edge, ip(), "bob");
     let r = await edge.request("/app/me", { ip: ip(), headers: { Cookie: s.cookie, "Portcullis-User": "mallory" } });
     assert.equal(r.status, 200);
     const seen = await r.json();
@@ -96,7 +89,7 @@ describe("login and sessions", () => {
   });
 
   test("an idle session expires; a page is sent to login with the reason", async () => {
-    const s = await session("carol");
+    const s = await signIn(edge, ip(), "carol");
     await new Promise((resolve) => setTimeout(resolve, 4200));
     const r = await edge.request("/account/settings", { ip: ip(), headers: { Cookie: s.cookie, Accept: "text/html" } });
     assert.equal(r.status, 302);
@@ -134,7 +127,7 @@ describe("login and sessions", () => {
   });
 
   test("logout clears both cookies", async () => {
-    const s = await session("dave");
+    const s = await signIn(edge, ip(), "dave");
     const r = await edge.request("/logout", { ip: ip(), method: "POST", headers: { Cookie: s.cookie } });
     await r.arrayBuffer();
     const jar = cookies(r);
@@ -145,7 +138,7 @@ describe("login and sessions", () => {
 
 describe("XSRF", () => {
   test("unsafe requests on protected paths need the token bound to the session", async () => {
-    const s = await session("erin");
+    const s = await signIn(edge, ip(), "erin");
     let r = await edge.request("/app/save", { ip: ip(), method: "POST", body: "x", headers: { Cookie: s.cookie } });
     assert.equal(r.status, 403);
     assert.equal((await r.json()).error, "xsrf_failed");
@@ -160,7 +153,7 @@ describe("XSRF", () => {
     });
     assert.equal(r.status, 200);
     assert.ok((await r.json()).bodyLength > 0, "the form still reaches the origin");
-    const other = await session("frank");
+    const other = await signIn(edge, ip(), "frank");
     r = await edge.request("/app/save", { ip: ip(), method: "POST", body: "x", headers: { Cookie: s.cookie, "X-XSRF-Token": other.xsrf } });
     assert.equal(r.status, 403, "another session's token does not fit");
     await r.arrayBuffer();

@@ -1,6 +1,7 @@
 // Runs the real Worker (crates/edge/build) on workerd through Miniflare's
 // API, with SQLite-backed Durable Objects persisted to a folder, in front of
 // a real loopback origin that records what reached it.
+import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
@@ -19,11 +20,13 @@ export const PASSWORD = "orbit-Vivid-lantern-52";
 /**
  * A loopback origin: echoes each request as JSON (and records it in `seen`,
  * with small bodies); `/app/forbidden` answers 403; POST /login accepts
- * PASSWORD (any password for users named any-…; `boss` is an admin, staff-…
- * staff; new-… and staff-… accounts were created now, old-… a year ago); a
- * change or reset to ORIGIN_REFUSES answers 400.
+ * PASSWORD for any username, and names the account's roles and age as
+ * `users` says: `{ [username]: { roles: ["staff"], createdAgo: <seconds>,
+ * anyPassword: true } }` (`anyPassword`: a password set before the policy
+ * tightened, or changed elsewhere, so any password logs in); a change or
+ * reset to ORIGIN_REFUSES answers 400.
  */
-export async function startOrigin() {
+export async function startOrigin({ users = {} } = {}) {
   const seen = [];
   const server = createServer((req, res) => {
     const chunks = [];
@@ -38,18 +41,15 @@ export async function startOrigin() {
       };
       let status = req.url.startsWith("/app/forbidden") ? 403 : 200;
       if (req.url === "/login" && req.method === "POST") {
-        // The test login: PASSWORD succeeds for any username.
         const form = new URLSearchParams(body.toString());
-        // Users named any-… log in with any password (a password set before
-        // the policy tightened, or changed elsewhere).
-        if (form.get("password") === PASSWORD || form.get("username")?.startsWith("any-")) {
-          const username = form.get("username");
+        const username = form.get("username") ?? "";
+        const account = Object.hasOwn(users, username) ? users[username] : {};
+        if (form.get("password") === PASSWORD || account.anyPassword) {
           headers["Portcullis-Login-User"] = `u-${username}`;
-          headers["Portcullis-Login-Roles"] = username === "boss" ? "admin" : username.startsWith("staff-") ? "staff" : "";
-          // Account age for probation: new-… accounts were created now, old-… a year ago.
-          const now = Math.floor(Date.now() / 1000);
-          if (username.startsWith("new-") || username.startsWith("staff-")) headers["Portcullis-Login-Created"] = String(now);
-          if (username.startsWith("old-")) headers["Portcullis-Login-Created"] = String(now - 365 * 86400);
+          headers["Portcullis-Login-Roles"] = (account.roles ?? []).join(",");
+          if (account.createdAgo !== undefined) {
+            headers["Portcullis-Login-Created"] = String(Math.floor(Date.now() / 1000) - account.createdAgo);
+          }
         } else {
           status = 401;
         }
@@ -132,6 +132,24 @@ export function postLogin(edge, ip, username, password, headers = {}) {
     body: new URLSearchParams({ username, password }).toString(),
     headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
   });
+}
+
+/**
+ * Signs `username` in through `edge` as client `ip` and gives the session:
+ * `{ token, xsrf, cookie, expiresIn }` (asserting the login succeeded).
+ */
+export async function signIn(edge, ip, username, password = PASSWORD) {
+  const r = await postLogin(edge, ip, username, password);
+  assert.equal(r.status, 200, `login of ${username}`);
+  const expiresIn = r.headers.get("portcullis-password-expires-in");
+  await r.arrayBuffer();
+  return { ...sessionOf(r), expiresIn };
+}
+
+/** An admin API call through `edge`: its status and JSON body. */
+export async function adminJson(edge, path, init = {}) {
+  const r = await edge.admin(path, init);
+  return { status: r.status, body: await r.json() };
 }
 
 /** The session a login response issued: the token, the XSRF token and a Cookie header. */
