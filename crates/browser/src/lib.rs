@@ -192,7 +192,7 @@ fn to_field(value: &JsValue, depth: usize) -> Result<Field, JsError> {
 /// Names of the built-in presets.
 #[wasm_bindgen]
 pub fn presets() -> Vec<String> {
-    portcullis_core::presets::NAMES
+    portcullis_core::PRESET_NAMES
         .iter()
         .map(|s| (*s).to_owned())
         .collect()

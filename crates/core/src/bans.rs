@@ -90,7 +90,7 @@ impl IpRecord {
 
 /// Length of the ban after `previous` earlier bans: `banSeconds ×
 /// escalationFactor^previous`, capped at `maxBanSeconds`.
-pub fn ban_length(policy: &BanPolicy, previous: u32) -> u64 {
+pub(crate) fn ban_length(policy: &BanPolicy, previous: u32) -> u64 {
     crate::policy::escalated(
         policy.ban_seconds,
         policy.escalation_factor,
@@ -135,7 +135,7 @@ mod permanent_as_null {
 /// Why a request was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Denial {
+pub(crate) enum Denial {
     /// An active ban; `until` is its end.
     Banned {
         /// End of the ban (unix seconds), [`PERMANENT`] for none.
@@ -148,7 +148,7 @@ pub enum Denial {
 /// The edge's answer for one request before anything else runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Access {
+pub(crate) enum Access {
     /// Let it through.
     Allow,
     /// Refuse it.
@@ -156,7 +156,7 @@ pub enum Access {
 }
 
 /// Whether a method changes state (the "writes only" ban scope).
-pub fn is_write(method: &str) -> bool {
+pub(crate) fn is_write(method: &str) -> bool {
     !matches!(
         method.to_ascii_uppercase().as_str(),
         "GET" | "HEAD" | "OPTIONS" | "TRACE"
@@ -165,7 +165,7 @@ pub fn is_write(method: &str) -> bool {
 
 /// Decides whether `ip` may make a `method` request at `now`, given the
 /// policy, the active bans and Cloudflare's bot score (when present).
-pub fn decide_access(
+pub(crate) fn decide_access(
     policy: &BanPolicy,
     bans: &[BanEntry],
     ip: IpAddr,

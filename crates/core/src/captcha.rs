@@ -8,7 +8,7 @@ use serde::Deserialize;
 use crate::policy::{CaptchaPage, CaptchaPolicy, CaptchaProvider};
 
 /// The form field the provider's widget fills.
-pub fn token_field(provider: CaptchaProvider) -> Option<&'static str> {
+pub(crate) fn token_field(provider: CaptchaProvider) -> Option<&'static str> {
     match provider {
         CaptchaProvider::Turnstile => Some("cf-turnstile-response"),
         CaptchaProvider::RecaptchaV2 | CaptchaProvider::RecaptchaV3 => Some("g-recaptcha-response"),
@@ -18,7 +18,7 @@ pub fn token_field(provider: CaptchaProvider) -> Option<&'static str> {
 }
 
 /// The provider's own verify endpoint.
-pub fn default_verify_url(provider: CaptchaProvider) -> Option<&'static str> {
+pub(crate) fn default_verify_url(provider: CaptchaProvider) -> Option<&'static str> {
     match provider {
         CaptchaProvider::Turnstile => {
             Some("https://challenges.cloudflare.com/turnstile/v0/siteverify")
@@ -34,7 +34,7 @@ pub fn default_verify_url(provider: CaptchaProvider) -> Option<&'static str> {
 /// Whether `page` needs a CAPTCHA now. No secret means CAPTCHA is off; on
 /// the login page, `afterFailedLogins` (when set) waits for that many
 /// failures of the account.
-pub fn required(
+pub(crate) fn required(
     policy: &CaptchaPolicy,
     has_secret: bool,
     page: CaptchaPage,
@@ -54,7 +54,7 @@ pub fn required(
 /// What the edge does with a CAPTCHA check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Decision {
+pub(crate) enum Decision {
     /// Let the request through.
     Pass,
     /// The provider did not answer (in time) and the policy fails closed:
@@ -68,7 +68,7 @@ pub enum Decision {
 /// time), and the result code the audit log records for it (`pass`,
 /// `unavailable`, or the refusal's reason). Fail open lets an unanswered
 /// check through.
-pub fn decide(policy: &CaptchaPolicy, answer: Option<&str>) -> (Decision, &'static str) {
+pub(crate) fn decide(policy: &CaptchaPolicy, answer: Option<&str>) -> (Decision, &'static str) {
     match answer.map(|text| verdict(policy, text)) {
         None if policy.fail_open => (Decision::Pass, "unavailable"),
         None => (Decision::Unavailable, "unavailable"),
@@ -79,7 +79,7 @@ pub fn decide(policy: &CaptchaPolicy, answer: Option<&str>) -> (Decision, &'stat
 
 /// [`required`] for any page, including a probation action, which needs a
 /// CAPTCHA when `probation.captcha` is on (or the page is listed).
-pub fn required_for(
+pub(crate) fn required_for(
     policy: &crate::policy::Policy,
     has_secret: bool,
     page: CaptchaPage,
@@ -118,7 +118,7 @@ fn form_encode(pairs: &[(&str, &str)]) -> String {
 
 /// The siteverify request: URL and `application/x-www-form-urlencoded`
 /// body. `None` when the provider has no verify endpoint.
-pub fn verify_request(
+pub(crate) fn verify_request(
     policy: &CaptchaPolicy,
     secret: &str,
     token: &str,
@@ -150,7 +150,7 @@ struct Answer {
 /// The outcome of a verification.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// Human enough.
     Pass,
     /// Refused, with a reason code for the audit log.
@@ -158,7 +158,7 @@ pub enum Verdict {
 }
 
 /// Judges the provider's JSON answer.
-pub fn verdict(policy: &CaptchaPolicy, answer_json: &str) -> Verdict {
+pub(crate) fn verdict(policy: &CaptchaPolicy, answer_json: &str) -> Verdict {
     let Ok(answer) = serde_json::from_str::<Answer>(answer_json) else {
         return Verdict::Fail("unreadable_answer");
     };

@@ -6,7 +6,7 @@
 use crate::policy::ResponsePolicy;
 
 /// The `Content-Security-Policy` value for `policy`.
-pub fn content_security_policy(policy: &ResponsePolicy) -> String {
+pub(crate) fn content_security_policy(policy: &ResponsePolicy) -> String {
     let csp = &policy.csp;
     let frame_ancestors: Vec<&str> = if policy.allow_embedding {
         let mut v = vec!["'self'"];
@@ -75,7 +75,7 @@ pub fn security_headers(policy: &ResponsePolicy) -> Vec<(&'static str, String)> 
 }
 
 /// Where to redirect a plain-HTTP request when HTTPS is forced, if anywhere.
-pub fn https_redirect(policy: &ResponsePolicy, url: &str) -> Option<String> {
+pub(crate) fn https_redirect(policy: &ResponsePolicy, url: &str) -> Option<String> {
     if !policy.force_https {
         return None;
     }

@@ -20,6 +20,9 @@
 //! # Ok::<(), portcullis_core::Error>(())
 //! ```
 #![forbid(unsafe_code)]
+// Without `nfkc` (the browser's rules module) the flows are compiled out,
+// and with them the only callers of the edge's rules: those are dead there.
+#![cfg_attr(not(feature = "nfkc"), allow(dead_code))]
 #![cfg_attr(
     test,
     allow(
@@ -29,10 +32,16 @@
     )
 )]
 
-pub mod admin;
-pub mod bans;
-pub mod captcha;
-pub mod context;
+// Modules are private and the names the shells use are re-exported below,
+// but for five namespaces that are whole APIs: `flows` (the step protocol
+// the edge drives), `objects` (what each Durable Object is asked and
+// answers), `records` (how they store their records), `refusal` (the
+// catalogue of refusals) and `webhooks` (signing and verifying them);
+// `dangerous` holds the minting.
+mod admin;
+mod bans;
+mod captcha;
+mod context;
 mod document;
 mod error;
 #[cfg(feature = "estimator")]
@@ -40,39 +49,55 @@ mod estimator;
 #[cfg(feature = "nfkc")]
 pub mod flows;
 mod generate;
-pub mod headers;
-pub mod lifecycle;
-pub mod lockout;
+mod headers;
+mod lifecycle;
+mod lockout;
 mod messages;
-pub mod net;
+mod net;
 pub mod objects;
 mod password;
-pub mod paths;
+mod paths;
 mod policy;
-pub mod presets;
-pub mod probation;
+mod presets;
+mod probation;
 pub mod records;
 pub mod refusal;
-pub mod request;
-pub mod roles;
-pub mod routes;
-pub mod session;
-pub mod signup;
-pub mod snapshot;
+mod request;
+mod roles;
+mod routes;
+mod session;
+mod signup;
+mod snapshot;
 mod text;
-pub mod tokens;
-pub mod uploads;
+mod tokens;
+mod uploads;
 mod verdict;
 pub mod webhooks;
 
+/// Turning secrets and random bytes into credentials: session tokens and
+/// random tokens. Named so that a call reads as what it is.
+pub mod dangerous {
+    pub use crate::tokens::dangerous::{random_token, sign_jwt};
+}
+
+pub use admin::{
+    MIN_SECRET_CHARS, SecretKind, SecretRefusal, application_key_matches, bearer_token, new_secret,
+};
+pub use bans::{BanEntry, IpRecord, PERMANENT, WarningKind, parse_feed};
+pub use context::Context;
 pub use document::Field;
 pub use error::Error;
 #[cfg(feature = "estimator")]
 pub use estimator::ESTIMATOR_MAX_CHARS;
+pub use headers::security_headers;
+pub use lifecycle::{
+    ChangeReason, HistoryFingerprint, UserPatch, UserRecord, UserSummary, valid_user_id,
+};
 #[cfg(feature = "nfkc")]
-pub use lifecycle::password_fingerprint;
-pub use lifecycle::{HistoryFingerprint, PasswordAge, password_age, password_reused};
+pub use lockout::account_key;
+pub use lockout::{AccountLock, Gate};
 pub use messages::Locale;
+pub use net::{canonical_target, client_key, parse_client_ip};
 pub use password::PasswordChecker;
 pub use policy::{
     AuditPolicy, BanPolicy, CaptchaPage, CaptchaPolicy, CaptchaProvider, CspSources, FormFields,
@@ -80,9 +105,16 @@ pub use policy::{
     ProbationAction, ProbationPolicy, PublicPolicy, ResetLinkLifetimes, ResponsePolicy,
     RoutePolicy, SessionPolicy, SignupPolicy, SingleSession, UploadPolicy, WebhookPolicy,
 };
+pub use presets::NAMES as PRESET_NAMES;
+pub use probation::strip_links;
+pub use request::{FACT_HEADERS, FieldValue, FormInput, FormKind, RequestFacts};
+pub use routes::AdminRoute;
+pub use session::Revocations;
+pub use snapshot::{Secrets, Snapshot};
 pub use text::TextOps;
 #[cfg(feature = "nfkc")]
 pub use text::nfkc;
+pub use tokens::{ResetError, ResetGrant, ResetPurpose, TokenError, token_digest, verify_hs256};
 pub use verdict::{
     CrackTime, Estimate, Feedback, RuleId, RuleResult, RuleStatus, Subject, Verdict,
 };

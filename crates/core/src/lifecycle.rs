@@ -29,18 +29,6 @@ impl std::fmt::Debug for HistoryFingerprint {
     }
 }
 
-impl HistoryFingerprint {
-    /// The raw 32 bytes, for storage.
-    pub fn to_bytes(&self) -> [u8; 32] {
-        self.0
-    }
-
-    /// Restores a stored fingerprint.
-    pub fn from_bytes(bytes: [u8; 32]) -> Self {
-        Self(bytes)
-    }
-}
-
 impl Serialize for HistoryFingerprint {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&B64.encode(self.0))
@@ -64,7 +52,11 @@ impl<'de> Deserialize<'de> for HistoryFingerprint {
 /// The password is NFKC-normalised first, as the rules see it; the user id
 /// is length-prefixed so `("ab", "c")` and `("a", "bc")` differ.
 #[cfg(feature = "nfkc")]
-pub fn password_fingerprint(pepper: &[u8], user_id: &str, password: &str) -> HistoryFingerprint {
+pub(crate) fn password_fingerprint(
+    pepper: &[u8],
+    user_id: &str,
+    password: &str,
+) -> HistoryFingerprint {
     // HMAC accepts keys of any length, so this cannot fail.
     let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(pepper) else {
         return HistoryFingerprint([0; 32]);
@@ -78,7 +70,7 @@ pub fn password_fingerprint(pepper: &[u8], user_id: &str, password: &str) -> His
 
 /// Whether `candidate` equals one of the newest `keep` entries of
 /// `history` (newest first). Every entry is compared, in constant time.
-pub fn password_reused(
+pub(crate) fn password_reused(
     candidate: &HistoryFingerprint,
     history: &[HistoryFingerprint],
     keep: u32,
@@ -88,42 +80,6 @@ pub fn password_reused(
         found |= old.0.ct_eq(&candidate.0);
     }
     found.into()
-}
-
-/// Where a password stands against the expiry rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum PasswordAge {
-    /// No expiry applies (policy `0` or the user's "never expires").
-    NeverExpires,
-    /// Valid, and not yet in the warning period.
-    Valid,
-    /// Valid, but expires in this many seconds: show the warning.
-    ExpiresSoon(u64),
-    /// Expired: a change is required before anything else.
-    Expired,
-}
-
-/// The age verdict for a password set at `set_at` (unix seconds), at `now`.
-pub fn password_age(
-    policy: &PasswordPolicy,
-    set_at: u64,
-    now: u64,
-    user_never_expires: bool,
-) -> PasswordAge {
-    if policy.expiry_seconds == 0 || user_never_expires {
-        return PasswordAge::NeverExpires;
-    }
-    let expires_at = set_at.saturating_add(policy.expiry_seconds);
-    if now >= expires_at {
-        return PasswordAge::Expired;
-    }
-    let left = expires_at - now;
-    if left <= policy.expiry_warning_seconds {
-        PasswordAge::ExpiresSoon(left)
-    } else {
-        PasswordAge::Valid
-    }
 }
 
 /// Why a user must change their password before anything else.
@@ -514,7 +470,7 @@ impl UserRecord {
 /// Whether the edge keeps a [`UserRecord`] under `policy` (each login then
 /// makes one Durable Object call): any of history, expiry, change on first
 /// login, tightened policy, inactivity or single-session is on.
-pub fn tracks_users(policy: &Policy) -> bool {
+pub(crate) fn tracks_users(policy: &Policy) -> bool {
     let p = &policy.passwords;
     p.history_count > 0
         || p.expiry_seconds > 0
@@ -528,7 +484,7 @@ pub fn tracks_users(policy: &Policy) -> bool {
 /// How the origin answered a login form.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum LoginAnswer {
+pub(crate) enum LoginAnswer {
     /// Not a success: counts as a failed login.
     Failed,
     /// Success for this user id, with the roles the origin named.
@@ -545,7 +501,7 @@ pub enum LoginAnswer {
 /// The login answer from the origin's status and its `Portcullis-Login-User`
 /// and `Portcullis-Login-Roles` headers: success is a status below 400 that
 /// names a user.
-pub fn login_answer(status: u16, user: Option<&str>, roles: Option<&str>) -> LoginAnswer {
+pub(crate) fn login_answer(status: u16, user: Option<&str>, roles: Option<&str>) -> LoginAnswer {
     let Some(user) = user
         .map(str::trim)
         .filter(|u| !u.is_empty() && status < 400)
@@ -571,7 +527,7 @@ pub fn login_answer(status: u16, user: Option<&str>, roles: Option<&str>) -> Log
 /// `Portcullis-Password-Changed: true|false` answer when it sends one, else
 /// a status below 400. An origin that re-renders a failed change with 200
 /// must send `false`.
-pub fn change_accepted(status: u16, header: Option<&str>) -> bool {
+pub(crate) fn change_accepted(status: u16, header: Option<&str>) -> bool {
     match header.map(|h| h.trim().to_ascii_lowercase()) {
         Some(value) if value == "true" => true,
         Some(_) => false,
@@ -581,7 +537,7 @@ pub fn change_accepted(status: u16, header: Option<&str>) -> bool {
 
 /// The message for a password refused by the history rule (rule id
 /// `history`).
-pub fn reused_message(locale: crate::messages::Locale) -> &'static str {
+pub(crate) fn reused_message(locale: crate::messages::Locale) -> &'static str {
     match locale {
         crate::messages::Locale::Cs => "Toto heslo jste nedávno použili; zvolte jiné.",
         _ => "You used this password recently; choose another one.",
@@ -589,7 +545,7 @@ pub fn reused_message(locale: crate::messages::Locale) -> &'static str {
 }
 
 /// Longest user id the edge accepts from the origin or the admin API.
-pub const MAX_USER_ID_LEN: usize = 256;
+pub(crate) const MAX_USER_ID_LEN: usize = 256;
 
 /// Whether `id` is a usable user id: 1–256 bytes, no control characters.
 pub fn valid_user_id(id: &str) -> bool {
@@ -632,24 +588,24 @@ mod tests {
 
     #[test]
     fn expiry_and_warning() {
+        use crate::session::{change_reason, new_session, password_expires_in};
         let mut p = PasswordPolicy::default();
         p.expiry_seconds = 100;
         p.expiry_warning_seconds = 10;
-        assert_eq!(password_age(&p, 1000, 1050, false), PasswordAge::Valid);
-        assert_eq!(
-            password_age(&p, 1000, 1095, false),
-            PasswordAge::ExpiresSoon(5)
-        );
-        assert_eq!(password_age(&p, 1000, 1100, false), PasswordAge::Expired);
-        assert_eq!(
-            password_age(&p, 1000, 1100, true),
-            PasswordAge::NeverExpires
-        );
+        let mut record = UserRecord::default();
+        let expires_at = record.password_changed(fp(1), &p, 1000);
+        assert_eq!(expires_at, Some(1100));
+        let mut claims = new_session("u", "s", vec![], &SessionPolicy::default(), 1000);
+        claims.pwx = expires_at;
+        assert_eq!(password_expires_in(&claims, &p, 1050), None);
+        assert_eq!(password_expires_in(&claims, &p, 1095), Some(5));
+        assert_eq!(change_reason(&claims, 1099), None);
+        assert_eq!(change_reason(&claims, 1100), Some("password_expired"));
+        record.never_expires = true;
+        assert_eq!(record.password_changed(fp(2), &p, 1000), None);
+        record.never_expires = false;
         p.expiry_seconds = 0;
-        assert_eq!(
-            password_age(&p, 0, u64::MAX, false),
-            PasswordAge::NeverExpires
-        );
+        assert_eq!(record.password_changed(fp(3), &p, 0), None);
     }
 
     fn fp(n: u8) -> HistoryFingerprint {
@@ -1054,7 +1010,7 @@ mod tests {
                     Op::Wait(seconds) => now += u64::from(seconds),
                 }
                 let mut seen = std::collections::HashSet::new();
-                proptest::prop_assert!(r.history.iter().all(|h| seen.insert(h.to_bytes())));
+                proptest::prop_assert!(r.history.iter().all(|h| seen.insert(h.0)));
                 proptest::prop_assert!(r.history.len() <= MAX_HISTORY);
                 let live = r.sessions.iter().filter(|s| s.until > now).count();
                 proptest::prop_assert!(live <= MAX_SESSIONS);

@@ -35,7 +35,7 @@ pub fn client_key(ip: IpAddr, ipv6_prefix: u8) -> String {
 }
 
 /// Parses an IP or CIDR (a bare address is a /32 or /128).
-pub fn parse_net(value: &str) -> Option<IpNet> {
+pub(crate) fn parse_net(value: &str) -> Option<IpNet> {
     let value = value.trim();
     let net = value
         .parse::<IpNet>()
@@ -75,7 +75,7 @@ pub(crate) fn normalise(ip: IpAddr) -> IpAddr {
 }
 
 /// Whether `ip` is in any of `cidrs` (entries that do not parse match nothing).
-pub fn in_any(ip: IpAddr, cidrs: &[String]) -> bool {
+pub(crate) fn in_any(ip: IpAddr, cidrs: &[String]) -> bool {
     let ip = normalise(ip);
     cidrs
         .iter()

@@ -139,7 +139,7 @@ pub fn apply_account(lock: &mut AccountLock, call: &AccountCall, now: u64) -> (L
 
 /// An operation on a client's warnings and bans.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub enum GuardOp {
     /// One security warning from the client.
     Warn {
@@ -167,7 +167,7 @@ impl GuardOp {
 
 /// What a client's guard answers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "answer", rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub enum GuardAnswer {
     /// The warning was counted; `ban` is the ban it triggered.
     Warned {
@@ -228,7 +228,7 @@ pub struct LoginRequest {
 
 /// An operation on a user's lifecycle record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub enum UserOp {
     /// The origin accepted a login: may the session begin, and with what.
     Login(LoginRequest),
@@ -303,7 +303,7 @@ impl UserOp {
 
 /// What a user's record answers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "answer", rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub enum UserAnswer {
     /// The session may begin.
     LoggedIn {
@@ -550,7 +550,7 @@ impl AuditEntry {
 /// A call to the `Control` object from the Worker or another object (the
 /// admin API reaches it as HTTP, with its key).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub enum ControlOp {
     /// The configuration, bans, secrets and revocations isolates cache.
     Snapshot,
@@ -600,7 +600,7 @@ pub struct ResetHolder {
 
 /// What Control answers.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "answer", rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub enum ControlAnswer {
     /// The snapshot.
     Snapshot {
@@ -672,7 +672,7 @@ mod tests {
             sessions: SessionPolicy::default(),
         };
         let text = serde_json::to_string(&op).unwrap();
-        assert!(text.starts_with(r#"{"op":"touch""#), "{text}");
+        assert!(text.starts_with(r#"{"touch":"#), "{text}");
         assert_eq!(serde_json::from_str::<UserOp>(&text).unwrap(), op);
         let answer: Stored<LockAnswer> = Stored::Unreadable {
             record: "account:alice".into(),

@@ -5,7 +5,7 @@
 /// The media type of a `Content-Type` value, lowercased, without
 /// parameters: `"Application/JSON; charset=utf-8"` → `"application/json"`.
 /// Form bodies are matched on it exactly (`application/jsonp` is not JSON).
-pub fn media_type(content_type: &str) -> String {
+pub(crate) fn media_type(content_type: &str) -> String {
     content_type
         .split(';')
         .next()
@@ -21,7 +21,7 @@ pub fn media_type(content_type: &str) -> String {
 /// percent-decodes once, resolves `.` and `..`, drops empty segments and
 /// `;parameters`, and lowercases. The query is not part of it. The request
 /// itself is forwarded unchanged.
-pub fn canonical_path(raw: &str) -> String {
+pub(crate) fn canonical_path(raw: &str) -> String {
     let path = raw.split(['?', '#']).next().unwrap_or(raw);
     let decoded = percent_decode(path);
     let decoded = decoded.replace('\\', "/");
@@ -100,7 +100,7 @@ pub(crate) fn percent_decode(s: &str) -> String {
 
 /// A path segment as `decodeURIComponent` reads it: `%XX` decoded, and
 /// the raw text kept when the result would not be UTF-8.
-pub fn percent_decode_component(raw: &str) -> String {
+pub(crate) fn percent_decode_component(raw: &str) -> String {
     let decoded = percent_decode(raw);
     if decoded.contains('\u{FFFD}') && !raw.contains('\u{FFFD}') {
         raw.to_owned()

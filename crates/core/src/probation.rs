@@ -14,15 +14,15 @@ use crate::policy::{ProbationAction, ProbationPolicy};
 use crate::roles::Role;
 
 /// The sliding window of the action limits.
-pub const WINDOW_SECONDS: u64 = 24 * 60 * 60;
+pub(crate) const WINDOW_SECONDS: u64 = 24 * 60 * 60;
 
 /// The action name whose successful uses count as replies.
-pub const REPLY_ACTION: &str = "reply";
+pub(crate) const REPLY_ACTION: &str = "reply";
 
 /// Whether an account is on probation. `created` is the account's creation
 /// time as the origin gave it at login (`Portcullis-Login-Created`); an
 /// unknown age counts as new. Staff and admins are never on probation.
-pub fn on_probation(
+pub(crate) fn on_probation(
     policy: &ProbationPolicy,
     role: Role,
     created: Option<u64>,
@@ -39,7 +39,7 @@ pub fn on_probation(
 }
 
 /// The configured action a request is, if any (method and canonical path).
-pub fn matching_action<'a>(
+pub(crate) fn matching_action<'a>(
     policy: &'a ProbationPolicy,
     method: &str,
     route: &str,
@@ -106,7 +106,7 @@ impl ActionLog {
 /// values percent-decoded and numbers read from their leading digits, the
 /// way lenient origins read them (`?page=1&page=99`, `?%70age=99`,
 /// `?page=99abc` all ask for page 99).
-pub fn requested_page(query: &str) -> Option<u32> {
+pub(crate) fn requested_page(query: &str) -> Option<u32> {
     query
         .split('&')
         .filter_map(|pair| {
@@ -129,13 +129,13 @@ pub fn requested_page(query: &str) -> Option<u32> {
 /// Whether the search-page cap applies to a caller: visitors without a
 /// session (`session` is `None`) and end users whose session began on
 /// probation (`Some(true)`); staff and admins never.
-pub fn search_capped_for(role: Role, session: Option<bool>) -> bool {
+pub(crate) fn search_capped_for(role: Role, session: Option<bool>) -> bool {
     role == Role::EndUser && session.is_none_or(|on_probation| on_probation)
 }
 
 /// Whether a search result page is over the cap for a caller who is
 /// anonymous or on probation (`capped`).
-pub fn search_page_refused(
+pub(crate) fn search_page_refused(
     policy: &ProbationPolicy,
     route: &str,
     query: &str,
@@ -175,7 +175,7 @@ pub fn strip_links(text: &str) -> String {
 }
 
 /// [`strip_links`] on every string of a JSON document (a post sent as JSON).
-pub fn strip_links_in_json(value: &mut serde_json::Value) {
+pub(crate) fn strip_links_in_json(value: &mut serde_json::Value) {
     match value {
         serde_json::Value::String(text) => *text = strip_links(text),
         serde_json::Value::Array(items) => items.iter_mut().for_each(strip_links_in_json),

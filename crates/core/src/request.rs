@@ -36,7 +36,7 @@ pub struct RequestFacts {
 
 /// A request, with the parts core decides on worked out once.
 #[derive(Debug, Clone)]
-pub struct Request {
+pub(crate) struct Request {
     facts: RequestFacts,
     path_start: usize,
     path_end: usize,
@@ -45,11 +45,11 @@ pub struct Request {
 }
 
 /// Largest login, signup, change or reset form the edge reads.
-pub const MAX_FORM_BYTES: u64 = 256 * 1024;
+pub(crate) const MAX_FORM_BYTES: u64 = 256 * 1024;
 
 impl Request {
     /// The request the facts describe.
-    pub fn new(facts: RequestFacts) -> Self {
+    pub(crate) fn new(facts: RequestFacts) -> Self {
         let url = facts.url.as_str();
         let after_scheme = url.find("://").map_or(0, |i| i + 3);
         let path_start = url[after_scheme..]
@@ -77,28 +77,23 @@ impl Request {
         }
     }
 
-    /// The facts it was built from.
-    pub fn facts(&self) -> &RequestFacts {
-        &self.facts
-    }
-
     /// The method.
-    pub fn method(&self) -> &str {
+    pub(crate) fn method(&self) -> &str {
         &self.facts.method
     }
 
     /// Whether the method is unsafe (anything but GET, HEAD, OPTIONS).
-    pub fn is_write(&self) -> bool {
+    pub(crate) fn is_write(&self) -> bool {
         self.write
     }
 
     /// The whole URL.
-    pub fn url(&self) -> &str {
+    pub(crate) fn url(&self) -> &str {
         &self.facts.url
     }
 
     /// The raw path, as sent.
-    pub fn path(&self) -> &str {
+    pub(crate) fn path(&self) -> &str {
         if self.path_start < self.facts.url.len() {
             &self.facts.url[self.path_start..self.path_end]
         } else {
@@ -107,7 +102,7 @@ impl Request {
     }
 
     /// The raw path with its query (what the origin is sent).
-    pub fn path_and_query(&self) -> &str {
+    pub(crate) fn path_and_query(&self) -> &str {
         if self.path_start < self.facts.url.len() {
             let url = &self.facts.url[self.path_start..];
             url.split('#').next().unwrap_or(url)
@@ -117,19 +112,19 @@ impl Request {
     }
 
     /// The query, without `?` (empty when none).
-    pub fn query(&self) -> &str {
+    pub(crate) fn query(&self) -> &str {
         self.path_and_query().split_once('?').map_or("", |(_, q)| q)
     }
 
     /// The first value of query parameter `name` (form-decoded).
-    pub fn query_param(&self, name: &str) -> Option<String> {
+    pub(crate) fn query_param(&self, name: &str) -> Option<String> {
         form_urlencoded::parse(self.query().as_bytes())
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.into_owned())
     }
 
     /// The canonical path every route decision is made on.
-    pub fn route(&self) -> &str {
+    pub(crate) fn route(&self) -> &str {
         &self.route
     }
 
@@ -138,60 +133,60 @@ impl Request {
     }
 
     /// `CF-Connecting-IP`.
-    pub fn client_ip(&self) -> Option<&str> {
+    pub(crate) fn client_ip(&self) -> Option<&str> {
         self.header(0)
     }
 
     /// `Cookie`.
-    pub fn cookies(&self) -> Option<&str> {
+    pub(crate) fn cookies(&self) -> Option<&str> {
         self.header(1)
     }
 
     /// Whether the client asks for HTML (pages are redirected, APIs answered).
-    pub fn wants_html(&self) -> bool {
+    pub(crate) fn wants_html(&self) -> bool {
         self.header(2)
             .is_some_and(|a| a.to_ascii_lowercase().contains("text/html"))
     }
 
     /// `Accept`, as sent (empty when absent).
-    pub fn accept(&self) -> &str {
+    pub(crate) fn accept(&self) -> &str {
         self.header(2).unwrap_or_default()
     }
 
     /// The language of messages: the first `Accept-Language` tag we speak.
-    pub fn locale(&self) -> Locale {
+    pub(crate) fn locale(&self) -> Locale {
         self.header(3)
             .and_then(|v| v.split([',', ';']).next().and_then(Locale::parse))
             .unwrap_or_default()
     }
 
     /// `Content-Type`, as sent (empty when absent).
-    pub fn content_type(&self) -> &str {
+    pub(crate) fn content_type(&self) -> &str {
         self.header(4).unwrap_or_default()
     }
 
     /// The media type of the body, lowercased, without parameters.
-    pub fn media_type(&self) -> String {
+    pub(crate) fn media_type(&self) -> String {
         media_type(self.content_type())
     }
 
     /// The declared `Content-Length`, when it is a number.
-    pub fn content_length(&self) -> Option<u64> {
+    pub(crate) fn content_length(&self) -> Option<u64> {
         self.header(5).and_then(|v| v.trim().parse::<u64>().ok())
     }
 
     /// The XSRF token echoed in `X-XSRF-Token`.
-    pub fn xsrf_header(&self) -> Option<&str> {
+    pub(crate) fn xsrf_header(&self) -> Option<&str> {
         self.header(6)
     }
 
     /// Whether the request carries a body.
-    pub fn has_body(&self) -> bool {
+    pub(crate) fn has_body(&self) -> bool {
         self.facts.has_body
     }
 
     /// Whether the body is a form the runtime reads field by field.
-    pub fn is_form(&self) -> bool {
+    pub(crate) fn is_form(&self) -> bool {
         matches!(
             self.media_type().as_str(),
             "application/x-www-form-urlencoded" | "multipart/form-data"
@@ -232,7 +227,7 @@ pub enum FormInput {
 /// Which reader a form the edge must check needs, or why it is refused:
 /// a body without a length or too large, or a format the edge does not
 /// read (the origin might read it differently).
-pub fn form_reader(req: &Request) -> Result<FormKind, Refusal> {
+pub(crate) fn form_reader(req: &Request) -> Result<FormKind, Refusal> {
     match req.content_length() {
         None => {
             return Err(refusal::length_required(
@@ -258,7 +253,10 @@ pub fn form_reader(req: &Request) -> Result<FormKind, Refusal> {
 /// The values of `names` in what the edge read: a text value or `None`
 /// per name. A field sent twice is refused (frameworks disagree on which
 /// copy counts), as is a body that is not a readable form or JSON object.
-pub fn checked_fields(input: FormInput, names: &[&str]) -> Result<Vec<Option<String>>, Refusal> {
+pub(crate) fn checked_fields(
+    input: FormInput,
+    names: &[&str],
+) -> Result<Vec<Option<String>>, Refusal> {
     match input {
         FormInput::Text(text) => {
             let value: Value =
@@ -292,7 +290,7 @@ pub fn checked_fields(input: FormInput, names: &[&str]) -> Result<Vec<Option<Str
 
 /// The first text value of the one field read leniently (the XSRF field:
 /// a form that cannot be read simply has none).
-pub fn first_text(input: FormInput) -> Option<String> {
+pub(crate) fn first_text(input: FormInput) -> Option<String> {
     match input {
         FormInput::Fields(fields) => {
             fields

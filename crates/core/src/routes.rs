@@ -7,7 +7,7 @@ use crate::request::Request;
 
 /// One of the edge's own routes under `/__portcullis/`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OwnRoute {
+pub(crate) enum OwnRoute {
     /// `GET /__portcullis/policy`: what a browser may see of the policy.
     PublicPolicy,
     /// `/__portcullis/admin/…`: the admin API.
@@ -17,7 +17,7 @@ pub enum OwnRoute {
 }
 
 /// The admin API's prefix.
-pub const ADMIN_PREFIX: &str = "/__portcullis/admin";
+pub(crate) const ADMIN_PREFIX: &str = "/__portcullis/admin";
 
 /// Exact paths and prefixes of the edge's own routes, first match wins.
 const OWN_ROUTES: [(&str, bool, OwnRoute); 3] = [
@@ -29,7 +29,7 @@ const OWN_ROUTES: [(&str, bool, OwnRoute); 3] = [
 /// The edge's own route `req` asks for, if any. The namespace is reached
 /// only by its exact spelling: a path that means `/__portcullis…` only
 /// once canonical (`/__PORTCULLIS/…`, `/x/../__portcullis/…`) is not found.
-pub fn own_route(req: &Request) -> Option<OwnRoute> {
+pub(crate) fn own_route(req: &Request) -> Option<OwnRoute> {
     let path = req.path();
     if req.route().starts_with("/__portcullis") && !path.starts_with("/__portcullis/") {
         return Some(OwnRoute::NotFound);

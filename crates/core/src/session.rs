@@ -9,18 +9,18 @@ use crate::policy::{PasswordPolicy, SessionPolicy};
 use crate::tokens::{Claims, TokenError, verify_hs256, verify_jwt, xsrf_valid};
 
 /// The session cookie's name.
-pub const SESSION_COOKIE: &str = "__Host-portcullis-session";
+pub(crate) const SESSION_COOKIE: &str = "__Host-portcullis-session";
 /// The XSRF cookie's name (the page reads it and echoes it back).
-pub const XSRF_COOKIE: &str = "__Host-portcullis-xsrf";
+pub(crate) const XSRF_COOKIE: &str = "__Host-portcullis-xsrf";
 /// The header a page echoes the XSRF token in.
-pub const XSRF_HEADER: &str = "X-XSRF-Token";
+pub(crate) const XSRF_HEADER: &str = "X-XSRF-Token";
 /// The form field a page echoes the XSRF token in.
-pub const XSRF_FIELD: &str = "_xsrf";
+pub(crate) const XSRF_FIELD: &str = "_xsrf";
 
 /// The state of a request's session cookie.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum SessionState {
+pub(crate) enum SessionState {
     /// A valid session.
     Valid(Claims),
     /// No session cookie.
@@ -76,7 +76,7 @@ impl Revocations {
 }
 
 /// Reads the session from the cookie value at `now`.
-pub fn session_state(
+pub(crate) fn session_state(
     keys: &SessionKeys<'_>,
     cookie: Option<&str>,
     policy: &SessionPolicy,
@@ -110,7 +110,7 @@ fn expiry(auth: u64, policy: &SessionPolicy, now: u64) -> u64 {
 }
 
 /// The claims of a new session.
-pub fn new_session(
+pub(crate) fn new_session(
     user: &str,
     session_id: &str,
     roles: Vec<String>,
@@ -136,14 +136,14 @@ pub fn new_session(
 /// issued. A page's burst of requests then shares one token instead of
 /// getting a new cookie each, and the idle timeout holds to within that
 /// interval (30 s of the default 30 min).
-pub fn renewal_due(claims: &Claims, policy: &SessionPolicy, now: u64) -> bool {
+pub(crate) fn renewal_due(claims: &Claims, policy: &SessionPolicy, now: u64) -> bool {
     let interval = (policy.idle_timeout_seconds / 60).max(1);
     now.saturating_sub(claims.iat) >= interval
 }
 
 /// The claims renewed on a successful request (sliding expiry, never past
 /// the absolute lifetime).
-pub fn renew(claims: &Claims, policy: &SessionPolicy, now: u64) -> Claims {
+pub(crate) fn renew(claims: &Claims, policy: &SessionPolicy, now: u64) -> Claims {
     Claims {
         iat: now,
         exp: expiry(claims.auth, policy, now),
@@ -152,7 +152,7 @@ pub fn renew(claims: &Claims, policy: &SessionPolicy, now: u64) -> Claims {
 }
 
 /// `Set-Cookie` for the session token.
-pub fn session_cookie(token: &str, claims: &Claims, now: u64) -> String {
+pub(crate) fn session_cookie(token: &str, claims: &Claims, now: u64) -> String {
     format!(
         "{SESSION_COOKIE}={token}; Max-Age={}; Path=/; Secure; HttpOnly; SameSite=Lax",
         claims.exp.saturating_sub(now)
@@ -160,7 +160,7 @@ pub fn session_cookie(token: &str, claims: &Claims, now: u64) -> String {
 }
 
 /// `Set-Cookie` for the XSRF token (readable by the page's scripts).
-pub fn xsrf_cookie(token: &str, claims: &Claims, now: u64) -> String {
+pub(crate) fn xsrf_cookie(token: &str, claims: &Claims, now: u64) -> String {
     format!(
         "{XSRF_COOKIE}={token}; Max-Age={}; Path=/; Secure; SameSite=Lax",
         claims.exp.saturating_sub(now)
@@ -168,7 +168,7 @@ pub fn xsrf_cookie(token: &str, claims: &Claims, now: u64) -> String {
 }
 
 /// `Set-Cookie` values that end both cookies (logout, rotation).
-pub fn clearing_cookies() -> [String; 2] {
+pub(crate) fn clearing_cookies() -> [String; 2] {
     [
         format!("{SESSION_COOKIE}=; Max-Age=0; Path=/; Secure; HttpOnly; SameSite=Lax"),
         format!("{XSRF_COOKIE}=; Max-Age=0; Path=/; Secure; SameSite=Lax"),
@@ -176,7 +176,7 @@ pub fn clearing_cookies() -> [String; 2] {
 }
 
 /// The value of cookie `name` in a `Cookie` header.
-pub fn cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
+pub(crate) fn cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
     header.split(';').find_map(|pair| {
         let (k, v) = pair.split_once('=')?;
         (k.trim() == name).then(|| v.trim())
@@ -184,19 +184,19 @@ pub fn cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
 }
 
 /// Whether an unsafe request needs the XSRF token.
-pub fn xsrf_required(method: &str, protected: bool) -> bool {
+pub(crate) fn xsrf_required(method: &str, protected: bool) -> bool {
     protected && crate::bans::is_write(method)
 }
 
 /// Whether the echoed token matches the session (constant time).
-pub fn xsrf_ok(salt: &[u8], claims: &Claims, echoed: Option<&str>) -> bool {
+pub(crate) fn xsrf_ok(salt: &[u8], claims: &Claims, echoed: Option<&str>) -> bool {
     echoed.is_some_and(|token| xsrf_valid(salt, &claims.sid, token))
 }
 
 /// What a request with a valid session gets from the XSRF check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum XsrfDecision {
+pub(crate) enum XsrfDecision {
     /// A safe method, or the token matches: the identity goes to the origin.
     Pass,
     /// An unsafe request without the right token off the protected paths:
@@ -209,7 +209,7 @@ pub enum XsrfDecision {
 
 /// The XSRF decision for `method` on a path that is `protected` or not,
 /// with the token the page echoed (constant-time comparison).
-pub fn xsrf_decision(
+pub(crate) fn xsrf_decision(
     salt: &[u8],
     claims: &Claims,
     method: &str,
@@ -227,7 +227,7 @@ pub fn xsrf_decision(
 
 /// Why the session's user must change their password first, if they must:
 /// the reason set at login, or the password expiring while the session lives.
-pub fn change_reason(claims: &Claims, now: u64) -> Option<&str> {
+pub(crate) fn change_reason(claims: &Claims, now: u64) -> Option<&str> {
     claims.chg.as_deref().or_else(|| {
         claims
             .pwx
@@ -238,7 +238,11 @@ pub fn change_reason(claims: &Claims, now: u64) -> Option<&str> {
 
 /// Seconds until the password expires, while inside the warning period
 /// (for `Portcullis-Password-Expires-In`).
-pub fn password_expires_in(claims: &Claims, passwords: &PasswordPolicy, now: u64) -> Option<u64> {
+pub(crate) fn password_expires_in(
+    claims: &Claims,
+    passwords: &PasswordPolicy,
+    now: u64,
+) -> Option<u64> {
     let left = claims.pwx?.checked_sub(now).filter(|left| *left > 0)?;
     (left <= passwords.expiry_warning_seconds).then_some(left)
 }
@@ -251,7 +255,7 @@ const STATIC_EXTENSIONS: &[&str] = &[
 ];
 
 /// Whether a GET or HEAD of `path` fetches a static asset.
-pub fn is_static_asset(method: &str, path: &str) -> bool {
+pub(crate) fn is_static_asset(method: &str, path: &str) -> bool {
     if !method.eq_ignore_ascii_case("GET") && !method.eq_ignore_ascii_case("HEAD") {
         return false;
     }
@@ -266,7 +270,7 @@ pub fn is_static_asset(method: &str, path: &str) -> bool {
 /// What a request gets while its session must change the password first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum ChangeGate {
+pub(crate) enum ChangeGate {
     /// The change page, logout, or a static asset: let it through.
     Pass,
     /// An HTML request: redirect (302) to this change-page URL.
@@ -278,7 +282,7 @@ pub enum ChangeGate {
 /// The gate for a request to canonical `route` when `reason` says a change
 /// is required. `change_page` and `logout` are the canonical routes; the
 /// redirect goes to `change_url` (the configured spelling).
-pub fn change_gate(
+pub(crate) fn change_gate(
     reason: &str,
     method: &str,
     route: &str,
@@ -299,7 +303,7 @@ pub fn change_gate(
 /// What a request to a protected path gets without a valid session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum NoSession {
+pub(crate) enum NoSession {
     /// An HTML request: redirect (302) to this login URL, whose `reason`
     /// the page shows (ClientSpace's "Session Expired").
     Redirect(String),
@@ -308,7 +312,7 @@ pub enum NoSession {
 }
 
 /// The answer for a protected path without a valid session.
-pub fn no_session(accept: &str, login_path: &str, state: &SessionState) -> NoSession {
+pub(crate) fn no_session(accept: &str, login_path: &str, state: &SessionState) -> NoSession {
     let reason = match state {
         SessionState::Expired => "session_expired",
         SessionState::Ended => "session_ended",

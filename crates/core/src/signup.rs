@@ -6,7 +6,7 @@ use crate::policy::SignupPolicy;
 
 /// Large free-mail providers (SmarterTrack ships such a list for the same
 /// purpose). Subdomains match too.
-pub const FREE_MAIL_DOMAINS: [&str; 32] = [
+pub(crate) const FREE_MAIL_DOMAINS: [&str; 32] = [
     "gmail.com",
     "googlemail.com",
     "yahoo.com",
@@ -42,7 +42,7 @@ pub const FREE_MAIL_DOMAINS: [&str; 32] = [
 ];
 
 /// The domain of an email address, lowercased, without a trailing dot.
-pub fn email_domain(email: &str) -> Option<String> {
+pub(crate) fn email_domain(email: &str) -> Option<String> {
     let (local, domain) = email.trim().rsplit_once('@')?;
     let domain = domain.trim_end_matches('.').to_lowercase();
     (!local.is_empty() && !domain.is_empty()).then_some(domain)
@@ -57,7 +57,7 @@ fn matches(domain: &str, blocked: &str) -> bool {
 }
 
 /// Whether a signup with `email` must be refused for its domain.
-pub fn email_domain_blocked(policy: &SignupPolicy, email: &str) -> bool {
+pub(crate) fn email_domain_blocked(policy: &SignupPolicy, email: &str) -> bool {
     let Some(domain) = email_domain(email) else {
         return false;
     };

@@ -128,7 +128,12 @@ pub fn verify_hs256(secret: &[u8], token: &str) -> Result<Vec<u8>, TokenError> {
 }
 
 /// Verifies a session token at `now`, allowing `leeway` seconds of clock skew.
-pub fn verify_jwt(secret: &[u8], token: &str, now: u64, leeway: u64) -> Result<Claims, TokenError> {
+pub(crate) fn verify_jwt(
+    secret: &[u8],
+    token: &str,
+    now: u64,
+    leeway: u64,
+) -> Result<Claims, TokenError> {
     let payload = verify_hs256(secret, token)?;
     let claims: Claims = serde_json::from_slice(&payload).map_err(|_| TokenError::Malformed)?;
     if now > claims.exp.saturating_add(leeway) {
@@ -142,7 +147,7 @@ pub fn verify_jwt(secret: &[u8], token: &str, now: u64, leeway: u64) -> Result<C
 
 /// The XSRF token of a session: an HMAC of the session id under the XSRF
 /// salt, so it is bound to the session and unforgeable without the salt.
-pub fn xsrf_token(salt: &[u8], session_id: &str) -> String {
+pub(crate) fn xsrf_token(salt: &[u8], session_id: &str) -> String {
     let mut m = mac(salt);
     m.update(b"portcullis-xsrf\0");
     m.update(session_id.as_bytes());
@@ -150,7 +155,7 @@ pub fn xsrf_token(salt: &[u8], session_id: &str) -> String {
 }
 
 /// Whether `presented` is the XSRF token of `session_id` (constant time).
-pub fn xsrf_valid(salt: &[u8], session_id: &str, presented: &str) -> bool {
+pub(crate) fn xsrf_valid(salt: &[u8], session_id: &str, presented: &str) -> bool {
     if presented.len() > MAX_TOKEN_LEN {
         return false;
     }
@@ -161,7 +166,7 @@ pub fn xsrf_valid(salt: &[u8], session_id: &str, presented: &str) -> bool {
 /// Minting: what turns secrets and random bytes into credentials. Named so
 /// that a call reads as what it is; only the edge's session and reset
 /// flows and the admin API's rotation call these.
-pub mod dangerous {
+pub(crate) mod dangerous {
     use base64::Engine;
     use hmac::Mac;
 

@@ -32,7 +32,7 @@ pub enum UploadError {
 
 /// A declared `Content-Length` already over the limit (the edge refuses
 /// those before reading a byte). Multipart framing adds a little; allow 64 KB.
-pub fn declared_too_large(policy: &UploadPolicy, content_length: Option<u64>) -> bool {
+pub(crate) fn declared_too_large(policy: &UploadPolicy, content_length: Option<u64>) -> bool {
     content_length.is_some_and(|n| n > policy.max_bytes.saturating_add(64 * 1024))
 }
 
@@ -53,7 +53,7 @@ fn extension_allowed(allowed: &[String], filename: &str) -> bool {
 }
 
 /// Checks a buffered request body sent to an upload path.
-pub fn check_upload(
+pub(crate) fn check_upload(
     policy: &UploadPolicy,
     role: Role,
     content_type: &str,

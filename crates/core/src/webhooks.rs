@@ -14,9 +14,6 @@ use subtle::ConstantTimeEq;
 
 use crate::policy::WebhookPolicy;
 
-/// The header that carries the signature.
-pub const SIGNATURE_HEADER: &str = "Portcullis-Signature";
-
 /// Longest backoff between two attempts (6 hours, in milliseconds).
 const MAX_DELAY_MS: u64 = 6 * 60 * 60 * 1000;
 

@@ -3,12 +3,12 @@
 //! same after a round trip through today's envelope.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use portcullis_core::bans::IpRecord;
-use portcullis_core::lifecycle::UserRecord;
-use portcullis_core::lockout::AccountLock;
+use portcullis_core::AccountLock;
+use portcullis_core::IpRecord;
+use portcullis_core::ResetGrant;
+use portcullis_core::Revocations;
+use portcullis_core::UserRecord;
 use portcullis_core::records::{decode, encode};
-use portcullis_core::session::Revocations;
-use portcullis_core::tokens::ResetGrant;
 use portcullis_core::webhooks::Delivery;
 use serde::Serialize;
 use serde::de::DeserializeOwned;

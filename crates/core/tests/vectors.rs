@@ -2,7 +2,7 @@
 //! RFC 4231 (HMAC-SHA-256), checked through core's public functions.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use portcullis_core::tokens::{TokenError, verify_hs256};
+use portcullis_core::{TokenError, verify_hs256};
 
 /// RFC 7515 A.1: the JWK `k` of the example, base64url.
 const RFC7515_KEY_B64: &str =

@@ -2,7 +2,7 @@
 //! `crypto.getRandomValues`. A request gets them once, as core's
 //! [`Context`]; the objects read the clock when an operation arrives.
 
-use portcullis_core::context::Context;
+use portcullis_core::Context;
 use worker::Result;
 
 /// Unix milliseconds.

@@ -10,7 +10,7 @@ use portcullis_core::flows::{
     Upstream,
 };
 use portcullis_core::objects::{ControlOp, GuardAnswer, Stored};
-use portcullis_core::probation::strip_links;
+use portcullis_core::strip_links;
 use wasm_bindgen::JsValue;
 use worker::{Context, Env};
 

@@ -8,10 +8,10 @@
 use std::cell::{OnceCell, RefCell};
 use std::rc::Rc;
 
-use portcullis_core::bans::BanEntry;
-use portcullis_core::headers::security_headers;
+use portcullis_core::BanEntry;
+use portcullis_core::Snapshot;
 use portcullis_core::objects::{ControlAnswer, ControlOp, Stored};
-use portcullis_core::snapshot::Snapshot;
+use portcullis_core::security_headers;
 use wasm_bindgen::JsValue;
 use worker::{Env, Result};
 

@@ -358,6 +358,202 @@ fn a_banned_client_is_refused_before_its_routes() {
     assert_eq!(code(&reply), "banned");
 }
 
+fn answered(user: UserAnswer) -> Input {
+    Input::Answer(Answer::User(user))
+}
+
+#[test]
+fn a_signup_with_a_weak_password_never_reaches_the_origin() {
+    let facts = facts("POST", "/signup", &[ip("203.0.113.7"), FORM, LENGTH], true);
+    let (steps, reply) = drive(facts, |step| match step {
+        Step::Snapshot => Input::Snapshot(snapshot(Policy::default())),
+        Step::ReadForm { names, .. } => {
+            assert_eq!(names, &["email", "password", "username", "name"]);
+            let text = |s: &str| vec![FieldValue::Text(s.into())];
+            Input::Form(FormInput::Fields(vec![
+                text("a@example.com"),
+                text("short"),
+                text("al"),
+                vec![],
+            ]))
+        }
+        other => panic!("unexpected {other:?}"),
+    });
+    assert_eq!(kinds(&steps), ["snapshot", "read-form"]);
+    let Reply::Refuse(refusal) = reply else {
+        panic!()
+    };
+    assert_eq!((refusal.status, refusal.code), (422, "password_rejected"));
+    assert!(
+        refusal.warning.is_none(),
+        "a weak password is not a warning"
+    );
+}
+
+#[test]
+fn a_change_to_a_recent_password_is_refused_before_the_origin() {
+    let (cookie, xsrf) = session_cookie("u-alice");
+    let mut policy = Policy::default();
+    policy.passwords.history_count = 3;
+    let facts = facts(
+        "POST",
+        "/account/password",
+        &[
+            ip("203.0.113.7"),
+            ("Cookie", &cookie),
+            ("X-XSRF-Token", &xsrf),
+            FORM,
+            LENGTH,
+        ],
+        true,
+    );
+    let (steps, reply) = drive(facts, |step| match step {
+        Step::Snapshot => Input::Snapshot(snapshot(policy.clone())),
+        Step::ReadForm { .. } => Input::Form(FormInput::Fields(vec![vec![FieldValue::Text(
+            "Quiet-harbor-lantern-81".into(),
+        )]])),
+        Step::Ask(Call::User { .. }) => answered(UserAnswer::Reuses { reused: true }),
+        other => panic!("unexpected {other:?}"),
+    });
+    assert_eq!(kinds(&steps), ["snapshot", "read-form", "user"]);
+    let Reply::Refuse(refusal) = reply else {
+        panic!()
+    };
+    assert_eq!(refusal.code, "password_rejected");
+    assert_eq!(
+        refusal.fields,
+        vec![("rules", serde_json::json!(["history"]))]
+    );
+}
+
+#[test]
+fn a_reset_link_is_checked_then_used_once_the_password_passes() {
+    let mut holder = None;
+    let facts = facts("POST", "/reset", &[ip("203.0.113.7"), FORM, LENGTH], true);
+    let (steps, reply) = drive(facts, |step| match step {
+        Step::Snapshot => Input::Snapshot(snapshot(Policy::default())),
+        Step::ReadForm { .. } => {
+            let text = |s: &str| vec![FieldValue::Text(s.into())];
+            Input::Form(FormInput::Fields(vec![
+                text("tok"),
+                text("Quiet-harbor-lantern-81"),
+            ]))
+        }
+        Step::Ask(Call::Control(crate::objects::ControlOp::ResetToken { step, .. })) => {
+            holder.get_or_insert(*step);
+            Input::Answer(Answer::Control(ControlAnswer::Reset {
+                holder: crate::objects::ResetHolder {
+                    user: "u-alice".into(),
+                    purpose: crate::tokens::ResetPurpose::SelfService,
+                },
+            }))
+        }
+        Step::Ask(Call::User { .. }) => answered(UserAnswer::Changed { expires_at: None }),
+        Step::Ask(Call::Control(_)) => {
+            Input::Answer(Answer::Control(ControlAnswer::Revoked { before: NOW_MS }))
+        }
+        Step::Forward(forward) => {
+            assert_eq!(
+                forward.to_origin[0],
+                ("Portcullis-Reset-User", "u-alice".to_owned())
+            );
+            upstream(303, vec![None])
+        }
+        Step::Invalidate => Input::Done,
+        other => panic!("unexpected {other:?}"),
+    });
+    // Check, redeem, origin, then the record and the revocation: the
+    // history is off by default, so no reuse check.
+    assert_eq!(
+        kinds(&steps),
+        [
+            "snapshot",
+            "read-form",
+            "control",
+            "control",
+            "forward",
+            "user",
+            "control",
+            "invalidate"
+        ]
+    );
+    assert_eq!(holder, Some(crate::objects::ResetStep::Check));
+    assert_eq!(code(&reply), "upstream");
+}
+
+#[test]
+fn a_probation_use_over_the_limit_is_refused_with_retry_after() {
+    let (cookie, xsrf) = session_cookie("u-new");
+    let mut policy = Policy::default();
+    policy.probation.enabled = true;
+    let facts = facts(
+        "POST",
+        "/community/threads",
+        &[
+            ip("203.0.113.7"),
+            ("Cookie", &cookie),
+            ("X-XSRF-Token", &xsrf),
+            FORM,
+            LENGTH,
+        ],
+        true,
+    );
+    let (steps, reply) = drive(facts, |step| match step {
+        Step::Snapshot => Input::Snapshot(snapshot(policy.clone())),
+        Step::Ask(Call::User { .. }) => answered(UserAnswer::ActionLimited { retry_after: 90 }),
+        other => panic!("unexpected {other:?}"),
+    });
+    assert_eq!(kinds(&steps), ["snapshot", "user"]);
+    let Reply::Refuse(refusal) = reply else {
+        panic!()
+    };
+    assert_eq!((refusal.status, refusal.code), (429, "probation_limit"));
+    assert!(refusal.headers.contains(&("Retry-After", "90".to_owned())));
+}
+
+#[test]
+fn a_wrong_application_key_is_a_warning_and_a_good_write_is_seen_at_once() {
+    for (status, expected) in [
+        (401, ["snapshot", "admin", "warn"]),
+        (200, ["snapshot", "admin", "invalidate"]),
+    ] {
+        let facts = facts(
+            "POST",
+            "/__portcullis/admin/bans",
+            &[ip("203.0.113.7"), ("Content-Length", "10")],
+            true,
+        );
+        let (steps, reply) = drive(facts, |step| match step {
+            Step::Snapshot => Input::Snapshot(snapshot(Policy::default())),
+            Step::Admin(call) => {
+                assert_eq!(call.rest, "/bans");
+                upstream(status, vec![])
+            }
+            Step::Warn(_) => Input::Answer(Answer::Guard(GuardAnswer::Done)),
+            Step::Invalidate => Input::Done,
+            other => panic!("unexpected {other:?}"),
+        });
+        assert_eq!(kinds(&steps), expected);
+        assert_eq!(code(&reply), "upstream");
+    }
+}
+
+#[test]
+fn an_admin_body_without_a_length_is_refused_before_control() {
+    let facts = facts(
+        "POST",
+        "/__portcullis/admin/bans",
+        &[ip("203.0.113.7")],
+        true,
+    );
+    let (steps, reply) = drive(facts, |step| match step {
+        Step::Snapshot => Input::Snapshot(snapshot(Policy::default())),
+        other => panic!("unexpected {other:?}"),
+    });
+    assert_eq!(kinds(&steps), ["snapshot"]);
+    assert_eq!(code(&reply), "body_too_large");
+}
+
 /// The warnings that only ever accompany a refusal.
 fn refusing(step: &Step) -> bool {
     matches!(

@@ -4,7 +4,7 @@
 
 use std::cell::OnceCell;
 
-use portcullis_core::request::{FACT_HEADERS, FieldValue, FormInput, FormKind, RequestFacts};
+use portcullis_core::{FACT_HEADERS, FieldValue, FormInput, FormKind, RequestFacts};
 use wasm_bindgen::JsValue;
 use worker::{FormEntry, Request, Result};
 

@@ -4,10 +4,14 @@
 //! default: the object answers that the record is unreadable and audits
 //! which one.
 
+use portcullis_core::objects::Stored;
 use portcullis_core::records::{Unreadable, decode, encode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use worker::{Result, State};
+use worker::{Env, Response, Result, State};
+
+use crate::objects::control::client as control;
+use crate::objects::stub;
 
 #[derive(serde::Deserialize)]
 struct Row {
@@ -54,16 +58,21 @@ pub(crate) fn save<T: Serialize>(state: &State, table: &str, value: &T) -> Resul
 
 /// The record to apply an operation to: the stored one, a new one when
 /// there is none, or (for operations that start afresh, `fresh_ok`) a new
-/// one in place of an unreadable row. `Err` is the unreadable row's damage.
-pub(crate) fn record<T: DeserializeOwned + Default>(
+/// one in place of an unreadable row. For an unreadable row the object's
+/// answer instead (`record` names it; audited with the kind of damage).
+pub(crate) async fn record<T: DeserializeOwned + Default>(
     state: &State,
+    env: &Env,
     table: &str,
+    record: String,
     fresh_ok: bool,
-) -> Result<std::result::Result<T, Unreadable>> {
-    Ok(match load(state, table)? {
-        Loaded::Found(record) => Ok(record),
-        Loaded::Missing => Ok(T::default()),
-        Loaded::Unreadable(_) if fresh_ok => Ok(T::default()),
-        Loaded::Unreadable(e) => Err(e),
-    })
+) -> Result<std::result::Result<T, Response>> {
+    let damage = match load(state, table)? {
+        Loaded::Found(found) => return Ok(Ok(found)),
+        Loaded::Missing => return Ok(Ok(T::default())),
+        Loaded::Unreadable(_) if fresh_ok => return Ok(Ok(T::default())),
+        Loaded::Unreadable(damage) => damage,
+    };
+    control::unreadable(env, &record, &damage).await;
+    stub::answer::<()>(&Stored::Unreadable { record }).map(Err)
 }

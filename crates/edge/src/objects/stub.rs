@@ -10,7 +10,9 @@ use worker::{Env, Method, Request, RequestInit, Response, Result};
 
 use crate::http::reply;
 
-/// Calls `op` on the object `name` of `binding`.
+/// Calls `op` on the object `name` of `binding`. The generic part only
+/// encodes and decodes; the fetch is one function for every object (each
+/// async function is a state machine: one instead of one per object).
 pub(crate) async fn call<Op: Serialize, A: DeserializeOwned>(
     env: &Env,
     binding: &str,
@@ -18,6 +20,12 @@ pub(crate) async fn call<Op: Serialize, A: DeserializeOwned>(
     op: &Op,
 ) -> Result<Stored<A>> {
     let body = serde_json::to_string(op).map_err(|e| worker::Error::RustError(e.to_string()))?;
+    let text = post(env, binding, name, body).await?;
+    serde_json::from_str(&text).map_err(|e| worker::Error::RustError(format!("{binding}: {e}")))
+}
+
+/// POSTs `body` to the object `name` of `binding`; its answer's text.
+async fn post(env: &Env, binding: &str, name: &str, body: String) -> Result<String> {
     let stub = env
         .durable_object(binding)?
         .id_from_name(name)?
@@ -36,21 +44,15 @@ pub(crate) async fn call<Op: Serialize, A: DeserializeOwned>(
             response.status_code()
         )));
     }
-    let text = response.text().await?;
-    serde_json::from_str(&text).map_err(|e| worker::Error::RustError(format!("{binding}: {e}")))
+    response.text().await
 }
 
-/// The operation an object was sent, and the name it was called by.
+/// The operation an object was sent, and the name it was called by; the
+/// 400 to answer when it is not one.
 pub(crate) async fn operation<Op: DeserializeOwned>(
-    mut req: Request,
+    req: Request,
 ) -> Result<std::result::Result<(Op, String), Response>> {
-    let name = req
-        .url()?
-        .query_pairs()
-        .find(|(k, _)| k == "name")
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default();
-    let text = req.text().await?;
+    let (text, name) = read(req).await?;
     match serde_json::from_str::<Op>(&text) {
         Ok(op) => Ok(Ok((op, name))),
         Err(_) => Ok(Err(reply::refusal(
@@ -61,6 +63,17 @@ pub(crate) async fn operation<Op: DeserializeOwned>(
             ),
         )?)),
     }
+}
+
+/// The body and the `name` parameter of an object's request.
+async fn read(mut req: Request) -> Result<(String, String)> {
+    let name = req
+        .url()?
+        .query_pairs()
+        .find(|(k, _)| k == "name")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    Ok((req.text().await?, name))
 }
 
 /// An object's answer.

@@ -3,12 +3,11 @@
 //! each attempt is counted before it reaches the origin, so parallel failed
 //! logins lock the account at exactly the limit. Core decides; this stores.
 
-use portcullis_core::lockout::AccountLock;
+use portcullis_core::AccountLock;
 use portcullis_core::objects::{AccountCall, Save, Stored, apply_account};
 use worker::{DurableObject, Env, Request, Response, Result, State, durable_object};
 
 use crate::clock;
-use crate::objects::control::client as control;
 use crate::objects::{storage, stub};
 
 /// The AccountGuard Durable Object.
@@ -28,14 +27,12 @@ impl DurableObject for AccountGuard {
             Ok(op) => op,
             Err(refusal) => return Ok(refusal),
         };
+        let fresh_ok = !call.op.needs_record();
+        let label = format!("account:{name}");
         let mut lock: AccountLock =
-            match storage::record(&self.state, "lock", !call.op.needs_record())? {
+            match storage::record(&self.state, &self.env, "lock", label, fresh_ok).await? {
                 Ok(lock) => lock,
-                Err(damage) => {
-                    let record = format!("account:{name}");
-                    control::unreadable(&self.env, &record, &damage).await;
-                    return stub::answer::<()>(&Stored::Unreadable { record });
-                }
+                Err(unreadable) => return Ok(unreadable),
             };
         let (answer, save) = apply_account(&mut lock, &call, clock::now_seconds());
         if save == Save::Yes {

@@ -1,7 +1,7 @@
 //! Control's table of active bans, which every isolate replicates.
 
 use portcullis_core::ManualBanScope;
-use portcullis_core::bans::{BanEntry, PERMANENT};
+use portcullis_core::{BanEntry, PERMANENT};
 use worker::Result;
 
 use super::store::Store;

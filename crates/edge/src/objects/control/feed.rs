@@ -3,8 +3,8 @@
 //! the deny list.
 
 use portcullis_core::Policy;
-use portcullis_core::bans::parse_feed;
 use portcullis_core::objects::{AuditEntry, AuditKind};
+use portcullis_core::parse_feed;
 use portcullis_core::records::Unreadable;
 use serde_json::json;
 use worker::Result;

@@ -3,7 +3,7 @@
 //! lockouts to list, and audit entries.
 
 use portcullis_core::objects::{AuditEntry, AuditKind, ControlAnswer, ControlOp, Stored};
-use portcullis_core::snapshot::{Secrets, Snapshot};
+use portcullis_core::{Secrets, Snapshot};
 use serde_json::json;
 use worker::Result;
 

@@ -6,7 +6,7 @@
 use portcullis_core::Policy;
 use portcullis_core::objects::{AuditEntry, AuditKind, ControlAnswer, ResetHolder, ResetStep};
 use portcullis_core::records::decode;
-use portcullis_core::tokens::{ResetError, ResetGrant, ResetPurpose, token_digest};
+use portcullis_core::{ResetError, ResetGrant, ResetPurpose, token_digest};
 use serde_json::json;
 use worker::Result;
 

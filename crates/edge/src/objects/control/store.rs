@@ -3,11 +3,11 @@
 //! Every `secret:…` key is spelled once, in [`Secret::key`]. Records are
 //! read fail-closed: an unreadable row is an error, never a default.
 
+use portcullis_core::MIN_SECRET_CHARS;
 use portcullis_core::Policy;
-use portcullis_core::admin::MIN_SECRET_CHARS;
+use portcullis_core::Revocations;
+use portcullis_core::dangerous::random_token;
 use portcullis_core::records::{Unreadable, decode, encode};
-use portcullis_core::session::Revocations;
-use portcullis_core::tokens::dangerous::random_token;
 use worker::{Env, Result, SqlStorage, State};
 
 /// Control's storage and its deployment's vars and secrets.

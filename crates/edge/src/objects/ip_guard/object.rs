@@ -5,7 +5,7 @@
 //! bans again, rather than a saved ban nobody enforces) and audits the
 //! warning.
 
-use portcullis_core::bans::IpRecord;
+use portcullis_core::IpRecord;
 use portcullis_core::objects::{
     AuditEntry, AuditKind, ControlOp, GuardAnswer, GuardOp, Stored, apply_guard,
 };
@@ -34,15 +34,13 @@ impl DurableObject for IpGuard {
             Err(refusal) => return Ok(refusal),
         };
         // One request at a time: the read-modify-write loses no warning.
-        let mut record: IpRecord = match storage::record(&self.state, "record", !op.needs_record())?
-        {
-            Ok(record) => record,
-            Err(damage) => {
-                let record = format!("client:{name}");
-                control::unreadable(&self.env, &record, &damage).await;
-                return stub::answer::<()>(&Stored::Unreadable { record });
-            }
-        };
+        let fresh_ok = !op.needs_record();
+        let label = format!("client:{name}");
+        let mut record: IpRecord =
+            match storage::record(&self.state, &self.env, "record", label, fresh_ok).await? {
+                Ok(record) => record,
+                Err(unreadable) => return Ok(unreadable),
+            };
         let answer = apply_guard(&mut record, &op, clock::now_seconds());
         if let GuardAnswer::Warned { ban: Some(ban), .. } = &answer {
             control::call(&self.env, &ControlOp::PublishBan { ban: ban.clone() }).await?;

@@ -5,12 +5,11 @@
 //! time per user, so a login, a session check and an admin change never
 //! interleave. Core decides; this stores.
 
-use portcullis_core::lifecycle::UserRecord;
+use portcullis_core::UserRecord;
 use portcullis_core::objects::{Save, Stored, UserOp, apply_user};
 use worker::{DurableObject, Env, Request, Response, Result, State, durable_object};
 
 use crate::clock;
-use crate::objects::control::client as control;
 use crate::objects::{storage, stub};
 
 /// The UserState Durable Object.
@@ -30,15 +29,13 @@ impl DurableObject for UserState {
             Ok(op) => op,
             Err(refusal) => return Ok(refusal),
         };
-        let mut record: UserRecord = match storage::record(&self.state, "user", !op.needs_record())?
-        {
-            Ok(record) => record,
-            Err(damage) => {
-                let record = format!("user:{name}");
-                control::unreadable(&self.env, &record, &damage).await;
-                return stub::answer::<()>(&Stored::Unreadable { record });
-            }
-        };
+        let fresh_ok = !op.needs_record();
+        let label = format!("user:{name}");
+        let mut record: UserRecord =
+            match storage::record(&self.state, &self.env, "user", label, fresh_ok).await? {
+                Ok(record) => record,
+                Err(unreadable) => return Ok(unreadable),
+            };
         let (answer, save) = apply_user(&mut record, &op, clock::now_seconds());
         if save == Save::Yes {
             storage::save(&self.state, "user", &record)?;

@@ -1,7 +1,7 @@
 //! Locked accounts: the list, and the administrator's unlock (which also
 //! replaces an unreadable lockout record).
 
-use portcullis_core::lockout::account_key;
+use portcullis_core::account_key;
 use portcullis_core::objects::{AccountCall, AccountOp, AuditKind};
 use portcullis_core::refusal;
 use serde_json::json;

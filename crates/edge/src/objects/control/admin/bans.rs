@@ -2,10 +2,10 @@
 //! writes only), lift.
 
 use portcullis_core::ManualBanScope;
-use portcullis_core::bans::{BanEntry, PERMANENT};
-use portcullis_core::net::canonical_target;
+use portcullis_core::canonical_target;
 use portcullis_core::objects::{AuditKind, GuardOp, Stored};
 use portcullis_core::refusal;
+use portcullis_core::{BanEntry, PERMANENT};
 use serde_json::{Value, json};
 use worker::{Response, Result};
 

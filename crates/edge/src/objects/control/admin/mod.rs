@@ -11,9 +11,9 @@ mod records;
 mod secrets;
 mod settings;
 
-use portcullis_core::admin::{application_key_matches, bearer_token};
+use portcullis_core::AdminRoute;
 use portcullis_core::refusal;
-use portcullis_core::routes::AdminRoute;
+use portcullis_core::{application_key_matches, bearer_token};
 use worker::{Request, Response, Result};
 
 use self::context::{Admin, body, query};

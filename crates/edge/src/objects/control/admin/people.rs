@@ -2,10 +2,10 @@
 //! reading and changing a user's record, and minting single-use reset
 //! links.
 
-use portcullis_core::lifecycle::{UserPatch, valid_user_id};
+use portcullis_core::ResetPurpose;
 use portcullis_core::objects::{AuditKind, Stored, UserAnswer, UserOp};
 use portcullis_core::refusal;
-use portcullis_core::tokens::ResetPurpose;
+use portcullis_core::{UserPatch, valid_user_id};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use worker::{Response, Result};
@@ -78,11 +78,12 @@ pub(crate) fn method_not_allowed(id: &str) -> Result<Response> {
 }
 
 fn summary(id: &str, answer: UserAnswer) -> Result<Response> {
-    let record = match answer {
-        UserAnswer::Summary { summary } => json!(summary),
-        _ => Value::Null,
-    };
-    reply::json(200, &json!({ "user": id, "record": record }))
+    match answer {
+        UserAnswer::Summary { summary } => {
+            reply::json(200, &json!({ "user": id, "record": summary }))
+        }
+        _ => reply::refusal(&refusal::internal()),
+    }
 }
 
 /// `GET /users/<id>`: password age, history size, last login, exceptions,

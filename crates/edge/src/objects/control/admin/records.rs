@@ -4,10 +4,10 @@
 //! `/records/client/<address>`, `/records/control/revocations`,
 //! `/records/control/fraudFeed`.
 
-use portcullis_core::lockout::account_key;
-use portcullis_core::net::{client_key, parse_client_ip};
+use portcullis_core::account_key;
 use portcullis_core::objects::{AccountCall, AccountOp, AuditKind, GuardOp, UserOp};
 use portcullis_core::refusal;
+use portcullis_core::{client_key, parse_client_ip};
 use serde_json::json;
 use worker::{Response, Result};
 

@@ -3,9 +3,9 @@
 //! session), the CAPTCHA secret, the application key, the webhook secret.
 //! The old JWT secret is kept so its tokens read as ended, not forged.
 
-use portcullis_core::admin::{SecretKind, SecretRefusal, new_secret};
 use portcullis_core::objects::AuditKind;
 use portcullis_core::refusal;
+use portcullis_core::{SecretKind, SecretRefusal, new_secret};
 use serde_json::{Value, json};
 use worker::{Response, Result};
 

@@ -1,0 +1,87 @@
+// Download sizes before and after a change, in one run: the browser's
+// first-feedback files and the Worker bundle, gzip -9, of this tree and of
+// a base commit built beside it (a git worktree under tests/.tmp/).
+//
+//   node bench/sizes.js [--base=<commit>] [--no-build]
+//
+// The Worker is also measured without its wasm name section (code only),
+// so a change that strips the names cannot hide code growth.
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+
+const root = join(fileURLToPath(import.meta.url), "..", "..");
+const arg = (name, fallback) =>
+  process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? fallback;
+const base = arg("base", "891e3c0");
+const build = !process.argv.includes("--no-build");
+
+const FIRST_FEEDBACK = [
+  "pkg/src/browser.js",
+  "pkg/src/checker.js",
+  "pkg/dist/rules/portcullis_rules.js",
+  "pkg/dist/rules/portcullis_rules_bg.wasm",
+];
+const WORKER = ["crates/edge/build/index_bg.wasm", "crates/edge/build/index.js"];
+const FEATURES = [
+  "--enable-bulk-memory", "--enable-nontrapping-float-to-int", "--enable-sign-ext",
+  "--enable-mutable-globals", "--enable-reference-types", "--enable-multivalue",
+];
+
+function run(cwd, script) {
+  execFileSync("bash", [script], { cwd, stdio: ["ignore", "ignore", "inherit"] });
+}
+
+/** A worktree of `commit` under tests/.tmp, with this tree's node_modules. */
+function worktree(commit) {
+  const dir = join(root, "tests", ".tmp", `base-${commit}`);
+  if (!existsSync(dir)) {
+    execFileSync("git", ["worktree", "add", "--detach", "-f", dir, commit], { cwd: root, stdio: "ignore" });
+  }
+  if (!existsSync(join(dir, "node_modules"))) symlinkSync(join(root, "node_modules"), join(dir, "node_modules"));
+  return dir;
+}
+
+const gz = (file) => gzipSync(readFileSync(file), { level: 9 }).length;
+
+/** The wasm without its name section (binaryen's --strip-debug), gzip -9. */
+function codeOnly(wasm) {
+  const out = join(root, "tests", ".tmp", "stripped.wasm");
+  execFileSync(join(root, "node_modules", ".bin", "wasm-opt"), ["--strip-debug", ...FEATURES, wasm, "-o", out]);
+  return gz(out);
+}
+
+function measure(dir) {
+  const sum = (files) => files.reduce((total, f) => total + gz(join(dir, f)), 0);
+  const wasm = join(dir, WORKER[0]);
+  return {
+    firstFeedback: sum(FIRST_FEEDBACK),
+    worker: sum(WORKER),
+    workerCode: codeOnly(wasm) + gz(join(dir, WORKER[1])),
+  };
+}
+
+const baseDir = worktree(base);
+if (build) {
+  for (const dir of [baseDir, root]) {
+    run(dir, "scripts/build-pkg.sh");
+    run(dir, "scripts/build-edge.sh");
+  }
+}
+const before = measure(baseDir);
+const after = measure(root);
+const kB = (n) => (n / 1000).toFixed(1).padStart(8);
+const change = (a, b) => `${b >= a ? "+" : ""}${((b - a) / 1000).toFixed(1)} kB`;
+const rows = [
+  ["first feedback (gzip)", "firstFeedback"],
+  ["Worker bundle as built (gzip)", "worker"],
+  ["Worker code, names stripped (gzip)", "workerCode"],
+];
+console.log(`sizes in kB (1000 bytes), gzip -9; base ${base} vs this tree (${execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root }).toString().trim()} + working tree)`);
+console.log(`${"what".padEnd(36)} ${"base".padStart(8)} ${"now".padStart(8)}   change`);
+for (const [label, key] of rows) {
+  console.log(`${label.padEnd(36)} ${kB(before[key])} ${kB(after[key])}   ${change(before[key], after[key])}`);
+}
+writeFileSync(join(root, "tests", ".tmp", "sizes.json"), JSON.stringify({ base, before, after }, null, 2));
