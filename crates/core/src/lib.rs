@@ -110,7 +110,7 @@ pub use probation::strip_links;
 pub use request::{FACT_HEADERS, FieldValue, FormInput, FormKind, RequestFacts};
 pub use routes::AdminRoute;
 pub use session::Revocations;
-pub use snapshot::{Secrets, Snapshot};
+pub use snapshot::{FRAUD_FEED_RECORD, REVOCATIONS_RECORD, Secrets, Snapshot};
 pub use text::TextOps;
 #[cfg(feature = "nfkc")]
 pub use text::nfkc;

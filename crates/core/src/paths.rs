@@ -98,20 +98,45 @@ pub(crate) fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// A path segment as `decodeURIComponent` reads it: `%XX` decoded, and
-/// the raw text kept when the result would not be UTF-8.
+/// A path segment as `decodeURIComponent` reads it: every `%XX` decoded,
+/// or, when any `%` does not start two hex digits or the bytes are not
+/// UTF-8 (where JavaScript throws), the raw text.
 pub(crate) fn percent_decode_component(raw: &str) -> String {
-    let decoded = percent_decode(raw);
-    if decoded.contains('\u{FFFD}') && !raw.contains('\u{FFFD}') {
-        raw.to_owned()
-    } else {
-        decoded
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'%' {
+            out.push(bytes[i]);
+            i += 1;
+            continue;
+        }
+        let hex = |at: usize| bytes.get(at).and_then(|b| (*b as char).to_digit(16));
+        let (Some(h), Some(l)) = (hex(i + 1), hex(i + 2)) else {
+            return raw.to_owned();
+        };
+        out.push((h * 16 + l) as u8);
+        i += 3;
     }
+    String::from_utf8(out).unwrap_or_else(|_| raw.to_owned())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn components_decode_as_javascript_does() {
+        assert_eq!(percent_decode_component("al%20ice"), "al ice");
+        assert_eq!(percent_decode_component("a%20%zz"), "a%20%zz");
+        assert_eq!(percent_decode_component("a%2"), "a%2");
+        assert_eq!(percent_decode_component("%FF"), "%FF");
+        assert_eq!(percent_decode_component("%EF%BF%BD"), "\u{FFFD}");
+        assert_eq!(
+            percent_decode_component("203.0.113.0%2F24"),
+            "203.0.113.0/24"
+        );
+    }
 
     /// Whether the canonical form of `path` matches one of `patterns`.
     fn path_matches(patterns: &[String], path: &str) -> bool {

@@ -10,6 +10,11 @@ use crate::paths::{PathPatterns, canonical_path};
 use crate::policy::Policy;
 use crate::session::{Revocations, SessionKeys};
 
+/// Control's session revocations, as an unreadable record is named.
+pub const REVOCATIONS_RECORD: &str = "control:revocations";
+/// Control's last good fraud feed list, as an unreadable record is named.
+pub const FRAUD_FEED_RECORD: &str = "control:fraudFeed";
+
 /// The signing secrets an isolate needs (never sent to a client).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -87,6 +92,8 @@ struct Document {
     secrets: Secrets,
     #[serde(default)]
     revocations: Revocations,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    unreadable: Vec<String>,
 }
 
 /// One isolate's view of the configuration.
@@ -101,6 +108,9 @@ pub struct Snapshot {
     pub secrets: Secrets,
     /// Sessions ended before their time (rotation, admin).
     pub revocations: Revocations,
+    /// Control's records that could not be read ([`REVOCATIONS_RECORD`],
+    /// [`FRAUD_FEED_RECORD`]): the requests that need them fail closed.
+    pub unreadable: Vec<String>,
     /// The policy's routes, canonical.
     pub routes: Routes,
     /// When this isolate loaded it (unix milliseconds; 0 until it is cached).
@@ -109,7 +119,9 @@ pub struct Snapshot {
 
 impl From<Document> for Snapshot {
     fn from(d: Document) -> Self {
-        Self::new(d.policy, d.bans, d.secrets, d.revocations)
+        let mut snapshot = Self::new(d.policy, d.bans, d.secrets, d.revocations);
+        snapshot.unreadable = d.unreadable;
+        snapshot
     }
 }
 
@@ -120,6 +132,7 @@ impl From<Snapshot> for Document {
             bans: s.bans,
             secrets: s.secrets,
             revocations: s.revocations,
+            unreadable: s.unreadable,
         }
     }
 }
@@ -138,8 +151,14 @@ impl Snapshot {
             bans,
             secrets,
             revocations,
+            unreadable: Vec::new(),
             loaded_at_ms: 0,
         }
+    }
+
+    /// Whether Control could not read `record` for this snapshot.
+    pub fn is_unreadable(&self, record: &str) -> bool {
+        self.unreadable.iter().any(|r| r == record)
     }
 
     /// The same with `ban` in force (replacing an older ban of its target).

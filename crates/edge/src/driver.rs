@@ -178,6 +178,7 @@ impl Run<'_> {
                 Input::Upstream(Upstream {
                     status,
                     headers: Vec::new(),
+                    received_ms: clock::now_millis(),
                 })
             }
             Err(e) => failed("the admin call", &e),
@@ -200,6 +201,7 @@ impl Run<'_> {
                 Input::Upstream(Upstream {
                     status,
                     headers: answered.headers,
+                    received_ms: clock::now_millis(),
                 })
             }
             Ok(Err(failure)) => Input::Failed(failure),

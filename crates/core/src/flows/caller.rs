@@ -70,6 +70,14 @@ impl Caller<'_> {
         }
     }
 
+    /// Records a warning about a request upstream has already answered: a
+    /// warning that cannot be recorded (even for an unreadable client
+    /// record) is logged by the shell and the answer stands.
+    pub(crate) async fn warn_answered(&self, kind: WarningKind) {
+        let step = warning(&self.key, &self.ip_text, kind, &self.policy().bans);
+        let _ = self.io.perform(step).await;
+    }
+
     /// The answer for `refusal`, after recording its warning, if it has one.
     pub(crate) async fn refuse(&self, refusal: Refusal) -> Reply {
         if let Some(kind) = refusal.warning

@@ -8,7 +8,7 @@
 use super::caller::{Caller, Flow, failed, refused};
 use super::captcha_gate;
 use super::identity::Forwarded;
-use super::steps::{Body, Finish, Forward, Input, Reply, Step};
+use super::steps::{Body, Failure, Forward, Input, Step};
 use crate::objects::{UserAnswer, UserOp};
 use crate::policy::CaptchaPage;
 use crate::probation::{
@@ -20,13 +20,13 @@ use crate::roles::Role;
 use crate::tokens::Claims;
 
 /// Probation for this request: `None` when it does not apply (the request
-/// goes on as usual), else the answer (a refusal, or the origin's answer
-/// to a limited action).
+/// goes on as usual), a refusal, or the origin's status when a limited
+/// action reached it (its answer is the reply).
 pub(crate) async fn run(
     c: &Caller<'_>,
     claims: Option<&Claims>,
     forwarded: &Forwarded,
-) -> Flow<Option<Reply>> {
+) -> Flow<Option<u16>> {
     let probation = &c.policy().probation;
     if !probation.enabled {
         return Ok(None);
@@ -75,7 +75,7 @@ pub(crate) async fn run(
             // A reply the origin accepted counts toward leaving probation;
             // a use it refused is given back.
             settle_use(upstream.status < 400).await;
-            Ok(Some(Reply::Upstream(Finish::default())))
+            Ok(Some(upstream.status))
         }
         Err(reply) => {
             settle_use(false).await;
@@ -132,7 +132,7 @@ async fn rewritten(c: &Caller<'_>) -> Flow<Body> {
     if multipart {
         return match c.io.perform(Step::StripMultipart).await {
             Input::Done => Ok(Body::Stripped),
-            Input::Failed(_) => Err(c.refuse(refusal::malformed_form()).await),
+            Input::Failed(Failure::Unreadable) => Err(c.refuse(refusal::malformed_form()).await),
             other => Err(failed(other)),
         };
     }

@@ -35,6 +35,8 @@ struct Accepted {
     user: String,
     roles: Vec<String>,
     created: Option<u64>,
+    /// When the origin answered (the session's login time).
+    at_ms: u64,
 }
 
 /// The login flow.
@@ -74,6 +76,7 @@ pub(crate) async fn run(c: &Caller<'_>) -> Flow<Reply> {
                 user,
                 roles,
                 created,
+                at_ms: upstream.received_ms,
             };
             succeeded(c, &login, &password, accepted).await
         }
@@ -100,7 +103,7 @@ async fn succeeded(c: &Caller<'_>, login: &str, password: &str, who: Accepted) -
     let now = c.now();
     let sid = random_token(c.ctx.random());
     let mut claims = new_session(&who.user, &sid, who.roles, &policy.sessions, now);
-    claims.lms = c.ctx.now_ms();
+    claims.lms = who.at_ms;
     if tracks_users(policy) {
         let meets_policy = !policy.passwords.apply_to_existing || {
             let subject = Subject {
@@ -149,7 +152,7 @@ async fn succeeded(c: &Caller<'_>, login: &str, password: &str, who: Accepted) -
 /// for the account (locking it at the limit, listed for the admin), and
 /// the attempts left on the origin's answer.
 async fn failed(c: &Caller<'_>, login: &str) -> Flow<Reply> {
-    c.warn(WarningKind::FailedLogin).await?;
+    c.warn_answered(WarningKind::FailedLogin).await;
     let outcome = c.account(login, AccountOp::Failure).await?;
     if outcome.gate != Gate::Open {
         // This failure started the lockout: list it for the admin.

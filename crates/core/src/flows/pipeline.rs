@@ -19,6 +19,7 @@ use crate::refusal;
 use crate::request::{Request, RequestFacts};
 use crate::roles::Role;
 use crate::routes::{ADMIN_PREFIX, OwnRoute, own_route};
+use crate::snapshot::FRAUD_FEED_RECORD;
 use crate::tokens::Claims;
 
 /// Largest admin request body (settings are small).
@@ -39,12 +40,6 @@ async fn pipeline(io: &Io, req: &Request, ctx: Context) -> Flow<Reply> {
         .ok_or_else(|| Reply::Refuse(refusal::no_client_address()))?;
     let snapshot = match io.perform(Step::Snapshot).await {
         Input::Snapshot(snapshot) => snapshot,
-        // Without a configuration only the admin API is reached (Control
-        // checks the key itself), so a damaged record can still be cleared.
-        _ if own_route(req) == Some(OwnRoute::Admin) => {
-            admin(io, req, &ip.to_string()).await?;
-            return Ok(Reply::Upstream(Finish::default()));
-        }
         _ => return Err(Reply::Refuse(refusal::configuration_unavailable())),
     };
     let key = crate::net::client_key(ip, snapshot.policy.bans.ipv6_prefix_length);
@@ -79,7 +74,7 @@ async fn pipeline(io: &Io, req: &Request, ctx: Context) -> Flow<Reply> {
     let session = session_check::require(&c, state)?;
     session_check::password_gate(&c, &session)?;
     let session = session_check::xsrf(&c, session).await?;
-    if let Some(reply) = checked_pages(&c, session.claims.as_ref()).await? {
+    if let Some(reply) = checked_pages(&c, session.renewed.as_ref()).await? {
         return Ok(reply);
     }
     let role = session
@@ -88,15 +83,32 @@ async fn pipeline(io: &Io, req: &Request, ctx: Context) -> Flow<Reply> {
         .map_or(Role::EndUser, |c| Role::from_session_roles(&c.roles));
     upload_check::run(&c, role).await?;
     let finish = forwarding(&c, &session);
-    if let Some(reply) = limited_action::run(&c, session.renewed.as_ref(), &finish).await? {
-        return Ok(reply);
+    let status = match limited_action::run(&c, session.renewed.as_ref(), &finish).await? {
+        Some(status) => status,
+        None => pass_through(&c, finish).await?,
+    };
+    // The origin's 403 on a protected path is a warning (the request is
+    // answered: a warning that cannot be recorded is only logged).
+    if status == 403 && session.protected {
+        c.warn_answered(WarningKind::OriginForbidden).await;
     }
-    pass_through(&c, finish, session.protected).await
+    Ok(Reply::Upstream(Finish::default()))
 }
 
 /// Bans, manual bans and fraud signals: a denied client is answered here.
 async fn access(c: &Caller<'_>) -> Flow<()> {
     let policy = c.policy();
+    // Without the fraud feed's list the deny list is incomplete: refused,
+    // but for the admin API (so the damaged record can be cleared; the
+    // rest of the ban checks still apply to it).
+    let fraud = &policy.bans.fraud;
+    if fraud.enabled
+        && fraud.feed_url.is_some()
+        && c.snapshot.is_unreadable(FRAUD_FEED_RECORD)
+        && own_route(c.req) != Some(OwnRoute::Admin)
+    {
+        return refused(refusal::state_unavailable());
+    }
     let bot_score = if policy.bans.fraud.enabled && policy.bans.fraud.bot_score_below > 0 {
         match c.io.perform(Step::BotScore).await {
             Input::BotScore(score) => score,
@@ -232,8 +244,8 @@ fn forwarding(c: &Caller<'_>, session: &session_check::Session) -> Forwarded {
     }
 }
 
-/// The request goes to the origin; its 403 on a protected path is a warning.
-async fn pass_through(c: &Caller<'_>, forwarded: Forwarded, protected: bool) -> Flow<Reply> {
+/// The request goes to the origin as it came; the origin's status.
+async fn pass_through(c: &Caller<'_>, forwarded: Forwarded) -> Flow<u16> {
     let upstream = c
         .forward(Forward {
             to_origin: forwarded.to_origin,
@@ -242,8 +254,5 @@ async fn pass_through(c: &Caller<'_>, forwarded: Forwarded, protected: bool) -> 
             finish: Some(forwarded.finish),
         })
         .await?;
-    if upstream.status == 403 && protected {
-        c.warn(WarningKind::OriginForbidden).await?;
-    }
-    Ok(Reply::Upstream(Finish::default()))
+    Ok(upstream.status)
 }

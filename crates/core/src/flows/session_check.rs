@@ -15,7 +15,7 @@ use crate::session::{
     change_reason, clearing_cookies, cookie, no_session, renew, renewal_due, session_state,
     xsrf_decision,
 };
-use crate::snapshot::Snapshot;
+use crate::snapshot::{REVOCATIONS_RECORD, Snapshot};
 use crate::tokens::Claims;
 
 /// A snapshot younger than this is trusted to know the current signing
@@ -54,6 +54,10 @@ fn read(c: &Caller<'_>, snapshot: &Snapshot) -> SessionState {
 /// whether the session is still theirs (the one round trip it costs).
 pub(crate) async fn state(c: &Caller<'_>) -> Flow<SessionState> {
     let mut state = read(c, &c.snapshot);
+    // Without the revocations no session can be told apart from an ended one.
+    if matches!(state, SessionState::Valid(_)) && c.snapshot.is_unreadable(REVOCATIONS_RECORD) {
+        return Err(Reply::Refuse(refusal::state_unavailable()));
+    }
     if state == SessionState::Forged {
         // A copy of the secrets older than a second may have missed a
         // rotation made elsewhere: check once more against a fresh copy.

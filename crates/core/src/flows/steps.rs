@@ -195,6 +195,8 @@ pub struct Upstream {
     pub status: u16,
     /// The values of [`Forward::read`], in that order.
     pub headers: Vec<Option<String>>,
+    /// When it answered (unix milliseconds): a new session begins then.
+    pub received_ms: u64,
 }
 
 /// Why a step could not be done.

@@ -123,7 +123,11 @@ fn open_lock() -> Input {
 }
 
 fn upstream(status: u16, headers: Vec<Option<String>>) -> Input {
-    Input::Upstream(Upstream { status, headers })
+    Input::Upstream(Upstream {
+        status,
+        headers,
+        received_ms: NOW_MS,
+    })
 }
 
 fn code(reply: &Reply) -> &'static str {
@@ -390,7 +394,9 @@ fn a_signup_with_a_weak_password_never_reaches_the_origin() {
     );
 }
 
+// A password passes only with the estimator (the edge always has it).
 #[test]
+#[cfg(feature = "estimator")]
 fn a_change_to_a_recent_password_is_refused_before_the_origin() {
     let (cookie, xsrf) = session_cookie("u-alice");
     let mut policy = Policy::default();
@@ -426,7 +432,9 @@ fn a_change_to_a_recent_password_is_refused_before_the_origin() {
     );
 }
 
+// A password passes only with the estimator (the edge always has it).
 #[test]
+#[cfg(feature = "estimator")]
 fn a_reset_link_is_checked_then_used_once_the_password_passes() {
     let mut holder = None;
     let facts = facts("POST", "/reset", &[ip("203.0.113.7"), FORM, LENGTH], true);
@@ -552,6 +560,144 @@ fn an_admin_body_without_a_length_is_refused_before_control() {
     });
     assert_eq!(kinds(&steps), ["snapshot"]);
     assert_eq!(code(&reply), "body_too_large");
+}
+
+#[test]
+fn the_origins_403_to_a_limited_action_on_a_protected_path_is_a_warning() {
+    let (cookie, xsrf) = session_cookie("u-new");
+    let mut policy = Policy::default();
+    policy.probation.enabled = true;
+    policy.probation.strip_links = false;
+    policy.probation.actions[0].path = "/app/threads".into();
+    let facts = facts(
+        "POST",
+        "/app/threads",
+        &[
+            ip("203.0.113.7"),
+            ("Cookie", &cookie),
+            ("X-XSRF-Token", &xsrf),
+            FORM,
+            LENGTH,
+        ],
+        true,
+    );
+    let mut warned = Vec::new();
+    let (steps, _) = drive(facts, |step| match step {
+        Step::Snapshot => Input::Snapshot(snapshot(policy.clone())),
+        Step::Ask(Call::User { .. }) => answered(UserAnswer::ActionCounted { probation: true }),
+        Step::Forward(_) => upstream(403, vec![]),
+        Step::Warn(Call::Guard {
+            op: GuardOp::Warn { kind, .. },
+            ..
+        }) => {
+            warned.push(*kind);
+            Input::Answer(Answer::Guard(GuardAnswer::Done))
+        }
+        other => panic!("unexpected {other:?}"),
+    });
+    assert_eq!(
+        kinds(&steps),
+        ["snapshot", "user", "forward", "user", "warn"]
+    );
+    assert_eq!(warned, [WarningKind::OriginForbidden]);
+}
+
+// A password passes only with the estimator (the edge always has it).
+#[test]
+#[cfg(feature = "estimator")]
+fn a_change_renews_the_session_it_signs() {
+    let policy = Policy::default();
+    let issued = NOW_MS / 1000 - 100;
+    let claims = new_session("u-alice", "sid-1", vec![], &policy.sessions, issued);
+    let cookie = format!(
+        "__Host-portcullis-session={}",
+        sign_jwt(JWT.as_bytes(), &claims)
+    );
+    let xsrf = xsrf_token(XSRF.as_bytes(), "sid-1");
+    let facts = facts(
+        "POST",
+        "/account/password",
+        &[
+            ip("203.0.113.7"),
+            ("Cookie", &cookie),
+            ("X-XSRF-Token", &xsrf),
+            FORM,
+            LENGTH,
+        ],
+        true,
+    );
+    let (_, reply) = drive(facts, |step| match step {
+        Step::Snapshot => Input::Snapshot(snapshot(Policy::default())),
+        Step::ReadForm { .. } => Input::Form(FormInput::Fields(vec![vec![FieldValue::Text(
+            "Quiet-harbor-lantern-81".into(),
+        )]])),
+        Step::Forward(_) => upstream(400, vec![None]),
+        other => panic!("unexpected {other:?}"),
+    });
+    let Reply::Upstream(finish) = reply else {
+        panic!()
+    };
+    let idle = policy.sessions.idle_timeout_seconds;
+    assert!(
+        finish
+            .cookies
+            .iter()
+            .all(|c| c.contains(&format!("Max-Age={idle};"))),
+        "{:?}",
+        finish.cookies
+    );
+}
+
+fn damaged(policy: Policy, record: &str) -> Rc<Snapshot> {
+    let mut s = (*snapshot(policy)).clone();
+    s.unreadable = vec![record.to_owned()];
+    Rc::new(s)
+}
+
+#[test]
+fn unreadable_revocations_fail_sessions_closed_and_nothing_else() {
+    let s = damaged(Policy::default(), crate::snapshot::REVOCATIONS_RECORD);
+    let (cookie, _) = session_cookie("u-alice");
+    let with = facts(
+        "GET",
+        "/app/hello",
+        &[ip("203.0.113.7"), ("Cookie", &cookie)],
+        false,
+    );
+    let (_, reply) = drive(with, |_| Input::Snapshot(s.clone()));
+    assert_eq!(code(&reply), "state_unavailable");
+    let without = facts("GET", "/hello", &[ip("203.0.113.7")], false);
+    let (steps, reply) = drive(without, |step| match step {
+        Step::Snapshot => Input::Snapshot(s.clone()),
+        _ => upstream(200, vec![]),
+    });
+    assert_eq!(
+        (kinds(&steps), code(&reply)),
+        (vec!["snapshot", "forward"], "upstream")
+    );
+}
+
+#[test]
+fn an_unreadable_fraud_feed_refuses_all_but_the_admin_api() {
+    let mut policy = Policy::default();
+    policy.bans.fraud.enabled = true;
+    policy.bans.fraud.feed_url = Some("https://feed.example/list".into());
+    let s = damaged(policy, crate::snapshot::FRAUD_FEED_RECORD);
+    let (_, reply) = drive(facts("GET", "/hello", &[ip("203.0.113.7")], false), |_| {
+        Input::Snapshot(s.clone())
+    });
+    assert_eq!(code(&reply), "state_unavailable");
+    let admin = facts(
+        "GET",
+        "/__portcullis/admin/settings",
+        &[ip("203.0.113.7")],
+        false,
+    );
+    let (steps, _) = drive(admin, |step| match step {
+        Step::Snapshot => Input::Snapshot(s.clone()),
+        _ => upstream(200, vec![]),
+    });
+    assert_eq!(kinds(&steps), ["snapshot", "admin"]);
 }
 
 /// The warnings that only ever accompany a refusal.

@@ -3,7 +3,9 @@
 //! lockouts to list, and audit entries.
 
 use portcullis_core::objects::{AuditEntry, AuditKind, ControlAnswer, ControlOp, Stored};
-use portcullis_core::{Secrets, Snapshot};
+use portcullis_core::{
+    FRAUD_FEED_RECORD, Policy, REVOCATIONS_RECORD, Revocations, Secrets, Snapshot,
+};
 use serde_json::json;
 use worker::Result;
 
@@ -36,7 +38,7 @@ pub(crate) fn apply(store: &Store, op: ControlOp, now: u64) -> Result<Stored<Con
             match sessions::revoke(store, policy, Some(&user))? {
                 Ok(before) => ControlAnswer::Revoked { before },
                 Err(_) => {
-                    return unreadable(store, known, format!("control:{}", sessions::ROW), now);
+                    return unreadable(store, known, REVOCATIONS_RECORD.to_owned(), now);
                 }
             }
         }
@@ -78,7 +80,9 @@ fn unreadable(
 }
 
 /// The snapshot: the policy (the fraud feed's list merged into its deny
-/// list), the active bans, the signing secrets and the revocations.
+/// list), the active bans, the signing secrets and the revocations. A
+/// damaged feed list or revocations row is named in the snapshot (the
+/// requests that need it fail closed) and audited once.
 fn snapshot(
     store: &Store,
     policy: std::result::Result<portcullis_core::Policy, String>,
@@ -92,16 +96,22 @@ fn snapshot(
             }));
         }
     };
-    let Ok(feed) = feed::entries(store)? else {
-        return unreadable(store, Some(&policy), format!("control:{}", feed::LIST), now);
+    let mut unreadable = Vec::new();
+    let feed = match feed::entries(store)? {
+        Ok(feed) => feed,
+        Err(damage) => {
+            notice(store, &policy, FRAUD_FEED_RECORD, &damage.reason, now)?;
+            unreadable.push(FRAUD_FEED_RECORD.to_owned());
+            Vec::new()
+        }
     };
-    let Ok(revocations) = store.revocations()? else {
-        return unreadable(
-            store,
-            Some(&policy),
-            format!("control:{}", sessions::ROW),
-            now,
-        );
+    let revocations = match store.revocations()? {
+        Ok(revocations) => revocations,
+        Err(damage) => {
+            notice(store, &policy, REVOCATIONS_RECORD, &damage.reason, now)?;
+            unreadable.push(REVOCATIONS_RECORD.to_owned());
+            Revocations::default()
+        }
     };
     policy.bans.fraud.deny_list.extend(feed);
     let secrets = Secrets {
@@ -111,8 +121,31 @@ fn snapshot(
         captcha: store.secret(Secret::Captcha)?,
         pepper: store.signing_secret(Secret::Pepper)?,
     };
-    let snapshot = Snapshot::new(policy, bans::active(store, now)?, secrets, revocations);
+    let mut snapshot = Snapshot::new(policy, bans::active(store, now)?, secrets, revocations);
+    snapshot.unreadable = unreadable;
     Ok(Stored::Answer(ControlAnswer::Snapshot {
         snapshot: Box::new(snapshot),
     }))
+}
+
+/// Audits a damaged row of Control's once (not on every snapshot read).
+fn notice(store: &Store, policy: &Policy, record: &str, damage: &str, now: u64) -> Result<()> {
+    let marker = noticed_key(record);
+    if store.get(&marker)?.is_some() {
+        return Ok(());
+    }
+    worker::console_error!("portcullis: {record}: unreadable record: {damage}");
+    let detail = json!({ "record": record, "damage": damage });
+    audit::record(
+        store,
+        Some(policy),
+        &AuditEntry::new(AuditKind::StateUnreadable, "", detail),
+        now,
+    )?;
+    store.put(&marker, "1")
+}
+
+/// The row that says a damaged `record` was audited.
+pub(crate) fn noticed_key(record: &str) -> String {
+    format!("noticed:{record}")
 }

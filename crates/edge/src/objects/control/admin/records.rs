@@ -14,7 +14,7 @@ use worker::{Response, Result};
 use super::context::Admin;
 use crate::http::reply;
 use crate::objects::account_guard::client as account_guard;
-use crate::objects::control::{feed, sessions};
+use crate::objects::control::{feed, ops, sessions};
 use crate::objects::ip_guard::client as ip_guard;
 use crate::objects::user_state::client as user_state;
 
@@ -45,8 +45,10 @@ pub(crate) async fn clear(a: &Admin<'_>, rest: &str) -> Result<Response> {
             None => None,
         },
         ("control", row @ (sessions::ROW | feed::LIST)) => {
+            let record = format!("control:{row}");
             a.store.delete(row)?;
-            Some(format!("control:{row}"))
+            a.store.delete(&ops::noticed_key(&record))?;
+            Some(record)
         }
         _ => None,
     };

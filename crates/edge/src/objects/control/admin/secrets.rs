@@ -28,7 +28,7 @@ fn slot(kind: SecretKind) -> Secret {
 /// `POST /secrets/<name>`, optionally with `{"value": "…"}`.
 pub(crate) fn rotate(a: &Admin<'_>, name: &str, body: &str) -> Result<Response> {
     let Some(kind) = SecretKind::parse(name) else {
-        return reply::refusal(&refusal::invalid(404, "not_found", "No such secret."));
+        return reply::refusal(&refusal::invalid(404, "not_found", "No such admin route."));
     };
     let given = serde_json::from_str::<Value>(body)
         .ok()

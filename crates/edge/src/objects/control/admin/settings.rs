@@ -1,7 +1,7 @@
 //! The settings: read (secrets only as "set" / "unset"), patch, replace.
 
 use portcullis_core::Policy;
-use portcullis_core::objects::AuditKind;
+use portcullis_core::objects::{AuditEntry, AuditKind};
 use portcullis_core::refusal;
 use serde_json::json;
 use worker::{Response, Result};
@@ -9,7 +9,7 @@ use worker::{Response, Result};
 use super::context::Admin;
 use crate::http::reply;
 use crate::objects::control::store::Secret;
-use crate::objects::control::{feed, webhooks};
+use crate::objects::control::{audit, feed, webhooks};
 
 /// `GET /settings`.
 pub(crate) fn read(a: &Admin<'_>) -> Result<Response> {
@@ -49,9 +49,9 @@ pub(crate) async fn write(a: &Admin<'_>, body: &str, replace: bool) -> Result<Re
     // A newly configured feed is polled within a second.
     feed::reset(a.store)?;
     a.store.state.storage().delete_alarm().await?;
-    a.audit(
-        AuditKind::SettingsChanged,
-        json!({ "by": "applicationKey" }),
-    )?;
+    // Audited (and sent as a webhook) under the policy just saved.
+    let detail = json!({ "by": "applicationKey" });
+    let entry = AuditEntry::new(AuditKind::SettingsChanged, a.ip.clone(), detail);
+    audit::record(a.store, Some(&updated), &entry, a.now)?;
     reply::json(200, &json!({ "policy": updated }))
 }
