@@ -2,7 +2,7 @@
 // first-feedback files and the Worker bundle, gzip -9, of this tree and of
 // a base commit built beside it (a git worktree under tests/.tmp/).
 //
-//   node bench/sizes.js [--base=<commit>] [--no-build]
+//   node bench/sizes.js [--base=<commit>] [--base-dir=<checkout of it>] [--no-build]
 //
 // The Worker is also measured without its wasm name section (code only),
 // so a change that strips the names cannot hide code growth.
@@ -63,7 +63,7 @@ function measure(dir) {
   };
 }
 
-const baseDir = worktree(base);
+const baseDir = arg("base-dir", null) ?? worktree(base);
 if (build) {
   for (const dir of [baseDir, root]) {
     run(dir, "scripts/build-pkg.sh");

@@ -77,48 +77,42 @@ impl PathPatterns {
     }
 }
 
-/// Decodes `%XX` escapes once (invalid escapes stay as they are).
-pub(crate) fn percent_decode(s: &str) -> String {
-    let hex = |b: u8| (b as char).to_digit(16);
+/// The bytes of `s` with every `%XX` decoded once, and whether every `%`
+/// started one (an invalid escape stays as it is).
+fn unescape(s: &str) -> (Vec<u8>, bool) {
     let bytes = s.as_bytes();
+    let hex = |at: usize| bytes.get(at).and_then(|b| (*b as char).to_digit(16));
     let mut out = Vec::with_capacity(bytes.len());
+    let mut all_valid = true;
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
-        {
-            out.push((h * 16 + l) as u8);
-            i += 3;
-            continue;
+        if bytes[i] == b'%' {
+            if let (Some(h), Some(l)) = (hex(i + 1), hex(i + 2)) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+            all_valid = false;
         }
         out.push(bytes[i]);
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    (out, all_valid)
+}
+
+/// Decodes `%XX` escapes once (invalid escapes stay as they are).
+pub(crate) fn percent_decode(s: &str) -> String {
+    String::from_utf8_lossy(&unescape(s).0).into_owned()
 }
 
 /// A path segment as `decodeURIComponent` reads it: every `%XX` decoded,
 /// or, when any `%` does not start two hex digits or the bytes are not
 /// UTF-8 (where JavaScript throws), the raw text.
 pub(crate) fn percent_decode_component(raw: &str) -> String {
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] != b'%' {
-            out.push(bytes[i]);
-            i += 1;
-            continue;
-        }
-        let hex = |at: usize| bytes.get(at).and_then(|b| (*b as char).to_digit(16));
-        let (Some(h), Some(l)) = (hex(i + 1), hex(i + 2)) else {
-            return raw.to_owned();
-        };
-        out.push((h * 16 + l) as u8);
-        i += 3;
+    match unescape(raw) {
+        (bytes, true) => String::from_utf8(bytes).unwrap_or_else(|_| raw.to_owned()),
+        (_, false) => raw.to_owned(),
     }
-    String::from_utf8(out).unwrap_or_else(|_| raw.to_owned())
 }
 
 #[cfg(test)]
