@@ -24,9 +24,11 @@ export const PASSWORD = "orbit-Vivid-lantern-52";
  * `users` says: `{ [username]: { roles: ["staff"], createdAgo: <seconds>,
  * anyPassword: true } }` (`anyPassword`: a password set before the policy
  * tightened, or changed elsewhere, so any password logs in); a change or
- * reset to ORIGIN_REFUSES answers 400.
+ * reset to ORIGIN_REFUSES answers 400. `isLogin(path)` says which paths the
+ * origin routes to its login (by default only `/login`); `answer(req)` may
+ * replace the status or add headers: `{ status, headers }`.
  */
-export async function startOrigin({ users = {} } = {}) {
+export async function startOrigin({ users = {}, isLogin = (path) => path === "/login", answer = () => null } = {}) {
   const seen = [];
   const server = createServer((req, res) => {
     const chunks = [];
@@ -40,7 +42,7 @@ export async function startOrigin({ users = {} } = {}) {
         "portcullis-internal": "origin-only",
       };
       let status = req.url.startsWith("/app/forbidden") ? 403 : 200;
-      if (req.url === "/login" && req.method === "POST") {
+      if (isLogin(req.url.split("?")[0]) && req.method === "POST") {
         const form = new URLSearchParams(body.toString());
         const username = form.get("username") ?? "";
         const account = Object.hasOwn(users, username) ? users[username] : {};
@@ -59,7 +61,8 @@ export async function startOrigin({ users = {} } = {}) {
         const form = new URLSearchParams(body.toString());
         if (form.get("new_password") === ORIGIN_REFUSES) status = 400;
       }
-      res.writeHead(status, headers);
+      const override = answer(req) ?? {};
+      res.writeHead(override.status ?? status, { ...headers, ...override.headers });
       res.end(JSON.stringify({ method: req.method, url: req.url, headers: req.headers, bodyLength: body.length }));
     });
   });

@@ -51,6 +51,10 @@ pub struct IpRecord {
     pub banned_until: Option<u64>,
     /// How many times this client has been banned (drives escalation).
     pub ban_count: u32,
+    /// Digests of the forged tokens warned about within the window, with
+    /// when: one token counts one warning, however many requests carry it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tokens: Vec<(String, u64)>,
 }
 
 impl IpRecord {
@@ -78,6 +82,21 @@ impl IpRecord {
         self.banned_until = Some(until);
         self.warnings.clear();
         Some(until)
+    }
+
+    /// Whether the token with `digest` was already warned about within the
+    /// window (remembering it if not; at most 64 are kept).
+    pub fn seen_token(&mut self, digest: &str, policy: &BanPolicy, now: u64) -> bool {
+        self.tokens
+            .retain(|(_, at)| now.saturating_sub(*at) < policy.window_seconds);
+        if self.tokens.iter().any(|(d, _)| d == digest) {
+            return true;
+        }
+        if self.tokens.len() >= 64 {
+            self.tokens.remove(0);
+        }
+        self.tokens.push((digest.to_owned(), now));
+        false
     }
 
     /// Lifts the ban (the admin's unban); the history of past bans stays so
@@ -206,7 +225,7 @@ pub(crate) fn decide_access(
 /// Parses a fraud feed: one IP or CIDR per line; blank lines and `#`
 /// comments are skipped, as are lines that do not parse (returned
 /// separately so the admin can see them).
-pub fn parse_feed(text: &str) -> (Vec<String>, Vec<String>) {
+pub fn parse_feed(text: &str, policy: &BanPolicy) -> (Vec<String>, Vec<String>) {
     let mut good = Vec::new();
     let mut bad = Vec::new();
     for line in text.lines() {
@@ -214,12 +233,26 @@ pub fn parse_feed(text: &str) -> (Vec<String>, Vec<String>) {
         if line.is_empty() {
             continue;
         }
-        match parse_net(line) {
+        // A catch-all range would ban everyone: such lines are rejected.
+        match parse_net(line).filter(|net| !crate::net::too_wide(net, policy.widest())) {
             Some(net) => good.push(net.to_string()),
             None => bad.push(line.to_owned()),
         }
     }
     (good, bad)
+}
+
+/// Largest fraud feed the edge reads (bytes); a longer one is a failed poll.
+pub const MAX_FEED_BYTES: usize = 1024 * 1024;
+
+/// The canonical target of an administrator's ban, or `None` when it is
+/// not an address or range, or wider than the policy allows.
+pub fn ban_target(value: &str, policy: &BanPolicy) -> Option<String> {
+    let net = parse_net(value)?;
+    if crate::net::too_wide(&net, policy.widest()) {
+        return None;
+    }
+    crate::net::canonical_target(value)
 }
 
 #[cfg(test)]
@@ -438,9 +471,12 @@ mod tests {
 
     #[test]
     fn feeds_skip_comments_and_report_bad_lines() {
-        let (good, bad) = parse_feed("# list\n203.0.113.0/24\n\n2001:db8::1 # one\nnot-an-ip\n");
+        let (good, bad) = parse_feed(
+            "# list\n203.0.113.0/24\n\n2001:db8::1 # one\nnot-an-ip\n0.0.0.0/0\n",
+            &BanPolicy::default(),
+        );
         assert_eq!(good, vec!["203.0.113.0/24", "2001:db8::1/128"]);
-        assert_eq!(bad, vec!["not-an-ip"]);
+        assert_eq!(bad, vec!["not-an-ip", "0.0.0.0/0"]);
     }
 
     proptest! {
@@ -464,7 +500,7 @@ mod tests {
         fn parsers_never_panic(s in ".{0,64}") {
             let _ = parse_net(&s);
             let _ = parse_client_ip(&s);
-            let _ = parse_feed(&s);
+            let _ = parse_feed(&s, &BanPolicy::default());
         }
     }
 }

@@ -64,16 +64,21 @@ pub(crate) enum Decision {
     Refuse(&'static str),
 }
 
-/// The decision for the provider's answer (`None`: it did not answer in
-/// time), and the result code the audit log records for it (`pass`,
-/// `unavailable`, or the refusal's reason). Fail open lets an unanswered
-/// check through.
-pub(crate) fn decide(policy: &CaptchaPolicy, answer: Option<&str>) -> (Decision, &'static str) {
-    match answer.map(|text| verdict(policy, text)) {
-        None if policy.fail_open => (Decision::Pass, "unavailable"),
-        None => (Decision::Unavailable, "unavailable"),
-        Some(Verdict::Pass) => (Decision::Pass, "pass"),
-        Some(Verdict::Fail(reason)) => (Decision::Refuse(reason), reason),
+/// The decision for the provider's answer (its HTTP status, `0` when it
+/// did not answer in time, and its body), and the result code the audit
+/// log records for it (`pass`, `unavailable`, `providerRefused`, or the
+/// refusal's reason). Fail open lets a check through only when the
+/// provider could not be asked (no answer, a 5xx), never on its 4xx: a
+/// 429 can be provoked by sending junk tokens.
+pub(crate) fn decide(policy: &CaptchaPolicy, status: u16, body: &str) -> (Decision, &'static str) {
+    match status {
+        200..=299 => match verdict(policy, body) {
+            Verdict::Pass => (Decision::Pass, "pass"),
+            Verdict::Fail(reason) => (Decision::Refuse(reason), reason),
+        },
+        0 | 500..=599 if policy.fail_open => (Decision::Pass, "unavailable"),
+        0 | 500..=599 => (Decision::Unavailable, "unavailable"),
+        _ => (Decision::Unavailable, "providerRefused"),
     }
 }
 
@@ -195,21 +200,28 @@ mod tests {
     #[test]
     fn decisions_fail_closed_unless_told_otherwise() {
         let mut p = CaptchaPolicy::default();
-        assert_eq!(decide(&p, None), (Decision::Unavailable, "unavailable"));
+        assert_eq!(decide(&p, 0, ""), (Decision::Unavailable, "unavailable"));
         assert_eq!(
-            decide(&p, Some(r#"{"success":true}"#)),
+            decide(&p, 200, r#"{"success":true}"#),
             (Decision::Pass, "pass")
         );
         assert_eq!(
-            decide(&p, Some(r#"{"success":false}"#)),
+            decide(&p, 200, r#"{"success":false}"#),
             (Decision::Refuse("not_solved"), "not_solved")
         );
         assert_eq!(
-            decide(&p, Some("garbage")).0,
+            decide(&p, 200, "garbage").0,
             Decision::Refuse("unreadable_answer")
         );
         p.fail_open = true;
-        assert_eq!(decide(&p, None), (Decision::Pass, "unavailable"));
+        assert_eq!(decide(&p, 0, ""), (Decision::Pass, "unavailable"));
+        assert_eq!(decide(&p, 503, ""), (Decision::Pass, "unavailable"));
+        for status in [400, 403, 429] {
+            assert_eq!(
+                decide(&p, status, r#"{"success":true}"#),
+                (Decision::Unavailable, "providerRefused")
+            );
+        }
     }
 
     #[test]

@@ -83,6 +83,36 @@ pub(crate) fn https_redirect(policy: &ResponsePolicy, url: &str) -> Option<Strin
         .map(|rest| format!("https://{rest}"))
 }
 
+/// Request headers a client may not send the origin: frameworks take them
+/// to override the path (`X-Original-URL`, `X-Rewrite-URL`), the host or
+/// prefix (`X-Forwarded-Host`, `X-Forwarded-Prefix`, `Forwarded`), the
+/// scheme, the method (`X-HTTP-Method-Override` and its kin) or the
+/// client's address (`X-Forwarded-For`: the edge names the client in
+/// `CF-Connecting-IP`). Lowercase; the edge drops them from every request.
+pub const DROPPED_REQUEST_HEADERS: [&str; 21] = [
+    "x-original-url",
+    "x-rewrite-url",
+    "x-original-uri",
+    "x-forwarded-host",
+    "x-forwarded-prefix",
+    "x-forwarded-path",
+    "x-forwarded-uri",
+    "x-forwarded-proto",
+    "x-forwarded-scheme",
+    "x-forwarded-port",
+    "x-forwarded-server",
+    "x-forwarded-for",
+    "x-real-ip",
+    "x-client-ip",
+    "true-client-ip",
+    "x-host",
+    "x-original-host",
+    "forwarded",
+    "x-http-method-override",
+    "x-http-method",
+    "x-method-override",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

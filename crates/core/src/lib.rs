@@ -40,6 +40,7 @@
 // `dangerous` holds the minting.
 mod admin;
 mod bans;
+mod bounds;
 mod captcha;
 mod context;
 mod document;
@@ -48,11 +49,13 @@ mod error;
 mod estimator;
 #[cfg(feature = "nfkc")]
 pub mod flows;
+mod form;
 mod generate;
 mod headers;
 mod lifecycle;
 mod lockout;
 mod messages;
+mod multipart;
 mod net;
 pub mod objects;
 mod password;
@@ -83,13 +86,16 @@ pub mod dangerous {
 pub use admin::{
     MIN_SECRET_CHARS, SecretKind, SecretRefusal, application_key_matches, bearer_token, new_secret,
 };
-pub use bans::{BanEntry, IpRecord, PERMANENT, WarningKind, parse_feed};
+pub use bans::{
+    BanEntry, IpRecord, MAX_FEED_BYTES, PERMANENT, WarningKind, ban_target, parse_feed,
+};
+pub use bounds::{BOUNDS, Bound, MAX_SECONDS};
 pub use context::Context;
 pub use document::Field;
 pub use error::Error;
 #[cfg(feature = "estimator")]
 pub use estimator::ESTIMATOR_MAX_CHARS;
-pub use headers::security_headers;
+pub use headers::{DROPPED_REQUEST_HEADERS, security_headers};
 pub use lifecycle::{
     ChangeReason, HistoryFingerprint, UserPatch, UserRecord, UserSummary, valid_user_id,
 };
@@ -107,7 +113,7 @@ pub use policy::{
 };
 pub use presets::NAMES as PRESET_NAMES;
 pub use probation::strip_links;
-pub use request::{FACT_HEADERS, FieldValue, FormInput, FormKind, RequestFacts};
+pub use request::{FACT_HEADERS, RequestFacts};
 pub use routes::AdminRoute;
 pub use session::Revocations;
 pub use snapshot::{FRAUD_FEED_RECORD, REVOCATIONS_RECORD, Secrets, Snapshot};

@@ -155,6 +155,13 @@ pub struct UserRecord {
     pub created: Option<u64>,
     /// Probation: recent uses of the limited actions, and the reply count.
     pub actions: ActionLog,
+    /// The login name the user last signed in with (a new password must
+    /// not contain it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// The account's email, when the origin named it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
 }
 
 /// Why the edge refuses a login the origin accepted.
@@ -378,6 +385,14 @@ impl UserRecord {
         self.password_set_at = Some(now);
         self.must_change = None;
         self.expires_at(passwords)
+    }
+
+    /// Remembers the login name and email a login carried (capped).
+    pub fn set_identity(&mut self, username: &str, email: Option<&str>) {
+        self.username = Some(username.chars().take(MAX_USER_ID_LEN).collect());
+        if let Some(email) = email {
+            self.email = Some(email.chars().take(MAX_USER_ID_LEN).collect());
+        }
     }
 
     /// Records the account's creation time the origin gave at login.

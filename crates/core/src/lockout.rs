@@ -4,6 +4,8 @@
 //! unlock. Plain state the edge keeps in the account's Durable Object, so
 //! concurrent failures are counted exactly.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::policy::LoginPolicy;
@@ -20,7 +22,16 @@ pub struct AccountLock {
     pub lockouts: u32,
     /// Locked until an administrator unlocks.
     pub permanent: bool,
+    /// The failures by the login name as typed (accounts whose names fold
+    /// to this key share the count, but a good login clears only its own
+    /// spelling's: one good login as `Victim` must not clear the failures
+    /// counted against `victim`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_name: BTreeMap<String, u32>,
 }
+
+/// Spellings kept apart per account key; beyond, they share one count.
+const MAX_SPELLINGS: usize = 32;
 
 /// May a login be attempted now?
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,7 +80,7 @@ impl AccountLock {
     /// [`Self::settle_failure`]). Counting before the origin answers means
     /// parallel guesses cannot exceed the limit: once the reserved attempts
     /// reach it, further attempts are refused until they settle.
-    pub fn begin_attempt(&mut self, policy: &LoginPolicy, now: u64) -> Gate {
+    pub fn begin_attempt(&mut self, policy: &LoginPolicy, now: u64, name: &str) -> Gate {
         let gate = self.gate(policy, now);
         if gate != Gate::Open || !policy.lockout_enabled {
             return gate;
@@ -81,7 +92,19 @@ impl AccountLock {
             return self.lock(policy, now);
         }
         self.failures += 1;
+        let spelling = self.spelling(name);
+        *self.by_name.entry(spelling).or_default() += 1;
         Gate::Open
+    }
+
+    /// The key `name`'s failures are counted under.
+    fn spelling(&self, name: &str) -> String {
+        let name: String = name.trim().chars().take(256).collect();
+        if self.by_name.contains_key(&name) || self.by_name.len() < MAX_SPELLINGS {
+            name
+        } else {
+            String::new()
+        }
     }
 
     /// The origin refused an attempt started with [`Self::begin_attempt`].
@@ -100,19 +123,37 @@ impl AccountLock {
         Failure::AttemptsLeft(policy.report_attempts_left.then_some(left))
     }
 
-    /// The origin accepted an attempt started with [`Self::begin_attempt`].
-    /// Returns the gate: if a parallel attempt locked the account meanwhile,
-    /// the success must not open a session.
-    pub fn settle_success(&mut self, policy: &LoginPolicy, now: u64) -> Gate {
+    /// The origin accepted an attempt started with [`Self::begin_attempt`]
+    /// as `name`. Returns the gate: if a parallel attempt locked the
+    /// account meanwhile, the success must not open a session. Only the
+    /// failures counted against this spelling are cleared (and those from
+    /// before spellings were counted).
+    pub fn settle_success(&mut self, policy: &LoginPolicy, now: u64, name: &str) -> Gate {
         let gate = self.gate(policy, now);
         if gate == Gate::Open {
-            self.failures = 0;
+            let spelling = self.spelling(name);
+            self.by_name.remove(&spelling);
+            self.failures = self.by_name.values().sum();
         }
         gate
     }
 
+    /// Gives back an attempt started with [`Self::begin_attempt`] as
+    /// `name` that the origin never judged (it failed, or did not answer).
+    pub fn release(&mut self, name: &str) {
+        self.failures = self.failures.saturating_sub(1);
+        let spelling = self.spelling(name);
+        if let Some(count) = self.by_name.get_mut(&spelling) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                self.by_name.remove(&spelling);
+            }
+        }
+    }
+
     fn lock(&mut self, policy: &LoginPolicy, now: u64) -> Gate {
         self.failures = 0;
+        self.by_name.clear();
         self.lockouts = self.lockouts.saturating_add(1);
         if policy.permanent_after_lockouts > 0 && self.lockouts >= policy.permanent_after_lockouts {
             self.permanent = true;
@@ -169,6 +210,7 @@ impl AccountLock {
     /// The administrator's unlock (also lifts a permanent lockout).
     pub fn unlock(&mut self) {
         self.failures = 0;
+        self.by_name.clear();
         self.locked_until = None;
         self.permanent = false;
     }
@@ -209,6 +251,30 @@ mod tests {
             max_lockout_seconds: 200,
             ..LoginPolicy::default()
         }
+    }
+
+    #[test]
+    fn a_good_login_clears_only_its_own_spelling() {
+        let p = LoginPolicy::default();
+        let mut a = AccountLock::default();
+        for _ in 0..4 {
+            assert_eq!(a.begin_attempt(&p, 0, "victim"), Gate::Open);
+            a.settle_failure(&p, 0);
+        }
+        assert_eq!(a.begin_attempt(&p, 0, "Victim"), Gate::Open);
+        assert_eq!(a.settle_success(&p, 0, "Victim"), Gate::Open);
+        assert_eq!(a.failures, 4, "Victim's success leaves victim's failures");
+        assert_eq!(a.begin_attempt(&p, 0, "victim"), Gate::Open);
+        assert!(matches!(a.settle_failure(&p, 0), Failure::Locked(_)));
+        let mut b = AccountLock::default();
+        b.begin_attempt(&p, 0, "bob");
+        b.settle_failure(&p, 0);
+        b.begin_attempt(&p, 0, "bob");
+        b.release("bob");
+        assert_eq!(b.failures, 1, "a released attempt is given back");
+        b.begin_attempt(&p, 0, "bob");
+        b.settle_success(&p, 0, "bob");
+        assert_eq!(b.failures, 0);
     }
 
     #[test]
@@ -286,12 +352,12 @@ mod tests {
         let mut a = AccountLock::default();
         // Twelve attempts start before any answer arrives.
         let opened = (0..12)
-            .filter(|_| a.begin_attempt(&p, 0) == Gate::Open)
+            .filter(|_| a.begin_attempt(&p, 0, "alice") == Gate::Open)
             .count();
         assert_eq!(opened, 3, "only max_failed_attempts reach the origin");
         assert_ne!(a.gate(&p, 0), Gate::Open, "the fourth locked the account");
         // A correct guess among the three does not open a session now.
-        assert_ne!(a.settle_success(&p, 0), Gate::Open);
+        assert_ne!(a.settle_success(&p, 0, "alice"), Gate::Open);
         assert!(matches!(a.settle_failure(&p, 0), Failure::Locked(_)));
     }
 
@@ -299,21 +365,24 @@ mod tests {
     fn sequential_begin_and_settle_match_record_failure() {
         let p = policy();
         let mut a = AccountLock::default();
-        assert_eq!(a.begin_attempt(&p, 0), Gate::Open);
+        assert_eq!(a.begin_attempt(&p, 0, "alice"), Gate::Open);
         assert_eq!(a.settle_failure(&p, 0), Failure::AttemptsLeft(Some(2)));
-        assert_eq!(a.begin_attempt(&p, 0), Gate::Open);
+        assert_eq!(a.begin_attempt(&p, 0, "alice"), Gate::Open);
         assert_eq!(a.settle_failure(&p, 0), Failure::AttemptsLeft(Some(1)));
-        assert_eq!(a.begin_attempt(&p, 0), Gate::Open);
+        assert_eq!(a.begin_attempt(&p, 0, "alice"), Gate::Open);
         assert_eq!(
             a.settle_failure(&p, 0),
             Failure::Locked(Gate::Locked { retry_after: 60 })
         );
-        assert_eq!(a.begin_attempt(&p, 1), Gate::Locked { retry_after: 59 });
+        assert_eq!(
+            a.begin_attempt(&p, 1, "alice"),
+            Gate::Locked { retry_after: 59 }
+        );
         let mut b = AccountLock::default();
-        b.begin_attempt(&p, 0);
+        b.begin_attempt(&p, 0, "alice");
         b.settle_failure(&p, 0);
-        b.begin_attempt(&p, 0);
-        assert_eq!(b.settle_success(&p, 0), Gate::Open);
+        b.begin_attempt(&p, 0, "alice");
+        assert_eq!(b.settle_success(&p, 0, "alice"), Gate::Open);
         assert_eq!(b.failures, 0);
     }
 

@@ -82,3 +82,12 @@ pub(crate) fn in_any(ip: IpAddr, cidrs: &[String]) -> bool {
         .filter_map(|c| parse_net(c))
         .any(|net| net.contains(&ip))
 }
+
+/// Whether `net` is wider than `widest` allows (the shortest IPv4 and IPv6
+/// prefix lengths): a catch-all such as `0.0.0.0/0` bans or exempts everyone.
+pub(crate) fn too_wide(net: &IpNet, widest: (u8, u8)) -> bool {
+    match net {
+        IpNet::V4(v4) => v4.prefix_len() < widest.0,
+        IpNet::V6(v6) => v6.prefix_len() < widest.1,
+    }
+}

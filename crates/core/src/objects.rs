@@ -52,7 +52,7 @@ pub enum Save {
 // ---------------------------------------------------------------- AccountGuard
 
 /// An operation on an account's lockout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum AccountOp {
     /// The gate and the failures so far, changing nothing.
@@ -63,6 +63,8 @@ pub enum AccountOp {
     Failure,
     /// The origin accepted the attempt.
     Success,
+    /// The origin failed or did not answer: the attempt is given back.
+    Release,
     /// The administrator's unlock.
     Unlock,
     /// The administrator's reset of the record (also of an unreadable one).
@@ -73,7 +75,7 @@ impl AccountOp {
     /// Whether the operation must read the stored record. The unlock and
     /// the clear start from an empty record when the stored one is
     /// unreadable, so a damaged row never locks an account for good.
-    pub fn needs_record(self) -> bool {
+    pub fn needs_record(&self) -> bool {
         !matches!(self, Self::Unlock | Self::Clear)
     }
 }
@@ -83,6 +85,10 @@ impl AccountOp {
 pub struct AccountCall {
     /// What to do.
     pub op: AccountOp,
+    /// The login name as typed (its failures are counted apart from other
+    /// spellings that fold to the same account key).
+    #[serde(default)]
+    pub name: String,
     /// The login settings it is decided under.
     pub policy: LoginPolicy,
 }
@@ -107,7 +113,7 @@ pub fn apply_account(lock: &mut AccountLock, call: &AccountCall, now: u64) -> (L
         attempts_left,
         failures: 0,
     };
-    match call.op {
+    match &call.op {
         AccountOp::Peek => (
             LockAnswer {
                 failures: lock.failures,
@@ -115,7 +121,10 @@ pub fn apply_account(lock: &mut AccountLock, call: &AccountCall, now: u64) -> (L
             },
             Save::No,
         ),
-        AccountOp::Begin => (answer(lock.begin_attempt(policy, now), None), Save::Yes),
+        AccountOp::Begin => (
+            answer(lock.begin_attempt(policy, now, &call.name), None),
+            Save::Yes,
+        ),
         AccountOp::Failure => {
             let result = match lock.settle_failure(policy, now) {
                 Failure::AttemptsLeft(left) => answer(Gate::Open, left),
@@ -123,7 +132,14 @@ pub fn apply_account(lock: &mut AccountLock, call: &AccountCall, now: u64) -> (L
             };
             (result, Save::Yes)
         }
-        AccountOp::Success => (answer(lock.settle_success(policy, now), None), Save::Yes),
+        AccountOp::Success => (
+            answer(lock.settle_success(policy, now, &call.name), None),
+            Save::Yes,
+        ),
+        AccountOp::Release => {
+            lock.release(&call.name);
+            (answer(lock.gate(policy, now), None), Save::Yes)
+        }
         AccountOp::Unlock => {
             lock.unlock();
             (answer(Gate::Open, None), Save::Yes)
@@ -151,6 +167,9 @@ pub enum GuardOp {
         kind: WarningKind,
         /// The ban settings it is decided under.
         policy: Box<BanPolicy>,
+        /// The digest of the forged token it is about, if any: one token
+        /// counts once.
+        token: Option<String>,
     },
     /// The administrator lifted the client's ban.
     Lift,
@@ -176,6 +195,8 @@ pub enum GuardAnswer {
         /// Warnings now inside the window.
         in_window: usize,
     },
+    /// The same token was warned about already within the window: not counted.
+    Repeated,
     /// Done.
     Done,
 }
@@ -183,7 +204,14 @@ pub enum GuardAnswer {
 /// Applies `op` to the client's record at `now`.
 pub fn apply_guard(record: &mut IpRecord, op: &GuardOp, now: u64) -> GuardAnswer {
     match op {
-        GuardOp::Warn { key, policy, .. } => {
+        GuardOp::Warn {
+            key, policy, token, ..
+        } => {
+            if let Some(digest) = token
+                && record.seen_token(digest, policy, now)
+            {
+                return GuardAnswer::Repeated;
+            }
             let ban = record.record_warning(policy, now).map(|until| BanEntry {
                 target: key.clone(),
                 until,
@@ -224,6 +252,10 @@ pub struct LoginRequest {
     pub created: Option<u64>,
     /// The roles the origin named.
     pub roles: Vec<String>,
+    /// The login name the user signed in with.
+    pub username: String,
+    /// The account's email, when known.
+    pub email: Option<String>,
 }
 
 /// An operation on a user's lifecycle record.
@@ -246,8 +278,9 @@ pub enum UserOp {
     },
     /// Every tracked session ends.
     EndSessions,
-    /// Was this password among the user's recent ones?
-    Reuses {
+    /// A new password is about to be checked: was it among the user's
+    /// recent ones, and what login name and email does the account have?
+    Vet {
         /// The password settings (history depth).
         passwords: PasswordPolicy,
         /// The new password's keyed hash.
@@ -324,10 +357,14 @@ pub enum UserAnswer {
         /// Still active.
         active: bool,
     },
-    /// Whether the password was used recently.
-    Reuses {
+    /// What a new password is checked against.
+    Vetted {
         /// Among the last `historyCount`.
         reused: bool,
+        /// The login name the user last signed in with.
+        username: Option<String>,
+        /// The account's email, when known.
+        email: Option<String>,
     },
     /// The new password is recorded.
     Changed {
@@ -369,12 +406,16 @@ pub fn apply_user(record: &mut UserRecord, op: &UserOp, now: u64) -> (UserAnswer
             record.end_sessions();
             (UserAnswer::Done, Save::Yes)
         }
-        UserOp::Reuses {
+        UserOp::Vet {
             passwords,
             fingerprint,
         } => {
-            let reused = record.reuses(fingerprint, passwords);
-            (UserAnswer::Reuses { reused }, Save::No)
+            let answer = UserAnswer::Vetted {
+                reused: record.reuses(fingerprint, passwords),
+                username: record.username.clone(),
+                email: record.email.clone(),
+            };
+            (answer, Save::No)
         }
         UserOp::Changed {
             passwords,
@@ -428,6 +469,7 @@ pub fn apply_user(record: &mut UserRecord, op: &UserOp, now: u64) -> (UserAnswer
 fn login(record: &mut UserRecord, request: &LoginRequest, now: u64) -> (UserAnswer, Save) {
     let policy = &request.policy;
     record.set_created(request.created);
+    record.set_identity(&request.username, request.email.as_deref());
     let probation = record.on_probation(policy, Role::from_session_roles(&request.roles), now);
     let fingerprint = request.fingerprint.clone();
     match record.login(policy, fingerprint, request.meets_policy, &request.sid, now) {
@@ -568,6 +610,13 @@ pub enum ControlOp {
         /// The client address (for the audit log).
         ip: String,
     },
+    /// A reset succeeded: the user's other outstanding reset links end.
+    RevokeResets {
+        /// The user id.
+        user: String,
+        /// The link just used.
+        except: String,
+    },
     /// A password changed or was reset: the user's older sessions end.
     RevokeUser {
         /// The user id.
@@ -647,6 +696,7 @@ mod tests {
         let mut lock = AccountLock::default();
         let call = |op| AccountCall {
             op,
+            name: "alice".into(),
             policy: login_policy(),
         };
         for _ in 0..2 {

@@ -39,6 +39,75 @@ pub(crate) fn canonical_path(raw: &str) -> String {
     format!("/{}", segments.join("/"))
 }
 
+/// The same without percent-decoding: how an origin that routes on the
+/// raw path sees it (`/app/..%2Fx` stays under `/app/`).
+pub(crate) fn canonical_raw_path(raw: &str) -> String {
+    let path = raw.split(['?', '#']).next().unwrap_or(raw);
+    let mut segments: Vec<String> = Vec::new();
+    for segment in path.replace('\\', "/").split('/') {
+        let segment = segment.split(';').next().unwrap_or_default();
+        match segment {
+            "" | "." => {}
+            ".." => {
+                segments.pop();
+            }
+            s => segments.push(s.to_lowercase()),
+        }
+    }
+    format!("/{}", segments.join("/"))
+}
+
+/// What makes a raw path ambiguous: it reads differently when decoded
+/// twice (`%252e`), or it carries an encoded separator or dot (`%2F`,
+/// `%5C`, `%2E`) that origins split, or do not, before routing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct PathDoubt {
+    /// Decoding once and twice give different paths.
+    pub double_encoded: bool,
+    /// An encoded `/`, `\` or `.`.
+    pub encoded_separator: bool,
+}
+
+/// The doubts about `raw` (the path, query excluded).
+pub(crate) fn path_doubt(raw: &str) -> PathDoubt {
+    let path = raw.split(['?', '#']).next().unwrap_or(raw);
+    let once = percent_decode(path);
+    let lower = path.to_ascii_lowercase();
+    PathDoubt {
+        double_encoded: percent_decode(&once) != once,
+        encoded_separator: ["%2f", "%5c", "%2e"].iter().any(|e| lower.contains(e)),
+    }
+}
+
+/// The key a checked route (login, logout, signup, change password,
+/// reset) is matched on, from a canonical path: PHP's path info is cut
+/// after the script (`/login.php/x` → `/login.php`), then the last
+/// segment loses trailing dots and one extension (`/login.json`,
+/// `/login.php`, `/login.` → `/login`). Origins route these spellings to
+/// the same handler (a Rails format suffix, PHP scripts, lenient routers),
+/// so the edge checks them as that route.
+pub(crate) fn route_key(canonical: &str) -> String {
+    let mut segments: Vec<&str> = canonical.split('/').filter(|s| !s.is_empty()).collect();
+    if let Some(script) = segments.iter().position(|s| s.ends_with(".php")) {
+        segments.truncate(script + 1);
+    }
+    if let Some(last) = segments.last_mut() {
+        let trimmed = last.trim_end_matches('.');
+        *last = match trimmed.rsplit_once('.') {
+            Some((stem, ext))
+                if !stem.is_empty()
+                    && !ext.is_empty()
+                    && ext.len() <= 8
+                    && ext.chars().all(|c| c.is_ascii_alphanumeric()) =>
+            {
+                stem
+            }
+            _ => trimmed,
+        };
+    }
+    format!("/{}", segments.join("/"))
+}
+
 /// Path patterns (exact, or a prefix before a trailing `*`) in canonical
 /// form, prepared once so matching a request is plain string comparison.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,6 +199,42 @@ mod tests {
             percent_decode_component("203.0.113.0%2F24"),
             "203.0.113.0/24"
         );
+    }
+
+    #[test]
+    fn raw_paths_keep_encoded_separators() {
+        assert_eq!(canonical_raw_path("/app/..%2Fhello"), "/app/..%2fhello");
+        assert_eq!(canonical_path("/app/..%2Fhello"), "/hello");
+        assert_eq!(canonical_raw_path("/x/../APP//y;a=1"), "/app/y");
+    }
+
+    #[test]
+    fn doubts() {
+        assert_eq!(path_doubt("/app/hello"), PathDoubt::default());
+        assert!(path_doubt("/app/..%2Fhello").encoded_separator);
+        assert!(path_doubt("/app/%2e%2e/x").encoded_separator);
+        assert!(path_doubt("/app/..%5Cx").encoded_separator);
+        assert!(path_doubt("/a%252e").double_encoded);
+        assert!(!path_doubt("/a%25").double_encoded);
+        assert!(!path_doubt("/caf%C3%A9").encoded_separator);
+    }
+
+    #[test]
+    fn checked_route_keys() {
+        for spelling in [
+            "/login",
+            "/login.json",
+            "/login.php",
+            "/login.php/x/y",
+            "/login.",
+            "/login.json.",
+        ] {
+            assert_eq!(route_key(&canonical_path(spelling)), "/login", "{spelling}");
+        }
+        assert_eq!(route_key("/account/password.xml"), "/account/password");
+        assert_eq!(route_key("/"), "/");
+        assert_eq!(route_key("/.htaccess"), "/.htaccess");
+        assert_ne!(route_key("/login-help"), "/login");
     }
 
     /// Whether the canonical form of `path` matches one of `patterns`.

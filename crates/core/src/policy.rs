@@ -118,6 +118,8 @@ impl Policy {
                 supported: POLICY_VERSION,
             });
         }
+        // Plain data with string keys: serialising cannot fail.
+        crate::bounds::check(&serde_json::to_value(self).unwrap_or_default())?;
         self.passwords.validate("passwords")?;
         self.login.validate()?;
         self.bans.validate()?;
@@ -181,14 +183,52 @@ fn check_path(field: &str, path: &str) -> Result<(), Error> {
     Ok(())
 }
 
-fn check_url(field: &str, url: &str) -> Result<(), Error> {
-    let ok = (url.starts_with("https://") || url.starts_with("http://"))
-        && url.len() > "https://".len()
-        && !url.chars().any(|c| c.is_whitespace() || c.is_control());
-    if !ok {
+/// An origin: `scheme://host[:port]`, nothing after it.
+fn check_origin(field: &str, origin: &str) -> Result<(), Error> {
+    let rest = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"));
+    let ok = rest.is_some_and(|r| {
+        !r.is_empty() && !r.contains(['/', '?', '#', '@']) && !r.chars().any(char::is_whitespace)
+    });
+    if !ok || origin != origin.to_ascii_lowercase() {
         return Err(Error::invalid(
             field,
-            format!("must be an http(s) URL, got `{url}`"),
+            format!(
+                "must be an origin such as `https://partner.example`, lowercase, got `{origin}`"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// An outbound URL (CAPTCHA verification, webhooks, the fraud feed):
+/// https, or plain http to a loopback host only (tests, a local relay).
+fn check_url(field: &str, url: &str) -> Result<(), Error> {
+    let host = |rest: &str| {
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        match host.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or_default().to_owned(),
+            None => host
+                .split(':')
+                .next()
+                .unwrap_or_default()
+                .to_ascii_lowercase(),
+        }
+    };
+    let plain = url.chars().any(|c| c.is_whitespace() || c.is_control());
+    let ok = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
+        (Some(rest), _) => !host(rest).is_empty(),
+        (None, Some(rest)) => matches!(host(rest).as_str(), "127.0.0.1" | "::1" | "localhost"),
+        (None, None) => false,
+    };
+    if !ok || plain {
+        return Err(Error::invalid(
+            field,
+            format!(
+                "must be an https URL (plain http only to 127.0.0.1, ::1 or localhost), got `{url}`"
+            ),
         ));
     }
     Ok(())
@@ -196,20 +236,30 @@ fn check_url(field: &str, url: &str) -> Result<(), Error> {
 
 /// Accepts `203.0.113.7`, `203.0.113.0/24`, `2001:db8::1` and `2001:db8::/32`:
 /// exactly what the ban engine's `parse_net` reads, so a validated entry is
-/// never one that silently matches nothing.
-fn check_cidr(field: &str, value: &str) -> Result<(), Error> {
-    if value.trim() != value || crate::net::parse_net(value).is_none() {
+/// never one that silently matches nothing; and no range wider than
+/// `widest` (the IPv4 and IPv6 prefix lengths) allows.
+fn check_cidr(field: &str, value: &str, widest: (u8, u8)) -> Result<(), Error> {
+    let Some(net) = crate::net::parse_net(value).filter(|_| value.trim() == value) else {
         return Err(Error::invalid(
             field,
             format!("`{value}` is not an IP address or CIDR range (such as 203.0.113.0/24)"),
+        ));
+    };
+    if crate::net::too_wide(&net, widest) {
+        return Err(Error::invalid(
+            field,
+            format!(
+                "`{value}` is wider than bans.minPrefixLengthV4 / V6 allow (/{} for IPv4, /{} for IPv6)",
+                widest.0, widest.1
+            ),
         ));
     }
     Ok(())
 }
 
-fn check_cidrs(field: &str, values: &[String]) -> Result<(), Error> {
+fn check_cidrs(field: &str, values: &[String], widest: (u8, u8)) -> Result<(), Error> {
     for (i, v) in values.iter().enumerate() {
-        check_cidr(&format!("{field}[{i}]"), v)?;
+        check_cidr(&format!("{field}[{i}]"), v, widest)?;
     }
     Ok(())
 }
@@ -534,6 +584,11 @@ pub struct BanPolicy {
     pub max_ban_seconds: u64,
     /// IPv6 clients are counted per prefix of this length. Defaults to `64`.
     pub ipv6_prefix_length: u8,
+    /// The widest IPv4 range a ban, deny list or never-ban entry may name
+    /// (`0.0.0.0/0` would ban or exempt everyone). Defaults to `8`.
+    pub min_prefix_length_v4: u8,
+    /// The same for IPv6. Defaults to `16`.
+    pub min_prefix_length_v6: u8,
     /// IPs and CIDR ranges never banned (IPv4 and IPv6). Defaults to empty.
     pub never_ban: Vec<String>,
     /// Bans the admin sets by hand. Defaults to empty.
@@ -552,6 +607,8 @@ impl Default for BanPolicy {
             escalation_factor: 2,
             max_ban_seconds: 7 * DAY,
             ipv6_prefix_length: 64,
+            min_prefix_length_v4: 8,
+            min_prefix_length_v6: 16,
             never_ban: Vec::new(),
             manual: Vec::new(),
             fraud: FraudPolicy::default(),
@@ -560,6 +617,11 @@ impl Default for BanPolicy {
 }
 
 impl BanPolicy {
+    /// The widest ranges entries may name (IPv4, IPv6 prefix lengths).
+    pub(crate) fn widest(&self) -> (u8, u8) {
+        (self.min_prefix_length_v4, self.min_prefix_length_v6)
+    }
+
     fn validate(&self) -> Result<(), Error> {
         in_range(
             "bans.warningsBeforeBan",
@@ -587,11 +649,12 @@ impl BanPolicy {
             1,
             128,
         )?;
-        check_cidrs("bans.neverBan", &self.never_ban)?;
+        let widest = self.widest();
+        check_cidrs("bans.neverBan", &self.never_ban, widest)?;
         for (i, ban) in self.manual.iter().enumerate() {
-            check_cidr(&format!("bans.manual[{i}].cidr"), &ban.cidr)?;
+            check_cidr(&format!("bans.manual[{i}].cidr"), &ban.cidr, widest)?;
         }
-        check_cidrs("bans.fraud.denyList", &self.fraud.deny_list)?;
+        check_cidrs("bans.fraud.denyList", &self.fraud.deny_list, widest)?;
         if let Some(url) = &self.fraud.feed_url {
             check_url("bans.fraud.feedUrl", url)?;
         }
@@ -1156,6 +1219,14 @@ pub struct RoutePolicy {
     pub protected: Vec<String>,
     /// Form field names. Defaults to [`FormFields::default`].
     pub fields: FormFields,
+    /// Origins besides the site's own whose pages may post to the checked
+    /// routes (login, signup, change password, reset, logout), such as
+    /// `"https://partner.example"`. Defaults to empty.
+    pub allowed_origins: Vec<String>,
+    /// Let paths carry encoded separators (`%2F`, `%5C`) and encoded dot
+    /// segments (`%2E`); both the raw and the decoded path are then checked
+    /// against the protected paths. Defaults to `false` (400 `ambiguous_path`).
+    pub allow_encoded_separators: bool,
 }
 
 impl Default for RoutePolicy {
@@ -1168,6 +1239,8 @@ impl Default for RoutePolicy {
             reset: "/reset".to_owned(),
             protected: vec!["/app/*".to_owned(), "/account/*".to_owned()],
             fields: FormFields::default(),
+            allowed_origins: Vec::new(),
+            allow_encoded_separators: false,
         }
     }
 }
@@ -1181,6 +1254,9 @@ impl RoutePolicy {
         check_path("routes.reset", &self.reset)?;
         for (i, p) in self.protected.iter().enumerate() {
             check_path(&format!("routes.protected[{i}]"), p)?;
+        }
+        for (i, origin) in self.allowed_origins.iter().enumerate() {
+            check_origin(&format!("routes.allowedOrigins[{i}]"), origin)?;
         }
         let f = &self.fields;
         for (name, value) in [

@@ -201,6 +201,55 @@ pub fn malformed_form() -> Refusal {
         .warns(WarningKind::MalformedBody)
 }
 
+/// 400: a path that reads two ways (decoded twice, or with an encoded
+/// separator or dot that origins split differently).
+pub fn ambiguous_path() -> Refusal {
+    Refusal::new(
+        400,
+        "ambiguous_path",
+        "The path reads more than one way (double or encoded separators); send it plainly.",
+    )
+}
+
+/// 400: a checked field an origin could read differently from the edge (a
+/// warning): in the query too, under a spelling frameworks fold into it,
+/// in an encoding or charset, or not as text.
+pub fn ambiguous_field() -> Refusal {
+    Refusal::new(
+        400,
+        "ambiguous_field",
+        "A checked form field could be read more than one way; send each once, plainly, as UTF-8.",
+    )
+    .warns(WarningKind::MalformedBody)
+}
+
+/// 403: an unsafe request to a checked route from another site's page.
+pub fn cross_site() -> Refusal {
+    Refusal::new(
+        403,
+        "cross_site",
+        "This form may only be sent from the site's own pages.",
+    )
+}
+
+/// 502 / 503: the origin failed on a checked route (a 5xx answer, or no
+/// answer); nothing was counted against the user.
+pub fn origin_failed(answered: bool) -> Refusal {
+    if answered {
+        Refusal::new(
+            502,
+            "origin_error",
+            "The application failed to handle this form; please try again.",
+        )
+    } else {
+        Refusal::new(
+            503,
+            "origin_unavailable",
+            "The application is unavailable just now; please try again.",
+        )
+    }
+}
+
 /// 400: a checked field sent twice (frameworks disagree on which counts; a warning).
 pub fn duplicate_field() -> Refusal {
     Refusal::new(

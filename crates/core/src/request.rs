@@ -4,14 +4,14 @@
 //! edge must check (which lengths and media types it reads, duplicates,
 //! missing fields).
 
-use serde_json::Value;
-
 use crate::messages::Locale;
-use crate::paths::{canonical_path, media_type};
+use crate::paths::{
+    PathDoubt, PathPatterns, canonical_path, canonical_raw_path, media_type, path_doubt, route_key,
+};
 use crate::refusal::{self, Refusal};
 
 /// The request headers core reads, in the order of [`RequestFacts::headers`].
-pub const FACT_HEADERS: [&str; 7] = [
+pub const FACT_HEADERS: [&str; 11] = [
     "CF-Connecting-IP",
     "Cookie",
     "Accept",
@@ -19,19 +19,33 @@ pub const FACT_HEADERS: [&str; 7] = [
     "Content-Type",
     "Content-Length",
     crate::session::XSRF_HEADER,
+    "Authorization",
+    "Origin",
+    "Sec-Fetch-Site",
+    "Content-Encoding",
 ];
 
 /// What the edge reads off a request before anything is decided.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct RequestFacts {
     /// The method, as sent.
     pub method: String,
     /// The whole URL, as the runtime serialised it.
     pub url: String,
     /// The values of [`FACT_HEADERS`], in that order (`None` when absent).
-    pub headers: [Option<String>; 7],
+    pub headers: [Option<String>; 11],
     /// Whether the request carries a body.
     pub has_body: bool,
+}
+
+impl std::fmt::Debug for RequestFacts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Cookies, the XSRF token and the application key are secrets.
+        f.debug_struct("RequestFacts")
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A request, with the parts core decides on worked out once.
@@ -41,6 +55,9 @@ pub(crate) struct Request {
     path_start: usize,
     path_end: usize,
     route: String,
+    raw_route: String,
+    route_key: String,
+    doubt: PathDoubt,
     write: bool,
 }
 
@@ -63,16 +80,23 @@ impl Request {
         } else {
             "/"
         };
-        // Every route decision uses the canonical path (decoded, dot
-        // segments resolved, slashes merged, lowercase), so `/%6Cogin` is
-        // `/login`; the request itself goes to the origin unchanged.
+        // Route decisions use the canonical path (decoded, dot segments
+        // resolved, slashes merged, lowercase), so `/%6Cogin` is `/login`;
+        // protected paths also hold for the raw path an origin may route
+        // on. The request itself goes to the origin unchanged.
         let route = canonical_path(path);
+        let raw_route = canonical_raw_path(path);
+        let route_key = route_key(&route);
+        let doubt = path_doubt(path);
         let write = crate::bans::is_write(&facts.method);
         Self {
             facts,
             path_start,
             path_end,
             route,
+            raw_route,
+            route_key,
+            doubt,
             write,
         }
     }
@@ -90,6 +114,11 @@ impl Request {
     /// The whole URL.
     pub(crate) fn url(&self) -> &str {
         &self.facts.url
+    }
+
+    /// `scheme://host[:port]` of the URL (the site's own origin).
+    pub(crate) fn own_origin(&self) -> &str {
+        &self.facts.url[..self.path_start]
     }
 
     /// The raw path, as sent.
@@ -126,6 +155,22 @@ impl Request {
     /// The canonical path every route decision is made on.
     pub(crate) fn route(&self) -> &str {
         &self.route
+    }
+
+    /// The key the checked routes are matched on (see `paths::route_key`).
+    pub(crate) fn route_key(&self) -> &str {
+        &self.route_key
+    }
+
+    /// What makes the path ambiguous, if anything.
+    pub(crate) fn path_doubt(&self) -> PathDoubt {
+        self.doubt
+    }
+
+    /// Whether `patterns` hold for this request: for its decoded path or
+    /// its raw path (either may be what the origin routes on).
+    pub(crate) fn under(&self, patterns: &PathPatterns) -> bool {
+        patterns.matches(&self.route) || patterns.matches(&self.raw_route)
     }
 
     fn header(&self, index: usize) -> Option<&str> {
@@ -180,12 +225,32 @@ impl Request {
         self.header(6)
     }
 
+    /// Whether an `Authorization` header came (its value is Control's to check).
+    pub(crate) fn has_authorization(&self) -> bool {
+        self.header(7).is_some()
+    }
+
+    /// `Origin`.
+    pub(crate) fn origin(&self) -> Option<&str> {
+        self.header(8)
+    }
+
+    /// `Sec-Fetch-Site`.
+    pub(crate) fn sec_fetch_site(&self) -> Option<&str> {
+        self.header(9)
+    }
+
+    /// `Content-Encoding`.
+    pub(crate) fn content_encoding(&self) -> Option<&str> {
+        self.header(10)
+    }
+
     /// Whether the request carries a body.
     pub(crate) fn has_body(&self) -> bool {
         self.facts.has_body
     }
 
-    /// Whether the body is a form the runtime reads field by field.
+    /// Whether the body is a form (urlencoded or multipart).
     pub(crate) fn is_form(&self) -> bool {
         matches!(
             self.media_type().as_str(),
@@ -194,116 +259,42 @@ impl Request {
     }
 }
 
-/// How the edge reads a form's body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FormKind {
-    /// Urlencoded or multipart, through the runtime's form parser: every
-    /// entry of each named field.
-    Fields,
-    /// The body as text (JSON, or a form core rewrites).
-    Text,
+/// Whether an unsafe request comes from another site's page: a browser
+/// says so in `Sec-Fetch-Site` (`cross-site`; `same-origin`, `same-site`
+/// and `none` pass) or, without it, by an `Origin` that is `null` or
+/// neither the site's own nor one of `allowed`. A request with neither
+/// header (a client that is not a browser) is not cross-site.
+pub(crate) fn cross_site(req: &Request, allowed: &[String]) -> bool {
+    if let Some(site) = req.sec_fetch_site() {
+        match site.trim().to_ascii_lowercase().as_str() {
+            "same-origin" | "same-site" | "none" => return false,
+            "cross-site" => return true,
+            _ => {}
+        }
+    }
+    match req.origin().map(str::trim) {
+        None => false,
+        Some(origin) => {
+            let origin = origin.to_ascii_lowercase();
+            origin == "null"
+                || (origin != req.own_origin().to_ascii_lowercase() && !allowed.contains(&origin))
+        }
+    }
 }
 
-/// One entry of a form field.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FieldValue {
-    /// A text value.
-    Text(String),
-    /// A file.
-    File,
-}
-
-/// What the edge read of a form.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FormInput {
-    /// Per requested name, every entry sent under it.
-    Fields(Vec<Vec<FieldValue>>),
-    /// The body as text.
-    Text(String),
-    /// The body could not be read as that kind of form.
-    Unreadable,
-}
-
-/// Which reader a form the edge must check needs, or why it is refused:
-/// a body without a length or too large, or a format the edge does not
-/// read (the origin might read it differently).
-pub(crate) fn form_reader(req: &Request) -> Result<FormKind, Refusal> {
+/// Whether a form the edge must check can be read: a body with a length
+/// under the cap, in a format the edge reads (the origin might read another
+/// differently).
+pub(crate) fn form_readable(req: &Request) -> Result<(), Refusal> {
     match req.content_length() {
-        None => {
-            return Err(refusal::length_required(
-                "Send the form with a Content-Length.",
-            ));
-        }
-        Some(n) if n > MAX_FORM_BYTES => {
-            return Err(refusal::body_too_large("The form is too large."));
-        }
-        Some(_) => {}
-    }
-    if req.media_type() == "application/json" {
-        Ok(FormKind::Text)
-    } else if req.is_form() {
-        Ok(FormKind::Fields)
-    } else {
-        Err(refusal::unsupported_body(
+        None => Err(refusal::length_required(
+            "Send the form with a Content-Length.",
+        )),
+        Some(n) if n > MAX_FORM_BYTES => Err(refusal::body_too_large("The form is too large.")),
+        Some(_) if req.media_type() == "application/json" || req.is_form() => Ok(()),
+        Some(_) => Err(refusal::unsupported_body(
             "Send the form as urlencoded, multipart or JSON.",
-        ))
-    }
-}
-
-/// The values of `names` in what the edge read: a text value or `None`
-/// per name. A field sent twice is refused (frameworks disagree on which
-/// copy counts), as is a body that is not a readable form or JSON object.
-pub(crate) fn checked_fields(
-    input: FormInput,
-    names: &[&str],
-) -> Result<Vec<Option<String>>, Refusal> {
-    match input {
-        FormInput::Text(text) => {
-            let value: Value =
-                serde_json::from_str(&text).map_err(|_| refusal::malformed_form())?;
-            let object = value.as_object().ok_or_else(refusal::malformed_form)?;
-            Ok(names
-                .iter()
-                .map(|n| object.get(*n).and_then(Value::as_str).map(str::to_owned))
-                .collect())
-        }
-        FormInput::Fields(fields) => {
-            if fields.len() != names.len() {
-                return Err(refusal::malformed_form());
-            }
-            fields
-                .into_iter()
-                .map(|entries| {
-                    if entries.len() > 1 {
-                        return Err(refusal::duplicate_field());
-                    }
-                    Ok(entries.into_iter().find_map(|v| match v {
-                        FieldValue::Text(text) => Some(text),
-                        FieldValue::File => None,
-                    }))
-                })
-                .collect()
-        }
-        FormInput::Unreadable => Err(refusal::malformed_form()),
-    }
-}
-
-/// The first text value of the one field read leniently (the XSRF field:
-/// a form that cannot be read simply has none).
-pub(crate) fn first_text(input: FormInput) -> Option<String> {
-    match input {
-        FormInput::Fields(fields) => {
-            fields
-                .into_iter()
-                .next()?
-                .into_iter()
-                .next()
-                .and_then(|v| match v {
-                    FieldValue::Text(text) => Some(text),
-                    FieldValue::File => None,
-                })
-        }
-        FormInput::Text(_) | FormInput::Unreadable => None,
+        )),
     }
 }
 
@@ -311,27 +302,28 @@ pub(crate) fn first_text(input: FormInput) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn request(method: &str, url: &str, headers: [Option<&str>; 7]) -> Request {
+    fn request(method: &str, url: &str, headers: &[(usize, &str)]) -> Request {
+        let mut values: [Option<String>; 11] = Default::default();
+        for (i, v) in headers {
+            values[*i] = Some((*v).to_owned());
+        }
         Request::new(RequestFacts {
             method: method.into(),
             url: url.into(),
-            headers: headers.map(|h| h.map(str::to_owned)),
+            headers: values,
             has_body: false,
         })
     }
 
     #[test]
     fn paths_are_sliced_and_canonical() {
-        let r = request(
-            "GET",
-            "https://edge.example/%6Cogin/?a=1#x",
-            Default::default(),
-        );
+        let r = request("GET", "https://edge.example/%6Cogin/?a=1#x", &[]);
         assert_eq!(r.path(), "/%6Cogin/");
         assert_eq!(r.path_and_query(), "/%6Cogin/?a=1");
         assert_eq!(r.query(), "a=1");
         assert_eq!(r.route(), "/login");
-        let bare = request("GET", "https://edge.example", Default::default());
+        assert_eq!(r.own_origin(), "https://edge.example");
+        let bare = request("GET", "https://edge.example", &[]);
         assert_eq!(
             (bare.path(), bare.path_and_query(), bare.route()),
             ("/", "/", "/")
@@ -340,51 +332,42 @@ mod tests {
 
     #[test]
     fn forms_need_a_length_and_a_known_type() {
-        let mut h: [Option<&str>; 7] = Default::default();
-        let code = |h: [Option<&str>; 7]| {
-            form_reader(&request("POST", "https://e/login", h)).map_err(|r| r.code)
+        let code = |h: &[(usize, &str)]| {
+            form_readable(&request("POST", "https://e/login", h)).map_err(|r| r.code)
         };
-        assert_eq!(code(h), Err("length_required"));
-        h[5] = Some("300000");
-        assert_eq!(code(h), Err("body_too_large"));
-        h[5] = Some("10");
-        assert_eq!(code(h), Err("unsupported_body"));
-        h[4] = Some("Application/JSON; charset=utf-8");
-        assert_eq!(code(h), Ok(FormKind::Text));
-        h[4] = Some("application/jsonp");
-        assert_eq!(code(h), Err("unsupported_body"));
-        h[4] = Some("multipart/form-data; boundary=x");
-        assert_eq!(code(h), Ok(FormKind::Fields));
+        assert_eq!(code(&[]), Err("length_required"));
+        assert_eq!(code(&[(5, "300000")]), Err("body_too_large"));
+        assert_eq!(code(&[(5, "10")]), Err("unsupported_body"));
+        assert_eq!(
+            code(&[(5, "10"), (4, "Application/JSON; charset=utf-8")]),
+            Ok(())
+        );
+        assert_eq!(
+            code(&[(5, "10"), (4, "application/jsonp")]),
+            Err("unsupported_body")
+        );
+        assert_eq!(
+            code(&[(5, "10"), (4, "multipart/form-data; boundary=x")]),
+            Ok(())
+        );
     }
 
     #[test]
-    fn duplicates_and_damage_are_refused() {
-        let text = |s: &str| FieldValue::Text(s.into());
-        let two = FormInput::Fields(vec![vec![text("a"), text("b")]]);
-        assert_eq!(
-            checked_fields(two, &["x"]).unwrap_err().code,
-            "duplicate_field"
-        );
-        let file_then_text = FormInput::Fields(vec![vec![FieldValue::File], vec![text("p")]]);
-        assert_eq!(
-            checked_fields(file_then_text, &["u", "p"]).unwrap(),
-            vec![None, Some("p".into())]
-        );
-        let json = FormInput::Text(r#"{"u":"alice","p":7}"#.into());
-        assert_eq!(
-            checked_fields(json, &["u", "p"]).unwrap(),
-            vec![Some("alice".into()), None]
-        );
-        for bad in [
-            FormInput::Text("[1]".into()),
-            FormInput::Text("{".into()),
-            FormInput::Unreadable,
-        ] {
-            let refusal = checked_fields(bad, &["u"]).unwrap_err();
-            assert_eq!(
-                (refusal.code, refusal.warning.is_some()),
-                ("malformed_body", true)
-            );
-        }
+    fn cross_site_requests() {
+        let at = |h: &[(usize, &str)]| {
+            cross_site(
+                &request("POST", "https://site.example/login", h),
+                &["https://partner.example".into()],
+            )
+        };
+        assert!(!at(&[]));
+        assert!(at(&[(9, "cross-site")]));
+        assert!(!at(&[(9, "same-site"), (8, "https://evil.example")]));
+        assert!(!at(&[(9, "none")]));
+        assert!(at(&[(8, "null")]));
+        assert!(at(&[(8, "https://evil.example")]));
+        assert!(!at(&[(8, "https://site.example")]));
+        assert!(!at(&[(8, "https://partner.example")]));
+        assert!(at(&[(8, "https://site.example.evil")]));
     }
 }

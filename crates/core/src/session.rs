@@ -128,6 +128,7 @@ pub(crate) fn new_session(
         pwx: None,
         lms: now.saturating_mul(1000),
         prb: false,
+        nbf: None,
     }
 }
 
@@ -279,19 +280,20 @@ pub(crate) enum ChangeGate {
     Refuse,
 }
 
-/// The gate for a request to canonical `route` when `reason` says a change
-/// is required. `change_page` and `logout` are the canonical routes; the
-/// redirect goes to `change_url` (the configured spelling).
+/// The gate for a request to canonical `route` (whose route key is `key`)
+/// when `reason` says a change is required. `change_page` and `logout` are
+/// the route keys; the redirect goes to `change_url` (the configured
+/// spelling).
 pub(crate) fn change_gate(
     reason: &str,
     method: &str,
-    route: &str,
+    (route, key): (&str, &str),
     accept: &str,
     routes: (&str, &str),
     change_url: &str,
 ) -> ChangeGate {
     let (change_page, logout) = routes;
-    if route == change_page || route == logout || is_static_asset(method, route) {
+    if key == change_page || key == logout || is_static_asset(method, route) {
         ChangeGate::Pass
     } else if accept.to_ascii_lowercase().contains("text/html") {
         ChangeGate::Redirect(format!("{change_url}?reason={reason}"))
@@ -537,11 +539,12 @@ mod tests {
     #[test]
     fn a_required_change_lets_only_the_change_page_through() {
         let routes = ("/account/password", "/logout");
-        let gate = |method, route, accept| {
+        let gate = |method, route: &str, accept| {
+            let key = crate::paths::route_key(route);
             change_gate(
                 "first_login",
                 method,
-                route,
+                (route, &key),
                 accept,
                 routes,
                 "/account/password",

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::bans::BanEntry;
-use crate::paths::{PathPatterns, canonical_path};
+use crate::paths::{PathPatterns, canonical_path, route_key};
 use crate::policy::Policy;
 use crate::session::{Revocations, SessionKeys};
 
@@ -49,8 +49,8 @@ impl Secrets {
     }
 }
 
-/// The routes the edge watches, canonical, for comparison with a request's
-/// canonical path.
+/// The routes the edge watches: the checked routes as route keys (see
+/// `paths::route_key`), the path patterns canonical.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Routes {
     /// The login form.
@@ -72,12 +72,13 @@ pub struct Routes {
 impl Routes {
     fn of(policy: &Policy) -> Self {
         let r = &policy.routes;
+        let key = |path: &str| route_key(&canonical_path(path));
         Self {
-            login: canonical_path(&r.login),
-            logout: canonical_path(&r.logout),
-            signup: canonical_path(&r.signup),
-            reset: canonical_path(&r.reset),
-            change_password: canonical_path(&r.change_password),
+            login: key(&r.login),
+            logout: key(&r.logout),
+            signup: key(&r.signup),
+            reset: key(&r.reset),
+            change_password: key(&r.change_password),
             protected: PathPatterns::new(&r.protected),
             uploads: PathPatterns::new(&policy.uploads.paths),
         }

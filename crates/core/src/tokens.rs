@@ -81,6 +81,10 @@ pub struct Claims {
     /// without a round trip).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub prb: bool,
+    /// Not before (unix seconds): RFC 7519's `nbf`, honoured when a token
+    /// carries it (the edge's own tokens do not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
 }
 
 fn is_zero(value: &u64) -> bool {
@@ -139,7 +143,11 @@ pub(crate) fn verify_jwt(
     if now > claims.exp.saturating_add(leeway) {
         return Err(TokenError::Expired);
     }
-    if claims.iat > now.saturating_add(leeway) {
+    if claims.iat > now.saturating_add(leeway)
+        || claims
+            .nbf
+            .is_some_and(|nbf| nbf > now.saturating_add(leeway))
+    {
         return Err(TokenError::NotYetValid);
     }
     Ok(claims)
@@ -323,7 +331,23 @@ mod tests {
             pwx: None,
             lms: 0,
             prb: false,
+            nbf: None,
         }
+    }
+
+    #[test]
+    fn a_token_not_valid_before_a_time_is_refused_until_then() {
+        let mut c = claims(1000, 5000);
+        c.nbf = Some(4000);
+        let t = dangerous::sign_jwt(SECRET, &c);
+        assert_eq!(
+            verify_jwt(SECRET, &t, 1500, 30),
+            Err(TokenError::NotYetValid)
+        );
+        assert!(
+            verify_jwt(SECRET, &t, 3990, 30).is_ok(),
+            "within the leeway"
+        );
     }
 
     #[test]

@@ -3,11 +3,9 @@
 //! itself (a client-supplied Content-Type or file name header alone is not
 //! trusted).
 //!
-//! The multipart scanner is small and hand-written: it only needs each
-//! part's `filename` and length. The maintained `multer` crate is async and
-//! pulls in `encoding_rs`, whose tables would cost the Worker bundle more
-//! than this whole module.
+//! The multipart body is split by `multipart.rs`.
 
+use crate::multipart::{self, boundary, split_params};
 use crate::paths::percent_decode;
 use crate::policy::UploadPolicy;
 use crate::roles::Role;
@@ -63,7 +61,7 @@ pub(crate) fn check_upload(
         Role::Admin | Role::Staff => &policy.staff_extensions,
         Role::EndUser => &policy.end_user_extensions,
     };
-    let Some(boundary) = multipart_boundary(content_type) else {
+    let Some(boundary) = boundary(content_type) else {
         if body.len() as u64 > policy.max_bytes {
             return Err(UploadError::TooLarge {
                 limit: policy.max_bytes,
@@ -90,19 +88,22 @@ pub(crate) fn check_upload(
         });
     };
     let mut total: u64 = 0;
-    for part in parts(body, boundary.as_bytes())? {
-        total = total.saturating_add(part.len as u64);
-        if part.len as u64 > policy.max_bytes {
+    let parts = multipart::parts(body, boundary.as_bytes()).map_err(|_| UploadError::Malformed)?;
+    for part in parts {
+        let len = part.data.len();
+        total = total.saturating_add(len as u64);
+        if len as u64 > policy.max_bytes {
             return Err(UploadError::TooLarge {
                 limit: policy.max_bytes,
             });
         }
         // An optional file input left empty: browsers send `filename=""`
         // with no content.
-        if part.filenames.iter().all(String::is_empty) && part.len == 0 {
+        let filenames = disposition_filenames(part.headers);
+        if filenames.iter().all(String::is_empty) && len == 0 {
             continue;
         }
-        for filename in part.filenames {
+        for filename in filenames {
             if !extension_allowed(allowed, &filename) {
                 return Err(UploadError::ExtensionNotAllowed { filename });
             }
@@ -116,112 +117,6 @@ pub(crate) fn check_upload(
         });
     }
     Ok(())
-}
-
-/// The `boundary` parameter of a `multipart/*` content type.
-fn multipart_boundary(content_type: &str) -> Option<String> {
-    let mut params = content_type.split(';');
-    let mime = params.next()?.trim().to_ascii_lowercase();
-    if !mime.starts_with("multipart/") {
-        return None;
-    }
-    params.find_map(|p| {
-        let (k, v) = p.split_once('=')?;
-        (k.trim().eq_ignore_ascii_case("boundary")).then(|| v.trim().trim_matches('"').to_owned())
-    })
-}
-
-struct Part {
-    /// Every file name the part's headers give (`filename`, `filename*`,
-    /// from every Content-Disposition line): origins pick different ones,
-    /// so each must pass.
-    filenames: Vec<String>,
-    len: usize,
-}
-
-fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    if needle.is_empty() || from > haystack.len() {
-        return None;
-    }
-    haystack[from..]
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|i| i + from)
-}
-
-/// Whether a delimiter found at `at` is a real one: followed by `--`
-/// (the close), or by optional white space and CRLF.
-fn delimiter_ends_line(body: &[u8], at: usize) -> bool {
-    let rest = &body[at..];
-    if rest.starts_with(b"--") {
-        return true;
-    }
-    let trimmed = rest
-        .iter()
-        .position(|b| *b != b' ' && *b != b'\t')
-        .map_or(rest, |i| &rest[i..]);
-    trimmed.starts_with(b"\r\n")
-}
-
-fn parts(body: &[u8], boundary: &[u8]) -> Result<Vec<Part>, UploadError> {
-    if boundary.is_empty() || boundary.len() > 70 {
-        return Err(UploadError::Malformed);
-    }
-    // Delimiters count only at the start of a line (RFC 2046).
-    let delimiter = [b"\r\n--".as_slice(), boundary].concat();
-    let first = if body.starts_with(&delimiter[2..]) {
-        delimiter.len() - 2
-    } else {
-        find(body, &delimiter, 0).ok_or(UploadError::Malformed)? + delimiter.len()
-    };
-    let mut at = first;
-    let mut parts = Vec::new();
-    loop {
-        if !delimiter_ends_line(body, at) {
-            return Err(UploadError::Malformed);
-        }
-        if body[at..].starts_with(b"--") {
-            return Ok(parts); // closing delimiter
-        }
-        let headers_start = find(body, b"\r\n", at).ok_or(UploadError::Malformed)? + 2;
-        let headers_end = find(body, b"\r\n\r\n", headers_start.saturating_sub(2))
-            .ok_or(UploadError::Malformed)?;
-        let headers = std::str::from_utf8(&body[headers_start.min(headers_end)..headers_end])
-            .map_err(|_| UploadError::Malformed)?;
-        let data_start = headers_end + 4;
-        let mut search = data_start;
-        let data_end = loop {
-            let candidate = find(body, &delimiter, search).ok_or(UploadError::Malformed)?;
-            if delimiter_ends_line(body, candidate + delimiter.len()) {
-                break candidate;
-            }
-            search = candidate + 1;
-        };
-        parts.push(Part {
-            filenames: disposition_filenames(headers),
-            len: data_end - data_start,
-        });
-        at = data_end + delimiter.len();
-    }
-}
-
-/// Splits header parameters on `;` outside double quotes.
-fn split_params(line: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut quoted = false;
-    let mut start = 0;
-    for (i, c) in line.char_indices() {
-        match c {
-            '"' => quoted = !quoted,
-            ';' if !quoted => {
-                out.push(&line[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    out.push(&line[start..]);
-    out
 }
 
 /// Every file name in a part's Content-Disposition lines.

@@ -15,7 +15,7 @@ use wasm_bindgen::JsValue;
 use worker::{Context, Env};
 
 use crate::clock;
-use crate::http::reply::{Held, render};
+use crate::http::reply::{Held, Upstream as HeldUpstream, render};
 use crate::http::{origin, outbound, request};
 use crate::objects::account_guard::client as account_guard;
 use crate::objects::control::client as control;
@@ -79,9 +79,6 @@ impl Run<'_> {
             Step::Snapshot => self.snapshot(false).await,
             Step::FreshSnapshot => self.snapshot(true).await,
             Step::BotScore => Input::BotScore(request::bot_score(self.req)),
-            Step::ReadForm { kind, names } => {
-                Input::Form(request::form(self.req, kind, &names).await)
-            }
             Step::ReadBody => match request::body(self.req).await {
                 Ok(body) => Input::Body(body),
                 Err(e) => failed("reading the body", &e),
@@ -165,7 +162,7 @@ impl Run<'_> {
 
     async fn captcha(&self, check: CaptchaCheck) -> Input {
         match outbound::verify_captcha(&check.url, &check.body, check.timeout_ms).await {
-            Ok(answer) => Input::Captcha(answer),
+            Ok((status, body)) => Input::Captcha { status, body },
             Err(e) => failed("the CAPTCHA verification", &e),
         }
     }
@@ -174,7 +171,11 @@ impl Run<'_> {
         match control::admin(self.env, self.req, &call.rest, &call.client_ip).await {
             Ok(response) => {
                 let status = response.status_code();
-                self.held.upstream = Some((response.into(), false));
+                self.held.upstream = Some(HeldUpstream {
+                    response: response.into(),
+                    secured: false,
+                    private: false,
+                });
                 Input::Upstream(Upstream {
                     status,
                     headers: Vec::new(),
@@ -197,7 +198,11 @@ impl Run<'_> {
         match origin::forward(self.req, self.env, &forward, &security, stripped).await {
             Ok(Ok(answered)) => {
                 let status = answered.response.status();
-                self.held.upstream = Some((answered.response, answered.secured));
+                self.held.upstream = Some(HeldUpstream {
+                    response: answered.response,
+                    secured: answered.secured,
+                    private: forward.private,
+                });
                 Input::Upstream(Upstream {
                     status,
                     headers: answered.headers,

@@ -4,6 +4,7 @@
 //! back as the answer to give instead (`Err(Reply)`), so flows read top to
 //! bottom with `?`.
 
+use std::cell::RefCell;
 use std::net::IpAddr;
 use std::rc::Rc;
 
@@ -11,12 +12,13 @@ use super::io::Io;
 use super::steps::{Answer, Call, Failure, Forward, Input, Reply, Step, Upstream, warning};
 use crate::bans::WarningKind;
 use crate::context::Context;
+use crate::form::checked_fields;
 use crate::lifecycle::HistoryFingerprint;
 use crate::objects::{
     AccountCall, AccountOp, AuditEntry, ControlAnswer, ControlOp, LockAnswer, UserAnswer, UserOp,
 };
 use crate::refusal::{self, Refusal};
-use crate::request::{FormKind, Request, checked_fields, form_reader};
+use crate::request::{Request, form_readable};
 use crate::snapshot::Snapshot;
 
 /// A flow's result: `Err` is an answer given early (a refusal or a failure).
@@ -44,6 +46,8 @@ pub(crate) struct Caller<'a> {
     /// The client's ban key (IPv4 address or IPv6 prefix).
     pub(crate) key: String,
     pub(crate) ctx: Context,
+    /// The body once read.
+    pub(crate) body: RefCell<Option<Rc<[u8]>>>,
 }
 
 impl Caller<'_> {
@@ -61,7 +65,19 @@ impl Caller<'_> {
     /// not be delivered is logged by the shell and does not stop the
     /// request; an unreadable client record fails it closed.
     pub(crate) async fn warn(&self, kind: WarningKind) -> Flow<()> {
-        let step = warning(&self.key, &self.ip_text, kind, &self.policy().bans);
+        self.warn_about(kind, None).await
+    }
+
+    /// [`Self::warn`] about a forged or unknown token: the same token
+    /// counts one warning, however many requests carry it (a page's
+    /// parallel requests after a rotation must not ban its own user).
+    pub(crate) async fn warn_token(&self, kind: WarningKind, token: &str) -> Flow<()> {
+        self.warn_about(kind, Some(crate::tokens::token_digest(token)))
+            .await
+    }
+
+    async fn warn_about(&self, kind: WarningKind, token: Option<String>) -> Flow<()> {
+        let step = warning(&self.key, &self.ip_text, kind, &self.policy().bans, token);
         match self.io.perform(step).await {
             Input::Failed(Failure::StateUnavailable) => {
                 Err(Reply::Refuse(refusal::state_unavailable()))
@@ -74,7 +90,7 @@ impl Caller<'_> {
     /// warning that cannot be recorded (even for an unreadable client
     /// record) is logged by the shell and the answer stands.
     pub(crate) async fn warn_answered(&self, kind: WarningKind) {
-        let step = warning(&self.key, &self.ip_text, kind, &self.policy().bans);
+        let step = warning(&self.key, &self.ip_text, kind, &self.policy().bans, None);
         let _ = self.io.perform(step).await;
     }
 
@@ -88,26 +104,28 @@ impl Caller<'_> {
         Reply::Refuse(refusal)
     }
 
-    /// Reads the named fields of a form the edge must check: a text value or
-    /// `None` each; a refusal (with its warning) when the form cannot be read.
-    pub(crate) async fn fields(&self, names: &[&str]) -> Flow<Vec<Option<String>>> {
-        let kind = match form_reader(self.req) {
-            Ok(kind) => kind,
-            Err(refusal) => return Err(self.refuse(refusal).await),
-        };
-        let names_owned = match kind {
-            FormKind::Fields => names.iter().map(|n| (*n).to_owned()).collect(),
-            FormKind::Text => Vec::new(),
-        };
-        let step = Step::ReadForm {
-            kind,
-            names: names_owned,
-        };
-        let input = match self.io.perform(step).await {
-            Input::Form(input) => input,
+    /// The request's body, read once (a copy: the original still streams).
+    pub(crate) async fn body(&self) -> Flow<Rc<[u8]>> {
+        if let Some(body) = self.body.borrow().as_ref() {
+            return Ok(body.clone());
+        }
+        let body: Rc<[u8]> = match self.io.perform(Step::ReadBody).await {
+            Input::Body(body) => body.into(),
             other => return Err(failed(other)),
         };
-        match checked_fields(input, names) {
+        *self.body.borrow_mut() = Some(body.clone());
+        Ok(body)
+    }
+
+    /// Reads the named fields of a form the edge must check, the way the
+    /// origin will: a text value or `None` each; a refusal (with its
+    /// warning) when the form cannot be read one way.
+    pub(crate) async fn fields(&self, names: &[&str]) -> Flow<Vec<Option<String>>> {
+        if let Err(refusal) = form_readable(self.req) {
+            return Err(self.refuse(refusal).await);
+        }
+        let body = self.body().await?;
+        match checked_fields(self.req, &body, names) {
             Ok(values) => Ok(values),
             Err(refusal) => Err(self.refuse(refusal).await),
         }
@@ -119,6 +137,7 @@ impl Caller<'_> {
             key: crate::lockout::account_key(login),
             call: AccountCall {
                 op,
+                name: login.to_owned(),
                 policy: self.policy().login.clone(),
             },
         };
@@ -158,6 +177,18 @@ impl Caller<'_> {
     pub(crate) async fn forward(&self, forward: Forward) -> Flow<Upstream> {
         match self.io.perform(Step::Forward(forward)).await {
             Input::Upstream(upstream) => Ok(upstream),
+            other => Err(failed(other)),
+        }
+    }
+
+    /// Sends a checked route's request to the origin: when it does not
+    /// answer, 503 `origin_unavailable` (nothing was counted).
+    pub(crate) async fn forward_checked(&self, forward: Forward) -> Flow<Upstream> {
+        match self.io.perform(Step::Forward(forward)).await {
+            Input::Upstream(upstream) => Ok(upstream),
+            Input::Failed(Failure::OriginUnreachable | Failure::OriginNotConfigured) => {
+                Err(Reply::Refuse(refusal::origin_failed(false)))
+            }
             other => Err(failed(other)),
         }
     }

@@ -34,8 +34,8 @@ pub(crate) async fn check(c: &Caller<'_>, page: CaptchaPage, failed_logins: u32)
     else {
         return Ok(());
     };
-    let answer = if token.is_empty() {
-        Some(r#"{"success":false}"#.to_owned())
+    let (status, answer) = if token.is_empty() {
+        (200, r#"{"success":false}"#.to_owned())
     } else {
         let timeout_ms =
             u32::try_from(settings.verify_timeout_seconds.saturating_mul(1000)).unwrap_or(u32::MAX);
@@ -45,11 +45,11 @@ pub(crate) async fn check(c: &Caller<'_>, page: CaptchaPage, failed_logins: u32)
             timeout_ms,
         };
         match c.io.perform(Step::VerifyCaptcha(check)).await {
-            Input::Captcha(answer) => answer,
+            Input::Captcha { status, body } => (status, body),
             other => return Err(failed(other)),
         }
     };
-    let (decision, result) = decide(settings, answer.as_deref());
+    let (decision, result) = decide(settings, status, &answer);
     if settings.log_results {
         let detail = json!({ "page": page, "result": result });
         c.audit(AuditEntry::new(

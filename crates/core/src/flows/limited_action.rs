@@ -15,7 +15,7 @@ use crate::probation::{
     matching_action, search_capped_for, search_page_refused, strip_links, strip_links_in_json,
 };
 use crate::refusal;
-use crate::request::{FormInput, FormKind, MAX_FORM_BYTES};
+use crate::request::MAX_FORM_BYTES;
 use crate::roles::Role;
 use crate::tokens::Claims;
 
@@ -64,12 +64,12 @@ pub(crate) async fn run(
             return Err(reply);
         }
     };
-    let forward = Forward {
-        to_origin: forwarded.to_origin.clone(),
+    let forward = Forward::new(
+        forwarded.to_origin.clone(),
         body,
-        read: &[],
-        finish: Some(forwarded.finish.clone()),
-    };
+        &[],
+        Some(forwarded.finish.clone()),
+    );
     match c.forward(forward).await {
         Ok(upstream) => {
             // A reply the origin accepted counts toward leaving probation;
@@ -136,13 +136,9 @@ async fn rewritten(c: &Caller<'_>) -> Flow<Body> {
             other => Err(failed(other)),
         };
     }
-    let step = Step::ReadForm {
-        kind: FormKind::Text,
-        names: Vec::new(),
-    };
-    let text = match c.io.perform(step).await {
-        Input::Form(FormInput::Text(text)) => text,
-        other => return Err(failed(other)),
+    let body = c.body().await?;
+    let Ok(text) = std::str::from_utf8(&body) else {
+        return Err(c.refuse(refusal::malformed_form()).await);
     };
     if !json {
         let pairs = form_urlencoded::parse(text.as_bytes()).map(|(k, v)| (k, strip_links(&v)));
@@ -151,7 +147,7 @@ async fn rewritten(c: &Caller<'_>) -> Flow<Body> {
             .finish();
         return Ok(Body::Text(body));
     }
-    match serde_json::from_str::<serde_json::Value>(&text) {
+    match serde_json::from_str::<serde_json::Value>(text) {
         Ok(mut value) => {
             strip_links_in_json(&mut value);
             Ok(Body::Text(value.to_string()))

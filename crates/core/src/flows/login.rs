@@ -17,7 +17,7 @@ use crate::lockout::{Gate, account_key};
 use crate::objects::{AccountOp, ControlOp, LockAnswer, LoginRequest, UserAnswer, UserOp};
 use crate::password::PasswordChecker;
 use crate::policy::CaptchaPage;
-use crate::refusal;
+use crate::refusal::{self, Refusal};
 use crate::roles::Role;
 use crate::session::new_session;
 use crate::tokens::dangerous::random_token;
@@ -28,6 +28,7 @@ const LOGIN_HEADERS: &[&str] = &[
     "Portcullis-Login-User",
     "Portcullis-Login-Roles",
     "Portcullis-Login-Created",
+    "Portcullis-Login-Email",
 ];
 
 /// What the origin said about a login it accepted.
@@ -35,6 +36,8 @@ struct Accepted {
     user: String,
     roles: Vec<String>,
     created: Option<u64>,
+    /// The account's email, when the origin names it (or the login name is one).
+    email: Option<String>,
     /// When the origin answered (the session's login time).
     at_ms: u64,
 }
@@ -57,25 +60,33 @@ pub(crate) async fn run(c: &Caller<'_>) -> Flow<Reply> {
         0
     };
     captcha_gate::check(c, CaptchaPage::Login, failures).await?;
-    open(c.account(&login, AccountOp::Begin).await?)?;
-    let upstream = c
-        .forward(Forward {
-            to_origin: Vec::new(),
-            body: Body::Own,
-            read: LOGIN_HEADERS,
-            finish: None,
-        })
-        .await?;
+    // An attempt on a locked account is still a failed login for the
+    // address: spraying across accounts until each locks gets it banned.
+    if let Some(refusal) = locked(&c.account(&login, AccountOp::Begin).await?) {
+        return Err(c.refuse(refusal.warns(WarningKind::FailedLogin)).await);
+    }
+    let forward = Forward::new(Vec::new(), Body::Own, LOGIN_HEADERS, None);
+    // The origin failing (a 5xx, or no answer) judged nothing: the reserved
+    // attempt is given back and no warning counted.
+    let upstream = match c.forward_checked(forward).await {
+        Ok(upstream) if upstream.status < 500 => upstream,
+        answer => {
+            c.account(&login, AccountOp::Release).await?;
+            return Err(answer
+                .err()
+                .unwrap_or_else(|| Reply::Refuse(refusal::origin_failed(true))));
+        }
+    };
     let header = |i: usize| upstream.headers.get(i).cloned().flatten();
     let user = header(0);
     let roles = header(1);
     match login_answer(upstream.status, user.as_deref(), roles.as_deref()) {
         LoginAnswer::Succeeded { user, roles } => {
-            let created = header(2).and_then(|v| v.trim().parse().ok());
             let accepted = Accepted {
                 user,
                 roles,
-                created,
+                created: header(2).and_then(|v| v.trim().parse().ok()),
+                email: header(3).or_else(|| login.contains('@').then(|| login.clone())),
                 at_ms: upstream.received_ms,
             };
             succeeded(c, &login, &password, accepted).await
@@ -85,13 +96,18 @@ pub(crate) async fn run(c: &Caller<'_>) -> Flow<Reply> {
     }
 }
 
+/// The 423 for a locked account, or `None` while it is open.
+fn locked(answer: &LockAnswer) -> Option<Refusal> {
+    match answer.gate {
+        Gate::Open => None,
+        Gate::Locked { retry_after } => Some(refusal::account_locked(Some(retry_after))),
+        Gate::LockedPermanently => Some(refusal::account_locked(None)),
+    }
+}
+
 /// Lets the attempt on while the account is open; else 423.
 fn open(answer: LockAnswer) -> Flow<()> {
-    match answer.gate {
-        Gate::Open => Ok(()),
-        Gate::Locked { retry_after } => refused(refusal::account_locked(Some(retry_after))),
-        Gate::LockedPermanently => refused(refusal::account_locked(None)),
-    }
+    locked(&answer).map_or(Ok(()), refused)
 }
 
 /// The origin accepted the password: settle the attempt (a parallel one
@@ -122,6 +138,8 @@ async fn succeeded(c: &Caller<'_>, login: &str, password: &str, who: Accepted) -
             sid,
             created: who.created,
             roles: claims.roles.clone(),
+            username: login.to_owned(),
+            email: who.email.clone(),
         });
         match c.user(&who.user, op).await? {
             UserAnswer::LoggedIn {

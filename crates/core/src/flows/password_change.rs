@@ -43,13 +43,11 @@ pub(crate) async fn run(c: &Caller<'_>, claims: Option<&Claims>) -> Flow<Reply> 
         None => (Vec::new(), Finish::default()),
     };
     let upstream = c
-        .forward(Forward {
-            to_origin,
-            body: Body::Own,
-            read: CHANGED_HEADER,
-            finish: None,
-        })
+        .forward_checked(Forward::new(to_origin, Body::Own, CHANGED_HEADER, None))
         .await?;
+    if upstream.status >= 500 {
+        return refused(refusal::origin_failed(true));
+    }
     if accepted(&upstream)
         && let (Some(fingerprint), Some(claims)) = (fingerprint, claims)
         && let Some((before, expires_at)) =
@@ -70,11 +68,12 @@ pub(crate) async fn run(c: &Caller<'_>, claims: Option<&Claims>) -> Flow<Reply> 
     Ok(Reply::Upstream(finish))
 }
 
-/// A new password, vetted before the origin sees it: core's rules (for
-/// `user_id`, the session's or the reset link's user; administrators may
-/// skip the strength rules when the policy says so), then the user's
-/// history. Gives the fingerprint to remember once the origin takes the
-/// password (`None` without a user).
+/// A new password, vetted before the origin sees it: core's rules, with
+/// the account's own login name and email as the user record knows them
+/// (and the user id) for "does not contain the username or email";
+/// administrators may skip the strength rules when the policy says so;
+/// then the user's history. Gives the fingerprint to remember once the
+/// origin takes the password (`None` without a user).
 pub(crate) async fn vet(
     c: &Caller<'_>,
     user_id: Option<&str>,
@@ -82,34 +81,43 @@ pub(crate) async fn vet(
     password: &str,
 ) -> Flow<Option<HistoryFingerprint>> {
     let policy = c.policy();
-    let subject = Subject {
+    let mut subject = Subject {
         username: user_id.unwrap_or_default().to_owned(),
         is_admin,
         ..Subject::default()
     };
+    let mut vetted = None;
+    if let Some(user_id) = user_id {
+        let fingerprint = c.fingerprint(user_id, password);
+        let op = UserOp::Vet {
+            passwords: policy.passwords.clone(),
+            fingerprint: fingerprint.clone(),
+        };
+        match c.user(user_id, op).await? {
+            UserAnswer::Vetted {
+                reused,
+                username,
+                email,
+            } => {
+                if let Some(username) = username {
+                    subject.name = std::mem::replace(&mut subject.username, username);
+                }
+                subject.email = email.unwrap_or_default();
+                vetted = Some((fingerprint, reused));
+            }
+            _ => return refused(refusal::internal()),
+        }
+    }
     let verdict =
         PasswordChecker::new(policy.passwords.clone()).check(password, &subject, c.req.locale());
     if !verdict.ok {
         return refused(refusal::password_rejected(&verdict));
     }
-    let Some(user_id) = user_id else {
-        return Ok(None);
-    };
-    let fingerprint = c.fingerprint(user_id, password);
-    if policy.passwords.history_count > 0 {
-        let op = UserOp::Reuses {
-            passwords: policy.passwords.clone(),
-            fingerprint: fingerprint.clone(),
-        };
-        match c.user(user_id, op).await? {
-            UserAnswer::Reuses { reused: false } => {}
-            UserAnswer::Reuses { reused: true } => {
-                return refused(refusal::password_reused(c.req.locale()));
-            }
-            _ => return refused(refusal::internal()),
-        }
+    match vetted {
+        Some((_, true)) => refused(refusal::password_reused(c.req.locale())),
+        Some((fingerprint, false)) => Ok(Some(fingerprint)),
+        None => Ok(None),
     }
-    Ok(Some(fingerprint))
 }
 
 /// Whether the origin took the new password (core's `change_accepted`).

@@ -16,7 +16,7 @@ use crate::context::Context;
 use crate::objects::ControlOp;
 use crate::policy::{CaptchaPage, ManualBanScope};
 use crate::refusal;
-use crate::request::{Request, RequestFacts};
+use crate::request::{Request, RequestFacts, cross_site};
 use crate::roles::Role;
 use crate::routes::{ADMIN_PREFIX, OwnRoute, own_route};
 use crate::snapshot::FRAUD_FEED_RECORD;
@@ -51,6 +51,7 @@ async fn pipeline(io: &Io, req: &Request, ctx: Context) -> Flow<Reply> {
         key,
         snapshot,
         ctx,
+        body: std::cell::RefCell::new(None),
     };
     access(&c).await?;
     if let Some(location) = crate::headers::https_redirect(&c.policy().responses, req.url()) {
@@ -63,18 +64,19 @@ async fn pipeline(io: &Io, req: &Request, ctx: Context) -> Flow<Reply> {
     if let Some(route) = own_route(req) {
         return own(&c, route).await;
     }
+    let checked = read_path(&c)?;
     let state = session_check::state(&c).await?;
-    let routes = &c.snapshot.routes;
-    if req.is_write() && req.route() == routes.login {
-        return login::run(&c).await;
-    }
-    if req.is_write() && req.route() == routes.logout {
-        return session_check::logout(&c, &state).await;
+    match checked {
+        Some(Checked::Login) if req.is_write() => return login::run(&c).await,
+        Some(Checked::Logout) if req.is_write() => {
+            return session_check::logout(&c, &state).await;
+        }
+        _ => {}
     }
     let session = session_check::require(&c, state)?;
     session_check::password_gate(&c, &session)?;
     let session = session_check::xsrf(&c, session).await?;
-    if let Some(reply) = checked_pages(&c, session.renewed.as_ref()).await? {
+    if let Some(reply) = checked_pages(&c, checked, session.renewed.as_ref()).await? {
         return Ok(reply);
     }
     let role = session
@@ -85,7 +87,7 @@ async fn pipeline(io: &Io, req: &Request, ctx: Context) -> Flow<Reply> {
     let finish = forwarding(&c, &session);
     let status = match limited_action::run(&c, session.renewed.as_ref(), &finish).await? {
         Some(status) => status,
-        None => pass_through(&c, finish).await?,
+        None => pass_through(&c, finish, checked.is_some() && req.is_write()).await?,
     };
     // The origin's 403 on a protected path is a warning (the request is
     // answered: a warning that cannot be recorded is only logged).
@@ -93,6 +95,46 @@ async fn pipeline(io: &Io, req: &Request, ctx: Context) -> Flow<Reply> {
         c.warn_answered(WarningKind::OriginForbidden).await;
     }
     Ok(Reply::Upstream(Finish::default()))
+}
+
+/// The routes with checks of their own, matched on their route key (see
+/// `paths::route_key`: `/login.json`, `/login.php/x` and `/Login/` are the
+/// login).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Checked {
+    Login,
+    Logout,
+    Signup,
+    ChangePassword,
+    Reset,
+}
+
+/// How the path reads: refused when it reads two ways (double encoding,
+/// or encoded separators unless the policy allows them); which checked
+/// route it is; and an unsafe request to a checked route from another
+/// site's page is refused before anything is counted.
+fn read_path(c: &Caller<'_>) -> Flow<Option<Checked>> {
+    let doubt = c.req.path_doubt();
+    let routes = &c.policy().routes;
+    if doubt.double_encoded || (doubt.encoded_separator && !routes.allow_encoded_separators) {
+        return refused(refusal::ambiguous_path());
+    }
+    let keys = &c.snapshot.routes;
+    let key = c.req.route_key();
+    let checked = [
+        (&keys.login, Checked::Login),
+        (&keys.logout, Checked::Logout),
+        (&keys.signup, Checked::Signup),
+        (&keys.change_password, Checked::ChangePassword),
+        (&keys.reset, Checked::Reset),
+    ]
+    .into_iter()
+    .find(|(route, _)| *route == key)
+    .map(|(_, checked)| checked);
+    if checked.is_some() && c.req.is_write() && cross_site(c.req, &routes.allowed_origins) {
+        return refused(refusal::cross_site());
+    }
+    Ok(checked)
 }
 
 /// Bans, manual bans and fraud signals: a denied client is answered here.
@@ -153,7 +195,12 @@ async fn own(c: &Caller<'_>, route: OwnRoute) -> Flow<Reply> {
         OwnRoute::NotFound => Err(Reply::Refuse(refusal::not_found())),
         OwnRoute::Admin => {
             match admin(c.io, c.req, &c.ip_text).await? {
-                401 => c.warn(WarningKind::WrongApplicationKey).await?,
+                // Only a key presented and wrong: a third-party page can
+                // make a visitor's browser request the admin API, never
+                // send a key.
+                401 if c.req.has_authorization() => {
+                    c.warn(WarningKind::WrongApplicationKey).await?;
+                }
                 200 | 201 if c.req.is_write() => {
                     c.io.perform(Step::Invalidate).await;
                 }
@@ -187,19 +234,17 @@ async fn admin(io: &Io, req: &Request, client_ip: &str) -> Flow<u16> {
 
 /// The pages with checks of their own: the CAPTCHA on signup, reset and
 /// change forms, the signup rules, the change-password flow, reset links.
-async fn checked_pages(c: &Caller<'_>, claims: Option<&Claims>) -> Flow<Option<Reply>> {
-    let routes = &c.snapshot.routes;
-    let route = c.req.route();
-    let page = if !c.req.is_write() {
-        None
-    } else if route == routes.signup {
-        Some(CaptchaPage::Signup)
-    } else if route == routes.reset {
-        Some(CaptchaPage::Reset)
-    } else if route == routes.change_password {
-        Some(CaptchaPage::ChangePassword)
-    } else {
-        None
+async fn checked_pages(
+    c: &Caller<'_>,
+    checked: Option<Checked>,
+    claims: Option<&Claims>,
+) -> Flow<Option<Reply>> {
+    let page = match checked {
+        _ if !c.req.is_write() => None,
+        Some(Checked::Signup) => Some(CaptchaPage::Signup),
+        Some(Checked::Reset) => Some(CaptchaPage::Reset),
+        Some(Checked::ChangePassword) => Some(CaptchaPage::ChangePassword),
+        Some(Checked::Login | Checked::Logout) | None => None,
     };
     if let Some(page) = page {
         captcha_gate::check(c, page, 0).await?;
@@ -211,7 +256,7 @@ async fn checked_pages(c: &Caller<'_>, claims: Option<&Claims>) -> Flow<Option<R
         }
         _ => {}
     }
-    if route == routes.reset {
+    if checked == Some(Checked::Reset) {
         return reset_link::run(c).await;
     }
     Ok(None)
@@ -244,15 +289,17 @@ fn forwarding(c: &Caller<'_>, session: &session_check::Session) -> Forwarded {
     }
 }
 
-/// The request goes to the origin as it came; the origin's status.
-async fn pass_through(c: &Caller<'_>, forwarded: Forwarded) -> Flow<u16> {
-    let upstream = c
-        .forward(Forward {
-            to_origin: forwarded.to_origin,
-            body: Body::Own,
-            read: &[],
-            finish: Some(forwarded.finish),
-        })
-        .await?;
-    Ok(upstream.status)
+/// The request goes to the origin as it came; the origin's status. On a
+/// checked route the origin's failure is the edge's answer: 502
+/// `origin_error` for a 5xx, 503 `origin_unavailable` when it does not
+/// answer; elsewhere its 5xx passes through.
+async fn pass_through(c: &Caller<'_>, forwarded: Forwarded, checked: bool) -> Flow<u16> {
+    let forward = Forward::new(forwarded.to_origin, Body::Own, &[], Some(forwarded.finish));
+    if !checked {
+        return Ok(c.forward(forward).await?.status);
+    }
+    match c.forward_checked(forward).await? {
+        upstream if upstream.status >= 500 => refused(refusal::origin_failed(true)),
+        upstream => Ok(upstream.status),
+    }
 }

@@ -53,32 +53,29 @@ pub(crate) async fn run(c: &Caller<'_>) -> Flow<Option<Reply>> {
             let field = format!("`{}`", fields.new_password);
             return Err(c.refuse(refusal::missing_field(&field)).await);
         }
-        let forward = Forward {
-            to_origin,
-            body: Body::Own,
-            read: &[],
-            finish: Some(Finish::default()),
-        };
+        let forward = Forward::new(to_origin, Body::Own, &[], Some(Finish::default()));
         c.forward(forward).await?;
         return Ok(Some(Reply::Upstream(Finish::default())));
     };
     let fingerprint = vet(c, Some(&holder.user), false, &password).await?;
     use_token(c, ResetStep::Redeem, &token).await?;
     let answer = c
-        .forward(Forward {
-            to_origin,
-            body: Body::Own,
-            read: CHANGED_HEADER,
-            finish: None,
-        })
+        .forward_checked(Forward::new(to_origin, Body::Own, CHANGED_HEADER, None))
         .await;
-    if let Ok(upstream) = &answer
+    let answered = answer.as_ref().ok().filter(|up| up.status < 500);
+    if let Some(upstream) = answered
         && accepted(upstream)
     {
-        // Every session of the user ends: a reset is how accounts are recovered.
+        // Every session of the user ends, and every other link of theirs:
+        // a reset is how accounts are recovered.
         if let Some(fingerprint) = fingerprint {
             record_change(c, &holder.user, None, fingerprint).await;
         }
+        let others = ControlOp::RevokeResets {
+            user: holder.user.clone(),
+            except: token,
+        };
+        let _ = c.control(others).await;
         return Ok(Some(Reply::Upstream(Finish::default())));
     }
     // The origin did not take the new password: the link stays usable.
@@ -89,7 +86,11 @@ pub(crate) async fn run(c: &Caller<'_>) -> Flow<Option<Reply>> {
         ip: c.ip_text.clone(),
     };
     let _ = c.control(release).await;
-    answer.map(|_| Some(Reply::Upstream(Finish::default())))
+    match answer {
+        Ok(upstream) if upstream.status >= 500 => refused(refusal::origin_failed(true)),
+        Ok(_) => Ok(Some(Reply::Upstream(Finish::default()))),
+        Err(reply) => Err(reply),
+    }
 }
 
 /// Checks, redeems or releases `token` with Control; a refused token is
@@ -102,17 +103,17 @@ async fn use_token(c: &Caller<'_>, step: ResetStep, token: &str) -> Flow<ResetHo
     };
     match c.control(op).await? {
         ControlAnswer::Reset { holder } => Ok(holder),
-        ControlAnswer::ResetRefused { error } => Err(refused_link(c, error).await),
+        ControlAnswer::ResetRefused { error } => Err(refused_link(c, error, token).await),
         _ => refused(refusal::internal()),
     }
 }
 
 /// A refused reset link: pages go back to the reset page with the reason,
 /// others get the JSON error. An unknown token is a warning.
-async fn refused_link(c: &Caller<'_>, error: ResetError) -> Reply {
+async fn refused_link(c: &Caller<'_>, error: ResetError, token: &str) -> Reply {
     let refusal = refusal::reset_link(error);
     if let Some(kind) = refusal.warning
-        && let Err(reply) = c.warn(kind).await
+        && let Err(reply) = c.warn_token(kind, token).await
     {
         return reply;
     }

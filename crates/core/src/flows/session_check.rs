@@ -6,10 +6,11 @@
 use super::caller::{Caller, Flow};
 use super::steps::{Body, Finish, Forward, Input, Reply, Step};
 use crate::bans::WarningKind;
+use crate::form::first_value;
 use crate::objects::{UserAnswer, UserOp};
 use crate::policy::SingleSession;
 use crate::refusal;
-use crate::request::{FormKind, first_text};
+use crate::request::MAX_FORM_BYTES;
 use crate::session::{
     ChangeGate, NoSession, SESSION_COOKIE, SessionState, XSRF_FIELD, XsrfDecision, change_gate,
     change_reason, clearing_cookies, cookie, no_session, renew, renewal_due, session_state,
@@ -70,7 +71,9 @@ pub(crate) async fn state(c: &Caller<'_>) -> Flow<SessionState> {
                 _ => true,
             };
         if forged {
-            c.warn(WarningKind::ForgedToken).await?;
+            let token = c.req.cookies().and_then(|h| cookie(h, SESSION_COOKIE));
+            c.warn_token(WarningKind::ForgedToken, token.unwrap_or_default())
+                .await?;
         } else {
             state = SessionState::Missing;
         }
@@ -102,16 +105,12 @@ pub(crate) async fn logout(c: &Caller<'_>, state: &SessionState) -> Flow<Reply> 
         };
         c.user(&claims.sub, op).await?;
     }
-    c.forward(Forward {
-        to_origin: Vec::new(),
-        body: Body::Own,
-        read: &[],
-        finish: Some(Finish {
-            headers: Vec::new(),
-            cookies: clearing_cookies().to_vec(),
-        }),
-    })
-    .await?;
+    let finish = Finish {
+        headers: Vec::new(),
+        cookies: clearing_cookies().to_vec(),
+    };
+    c.forward(Forward::new(Vec::new(), Body::Own, &[], Some(finish)))
+        .await?;
     Ok(Reply::Upstream(Finish::default()))
 }
 
@@ -125,7 +124,7 @@ pub(crate) fn require(c: &Caller<'_>, state: SessionState) -> Flow<Session> {
         }
         SessionState::Valid(_) | SessionState::Missing => Vec::new(),
     };
-    let protected = c.snapshot.routes.protected.matches(c.req.route());
+    let protected = c.req.under(&c.snapshot.routes.protected);
     if protected && !matches!(state, SessionState::Valid(_)) {
         return Err(
             match no_session(c.req.accept(), &c.policy().routes.login, &state) {
@@ -167,7 +166,7 @@ pub(crate) fn password_gate(c: &Caller<'_>, session: &Session) -> Flow<()> {
     let gate = change_gate(
         reason,
         c.req.method(),
-        c.req.route(),
+        (c.req.route(), c.req.route_key()),
         c.req.accept(),
         (&routes.change_password, &routes.logout),
         &c.policy().routes.change_password,
@@ -222,18 +221,12 @@ pub(crate) async fn xsrf(c: &Caller<'_>, mut session: Session) -> Flow<Session> 
     Ok(session)
 }
 
-/// The XSRF token in the form field (urlencoded or multipart only; a form
-/// that cannot be read has none).
+/// The XSRF token in the form field: only from a form with a length under
+/// the cap (an endless or huge body is never read for it; send the header).
 async fn xsrf_field(c: &Caller<'_>) -> Option<String> {
-    if !c.req.is_form() {
+    if !c.req.is_form() || c.req.content_length().is_none_or(|n| n > MAX_FORM_BYTES) {
         return None;
     }
-    let step = Step::ReadForm {
-        kind: FormKind::Fields,
-        names: vec![XSRF_FIELD.to_owned()],
-    };
-    match c.io.perform(step).await {
-        Input::Form(input) => first_text(input),
-        _ => None,
-    }
+    let body = c.body().await.ok()?;
+    first_value(c.req, &body, XSRF_FIELD)
 }

@@ -9,7 +9,6 @@ use crate::objects::{
     AccountCall, ControlAnswer, ControlOp, GuardAnswer, GuardOp, LockAnswer, UserAnswer, UserOp,
 };
 use crate::refusal::Refusal;
-use crate::request::{FormInput, FormKind};
 use crate::snapshot::Snapshot;
 
 /// What the flow needs done next.
@@ -23,15 +22,9 @@ pub enum Step {
     FreshSnapshot,
     /// Cloudflare's bot score of the request. Answer: [`Input::BotScore`].
     BotScore,
-    /// Named fields of the request's form, read from a copy of the body
-    /// (the original still streams to the origin). Answer: [`Input::Form`].
-    ReadForm {
-        /// How to read it.
-        kind: FormKind,
-        /// The fields, for [`FormKind::Fields`].
-        names: Vec<String>,
-    },
-    /// The whole body, from a copy (the upload rules). Answer: [`Input::Body`].
+    /// The whole body, from a copy (the original still streams to the
+    /// origin): a form the edge must check, the upload rules. Answer:
+    /// [`Input::Body`].
     ReadBody,
     /// The request's multipart form rebuilt with links stripped from its
     /// text fields, kept for the next [`Step::Forward`] with
@@ -140,6 +133,27 @@ pub struct Forward {
     /// `Some`: add these to the origin's answer at once (the hot path: one
     /// call does both); `None`: the flow decides after reading it.
     pub finish: Option<Finish>,
+    /// The request carries a verified identity: no shared cache may answer
+    /// it (`cache: "no-store"`) or keep its answer (`Cache-Control: private`).
+    pub private: bool,
+}
+
+impl Forward {
+    /// A forward; it is private whenever it tells the origin who is calling.
+    pub(crate) fn new(
+        to_origin: Vec<(&'static str, String)>,
+        body: Body,
+        read: &'static [&'static str],
+        finish: Option<Finish>,
+    ) -> Self {
+        Self {
+            private: !to_origin.is_empty(),
+            to_origin,
+            body,
+            read,
+            finish,
+        }
+    }
 }
 
 /// The body forwarded to the origin.
@@ -223,14 +237,17 @@ pub enum Input {
     Snapshot(Rc<Snapshot>),
     /// Cloudflare's bot score (1–99), when the request carries one.
     BotScore(Option<u8>),
-    /// What was read of the form.
-    Form(FormInput),
     /// The body.
     Body(Vec<u8>),
     /// An object's answer.
     Answer(Answer),
-    /// The provider's answer, or `None` when it did not answer 200 in time.
-    Captcha(Option<String>),
+    /// The provider's answer.
+    Captcha {
+        /// Its HTTP status; `0` when it did not answer in time.
+        status: u16,
+        /// Its body.
+        body: String,
+    },
     /// Upstream answered.
     Upstream(Upstream),
     /// Done.
@@ -239,12 +256,14 @@ pub enum Input {
     Failed(Failure),
 }
 
-/// The warning step for `kind` against client `key` (seen from `ip`).
+/// The warning step for `kind` against client `key` (seen from `ip`),
+/// about the token with digest `token`, if any.
 pub(crate) fn warning(
     key: &str,
     ip: &str,
     kind: WarningKind,
     policy: &crate::policy::BanPolicy,
+    token: Option<String>,
 ) -> Step {
     Step::Warn(Call::Guard {
         key: key.to_owned(),
@@ -253,6 +272,7 @@ pub(crate) fn warning(
             ip: ip.to_owned(),
             kind,
             policy: Box::new(policy.clone()),
+            token,
         },
     })
 }

@@ -11,7 +11,7 @@ use crate::context::Context;
 use crate::lockout::Gate;
 use crate::objects::{AccountOp, ControlAnswer, GuardAnswer, GuardOp, LockAnswer, UserAnswer};
 use crate::policy::{ManualBanScope, Policy};
-use crate::request::{FACT_HEADERS, FieldValue, FormInput, RequestFacts};
+use crate::request::{FACT_HEADERS, RequestFacts};
 use crate::session::{Revocations, new_session};
 use crate::snapshot::{Secrets, Snapshot};
 use crate::tokens::dangerous::sign_jwt;
@@ -47,7 +47,7 @@ fn session_cookie(user: &str) -> (String, String) {
 
 /// A request's facts: `headers` by name.
 fn facts(method: &str, path: &str, headers: &[(&str, &str)], has_body: bool) -> RequestFacts {
-    let mut values: [Option<String>; 7] = Default::default();
+    let mut values: [Option<String>; 11] = Default::default();
     for (name, value) in headers {
         let i = FACT_HEADERS
             .iter()
@@ -88,7 +88,6 @@ fn kind(step: &Step) -> &'static str {
         Step::Snapshot => "snapshot",
         Step::FreshSnapshot => "fresh-snapshot",
         Step::BotScore => "bot-score",
-        Step::ReadForm { .. } => "read-form",
         Step::ReadBody => "read-body",
         Step::StripMultipart => "strip-multipart",
         Step::Ask(Call::Account { call, .. }) => match call.op {
@@ -96,6 +95,7 @@ fn kind(step: &Step) -> &'static str {
             AccountOp::Begin => "account:begin",
             AccountOp::Failure => "account:failure",
             AccountOp::Success => "account:success",
+            AccountOp::Release => "account:release",
             AccountOp::Unlock | AccountOp::Clear => "account:admin",
         },
         Step::Ask(Call::User { .. }) => "user",
@@ -139,9 +139,8 @@ fn code(reply: &Reply) -> &'static str {
     }
 }
 
-fn login_form() -> FormInput {
-    let text = |s: &str| vec![FieldValue::Text(s.into())];
-    FormInput::Fields(vec![text("alice"), text("orbit-Vivid-lantern-52")])
+fn login_form() -> Vec<u8> {
+    b"username=alice&password=orbit-Vivid-lantern-52".to_vec()
 }
 
 const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");
@@ -190,7 +189,7 @@ fn a_login_checks_the_lockout_then_the_origin_then_settles() {
     let facts = facts("POST", "/login", &[ip("203.0.113.7"), FORM, LENGTH], true);
     let (steps, reply) = drive(facts, |step| match step {
         Step::Snapshot => Input::Snapshot(snapshot(Policy::default())),
-        Step::ReadForm { .. } => Input::Form(login_form()),
+        Step::ReadBody => Input::Body(login_form()),
         Step::Ask(Call::Account { .. }) => open_lock(),
         Step::Forward(_) => upstream(303, vec![Some("u-alice".into()), None, None]),
         Step::Ask(Call::User { .. }) => Input::Answer(Answer::User(UserAnswer::LoggedIn {
@@ -205,7 +204,7 @@ fn a_login_checks_the_lockout_then_the_origin_then_settles() {
         kinds(&steps),
         [
             "snapshot",
-            "read-form",
+            "read-body",
             "account:begin",
             "forward",
             "account:success",
@@ -223,15 +222,20 @@ fn a_locked_account_never_reaches_the_origin() {
     let facts = facts("POST", "/login", &[ip("203.0.113.7"), FORM, LENGTH], true);
     let (steps, reply) = drive(facts, |step| match step {
         Step::Snapshot => Input::Snapshot(snapshot(Policy::default())),
-        Step::ReadForm { .. } => Input::Form(login_form()),
+        Step::ReadBody => Input::Body(login_form()),
         Step::Ask(Call::Account { .. }) => Input::Answer(Answer::Account(LockAnswer {
             gate: Gate::Locked { retry_after: 60 },
             attempts_left: None,
             failures: 0,
         })),
+        Step::Warn(_) => Input::Answer(Answer::Guard(GuardAnswer::Done)),
         other => panic!("unexpected {other:?}"),
     });
-    assert_eq!(kinds(&steps), ["snapshot", "read-form", "account:begin"]);
+    // Still a failed login for the address (spraying locked accounts bans).
+    assert_eq!(
+        kinds(&steps),
+        ["snapshot", "read-body", "account:begin", "warn"]
+    );
     let Reply::Refuse(refusal) = &reply else {
         panic!("{reply:?}")
     };
@@ -244,7 +248,7 @@ fn a_failed_login_warns_counts_and_reports_attempts_left() {
     let facts = facts("POST", "/login", &[ip("203.0.113.7"), FORM, LENGTH], true);
     let (steps, reply) = drive(facts, |step| match step {
         Step::Snapshot => Input::Snapshot(snapshot(Policy::default())),
-        Step::ReadForm { .. } => Input::Form(login_form()),
+        Step::ReadBody => Input::Body(login_form()),
         Step::Ask(Call::Account { call, .. }) if call.op == AccountOp::Failure => {
             Input::Answer(Answer::Account(LockAnswer {
                 gate: Gate::Open,
@@ -261,7 +265,7 @@ fn a_failed_login_warns_counts_and_reports_attempts_left() {
         kinds(&steps),
         [
             "snapshot",
-            "read-form",
+            "read-body",
             "account:begin",
             "forward",
             "warn",
@@ -296,11 +300,11 @@ fn an_unsafe_request_without_the_xsrf_token_is_refused_and_warned() {
     );
     let (steps, reply) = drive(facts, |step| match step {
         Step::Snapshot => Input::Snapshot(snapshot(Policy::default())),
-        Step::ReadForm { .. } => Input::Form(FormInput::Fields(vec![vec![]])),
+        Step::ReadBody => Input::Body(b"note=hello".to_vec()),
         Step::Warn(_) => Input::Answer(Answer::Guard(GuardAnswer::Done)),
         other => panic!("unexpected {other:?}"),
     });
-    assert_eq!(kinds(&steps), ["snapshot", "read-form", "warn"]);
+    assert_eq!(kinds(&steps), ["snapshot", "read-body", "warn"]);
     assert_eq!(code(&reply), "xsrf_failed");
 }
 
@@ -330,11 +334,11 @@ fn an_unreadable_record_fails_closed() {
     let facts = facts("POST", "/login", &[ip("203.0.113.7"), FORM, LENGTH], true);
     let (steps, reply) = drive(facts, |step| match step {
         Step::Snapshot => Input::Snapshot(snapshot(Policy::default())),
-        Step::ReadForm { .. } => Input::Form(login_form()),
+        Step::ReadBody => Input::Body(login_form()),
         Step::Ask(Call::Account { .. }) => Input::Failed(Failure::StateUnavailable),
         other => panic!("unexpected {other:?}"),
     });
-    assert_eq!(kinds(&steps), ["snapshot", "read-form", "account:begin"]);
+    assert_eq!(kinds(&steps), ["snapshot", "read-body", "account:begin"]);
     let Reply::Refuse(refusal) = reply else {
         panic!()
     };
@@ -371,19 +375,10 @@ fn a_signup_with_a_weak_password_never_reaches_the_origin() {
     let facts = facts("POST", "/signup", &[ip("203.0.113.7"), FORM, LENGTH], true);
     let (steps, reply) = drive(facts, |step| match step {
         Step::Snapshot => Input::Snapshot(snapshot(Policy::default())),
-        Step::ReadForm { names, .. } => {
-            assert_eq!(names, &["email", "password", "username", "name"]);
-            let text = |s: &str| vec![FieldValue::Text(s.into())];
-            Input::Form(FormInput::Fields(vec![
-                text("a@example.com"),
-                text("short"),
-                text("al"),
-                vec![],
-            ]))
-        }
+        Step::ReadBody => Input::Body(b"email=a%40example.com&password=short&username=al".to_vec()),
         other => panic!("unexpected {other:?}"),
     });
-    assert_eq!(kinds(&steps), ["snapshot", "read-form"]);
+    assert_eq!(kinds(&steps), ["snapshot", "read-body"]);
     let Reply::Refuse(refusal) = reply else {
         panic!()
     };
@@ -415,13 +410,15 @@ fn a_change_to_a_recent_password_is_refused_before_the_origin() {
     );
     let (steps, reply) = drive(facts, |step| match step {
         Step::Snapshot => Input::Snapshot(snapshot(policy.clone())),
-        Step::ReadForm { .. } => Input::Form(FormInput::Fields(vec![vec![FieldValue::Text(
-            "Quiet-harbor-lantern-81".into(),
-        )]])),
-        Step::Ask(Call::User { .. }) => answered(UserAnswer::Reuses { reused: true }),
+        Step::ReadBody => Input::Body(b"new_password=Quiet-harbor-lantern-81".to_vec()),
+        Step::Ask(Call::User { .. }) => answered(UserAnswer::Vetted {
+            reused: true,
+            username: None,
+            email: None,
+        }),
         other => panic!("unexpected {other:?}"),
     });
-    assert_eq!(kinds(&steps), ["snapshot", "read-form", "user"]);
+    assert_eq!(kinds(&steps), ["snapshot", "read-body", "user"]);
     let Reply::Refuse(refusal) = reply else {
         panic!()
     };
@@ -440,13 +437,7 @@ fn a_reset_link_is_checked_then_used_once_the_password_passes() {
     let facts = facts("POST", "/reset", &[ip("203.0.113.7"), FORM, LENGTH], true);
     let (steps, reply) = drive(facts, |step| match step {
         Step::Snapshot => Input::Snapshot(snapshot(Policy::default())),
-        Step::ReadForm { .. } => {
-            let text = |s: &str| vec![FieldValue::Text(s.into())];
-            Input::Form(FormInput::Fields(vec![
-                text("tok"),
-                text("Quiet-harbor-lantern-81"),
-            ]))
-        }
+        Step::ReadBody => Input::Body(b"token=tok&new_password=Quiet-harbor-lantern-81".to_vec()),
         Step::Ask(Call::Control(crate::objects::ControlOp::ResetToken { step, .. })) => {
             holder.get_or_insert(*step);
             Input::Answer(Answer::Control(ControlAnswer::Reset {
@@ -456,6 +447,14 @@ fn a_reset_link_is_checked_then_used_once_the_password_passes() {
                 },
             }))
         }
+        Step::Ask(Call::User {
+            op: crate::objects::UserOp::Vet { .. },
+            ..
+        }) => answered(UserAnswer::Vetted {
+            reused: false,
+            username: Some("alice".into()),
+            email: None,
+        }),
         Step::Ask(Call::User { .. }) => answered(UserAnswer::Changed { expires_at: None }),
         Step::Ask(Call::Control(_)) => {
             Input::Answer(Answer::Control(ControlAnswer::Revoked { before: NOW_MS }))
@@ -470,19 +469,21 @@ fn a_reset_link_is_checked_then_used_once_the_password_passes() {
         Step::Invalidate => Input::Done,
         other => panic!("unexpected {other:?}"),
     });
-    // Check, redeem, origin, then the record and the revocation: the
-    // history is off by default, so no reuse check.
+    // Check, the user's record (history and names), redeem, origin, then
+    // the record, the revocation, and the user's other links.
     assert_eq!(
         kinds(&steps),
         [
             "snapshot",
-            "read-form",
+            "read-body",
             "control",
+            "user",
             "control",
             "forward",
             "user",
             "control",
-            "invalidate"
+            "invalidate",
+            "control"
         ]
     );
     assert_eq!(holder, Some(crate::objects::ResetStep::Check));
@@ -521,16 +522,17 @@ fn a_probation_use_over_the_limit_is_refused_with_retry_after() {
 
 #[test]
 fn a_wrong_application_key_is_a_warning_and_a_good_write_is_seen_at_once() {
-    for (status, expected) in [
-        (401, ["snapshot", "admin", "warn"]),
-        (200, ["snapshot", "admin", "invalidate"]),
-    ] {
-        let facts = facts(
-            "POST",
-            "/__portcullis/admin/bans",
-            &[ip("203.0.113.7"), ("Content-Length", "10")],
-            true,
-        );
+    let cases = [
+        (401, true, vec!["snapshot", "admin", "warn"]),
+        (401, false, vec!["snapshot", "admin"]),
+        (200, true, vec!["snapshot", "admin", "invalidate"]),
+    ];
+    for (status, with_key, expected) in cases {
+        let mut headers = vec![ip("203.0.113.7"), ("Content-Length", "10")];
+        if with_key {
+            headers.push(("Authorization", "Bearer wrong"));
+        }
+        let facts = facts("POST", "/__portcullis/admin/bans", &headers, true);
         let (steps, reply) = drive(facts, |step| match step {
             Step::Snapshot => Input::Snapshot(snapshot(Policy::default())),
             Step::Admin(call) => {
@@ -541,7 +543,7 @@ fn a_wrong_application_key_is_a_warning_and_a_good_write_is_seen_at_once() {
             Step::Invalidate => Input::Done,
             other => panic!("unexpected {other:?}"),
         });
-        assert_eq!(kinds(&steps), expected);
+        assert_eq!(kinds(&steps), expected, "status {status}, key {with_key}");
         assert_eq!(code(&reply), "upstream");
     }
 }
@@ -628,9 +630,12 @@ fn a_change_renews_the_session_it_signs() {
     );
     let (_, reply) = drive(facts, |step| match step {
         Step::Snapshot => Input::Snapshot(snapshot(Policy::default())),
-        Step::ReadForm { .. } => Input::Form(FormInput::Fields(vec![vec![FieldValue::Text(
-            "Quiet-harbor-lantern-81".into(),
-        )]])),
+        Step::ReadBody => Input::Body(b"new_password=Quiet-harbor-lantern-81".to_vec()),
+        Step::Ask(Call::User { .. }) => answered(UserAnswer::Vetted {
+            reused: false,
+            username: None,
+            email: None,
+        }),
         Step::Forward(_) => upstream(400, vec![None]),
         other => panic!("unexpected {other:?}"),
     });
@@ -800,16 +805,14 @@ fn any_facts() -> impl Strategy<Value = RequestFacts> {
 
 /// An answer of any kind, right or wrong for the step.
 fn any_input(snapshot: Rc<Snapshot>) -> impl Strategy<Value = Input> {
-    let text = |s: &str| FieldValue::Text(s.into());
-    let forms = prop::sample::select(vec![
-        FormInput::Fields(vec![
-            vec![text("alice")],
-            vec![text("orbit-Vivid-lantern-52")],
-        ]),
-        FormInput::Fields(vec![vec![text("a"), text("b")], vec![]]),
-        FormInput::Fields(vec![vec![]]),
-        FormInput::Text(r#"{"username":"alice","password":"x"}"#.into()),
-        FormInput::Unreadable,
+    let bodies = prop::sample::select(vec![
+        b"username=alice&password=orbit-Vivid-lantern-52".to_vec(),
+        b"username=a&username=b&password=x".to_vec(),
+        b"Username=a&password=x".to_vec(),
+        br#"{"username":"alice","password":"x"}"#.to_vec(),
+        b"\xff\xfe".to_vec(),
+        b"--x\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.exe\"\r\n\r\nMZ\r\n--x--\r\n".to_vec(),
+        Vec::new(),
     ]);
     let gates = prop::sample::select(vec![
         Gate::Open,
@@ -819,7 +822,11 @@ fn any_input(snapshot: Rc<Snapshot>) -> impl Strategy<Value = Input> {
     let users = prop::sample::select(vec![
         UserAnswer::Touched { active: true },
         UserAnswer::Touched { active: false },
-        UserAnswer::Reuses { reused: true },
+        UserAnswer::Vetted {
+            reused: true,
+            username: None,
+            email: None,
+        },
         UserAnswer::ActionCounted { probation: true },
         UserAnswer::ActionLimited { retry_after: 9 },
         UserAnswer::LoggedIn {
@@ -831,17 +838,32 @@ fn any_input(snapshot: Rc<Snapshot>) -> impl Strategy<Value = Input> {
     ]);
     prop_oneof![
         Just(Input::Snapshot(snapshot)),
-        forms.prop_map(Input::Form),
-        gates.prop_map(|gate| Input::Answer(Answer::Account(LockAnswer { gate, attempts_left: Some(1), failures: 9 }))),
+        bodies.prop_map(Input::Body),
+        gates.prop_map(|gate| Input::Answer(Answer::Account(LockAnswer {
+            gate,
+            attempts_left: Some(1),
+            failures: 9
+        }))),
         users.prop_map(|u| Input::Answer(Answer::User(u))),
         Just(Input::Answer(Answer::Guard(GuardAnswer::Done))),
         Just(Input::Answer(Answer::Control(ControlAnswer::Done))),
-        prop::option::of(Just(r#"{"success":true}"#.to_owned())).prop_map(Input::Captcha),
-        (prop::sample::select(vec![200u16, 303, 401, 403, 500]), prop::option::of(Just("u-1".to_owned())))
+        prop::sample::select(vec![0u16, 200, 429, 503]).prop_map(|status| Input::Captcha {
+            status,
+            body: r#"{"success":true}"#.to_owned(),
+        }),
+        (
+            prop::sample::select(vec![200u16, 303, 401, 403, 500]),
+            prop::option::of(Just("u-1".to_owned()))
+        )
             .prop_map(|(status, user)| upstream(status, vec![user, None, None])),
-        Just(Input::Body(b"--x\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.exe\"\r\n\r\nMZ\r\n--x--\r\n".to_vec())),
         Just(Input::Done),
-        prop::sample::select(vec![Failure::Io, Failure::StateUnavailable, Failure::OriginUnreachable, Failure::Unreadable]).prop_map(Input::Failed),
+        prop::sample::select(vec![
+            Failure::Io,
+            Failure::StateUnavailable,
+            Failure::OriginUnreachable,
+            Failure::Unreadable
+        ])
+        .prop_map(Input::Failed),
     ]
 }
 

@@ -14,7 +14,7 @@ pub(crate) async fn run(c: &Caller<'_>, role: Role) -> Flow<()> {
     let req = c.req;
     let uploads = &c.policy().uploads;
     // Any request with a body counts, whatever its method.
-    if !c.snapshot.routes.uploads.matches(req.route()) || !(req.is_write() || req.has_body()) {
+    if !req.under(&c.snapshot.routes.uploads) || !(req.is_write() || req.has_body()) {
         return Ok(());
     }
     let declared = req.content_length();

@@ -14,14 +14,24 @@ use wasm_bindgen::prelude::*;
 // "Portcullis-User").
 const RESERVED = "portcullis-";
 
+// Request headers a client may not send the origin: core's
+// DROPPED_REQUEST_HEADERS, handed over once per isolate.
+let dropped = new Set();
+
+export function setDropped(names) {
+  dropped = new Set(names);
+}
+
 function reserved(name) {
   return name.replaceAll("_", "-").startsWith(RESERVED);
 }
 
-function copyHeaders(from, dropHost) {
+// A request's headers for the origin (reserved, dropped and host left out),
+// or a response's for the client (reserved left out).
+function copyHeaders(from, request) {
   const out = new Headers();
   for (const [name, value] of from) {
-    if (reserved(name) || (dropHost && name === "host")) continue;
+    if (reserved(name) || (request && (name === "host" || dropped.has(name.replaceAll("_", "-"))))) continue;
     out.append(name, value);
   }
   return out;
@@ -31,10 +41,21 @@ function setPairs(headers, pairs) {
   for (let i = 0; i + 1 < pairs.length; i += 2) headers.set(pairs[i], pairs[i + 1]);
 }
 
-export async function fetchOrigin(request, target, toOrigin) {
+// What an answer to a request with a verified identity may be cached as:
+// privately, never by a shared cache.
+function privately(value) {
+  const kept = (value ?? "")
+    .split(",")
+    .map((d) => d.trim())
+    .filter((d) => d && !/^(public|private|s-maxage\s*=.*)$/i.test(d));
+  return ["private", ...kept].join(", ");
+}
+
+export async function fetchOrigin(request, target, toOrigin, priv) {
   const headers = copyHeaders(request.headers, true);
   setPairs(headers, toOrigin);
   const init = { method: request.method, headers, redirect: "manual" };
+  if (priv) init.cache = "no-store";
   if (request.body) init.body = request.body;
   try {
     return await fetch(target, init);
@@ -44,16 +65,18 @@ export async function fetchOrigin(request, target, toOrigin) {
   }
 }
 
-export function secureResponse(response, security, extra, cookies) {
+export function secureResponse(response, security, extra, cookies, priv) {
   const headers = copyHeaders(response.headers, false);
   setPairs(headers, security);
   setPairs(headers, extra);
   for (const cookie of cookies) headers.append("Set-Cookie", cookie);
   // A response that sets a session cookie must not be stored by a shared cache.
   if (cookies.length > 0) headers.set("Cache-Control", "private, no-store");
+  else if (priv) headers.set("Cache-Control", privately(headers.get("Cache-Control")));
   return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
 }
 
+// The provider's status (0: no answer in time) and body, NUL between.
 export async function verifyCaptcha(url, body, timeoutMs) {
   try {
     const response = await fetch(url, {
@@ -62,9 +85,9 @@ export async function verifyCaptcha(url, body, timeoutMs) {
       body,
       signal: AbortSignal.timeout(timeoutMs),
     });
-    return response.ok ? await response.text() : null;
+    return response.status + "\0" + (await response.text());
   } catch (e) {
-    return null;
+    return "0\0";
   }
 }
 
@@ -83,6 +106,36 @@ export async function postSigned(url, body, signature, timeoutMs) {
   }
 }
 
+// The text at `url` when it answers 200 within `timeoutMs` and `cap`
+// bytes; null otherwise (read as a stream, never past the cap).
+export async function fetchText(url, cap, timeoutMs) {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    if (response.status !== 200 || !response.body) {
+      console.error("portcullis: fraud feed answered " + response.status);
+      return null;
+    }
+    const reader = response.body.getReader();
+    const chunks = [];
+    let size = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.length;
+      if (size > cap) {
+        await reader.cancel();
+        console.error("portcullis: fraud feed is over " + cap + " bytes");
+        return null;
+      }
+      chunks.push(value);
+    }
+    return new TextDecoder().decode(await new Blob(chunks).arrayBuffer());
+  } catch (e) {
+    console.error("portcullis: fraud feed unreachable: " + e);
+    return null;
+  }
+}
+
 // A multipart form with `strip` applied to its text fields (files pass as
 // they are); null when the body is not a readable form.
 export async function strippedMultipart(request, strip) {
@@ -96,15 +149,17 @@ export async function strippedMultipart(request, strip) {
   }
 }
 
-export async function forwardWithBody(request, target, toOrigin, body, security, extra, cookies) {
+export async function forwardWithBody(request, target, toOrigin, body, security, extra, cookies, priv) {
   const headers = copyHeaders(request.headers, true);
   headers.delete("content-length");
   // A rebuilt multipart form gets its own boundary from fetch.
   if (body instanceof FormData) headers.delete("content-type");
   setPairs(headers, toOrigin);
+  const init = { method: request.method, headers, body, redirect: "manual" };
+  if (priv) init.cache = "no-store";
   try {
-    const response = await fetch(target, { method: request.method, headers, body, redirect: "manual" });
-    return secureResponse(response, security, extra, cookies);
+    const response = await fetch(target, init);
+    return secureResponse(response, security, extra, cookies, priv);
   } catch (e) {
     console.error("portcullis: origin fetch failed: " + e);
     return null;
@@ -129,18 +184,21 @@ function splitJoined(joined) {
   return joined === "" ? [] : joined.split("\0");
 }
 
-export async function forwardToOrigin(request, origin, toOrigin, security, extra, cookies) {
+export async function forwardToOrigin(request, origin, toOrigin, security, extra, cookies, priv) {
   // The request's own path and query, sliced here rather than sent back from wasm.
   const url = request.url;
   const start = url.indexOf("/", url.indexOf("//") + 2);
   const target = origin + (start < 0 ? "/" : url.slice(start));
-  const response = await fetchOrigin(request, target, splitJoined(toOrigin));
-  return response === null ? null : secureResponse(response, security, splitJoined(extra), splitJoined(cookies));
+  const response = await fetchOrigin(request, target, splitJoined(toOrigin), priv);
+  return response === null ? null : secureResponse(response, security, splitJoined(extra), splitJoined(cookies), priv);
 }
 "#)]
 extern "C" {
     #[wasm_bindgen(js_name = requestFacts)]
     pub(super) fn request_facts(request: &web_sys::Request, names: &js_sys::Array) -> String;
+
+    #[wasm_bindgen(js_name = setDropped)]
+    pub(super) fn set_dropped(names: &js_sys::Array);
 
     #[wasm_bindgen(js_name = secureResponse)]
     pub(super) fn secure_response(
@@ -148,13 +206,18 @@ extern "C" {
         security: &js_sys::Array,
         extra: &js_sys::Array,
         cookies: &js_sys::Array,
+        private: bool,
     ) -> web_sys::Response;
+
+    #[wasm_bindgen(js_name = fetchText)]
+    pub(super) fn fetch_text_js(url: &str, cap: u32, timeout_ms: u32) -> js_sys::Promise;
 
     #[wasm_bindgen(js_name = fetchOrigin)]
     pub(super) fn fetch_origin_js(
         request: &web_sys::Request,
         target: &str,
         to_origin: &js_sys::Array,
+        private: bool,
     ) -> js_sys::Promise;
 
     #[wasm_bindgen(js_name = verifyCaptcha)]
@@ -175,6 +238,7 @@ extern "C" {
         security: &js_sys::Array,
         extra: &js_sys::Array,
         cookies: &js_sys::Array,
+        private: bool,
     ) -> js_sys::Promise;
 
     #[wasm_bindgen(js_name = postSigned)]
@@ -193,5 +257,6 @@ extern "C" {
         security: &js_sys::Array,
         extra: &str,
         cookies: &str,
+        private: bool,
     ) -> js_sys::Promise;
 }

@@ -4,6 +4,7 @@
 
 use std::cell::OnceCell;
 
+use portcullis_core::DROPPED_REQUEST_HEADERS;
 use portcullis_core::flows::{Body, Failure, Finish, Forward};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -13,6 +14,8 @@ use worker::{Env, Result};
 use super::glue;
 
 thread_local! {
+    /// Whether core's list of dropped request headers reached the glue.
+    static DROPPED: OnceCell<()> = const { OnceCell::new() };
     /// `ORIGIN_URL`, read once per isolate (vars do not change while it lives).
     static ORIGIN: OnceCell<Option<String>> = const { OnceCell::new() };
     /// The same as a JavaScript string, for the hot path.
@@ -49,16 +52,19 @@ fn pairs(headers: &[(&'static str, String)]) -> Vec<String> {
 
 /// `response` with the security headers, `finish`'s headers and cookies
 /// (reserved `Portcullis-` headers of its own dropped).
+/// `private`: the request carried a verified identity (no shared cache).
 pub(crate) fn secure(
     response: &web_sys::Response,
     security: &js_sys::Array,
     finish: &Finish,
+    private: bool,
 ) -> web_sys::Response {
     glue::secure_response(
         response,
         security,
         &js_list(&pairs(&finish.headers)),
         &js_list(&finish.cookies),
+        private,
     )
 }
 
@@ -82,6 +88,10 @@ pub(crate) async fn forward(
     let Some(base) = origin(env) else {
         return Ok(Err(Failure::OriginNotConfigured));
     };
+    DROPPED.with(|d| {
+        d.get_or_init(|| glue::set_dropped(&js_list(&DROPPED_REQUEST_HEADERS)));
+    });
+    let private = forward.private;
     let to_origin = pairs(&forward.to_origin);
     let empty = Finish::default();
     let finish = forward.finish.as_ref().unwrap_or(&empty);
@@ -96,11 +106,12 @@ pub(crate) async fn forward(
                 security,
                 &headers.join("\0"),
                 &finish.cookies.join("\0"),
+                private,
             )
         }
         (Body::Own, None) => {
             let target = format!("{base}{}", path_and_query(&req.url()));
-            glue::fetch_origin_js(req, &target, &js_list(&to_origin))
+            glue::fetch_origin_js(req, &target, &js_list(&to_origin), private)
         }
         (body, _) => {
             let body = match body {
@@ -116,6 +127,7 @@ pub(crate) async fn forward(
                 security,
                 &js_list(&headers),
                 &js_list(&finish.cookies),
+                private,
             )
         }
     };

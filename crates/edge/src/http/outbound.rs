@@ -6,15 +6,17 @@ use worker::Result;
 
 use super::glue;
 
-/// Posts a CAPTCHA verification; `None` when the provider did not answer
-/// 200 within `timeout_ms`.
+/// Posts a CAPTCHA verification: the provider's status (`0` when it did
+/// not answer within `timeout_ms`) and body.
 pub(crate) async fn verify_captcha(
     url: &str,
     body: &str,
     timeout_ms: u32,
-) -> Result<Option<String>> {
+) -> Result<(u16, String)> {
     let answer = JsFuture::from(glue::verify_captcha_js(url, body, timeout_ms)).await?;
-    Ok(answer.as_string())
+    let text = answer.as_string().unwrap_or_default();
+    let (status, body) = text.split_once('\0').unwrap_or(("0", ""));
+    Ok((status.parse().unwrap_or(0), body.to_owned()))
 }
 
 /// POSTs a signed webhook; the receiver's status, or 0 when it could not
@@ -29,24 +31,12 @@ pub(crate) async fn post_signed(
     Ok(answer.as_f64().map_or(0, |n| n as u16))
 }
 
-/// The text at `url` when it answers 200; `None` (logged) otherwise.
+/// The text at `url` when it answers 200 within a minute and
+/// `MAX_FEED_BYTES`; `None` (logged) otherwise.
 pub(crate) async fn fetch_text(url: &str) -> Option<String> {
-    let parsed = match url.parse() {
-        Ok(parsed) => parsed,
-        Err(e) => {
-            worker::console_error!("portcullis: fraud feed URL: {e}");
-            return None;
-        }
-    };
-    match worker::Fetch::Url(parsed).send().await {
-        Ok(mut response) if response.status_code() == 200 => response.text().await.ok(),
-        Ok(response) => {
-            worker::console_error!("portcullis: fraud feed answered {}", response.status_code());
-            None
-        }
-        Err(e) => {
-            worker::console_error!("portcullis: fraud feed unreachable: {e}");
-            None
-        }
-    }
+    let cap = u32::try_from(portcullis_core::MAX_FEED_BYTES).unwrap_or(u32::MAX);
+    let answer = JsFuture::from(glue::fetch_text_js(url, cap, 60_000))
+        .await
+        .ok()?;
+    answer.as_string()
 }

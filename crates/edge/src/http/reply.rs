@@ -32,8 +32,17 @@ pub(crate) fn refusal(refusal: &Refusal) -> Result<Response> {
 pub(crate) struct Held {
     /// The security headers of the loaded configuration.
     pub(crate) security: Option<js_sys::Array>,
-    /// Upstream's answer, and whether it already has the security headers.
-    pub(crate) upstream: Option<(web_sys::Response, bool)>,
+    /// Upstream's answer.
+    pub(crate) upstream: Option<Upstream>,
+}
+
+/// An answer from upstream the Worker holds.
+pub(crate) struct Upstream {
+    pub(crate) response: web_sys::Response,
+    /// It already has the security headers.
+    pub(crate) secured: bool,
+    /// It answers a request that carried a verified identity.
+    pub(crate) private: bool,
 }
 
 /// The response for `reply`.
@@ -62,8 +71,14 @@ pub(crate) fn render(reply: Reply, held: Held) -> Result<web_sys::Response> {
         }
         Reply::Json { status, body } => (json(status, &body)?.into(), Finish::default()),
         Reply::Upstream(finish) => match held.upstream {
-            Some((response, true)) if finish == Finish::default() => return Ok(response),
-            Some((response, _)) => (response, finish),
+            Some(up) if up.secured && finish == Finish::default() => return Ok(up.response),
+            Some(up) => {
+                let private = up.private;
+                return Ok(match &held.security {
+                    Some(security) => origin::secure(&up.response, security, &finish, private),
+                    None => unsecured(up.response, &finish)?,
+                });
+            }
             None => {
                 let refusal = portcullis_core::refusal::internal();
                 return render(Reply::Refuse(refusal), held);
@@ -71,7 +86,7 @@ pub(crate) fn render(reply: Reply, held: Held) -> Result<web_sys::Response> {
         },
     };
     Ok(match &held.security {
-        Some(security) => origin::secure(&response, security, &finish),
+        Some(security) => origin::secure(&response, security, &finish, false),
         None => unsecured(response, &finish)?,
     })
 }

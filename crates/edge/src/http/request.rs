@@ -1,12 +1,12 @@
 //! Reading a request for core: its facts in one crossing into JavaScript,
-//! form fields and bodies from a copy (the original still streams to the
-//! origin), and Cloudflare's bot score. What these mean is core's to decide.
+//! its body from a copy (the original still streams to the origin), and
+//! Cloudflare's bot score. What these mean is core's to decide.
 
 use std::cell::OnceCell;
 
-use portcullis_core::{FACT_HEADERS, FieldValue, FormInput, FormKind, RequestFacts};
+use portcullis_core::{FACT_HEADERS, RequestFacts};
 use wasm_bindgen::JsValue;
-use worker::{FormEntry, Request, Result};
+use worker::{Request, Result};
 
 thread_local! {
     /// The header names core reads, as a JS array built once per isolate.
@@ -24,7 +24,7 @@ pub(crate) fn facts(req: &web_sys::Request) -> RequestFacts {
     let method = parts.next().unwrap_or_default().to_owned();
     let url = parts.next().unwrap_or_default().to_owned();
     let has_body = parts.next() == Some("1");
-    let mut headers: [Option<String>; 7] = Default::default();
+    let mut headers: [Option<String>; 11] = Default::default();
     for (slot, part) in headers.iter_mut().zip(parts) {
         *slot = part.strip_prefix('=').map(str::to_owned);
     }
@@ -33,38 +33,6 @@ pub(crate) fn facts(req: &web_sys::Request) -> RequestFacts {
         url,
         headers,
         has_body,
-    }
-}
-
-/// The form of the request, read from a copy as `kind` asks.
-pub(crate) async fn form(req: &web_sys::Request, kind: FormKind, names: &[String]) -> FormInput {
-    let Ok(copy) = req.clone() else {
-        return FormInput::Unreadable;
-    };
-    let mut copy = Request::from(copy);
-    match kind {
-        FormKind::Text => match copy.text().await {
-            Ok(text) => FormInput::Text(text),
-            Err(_) => FormInput::Unreadable,
-        },
-        FormKind::Fields => match copy.form_data().await {
-            Ok(form) => FormInput::Fields(
-                names
-                    .iter()
-                    .map(|name| {
-                        form.get_all(name)
-                            .unwrap_or_default()
-                            .into_iter()
-                            .map(|entry| match entry {
-                                FormEntry::Field(text) => FieldValue::Text(text),
-                                FormEntry::File(_) => FieldValue::File,
-                            })
-                            .collect()
-                    })
-                    .collect(),
-            ),
-            Err(_) => FormInput::Unreadable,
-        },
     }
 }
 

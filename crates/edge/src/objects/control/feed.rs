@@ -41,7 +41,7 @@ pub(crate) async fn poll(store: &Store, policy: &Policy, now: u64) -> Result<()>
     }
     let entry = match outbound::fetch_text(&url).await {
         Some(text) => {
-            let (good, bad) = parse_feed(&text);
+            let (good, bad) = parse_feed(&text, &policy.bans);
             store.put_record(LIST, &good)?;
             let detail = json!({ "entries": good.len(), "rejectedLines": bad.len() });
             AuditEntry::new(AuditKind::FraudFeedLoaded, "", detail)

@@ -31,6 +31,10 @@ pub(crate) fn apply(store: &Store, op: ControlOp, now: u64) -> Result<Stored<Con
                 Err(record) => return unreadable(store, known, record, now),
             }
         }
+        ControlOp::RevokeResets { user, except } => {
+            resets::revoke_others(store, &user, &except, now)?;
+            ControlAnswer::Done
+        }
         ControlOp::RevokeUser { user } => {
             let Ok(policy) = &policy else {
                 return Ok(Stored::Answer(invalid(policy)));

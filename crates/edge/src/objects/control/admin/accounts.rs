@@ -32,6 +32,7 @@ pub(crate) async fn unlock(a: &Admin<'_>, login: &str) -> Result<Response> {
     let key = account_key(login);
     let call = AccountCall {
         op: AccountOp::Unlock,
+        name: String::new(),
         policy: a.policy.login.clone(),
     };
     account_guard::call(a.env(), &key, &call).await?;

@@ -2,10 +2,10 @@
 //! writes only), lift.
 
 use portcullis_core::ManualBanScope;
-use portcullis_core::canonical_target;
 use portcullis_core::objects::{AuditKind, GuardOp, Stored};
 use portcullis_core::refusal;
 use portcullis_core::{BanEntry, PERMANENT};
+use portcullis_core::{MAX_SECONDS, ban_target, canonical_target};
 use serde_json::{Value, json};
 use worker::{Response, Result};
 
@@ -31,23 +31,23 @@ pub(crate) fn add(a: &Admin<'_>, body: &str) -> Result<Response> {
     let Some(target) = body
         .get("target")
         .and_then(Value::as_str)
-        .and_then(canonical_target)
+        .and_then(|t| ban_target(t, &a.policy.bans))
     else {
         return reply::refusal(&refusal::invalid(
             422,
             "invalid_target",
-            "`target` must be an IP address or CIDR range.",
+            "`target` must be an IP address or CIDR range, no wider than bans.minPrefixLengthV4 / V6 allow.",
         ));
     };
     let permanent = body.get("permanent").and_then(Value::as_bool);
     let until = match (permanent, body.get("seconds").and_then(Value::as_u64)) {
         (Some(true), _) => PERMANENT,
-        (_, Some(s)) if s > 0 => a.now.saturating_add(s),
+        (_, Some(s)) if (1..=MAX_SECONDS).contains(&s) => a.now.saturating_add(s),
         _ => {
             return reply::refusal(&refusal::invalid(
                 422,
                 "invalid_duration",
-                "Give `seconds` (> 0) or `permanent: true`.",
+                "Give `seconds` (1 to 315360000, ten years) or `permanent: true`.",
             ));
         }
     };

@@ -27,6 +27,7 @@ pub(crate) async fn clear(a: &Admin<'_>, rest: &str) -> Result<Response> {
             let key = account_key(login);
             let call = AccountCall {
                 op: AccountOp::Clear,
+                name: String::new(),
                 policy: a.policy.login.clone(),
             };
             account_guard::call(a.env(), &key, &call).await?;
