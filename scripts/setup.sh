@@ -41,11 +41,28 @@ if [[ "$(cat node_modules/.portcullis-lock 2>/dev/null)" != "$lock_hash" ]]; the
   echo "$lock_hash" > node_modules/.portcullis-lock
 fi
 
-# Headless Chromium for the page tests (Debian's package; playwright's own download is not reachable).
-if [[ $want_browser == 1 && ! -x /usr/bin/chromium ]]; then
-  say "installing Debian chromium"
+# Debian packages: headless Chromium for the page tests (playwright's own
+# download is not reachable); PHP's CLI (its built-in server is an origin of
+# the differential suite) and Python's venv module (for the Flask origin).
+debs=()
+[[ $want_browser == 1 && ! -x /usr/bin/chromium ]] && debs+=(chromium)
+command -v php >/dev/null || debs+=(php-cli)
+python3 -c 'import ensurepip, venv' 2>/dev/null || debs+=(python3-venv)
+if (( ${#debs[@]} )); then
+  say "installing Debian ${debs[*]}"
   if [[ $(id -u) == 0 ]]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${debs[@]}" >/dev/null
+fi
+
+# The pinned Flask of the differential suite, in its own virtual environment.
+venv=target/flask-venv
+req_hash=$(sha256sum tests/origins/requirements.txt | cut -d' ' -f1)
+if [[ "$(cat $venv/.portcullis-requirements 2>/dev/null)" != "$req_hash" ]]; then
+  say "making $venv (Flask for the differential suite)"
+  rm -rf $venv
+  python3 -m venv $venv
+  $venv/bin/pip install --quiet --disable-pip-version-check -r tests/origins/requirements.txt
+  echo "$req_hash" > $venv/.portcullis-requirements
 fi
 say "ready"

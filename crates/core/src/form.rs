@@ -12,6 +12,8 @@
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
+mod parts;
+
 use crate::multipart;
 use crate::paths::percent_decode;
 use crate::refusal::{self, Refusal};
@@ -19,16 +21,16 @@ use crate::request::Request;
 
 /// One entry of a form, as read.
 #[derive(Debug, Clone, PartialEq)]
-struct Entry {
+pub(crate) struct Entry {
     /// The name as it came (decoded where the format encodes names).
-    name: String,
+    pub(crate) name: String,
     /// The value.
-    value: Read,
+    pub(crate) value: Read,
 }
 
 /// An entry's value.
 #[derive(Debug, Clone, PartialEq)]
-enum Read {
+pub(crate) enum Read {
     /// UTF-8 text.
     Text(String),
     /// Something an origin may read otherwise: a file, bytes that are not
@@ -37,15 +39,28 @@ enum Read {
     Doubtful,
 }
 
-/// The key frameworks may read `name` as: without leading spaces, before
-/// any `[` (PHP arrays), spaces and dots as underscores (PHP), lowercase.
-fn fold(name: &str) -> String {
+/// The key frameworks may read `name` as, the way PHP registers a
+/// variable (everything after a NUL ignored, leading spaces dropped,
+/// spaces and dots as underscores up to the first `[`; that `[` starts an
+/// array when a `]` follows it, and is an underscore otherwise), then
+/// lowercased (some frameworks ignore case).
+pub(crate) fn fold(name: &str) -> String {
+    let name = name.split('\0').next().unwrap_or_default();
     let name = name.trim_start_matches(' ');
-    let name = name.split('[').next().unwrap_or(name);
-    name.chars()
-        .map(|c| if c == ' ' || c == '.' { '_' } else { c })
-        .collect::<String>()
-        .to_lowercase()
+    let mut key = String::with_capacity(name.len());
+    for (i, c) in name.char_indices() {
+        match c {
+            ' ' | '.' => key.push('_'),
+            '[' if name[i + 1..].contains(']') => break,
+            '[' => {
+                key.push('_');
+                key.push_str(&name[i + 1..]);
+                break;
+            }
+            _ => key.push(c),
+        }
+    }
+    key.to_lowercase()
 }
 
 /// Strict `application/x-www-form-urlencoded` decoding of one name or value:
@@ -84,6 +99,32 @@ fn urlencoded(text: &str, separators: &[char]) -> Vec<Entry> {
         .collect()
 }
 
+/// Whether an origin may read `name` as the folded key `key`: as PHP
+/// registers it, or cut at its first `[` as qs (Express) does even
+/// without a closing `]`.
+fn reads_as(name: &str, key: &str) -> bool {
+    fold(name) == key || fold(name.split('[').next().unwrap_or(name)) == key
+}
+
+/// The entries of `folded` names in `entries`.
+fn matching<'a>(entries: &'a [Entry], folded: &'a str) -> impl Iterator<Item = &'a Entry> {
+    entries.iter().filter(move |e| reads_as(&e.name, folded))
+}
+
+/// An urlencoded text's entries, refused when a `;` (which some parsers
+/// take for `&`) changes what a checked name reads as.
+fn urlencoded_checked(text: &str, folded: &[String]) -> Result<Vec<Entry>, Refusal> {
+    let entries = urlencoded(text, &['&']);
+    let semicolons = urlencoded(text, &['&', ';']);
+    if folded
+        .iter()
+        .any(|f| !matching(&entries, f).eq(matching(&semicolons, f)))
+    {
+        return Err(refusal::ambiguous_field());
+    }
+    Ok(entries)
+}
+
 /// A JSON object's members in order, duplicates kept.
 struct Members(Vec<(String, Value)>);
 
@@ -107,24 +148,27 @@ impl<'de> serde::Deserialize<'de> for Members {
     }
 }
 
-fn json(body: &[u8]) -> Result<Vec<Entry>, Refusal> {
-    let Members(members) =
-        serde_json::from_slice::<Members>(body).map_err(|_| refusal::malformed_form())?;
-    Ok(members
-        .into_iter()
-        .map(|(name, value)| Entry {
-            name,
-            value: match value {
-                Value::String(text) => Read::Text(text),
-                _ => Read::Doubtful,
-            },
-        })
-        .collect())
+/// A JSON object's members, or `None` when the body is not one (another
+/// parser may still read it: Python takes `NaN` and a byte-order mark).
+fn json(body: &[u8]) -> Option<Vec<Entry>> {
+    let Members(members) = serde_json::from_slice::<Members>(body).ok()?;
+    Some(
+        members
+            .into_iter()
+            .map(|(name, value)| Entry {
+                name,
+                value: match value {
+                    Value::String(text) => Read::Text(text),
+                    _ => Read::Doubtful,
+                },
+            })
+            .collect(),
+    )
 }
 
 /// The parameters of a header line after its value: `(name, value)`,
 /// names lowercased, quotes removed.
-fn params(line: &str) -> Vec<(String, String)> {
+pub(crate) fn params(line: &str) -> Vec<(String, String)> {
     multipart::split_params(line)
         .into_iter()
         .skip(1)
@@ -138,67 +182,7 @@ fn params(line: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Whether a part's headers make its value doubtful: a file name, a
-/// starred name (RFC 5987), its own transfer encoding, or a charset other
-/// than UTF-8.
-fn doubtful_part(headers: &str) -> bool {
-    headers.split("\r\n").any(|line| {
-        let lower = line.to_ascii_lowercase();
-        let (name, _) = lower.split_once(':').unwrap_or((&lower, ""));
-        match name.trim() {
-            "content-disposition" => params(line)
-                .iter()
-                .any(|(k, _)| matches!(k.as_str(), "filename" | "filename*" | "name*")),
-            "content-transfer-encoding" => true,
-            "content-type" => params(line)
-                .iter()
-                .any(|(k, v)| k == "charset" && !is_utf8(v)),
-            _ => false,
-        }
-    })
-}
-
-fn multipart(content_type: &str, body: &[u8]) -> Result<Vec<Entry>, Refusal> {
-    let boundary = multipart::boundary(content_type).ok_or_else(refusal::malformed_form)?;
-    let parts =
-        multipart::parts(body, boundary.as_bytes()).map_err(|_| refusal::malformed_form())?;
-    let mut entries = Vec::new();
-    for part in parts {
-        let names: Vec<String> = part
-            .headers
-            .split("\r\n")
-            .filter(|l| l.to_ascii_lowercase().starts_with("content-disposition:"))
-            .flat_map(|l| {
-                params(l)
-                    .into_iter()
-                    .filter(|(k, _)| k == "name")
-                    .map(|(_, v)| v)
-            })
-            .collect();
-        let value = match std::str::from_utf8(part.data) {
-            Ok(text) if !doubtful_part(part.headers) => Read::Text(text.to_owned()),
-            _ => Read::Doubtful,
-        };
-        // Every name a part gives (a second Content-Disposition, a
-        // percent-encoded spelling) is a name an origin may read.
-        for name in names {
-            let decoded = percent_decode(&name);
-            if decoded != name {
-                entries.push(Entry {
-                    name: decoded,
-                    value: Read::Doubtful,
-                });
-            }
-            entries.push(Entry {
-                name,
-                value: value.clone(),
-            });
-        }
-    }
-    Ok(entries)
-}
-
-fn is_utf8(charset: &str) -> bool {
+pub(crate) fn is_utf8(charset: &str) -> bool {
     matches!(
         charset.trim().to_ascii_lowercase().as_str(),
         "utf-8" | "utf8"
@@ -213,8 +197,8 @@ fn charset(content_type: &str) -> Option<String> {
         .map(|(_, v)| v)
 }
 
-/// The checked values of `names` in `body` (the request's whole body), or
-/// the refusal. `None` for a name the form does not carry.
+/// The checked values of `names` in `body` (the request's whole body) and
+/// the query, or the refusal. `None` for a name the request does not carry.
 pub(crate) fn checked_fields(
     req: &Request,
     body: &[u8],
@@ -229,55 +213,63 @@ pub(crate) fn checked_fields(
         return Err(ambiguous());
     }
     let folded: Vec<String> = names.iter().map(|n| fold(n)).collect();
-    // A checked name in the query too: some origins read the query first.
-    let query = urlencoded(req.query(), &['&', ';']);
-    if query.iter().any(|e| folded.contains(&fold(&e.name))) {
-        return Err(ambiguous());
-    }
+    // Some origins read the query before the body (Flask's `values`, PHP's
+    // `$_REQUEST`), others only one of them.
+    let query = urlencoded_checked(req.query(), &folded)?;
     let entries = match req.media_type().as_str() {
-        "application/json" => json(body)?,
-        "multipart/form-data" => multipart(req.content_type(), body)?,
+        "application/json" => json(body).ok_or_else(ambiguous)?,
+        "multipart/form-data" => {
+            parts::multipart(req.content_type(), body).map_err(|_| ambiguous())?
+        }
         _ => {
             let text = std::str::from_utf8(body).map_err(|_| ambiguous())?;
-            let entries = urlencoded(text, &['&']);
-            // A `;` that some parsers take for `&` must not hide a field.
-            let semicolons = urlencoded(text, &['&', ';']);
-            let count = |es: &[Entry], f: &str| es.iter().filter(|e| fold(&e.name) == f).count();
-            if folded
-                .iter()
-                .any(|f| count(&entries, f) != count(&semicolons, f))
+            // An origin that reads its body as JSON whatever the type says
+            // (`json_decode(file_get_contents('php://input'))`).
+            if let Some(members) = json(body)
+                && folded
+                    .iter()
+                    .any(|f| matching(&members, f).next().is_some())
             {
                 return Err(ambiguous());
             }
-            entries
+            urlencoded_checked(text, &folded)?
         }
     };
     names
         .iter()
         .zip(&folded)
-        .map(|(name, folded)| {
-            let found: Vec<&Entry> = entries
-                .iter()
-                .filter(|e| fold(&e.name) == *folded)
-                .collect();
-            match found.as_slice() {
-                [] => Ok(None),
-                matched if matched.iter().any(|e| e.name != *name) => Err(ambiguous()),
-                [one] => match &one.value {
-                    Read::Text(text) => Ok(Some(text.clone())),
-                    Read::Doubtful => Err(ambiguous()),
-                },
-                _ => Err(refusal::duplicate_field()),
-            }
-        })
+        .map(|(name, folded)| pick(name, matching(&query, folded), matching(&entries, folded)))
         .collect()
+}
+
+/// The one value of `name` among its copies in the query and the body:
+/// every copy under exactly that name and text; at most one in each, and
+/// the same in both.
+fn pick<'a>(
+    name: &str,
+    query: impl Iterator<Item = &'a Entry>,
+    body: impl Iterator<Item = &'a Entry>,
+) -> Result<Option<String>, Refusal> {
+    let text = |e: &Entry| match &e.value {
+        Read::Text(text) if e.name == name => Ok(text.clone()),
+        _ => Err(refusal::ambiguous_field()),
+    };
+    let query = query.map(text).collect::<Result<Vec<_>, _>>()?;
+    let body = body.map(text).collect::<Result<Vec<_>, _>>()?;
+    match (query.as_slice(), body.as_slice()) {
+        ([], []) => Ok(None),
+        ([one], []) | ([], [one]) => Ok(Some(one.clone())),
+        ([q], [b]) if q == b => Ok(Some(b.clone())),
+        ([_], [_]) => Err(refusal::ambiguous_field()),
+        _ => Err(refusal::duplicate_field()),
+    }
 }
 
 /// The first text value of `name`, read leniently (the XSRF token: a form
 /// that cannot be read simply has none).
 pub(crate) fn first_value(req: &Request, body: &[u8], name: &str) -> Option<String> {
     let entries = match req.media_type().as_str() {
-        "multipart/form-data" => multipart(req.content_type(), body).ok()?,
+        "multipart/form-data" => parts::multipart(req.content_type(), body).ok()?,
         "application/x-www-form-urlencoded" => urlencoded(std::str::from_utf8(body).ok()?, &['&']),
         _ => return None,
     };
@@ -455,5 +447,327 @@ mod tests {
             &["new_password"],
         );
         assert_eq!(r.map_err(|r| r.code), Err("ambiguous_field"));
+    }
+
+    #[test]
+    fn one_copy_in_the_query_or_the_same_in_both_reads() {
+        assert_eq!(
+            read("/reset?username=v", URLENCODED, "password=x"),
+            Ok(vec![Some("v".into()), Some("x".into())])
+        );
+        assert_eq!(
+            read("/reset?username=v", URLENCODED, "username=v&password=x"),
+            Ok(vec![Some("v".into()), Some("x".into())])
+        );
+        assert_eq!(
+            read("/login?username=v&username=v", URLENCODED, "password=x"),
+            Err("duplicate_field")
+        );
+        assert_eq!(
+            read("/login?username=v;x", URLENCODED, "password=x"),
+            Err("ambiguous_field")
+        );
+        assert_eq!(
+            read("/login", URLENCODED, "username=v;x&password=x"),
+            Err("ambiguous_field")
+        );
+    }
+
+    #[test]
+    fn names_fold_as_php_registers_them() {
+        assert_eq!(fold("username\0junk"), "username");
+        assert_eq!(fold("  user name"), "user_name");
+        assert_eq!(fold("new[password"), "new_password");
+        assert_eq!(fold("new[pass.word"), "new_pass.word");
+        assert_eq!(fold("new_password[a.b]"), "new_password");
+        assert_eq!(fold("UserName"), "username");
+        for body in [
+            "username%00x=v&password=x",
+            "password=x&username[0]=v",
+            "password=x&+username=v",
+        ] {
+            assert_eq!(read("/login", URLENCODED, body), Err("ambiguous_field"));
+        }
+        let r = checked_fields(
+            &request("/reset", URLENCODED, None),
+            b"new_password=Strong&new[password=weak",
+            &["new_password"],
+        );
+        assert_eq!(r.map_err(|r| r.code), Err("ambiguous_field"));
+    }
+
+    #[test]
+    fn a_json_body_under_another_type_is_refused() {
+        assert_eq!(
+            read("/login", URLENCODED, r#"{"username":"v","password":"x"}"#),
+            Err("ambiguous_field")
+        );
+        assert_eq!(
+            read("/login", URLENCODED, r#"{"other":"v"}"#),
+            Ok(vec![None, None])
+        );
+        for body in [
+            r#"{"username":"v",}"#,
+            "\u{FEFF}{\"username\":\"v\"}",
+            "[1]",
+        ] {
+            assert_eq!(
+                read("/login", "application/json", body),
+                Err("ambiguous_field"),
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn multipart_that_splits_two_ways_is_refused() {
+        let mp = "multipart/form-data; boundary=b";
+        let field = |name: &str, value: &str| {
+            format!("--b\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+        };
+        let plain = format!("{}--b--\r\n", field("username", "v"));
+        assert_eq!(read("/login", mp, &plain), Ok(vec![Some("v".into()), None]));
+        let cases = [
+            // A delimiter after a bare LF (Werkzeug, PHP split there).
+            format!(
+                "{}--b--\r\n",
+                field("other", "x\n--b\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\nv")
+            ),
+            // A delimiter in the preamble.
+            format!("x--b\r\n{}--b--\r\n", &field("username", "v")[2..]),
+            // A folded header line, a header line with a bare LF.
+            "--b\r\nContent-Disposition: form-data;\r\n name=\"username\"\r\n\r\nv\r\n--b--\r\n".into(),
+            "--b\r\nX: y\nContent-Disposition: form-data; name=\"username\"\r\n\r\nv\r\n--b--\r\n".into(),
+            // Two dispositions, a parameter twice, another disposition type.
+            "--b\r\nContent-Disposition: form-data; name=\"a\"\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\nv\r\n--b--\r\n".into(),
+            "--b\r\nContent-Disposition: form-data; name=\"a\"; name=\"username\"\r\n\r\nv\r\n--b--\r\n".into(),
+            "--b\r\nContent-Disposition: attachment; name=\"username\"\r\n\r\nv\r\n--b--\r\n".into(),
+            // A name escaped or starred into the checked one.
+            format!("{}--b--\r\n", field("user\\name", "v")),
+            "--b\r\nContent-Disposition: form-data; name*=UTF-8''user%6Eame\r\n\r\nv\r\n--b--\r\n".into(),
+        ];
+        for body in &cases {
+            assert_eq!(read("/login", mp, body), Err("ambiguous_field"), "{body:?}");
+        }
+        for content_type in [
+            "multipart/form-data; boundary=b; boundary=c",
+            "multipart/form-data; boundary=\"b\\\"\"",
+        ] {
+            assert_eq!(
+                read("/login", content_type, &plain),
+                Err("ambiguous_field"),
+                "{content_type}"
+            );
+        }
+    }
+
+    /// What a model origin reads for a name: text, or something else (an
+    /// array, an object, a number).
+    #[derive(Debug, Clone, PartialEq)]
+    enum Model {
+        Text(String),
+        Other,
+    }
+
+    /// Lenient URL decoding, as PHP, Werkzeug and qs do it: a bad escape
+    /// stays as it is, bad UTF-8 is replaced.
+    fn lenient(raw: &str) -> String {
+        percent_decode(&raw.replace('+', " "))
+    }
+
+    fn pairs(text: &str) -> Vec<(String, String)> {
+        text.split('&')
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                (lenient(k), lenient(v))
+            })
+            .collect()
+    }
+
+    /// PHP's registration of `name`: the key, and whether it is an array.
+    fn php_key(name: &str) -> (String, bool) {
+        let name = name
+            .split('\0')
+            .next()
+            .unwrap_or_default()
+            .trim_start_matches(' ');
+        let mut key = String::new();
+        for (i, c) in name.char_indices() {
+            match c {
+                ' ' | '.' => key.push('_'),
+                '[' if name[i + 1..].contains(']') => return (key, true),
+                '[' => return (format!("{key}_{}", &name[i + 1..]), false),
+                _ => key.push(c),
+            }
+        }
+        (key, false)
+    }
+
+    /// The readings of `field` by model origins: PHP's `$_POST`,
+    /// `$_REQUEST` (last wins, arrays), Werkzeug's `form` and `values`
+    /// (first wins), qs (brackets and duplicates make arrays) and a reader
+    /// that ignores case.
+    fn models(query: &str, body: &Body, field: &str) -> Vec<Option<Model>> {
+        let q = pairs(query);
+        let b: Vec<(String, Model)> = match body {
+            Body::Form(text) => pairs(text)
+                .into_iter()
+                .map(|(k, v)| (k, Model::Text(v)))
+                .collect(),
+            Body::Json(members) => members
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        };
+        let is_form = matches!(body, Body::Form(_));
+        let php = |pairs: &[(String, Model)], fold_names: bool| {
+            pairs.iter().fold(None, |read, (k, v)| {
+                let (key, array) = if fold_names {
+                    php_key(k)
+                } else {
+                    (k.clone(), false)
+                };
+                match (key == field, array) {
+                    (true, true) => Some(Model::Other),
+                    (true, false) => Some(v.clone()),
+                    _ => read,
+                }
+            })
+        };
+        let text_q: Vec<(String, Model)> = q
+            .iter()
+            .map(|(k, v)| (k.clone(), Model::Text(v.clone())))
+            .collect();
+        let first = |pairs: &[(String, Model)], same: &dyn Fn(&str) -> bool| {
+            pairs.iter().find(|(k, _)| same(k)).map(|(_, v)| v.clone())
+        };
+        let qs = |pairs: &[(String, Model)]| {
+            let hits: Vec<&(String, Model)> = pairs
+                .iter()
+                .filter(|(k, _)| k == field || k.starts_with(&format!("{field}[")))
+                .collect();
+            match hits.as_slice() {
+                [] => None,
+                [(k, v)] if k == field => Some(v.clone()),
+                _ => Some(Model::Other),
+            }
+        };
+        let php_post = php(&b, is_form);
+        let php_request = php(
+            &[text_q.clone(), if is_form { b.clone() } else { vec![] }].concat(),
+            true,
+        );
+        let exact = |k: &str| k == field;
+        let any_case = |k: &str| k.eq_ignore_ascii_case(field);
+        vec![
+            php_post,
+            php_request,
+            php(&text_q, true),
+            first(&b, &exact),
+            first(
+                &[text_q.clone(), if is_form { b.clone() } else { vec![] }].concat(),
+                &exact,
+            ),
+            qs(&b),
+            qs(&text_q),
+            first(&b, &any_case),
+            first(&text_q, &any_case),
+        ]
+    }
+
+    #[derive(Debug, Clone)]
+    enum Body {
+        Form(String),
+        Json(Vec<(String, Model)>),
+    }
+
+    const SPELLINGS: [&str; 13] = [
+        "new_password[",
+        "new_password",
+        "new_password",
+        "New_Password",
+        "new.password",
+        "new password",
+        " new_password",
+        "new[password",
+        "new_password[]",
+        "new_password[x]",
+        "new_password%00x",
+        "new%5Fpassword",
+        "other",
+    ];
+
+    fn body_of(entries: &[(usize, usize)], json_body: bool) -> Body {
+        let value = |v: usize| ["a", "b", "c%20d", "%zz"][v].to_owned();
+        if json_body {
+            Body::Json(
+                entries
+                    .iter()
+                    .map(|(n, v)| {
+                        let name = lenient(SPELLINGS[*n]);
+                        let read = if *v == 3 {
+                            Model::Other
+                        } else {
+                            Model::Text(lenient(&value(*v)))
+                        };
+                        (name, read)
+                    })
+                    .collect(),
+            )
+        } else {
+            Body::Form(
+                entries
+                    .iter()
+                    .map(|(n, v)| format!("{}={}", SPELLINGS[*n], value(*v)))
+                    .collect::<Vec<_>>()
+                    .join("&"),
+            )
+        }
+    }
+
+    fn json_text(members: &[(String, Model)]) -> String {
+        let items: Vec<String> = members
+            .iter()
+            .map(|(k, v)| {
+                let v = match v {
+                    Model::Text(t) => serde_json::to_string(t).unwrap(),
+                    Model::Other => "[1]".into(),
+                };
+                format!("{}:{v}", serde_json::to_string(k).unwrap())
+            })
+            .collect();
+        format!("{{{}}}", items.join(","))
+    }
+
+    proptest::proptest! {
+        /// Whatever the placement, spelling and repetition of a checked
+        /// name, the edge's reading is one value every model origin reads
+        /// too (or reads nothing), or the request is refused.
+        #[test]
+        fn a_checked_field_reads_one_way_or_is_refused(
+            query in proptest::collection::vec((0..SPELLINGS.len(), 0..4usize), 0..3),
+            body in proptest::collection::vec((0..SPELLINGS.len(), 0..4usize), 0..4),
+            json_body in proptest::bool::ANY,
+        ) {
+            let query_text = match body_of(&query, false) { Body::Form(t) => t, Body::Json(_) => unreachable!() };
+            let body = body_of(&body, json_body);
+            let (content_type, text) = match &body {
+                Body::Form(t) => (URLENCODED, t.clone()),
+                Body::Json(m) => ("application/json", json_text(m)),
+            };
+            let url = if query_text.is_empty() { "/reset".to_owned() } else { format!("/reset?{query_text}") };
+            let read = checked_fields(&request(&url, content_type, None), text.as_bytes(), &["new_password"]);
+            if let Ok(values) = read {
+                let edge = values[0].clone();
+                for (i, model) in models(&query_text, &body, "new_password").into_iter().enumerate() {
+                    match model {
+                        None => {}
+                        Some(Model::Text(t)) => proptest::prop_assert_eq!(Some(t), edge.clone(), "model {} on {:?} {:?}", i, url, text),
+                        Some(Model::Other) => proptest::prop_assert!(false, "model {} reads a non-string on {:?} {:?}", i, url, text),
+                    }
+                }
+            }
+        }
     }
 }

@@ -23,38 +23,51 @@ pub(crate) fn media_type(content_type: &str) -> String {
 /// itself is forwarded unchanged.
 pub(crate) fn canonical_path(raw: &str) -> String {
     let path = raw.split(['?', '#']).next().unwrap_or(raw);
-    let decoded = percent_decode(path);
-    let decoded = decoded.replace('\\', "/");
-    let mut segments: Vec<String> = Vec::new();
-    for segment in decoded.split('/') {
-        let segment = segment.split(';').next().unwrap_or_default();
-        match segment {
+    resolve(percent_decode(path).split(['/', '\\']))
+}
+
+/// Dot segments resolved, empty segments and `;parameters` dropped,
+/// lowercased. A segment of nothing but parameters (`/app/;v=1/..`) still
+/// counts for the `..` after it, as it does for an origin that keeps
+/// parameters.
+fn resolve<S: AsRef<str>>(segments: impl Iterator<Item = S>) -> String {
+    let mut kept: Vec<String> = Vec::new();
+    for segment in segments {
+        let segment = segment.as_ref();
+        let (name, params) = segment
+            .split_once(';')
+            .map_or((segment, false), |(n, _)| (n, true));
+        match name {
+            "" if params => kept.push(String::new()),
             "" | "." => {}
             ".." => {
-                segments.pop();
+                kept.pop();
             }
-            s => segments.push(s.to_lowercase()),
+            s => kept.push(s.to_lowercase()),
         }
     }
-    format!("/{}", segments.join("/"))
+    kept.retain(|s| !s.is_empty());
+    format!("/{}", kept.join("/"))
 }
 
 /// The same without percent-decoding: how an origin that routes on the
-/// raw path sees it (`/app/..%2Fx` stays under `/app/`).
+/// raw path sees it (`/app/..%2Fx` stays under `/app/`; a backslash is
+/// not a separator).
 pub(crate) fn canonical_raw_path(raw: &str) -> String {
-    let path = raw.split(['?', '#']).next().unwrap_or(raw);
-    let mut segments: Vec<String> = Vec::new();
-    for segment in path.replace('\\', "/").split('/') {
-        let segment = segment.split(';').next().unwrap_or_default();
-        match segment {
-            "" | "." => {}
-            ".." => {
-                segments.pop();
-            }
-            s => segments.push(s.to_lowercase()),
-        }
-    }
-    format!("/{}", segments.join("/"))
+    resolve(raw.split(['?', '#']).next().unwrap_or(raw).split('/'))
+}
+
+/// The same decoding each segment after splitting, as a router that
+/// matches decoded segments does (`/app/x%2F..` keeps `x/..` whole, and
+/// `/x/%2e%2e/app` is `/app`).
+pub(crate) fn canonical_segment_path(raw: &str) -> String {
+    resolve(
+        raw.split(['?', '#'])
+            .next()
+            .unwrap_or(raw)
+            .split('/')
+            .map(percent_decode),
+    )
 }
 
 /// What makes a raw path ambiguous: it reads differently when decoded
@@ -106,6 +119,16 @@ pub(crate) fn route_key(canonical: &str) -> String {
         };
     }
     format!("/{}", segments.join("/"))
+}
+
+/// The route key of the path info after a PHP script (`/index.php/login`
+/// → `/login`), for front controllers that route on `PATH_INFO`; `None`
+/// when no script has a path after it.
+pub(crate) fn path_info_key(canonical: &str) -> Option<String> {
+    let segments: Vec<&str> = canonical.split('/').filter(|s| !s.is_empty()).collect();
+    let script = segments.iter().position(|s| s.ends_with(".php"))?;
+    (script + 1 < segments.len())
+        .then(|| route_key(&format!("/{}", segments[script + 1..].join("/"))))
 }
 
 /// Path patterns (exact, or a prefix before a trailing `*`) in canonical
@@ -235,6 +258,16 @@ mod tests {
         assert_eq!(route_key("/"), "/");
         assert_eq!(route_key("/.htaccess"), "/.htaccess");
         assert_ne!(route_key("/login-help"), "/login");
+        assert_eq!(
+            path_info_key("/index.php/login.json"),
+            Some("/login".into())
+        );
+        assert_eq!(
+            path_info_key("/app/index.php/account/password"),
+            Some("/account/password".into())
+        );
+        assert_eq!(path_info_key("/index.php"), None);
+        assert_eq!(path_info_key("/login"), None);
     }
 
     /// Whether the canonical form of `path` matches one of `patterns`.

@@ -6,7 +6,8 @@
 
 use crate::messages::Locale;
 use crate::paths::{
-    PathDoubt, PathPatterns, canonical_path, canonical_raw_path, media_type, path_doubt, route_key,
+    PathDoubt, PathPatterns, canonical_path, canonical_raw_path, canonical_segment_path,
+    media_type, path_doubt, path_info_key, route_key,
 };
 use crate::refusal::{self, Refusal};
 
@@ -56,7 +57,10 @@ pub(crate) struct Request {
     path_end: usize,
     route: String,
     raw_route: String,
+    /// The path with each segment decoded after splitting.
+    segment_route: String,
     route_key: String,
+    info_key: Option<String>,
     doubt: PathDoubt,
     write: bool,
 }
@@ -86,7 +90,9 @@ impl Request {
         // on. The request itself goes to the origin unchanged.
         let route = canonical_path(path);
         let raw_route = canonical_raw_path(path);
+        let segment_route = canonical_segment_path(path);
         let route_key = route_key(&route);
+        let info_key = path_info_key(&route);
         let doubt = path_doubt(path);
         let write = crate::bans::is_write(&facts.method);
         Self {
@@ -95,7 +101,9 @@ impl Request {
             path_end,
             route,
             raw_route,
+            segment_route,
             route_key,
+            info_key,
             doubt,
             write,
         }
@@ -162,15 +170,25 @@ impl Request {
         &self.route_key
     }
 
+    /// Whether the request is for the checked route keyed `key`: by its
+    /// route key, or by the path info after a PHP script (a front
+    /// controller's `/index.php/login`).
+    pub(crate) fn is_route(&self, key: &str) -> bool {
+        self.route_key == key || self.info_key.as_deref() == Some(key)
+    }
+
     /// What makes the path ambiguous, if anything.
     pub(crate) fn path_doubt(&self) -> PathDoubt {
         self.doubt
     }
 
-    /// Whether `patterns` hold for this request: for its decoded path or
-    /// its raw path (either may be what the origin routes on).
+    /// Whether `patterns` hold for this request: for its decoded path, its
+    /// raw path or its path decoded segment by segment (any may be what
+    /// the origin routes on).
     pub(crate) fn under(&self, patterns: &PathPatterns) -> bool {
-        patterns.matches(&self.route) || patterns.matches(&self.raw_route)
+        [&self.route, &self.raw_route, &self.segment_route]
+            .iter()
+            .any(|route| patterns.matches(route))
     }
 
     fn header(&self, index: usize) -> Option<&str> {
@@ -301,6 +319,7 @@ pub(crate) fn form_readable(req: &Request) -> Result<(), Refusal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::paths::percent_decode;
 
     fn request(method: &str, url: &str, headers: &[(usize, &str)]) -> Request {
         let mut values: [Option<String>; 11] = Default::default();
@@ -369,5 +388,55 @@ mod tests {
         assert!(!at(&[(8, "https://site.example")]));
         assert!(!at(&[(8, "https://partner.example")]));
         assert!(at(&[(8, "https://site.example.evil")]));
+    }
+
+    /// Dot segments resolved on `segments`, then whether the first is `app`
+    /// (case ignored, as Express does).
+    fn routes_under_app(segments: Vec<String>) -> bool {
+        let mut out: Vec<String> = Vec::new();
+        for s in segments {
+            match s.as_str() {
+                "" | "." => {}
+                ".." => {
+                    out.pop();
+                }
+                _ => out.push(s),
+            }
+        }
+        out.first().is_some_and(|s| s.eq_ignore_ascii_case("app"))
+    }
+
+    const PIECES: [&str; 16] = [
+        "app", "APP", "x", "..", ".", "", "%2e", "%2E%2e", "%2f", "%5c", "%25", "%252e", "%61pp",
+        ";v=1", "\\", "%00",
+    ];
+
+    proptest::proptest! {
+        /// A path the edge does not refuse is protected whenever a model
+        /// origin routes it under `/app/`: one routing on the raw path,
+        /// one decoding first (backslashes as slashes), one decoding each
+        /// segment after splitting; also when encoded separators are
+        /// allowed (`routes.allowEncodedSeparators`).
+        #[test]
+        fn a_path_reads_one_way_or_is_refused(
+            pieces in proptest::collection::vec(0..PIECES.len(), 1..7),
+            allow_separators in proptest::bool::ANY,
+        ) {
+            let path = format!("/{}", pieces.iter().map(|i| PIECES[*i]).collect::<Vec<_>>().join("/"));
+            let req = request("GET", &format!("https://edge.example{path}"), &[]);
+            let doubt = req.path_doubt();
+            if !doubt.double_encoded && (allow_separators || !doubt.encoded_separator) {
+                let protected = PathPatterns::new(&["/app/*".to_owned()]);
+                let raw: Vec<String> = path.split('/').map(str::to_owned).collect();
+                let decoded: Vec<String> = percent_decode(&path).replace('\\', "/").split('/').map(str::to_owned).collect();
+                let per_segment: Vec<String> = path.split('/').map(percent_decode).collect();
+                for (name, model) in [("raw", raw), ("decoded", decoded), ("per segment", per_segment)] {
+                    if routes_under_app(model) {
+                        proptest::prop_assert!(req.under(&protected), "{} routes {} under /app", name, path);
+                    }
+                }
+                proptest::prop_assert_eq!(canonical_path(&percent_decode(&path)), req.route().to_owned());
+            }
+        }
     }
 }

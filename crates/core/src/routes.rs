@@ -65,6 +65,8 @@ pub enum AdminRoute {
     LockedAccounts,
     /// `POST /accounts/<login>/unlock`.
     Unlock(String),
+    /// `GET /accounts/<login>`: the failures counted and the gate.
+    ReadAccount(String),
     /// `GET /webhooks`: the delivery log.
     Webhooks,
     /// `GET /audit`.
@@ -94,7 +96,7 @@ type Build = fn(String) -> AdminRoute;
 
 /// The admin API, one line per route: method (`*` = any), prefix, whether
 /// a part follows it, suffix, and the route. First match wins.
-const ADMIN_ROUTES: [(&str, &str, bool, &str, Build); 20] = [
+const ADMIN_ROUTES: [(&str, &str, bool, &str, Build); 21] = [
     ("GET", "/settings", false, "", |_| AdminRoute::ReadSettings),
     ("PATCH", "/settings", false, "", |_| {
         AdminRoute::PatchSettings
@@ -109,6 +111,7 @@ const ADMIN_ROUTES: [(&str, &str, bool, &str, Build); 20] = [
         AdminRoute::LockedAccounts
     }),
     ("POST", "/accounts/", true, "/unlock", AdminRoute::Unlock),
+    ("GET", "/accounts/", true, "", AdminRoute::ReadAccount),
     ("GET", "/webhooks", false, "", |_| AdminRoute::Webhooks),
     ("GET", "/audit", false, "", |_| AdminRoute::Audit),
     ("GET", "/audit/stats", false, "", |_| AdminRoute::AuditStats),
@@ -198,6 +201,14 @@ mod tests {
         assert_eq!(
             AdminRoute::parse("POST", "/accounts/al%20ice/unlock"),
             Some(Unlock("al ice".into()))
+        );
+        assert_eq!(
+            AdminRoute::parse("GET", "/accounts/al%20ice"),
+            Some(ReadAccount("al ice".into()))
+        );
+        assert_eq!(
+            AdminRoute::parse("GET", "/accounts/locked"),
+            Some(LockedAccounts)
         );
         assert_eq!(
             AdminRoute::parse("GET", "/accounts/locked"),

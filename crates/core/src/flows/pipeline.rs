@@ -98,8 +98,8 @@ async fn pipeline(io: &Io, req: &Request, ctx: Context) -> Flow<Reply> {
 }
 
 /// The routes with checks of their own, matched on their route key (see
-/// `paths::route_key`: `/login.json`, `/login.php/x` and `/Login/` are the
-/// login).
+/// `paths::route_key`: `/login.json`, `/login.php/x`, `/Login/` and a
+/// front controller's `/index.php/login` are the login).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Checked {
     Login,
@@ -120,7 +120,6 @@ fn read_path(c: &Caller<'_>) -> Flow<Option<Checked>> {
         return refused(refusal::ambiguous_path());
     }
     let keys = &c.snapshot.routes;
-    let key = c.req.route_key();
     let checked = [
         (&keys.login, Checked::Login),
         (&keys.logout, Checked::Logout),
@@ -129,7 +128,7 @@ fn read_path(c: &Caller<'_>) -> Flow<Option<Checked>> {
         (&keys.reset, Checked::Reset),
     ]
     .into_iter()
-    .find(|(route, _)| *route == key)
+    .find(|(route, _)| c.req.is_route(route))
     .map(|(_, checked)| checked);
     if checked.is_some() && c.req.is_write() && cross_site(c.req, &routes.allowed_origins) {
         return refused(refusal::cross_site());

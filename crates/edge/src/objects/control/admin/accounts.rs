@@ -2,7 +2,7 @@
 //! replaces an unreadable lockout record).
 
 use portcullis_core::account_key;
-use portcullis_core::objects::{AccountCall, AccountOp, AuditKind};
+use portcullis_core::objects::{AccountCall, AccountOp, AuditKind, Stored};
 use portcullis_core::refusal;
 use serde_json::json;
 use worker::{Response, Result};
@@ -20,14 +20,40 @@ pub(crate) fn locked(a: &Admin<'_>) -> Result<Response> {
     )
 }
 
+/// The refusal of an empty account name.
+fn unnamed() -> Result<Response> {
+    reply::refusal(&refusal::invalid(
+        422,
+        "invalid_account",
+        "Name the account: /accounts/<login>.",
+    ))
+}
+
+/// `GET /accounts/<login>`: the account key the login folds to, the
+/// failures counted against it and whether it is locked (changing nothing).
+pub(crate) async fn read(a: &Admin<'_>, login: &str) -> Result<Response> {
+    if login.trim().is_empty() {
+        return unnamed();
+    }
+    let key = account_key(login);
+    let call = AccountCall {
+        op: AccountOp::Peek,
+        name: String::new(),
+        policy: a.policy.login.clone(),
+    };
+    match account_guard::call(a.env(), &key, &call).await? {
+        Stored::Answer(answer) => reply::json(
+            200,
+            &json!({ "account": key, "failures": answer.failures, "gate": answer.gate }),
+        ),
+        Stored::Unreadable { .. } => reply::refusal(&refusal::state_unavailable()),
+    }
+}
+
 /// `POST /accounts/<login>/unlock`.
 pub(crate) async fn unlock(a: &Admin<'_>, login: &str) -> Result<Response> {
     if login.trim().is_empty() {
-        return reply::refusal(&refusal::invalid(
-            422,
-            "invalid_account",
-            "Name the account: /accounts/<login>/unlock.",
-        ));
+        return unnamed();
     }
     let key = account_key(login);
     let call = AccountCall {

@@ -64,6 +64,7 @@ pub(crate) async fn handle(
         AdminRoute::RemoveBan(target) => bans::remove(&a, &target).await,
         AdminRoute::LockedAccounts => accounts::locked(&a),
         AdminRoute::Unlock(login) => accounts::unlock(&a, &login).await,
+        AdminRoute::ReadAccount(login) => accounts::read(&a, &login).await,
         AdminRoute::Webhooks => reply::json(
             200,
             &serde_json::json!({ "deliveries": webhooks::deliveries(store)? }),
