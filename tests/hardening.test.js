@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { createServer, request } from "node:http";
 import { after, before, describe, test } from "node:test";
 import { SignJWT } from "jose";
-import { APP_KEY, JWT_SECRET, PASSWORD, postLogin, signIn, startEdge, startOrigin } from "./support/edge.js";
+import { APP_KEY, JWT_SECRET, PASSWORD, adminJson, postLogin, signIn, startEdge, startOrigin } from "./support/edge.js";
 
 let n = 1;
 const ip = () => `198.19.${Math.floor(n / 250)}.${(n++ % 250) + 1}`;
@@ -288,6 +288,32 @@ describe("tokens, the lockout key and caches", () => {
     const r = await edge.request("/app/hello", { ip: ip(), headers: { Cookie: `__Host-portcullis-session=${token}`, accept: "application/json" } });
     assert.equal(r.status, 401);
     await r.arrayBuffer();
+  });
+
+  test("a reset the origin took ends the user's other reset links", async () => {
+    const mint = async () => (await adminJson(edge, "/reset-tokens", { method: "POST", body: JSON.stringify({ user: "u-twolinks", purpose: "selfService" }) })).body.token;
+    const [first, second] = [await mint(), await mint()];
+    const reset = (token, password) =>
+      post(edge, "/reset", form({ token, new_password: password }), { headers: { ...FORM, accept: "application/json" } });
+    assert.equal((await reset(first, "Kestrel-violet-811-Harbor")).status, 200);
+    const other = await reset(second, "Kestrel-violet-812-Harbor");
+    assert.equal(other.status, 410, JSON.stringify(other.body));
+    assert.equal(other.body.error, "reset_link_used");
+  });
+
+  test("change password and reset check the account's login name, not only its id", async () => {
+    const from = ip();
+    const session = await signIn(edge, from, "kestrel");
+    const change = await post(edge, "/account/password", form({ new_password: "Kestrel-orbit-91-lantern" }), {
+      ip: from,
+      headers: { ...FORM, cookie: session.cookie, "x-xsrf-token": session.xsrf, accept: "application/json" },
+    });
+    assert.equal(change.status, 422, JSON.stringify(change.body));
+    assert.deepEqual(change.body.rules, ["userInfo"]);
+    const token = (await adminJson(edge, "/reset-tokens", { method: "POST", body: JSON.stringify({ user: "u-kestrel", purpose: "selfService" }) })).body.token;
+    const reset = await post(edge, "/reset", form({ token, new_password: "Lantern-KESTREL-orbit-92" }), { headers: { ...FORM, accept: "application/json" } });
+    assert.equal(reset.status, 422, JSON.stringify(reset.body));
+    assert.deepEqual(reset.body.rules, ["userInfo"]);
   });
 
   test("a forged token counts one warning, however many requests carry it", async () => {

@@ -165,6 +165,45 @@ function fieldKinds() {
   add("multipart transfer encoding", mp, (F) => ({ body: [part(F, Buffer.from("x").toString("base64"), "\r\nContent-Transfer-Encoding: base64")] }));
   add("multipart LF line endings", mp, (F, R) => ({ body: [[F, R]], lineEndings: "\n" }));
   add("multipart second boundary parameter", mp, (F, R) => ({ body: [[F, R]], type: `multipart/form-data; boundary=${BOUNDARY}; boundary=other` }));
+  // Found by review: quoting and boundary tricks that busboy, Werkzeug and
+  // PHP read another way than a naive parameter splitter.
+  const disposition = (params, value) => `--${BOUNDARY}\r\nContent-Disposition: form-data; ${params}\r\n\r\n${value}\r\n`;
+  add("multipart escaped quotes hide a name", mp, (F, R, D) => ({
+    body: [disposition(`x="a\\"; name=${F}; b=\\""; y="\\""; name="other"; z=""`, R), disposition(`x="\\""; name="${F}"; z=""`, D)],
+  }));
+  for (const [label, params] of [
+    ["text after the quotes", (F) => `name="${F}"x`],
+    ["unquoted with a space", (F) => `name=${F} x`],
+    ["single quotes", (F) => `name='${F}'`],
+    ["single-quoted quotes", (F) => `name="x"; c='"'; name=${F}; d='"'`],
+    ["RFC 2231 continuation", (F) => `name*0="${F.slice(0, 2)}"; name*1="${F.slice(2)}"`],
+  ]) {
+    add(`multipart name ${label}, decoy first`, mp, (F, R, D) => ({ body: [disposition(params(F), D), [F, R]] }));
+    add(`multipart name ${label}, decoy last`, mp, (F, R, D) => ({ body: [[F, R], disposition(params(F), D)] }));
+  }
+  add("multipart part charset*", mp, (F, R) => ({ body: [part(F, R, "\r\nContent-Type: text/plain; charset*=''iso-8859-1")] }));
+  const other = "OtherB0undary";
+  const otherForm = (F, D) => `--${other}\r\nContent-Disposition: form-data; name="${F}"\r\n\r\n${D}\r\n--${other}--\r\n`;
+  add("multipart boundary inside a quoted parameter", mp, (F, R, D) => ({
+    body: [[F, R]],
+    suffix: (F2) => otherForm(F2, D),
+    type: `multipart/form-data; x="; boundary=${other}"; boundary=${BOUNDARY}`,
+  }));
+  add("multipart xboundary parameter", mp, (F, R, D) => ({ body: [[F, R]], suffix: () => otherForm(F, D), type: `multipart/form-data; xboundary=${other}; boundary=${BOUNDARY}` }));
+  add("multipart boundary with a comma", mp, (F, R, D) => ({
+    body: [part("note", `--${BOUNDARY}\r\nContent-Disposition: form-data; name="${F}"\r\n\r\n${D}\r\n--${BOUNDARY}--`), [F, R]],
+    boundarySuffix: ",C",
+  }));
+  add("qs leading bracket, encoded", ["form"], (F, R, D) => ({ query: [[F, D]], body: [`%5B${enc(F)}%5D=${enc(R)}`] }));
+  add("qs leading bracket copy", ["form"], (F, R, D) => ({ body: [[F, R], `[${enc(F)}]x=${enc(D)}`] }));
+  add("NUL and a bad escape in a copy's name", ["form"], (F, R, D) => ({ body: [[F, R], `${enc(F)}%00%zz=${enc(D)}`] }));
+  add("JSON that serde refuses, under the form type", ["json"], (F, R, D) => ({
+    body: [[F, D], ["x", `&${F}=${R}&`], '"n":1e400'],
+    type: "application/x-www-form-urlencoded",
+  }));
+  add("two charsets, UTF-7 last", ["json"], (F, R) => ({ body: [[F, R]], charset: "utf-8; charset=utf-7" }));
+  add("GET with the form in the query", ["form"], (F, R) => ({ body: [[F, R]], method: "GET", inQuery: true }));
+  add("OPTIONS with a JSON body", ["json"], (F, R) => ({ body: [[F, R]], method: "OPTIONS" }));
   return kinds;
 }
 
@@ -177,7 +216,13 @@ function fieldRequest(v, ctx) {
   const shape = v.make(F, R, D);
   const format = FORMATS[v.format];
   const base = baseFields(v.target, v.id, ctx);
+  if (shape.inQuery) {
+    const path = `${ctx.routes[t.route]}?${urlencoded([...base, ...shape.body])}`;
+    return { method: shape.method, path, headers: {}, body: null };
+  }
   let body = format.body([...base, ...shape.body]);
+  if (shape.suffix) body += shape.suffix(F);
+  if (shape.boundarySuffix) body = body.replaceAll(`--${BOUNDARY}`, `--${BOUNDARY}${shape.boundarySuffix}`).replaceAll(`--${BOUNDARY}${shape.boundarySuffix}\r\nContent-Disposition: form-data; name="${F}"\r\n\r\n${D}\r\n--${BOUNDARY}${shape.boundarySuffix}--`, `--${BOUNDARY}\r\nContent-Disposition: form-data; name="${F}"\r\n\r\n${D}\r\n--${BOUNDARY}--`);
   if (shape.wrapArray) body = `[${body}]`;
   if (shape.preamble) body = shape.preamble + body;
   if (shape.lineEndings) body = body.replaceAll("\r\n", shape.lineEndings);
@@ -189,10 +234,11 @@ function fieldRequest(v, ctx) {
   if (shape.encoding) headers["content-encoding"] = shape.encoding;
   let type = shape.type === undefined ? format.type : shape.type;
   if (type !== null && shape.charset) type = `${type}; charset=${shape.charset}`;
+  if (type !== null && shape.boundarySuffix) type = type.replace(`boundary=${BOUNDARY}`, `boundary=${BOUNDARY}${shape.boundarySuffix}`);
   if (type !== null && shape.upperType) type = type.toUpperCase();
   if (type !== null) headers["content-type"] = type;
   const query = shape.query ? `?${urlencoded(shape.query)}` : "";
-  return { method: "POST", path: ctx.routes[t.route] + query, headers, body: bytes };
+  return { method: shape.method ?? "POST", path: ctx.routes[t.route] + query, headers, body: bytes };
 }
 
 /** Spellings of the login route; `{route}` is the origin's login path. */
@@ -217,6 +263,9 @@ const ROUTE_SPELLINGS = [
   (p) => `${p}%20`,
   (p) => `/index.php${p.replace(/\.php$/, "")}`,
   (p) => `${p.replace(/\.php$/, "")}.php.`,
+  // Found by review: a router's `/login.:format` takes any characters.
+  ...["~", "abcdefghij", "a-b", "a_b", "%20", "json%20", "%C3%A9", "!", "%00", "a.b"].map((ext) => (p) => `${p.replace(/\.php$/, "")}.${ext}`),
+  (p) => `${capital(p.slice(1)).replace(/^/, "/").replace(/\.php$/, "")}.$`,
 ];
 
 /** Protected-path spellings: GETs without a session. */

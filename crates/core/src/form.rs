@@ -12,32 +12,15 @@
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
+mod entry;
+mod params;
 mod parts;
 
-use crate::multipart;
+use entry::{Entry, Read, is_utf8};
+
 use crate::paths::percent_decode;
 use crate::refusal::{self, Refusal};
 use crate::request::Request;
-
-/// One entry of a form, as read.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Entry {
-    /// The name as it came (decoded where the format encodes names).
-    pub(crate) name: String,
-    /// The value.
-    pub(crate) value: Read,
-}
-
-/// An entry's value.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Read {
-    /// UTF-8 text.
-    Text(String),
-    /// Something an origin may read otherwise: a file, bytes that are not
-    /// UTF-8 or an escape that is not one, a JSON value that is not a
-    /// string, a part with its own encoding or a starred name.
-    Doubtful,
-}
 
 /// The key frameworks may read `name` as, the way PHP registers a
 /// variable (everything after a NUL ignored, leading spaces dropped,
@@ -92,7 +75,9 @@ fn urlencoded(text: &str, separators: &[char]) -> Vec<Entry> {
         .map(|pair| {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
             Entry {
-                name: form_decode(name).unwrap_or_else(|| name.to_owned()),
+                // Origins decode a bad escape leniently (left as it is):
+                // the name still folds the way theirs does.
+                name: form_decode(name).unwrap_or_else(|| percent_decode(&name.replace('+', " "))),
                 value: form_decode(value).map_or(Read::Doubtful, Read::Text),
             }
         })
@@ -101,9 +86,20 @@ fn urlencoded(text: &str, separators: &[char]) -> Vec<Entry> {
 
 /// Whether an origin may read `name` as the folded key `key`: as PHP
 /// registers it, or cut at its first `[` as qs (Express) does even
-/// without a closing `]`.
+/// without a closing `]`, or the first `[…]` of a name that starts with
+/// one (qs).
 fn reads_as(name: &str, key: &str) -> bool {
-    fold(name) == key || fold(name.split('[').next().unwrap_or(name)) == key
+    let before = name.split('[').next().unwrap_or(name);
+    // qs takes a leading `[a]` for `a` (`[username]x` is `username`).
+    let leading = (before.trim_start_matches(' ').is_empty())
+        .then(|| {
+            name.split_once('[')?
+                .1
+                .split_once(']')
+                .map(|(inner, _)| inner)
+        })
+        .flatten();
+    fold(name) == key || fold(before) == key || leading.is_some_and(|inner| fold(inner) == key)
 }
 
 /// The entries of `folded` names in `entries`.
@@ -166,37 +162,6 @@ fn json(body: &[u8]) -> Option<Vec<Entry>> {
     )
 }
 
-/// The parameters of a header line after its value: `(name, value)`,
-/// names lowercased, quotes removed.
-pub(crate) fn params(line: &str) -> Vec<(String, String)> {
-    multipart::split_params(line)
-        .into_iter()
-        .skip(1)
-        .filter_map(|p| {
-            let (k, v) = p.split_once('=')?;
-            Some((
-                k.trim().to_ascii_lowercase(),
-                v.trim().trim_matches('"').to_owned(),
-            ))
-        })
-        .collect()
-}
-
-pub(crate) fn is_utf8(charset: &str) -> bool {
-    matches!(
-        charset.trim().to_ascii_lowercase().as_str(),
-        "utf-8" | "utf8"
-    )
-}
-
-/// The charset a content type names, if any.
-fn charset(content_type: &str) -> Option<String> {
-    params(content_type)
-        .into_iter()
-        .find(|(k, _)| k == "charset")
-        .map(|(_, v)| v)
-}
-
 /// The checked values of `names` in `body` (the request's whole body) and
 /// the query, or the refusal. `None` for a name the request does not carry.
 pub(crate) fn checked_fields(
@@ -205,10 +170,11 @@ pub(crate) fn checked_fields(
     names: &[&str],
 ) -> Result<Vec<Option<String>>, Refusal> {
     let ambiguous = refusal::ambiguous_field;
+    let (_, type_params) = params::strict(req.content_type()).map_err(|_| ambiguous())?;
     if req
         .content_encoding()
         .is_some_and(|e| !e.trim().eq_ignore_ascii_case("identity"))
-        || charset(req.content_type()).is_some_and(|c| !is_utf8(&c))
+        || params::get(&type_params, "charset").is_some_and(|c| !is_utf8(c))
     {
         return Err(ambiguous());
     }
@@ -219,17 +185,15 @@ pub(crate) fn checked_fields(
     let entries = match req.media_type().as_str() {
         "application/json" => json(body).ok_or_else(ambiguous)?,
         "multipart/form-data" => {
-            parts::multipart(req.content_type(), body).map_err(|_| ambiguous())?
+            parts::multipart(req.content_type(), &type_params, body).map_err(|_| ambiguous())?
         }
         _ => {
             let text = std::str::from_utf8(body).map_err(|_| ambiguous())?;
-            // An origin that reads its body as JSON whatever the type says
-            // (`json_decode(file_get_contents('php://input'))`).
-            if let Some(members) = json(body)
-                && folded
-                    .iter()
-                    .any(|f| matching(&members, f).next().is_some())
-            {
+            // An origin may read its body as JSON whatever the type says
+            // (`json_decode(file_get_contents('php://input'))`), and PHP
+            // reads JSON that serde does not (`1e400`, deep nesting): a
+            // form never starts like JSON.
+            if text.trim_start().starts_with(['{', '[']) {
                 return Err(ambiguous());
             }
             urlencoded_checked(text, &folded)?
@@ -265,11 +229,23 @@ fn pick<'a>(
     }
 }
 
+/// Whether the query carries any of `names` under a spelling an origin
+/// may read as it.
+pub(crate) fn query_carries(req: &Request, names: &[&str]) -> bool {
+    let query = urlencoded(req.query(), &['&', ';']);
+    names
+        .iter()
+        .any(|name| matching(&query, &fold(name)).next().is_some())
+}
+
 /// The first text value of `name`, read leniently (the XSRF token: a form
 /// that cannot be read simply has none).
 pub(crate) fn first_value(req: &Request, body: &[u8], name: &str) -> Option<String> {
     let entries = match req.media_type().as_str() {
-        "multipart/form-data" => parts::multipart(req.content_type(), body).ok()?,
+        "multipart/form-data" => {
+            let (_, type_params) = params::strict(req.content_type()).ok()?;
+            parts::multipart(req.content_type(), &type_params, body).ok()?
+        }
         "application/x-www-form-urlencoded" => urlencoded(std::str::from_utf8(body).ok()?, &['&']),
         _ => return None,
     };
@@ -502,10 +478,17 @@ mod tests {
             read("/login", URLENCODED, r#"{"username":"v","password":"x"}"#),
             Err("ambiguous_field")
         );
-        assert_eq!(
-            read("/login", URLENCODED, r#"{"other":"v"}"#),
-            Ok(vec![None, None])
-        );
+        for body in [
+            r#"{"other":"v"}"#,
+            r#" {"username":"D","x":"&username=R&password=pw&","n":1e400}"#,
+            "[1]",
+        ] {
+            assert_eq!(
+                read("/login", URLENCODED, body),
+                Err("ambiguous_field"),
+                "{body}"
+            );
+        }
         for body in [
             r#"{"username":"v",}"#,
             "\u{FEFF}{\"username\":\"v\"}",
@@ -559,6 +542,64 @@ mod tests {
                 "{content_type}"
             );
         }
+    }
+
+    #[test]
+    fn the_reviewers_spellings_are_refused() {
+        let form = |body: &str| read("/login", URLENCODED, body);
+        // qs reads a leading `[username]` as `username`.
+        assert_eq!(form("%5Busername%5D=v&password=x"), Err("ambiguous_field"));
+        assert_eq!(form("[username]x=v&password=x"), Err("ambiguous_field"));
+        // PHP decodes `%00%zz` leniently and stops at the NUL.
+        assert_eq!(
+            form("username=r&password=x&username%00%zz=d"),
+            Err("ambiguous_field")
+        );
+        // Two charsets: body-parser takes the last.
+        assert_eq!(
+            read(
+                "/login",
+                "application/json; charset=utf-8; charset=utf-7",
+                r#"{"username":"v"}"#
+            ),
+            Err("ambiguous_field")
+        );
+        let body =
+            "--BBB\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\nr\r\n--BBB--\r\n";
+        for content_type in [
+            "multipart/form-data; x=\"; boundary=AAA\"; boundary=BBB",
+            "multipart/form-data; boundary=BBB,C",
+            "multipart/form-data; xboundary=AAA; boundary=BBB",
+            "multipart/form-data; boundary=\"BBB\\\"\"",
+        ] {
+            assert_eq!(
+                read("/login", content_type, body),
+                Err("ambiguous_field"),
+                "{content_type}"
+            );
+        }
+        for disposition in [
+            "form-data; x=\"a\\\"; name=username; b=\\\"\"",
+            "form-data; name=\"username\"x",
+            "form-data; name=username x",
+            "form-data; name='username'",
+            "form-data; name=\"x\"; c='\"'; name=username; d='\"'",
+            "form-data; name*0=\"user\"; name*1=\"name\"",
+        ] {
+            let body = format!(
+                "--BBB\r\nContent-Disposition: {disposition}\r\n\r\nd\r\n--BBB\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\nr\r\n--BBB--\r\n"
+            );
+            assert_eq!(
+                read("/login", "multipart/form-data; boundary=BBB", &body),
+                Err("ambiguous_field"),
+                "{disposition}"
+            );
+        }
+        let part_charset = "--BBB\r\nContent-Disposition: form-data; name=\"username\"\r\nContent-Type: text/plain; charset*=''iso-8859-1\r\n\r\nr\r\n--BBB--\r\n";
+        assert_eq!(
+            read("/login", "multipart/form-data; boundary=BBB", part_charset),
+            Err("ambiguous_field")
+        );
     }
 
     /// What a model origin reads for a name: text, or something else (an
@@ -642,11 +683,18 @@ mod tests {
         let first = |pairs: &[(String, Model)], same: &dyn Fn(&str) -> bool| {
             pairs.iter().find(|(k, _)| same(k)).map(|(_, v)| v.clone())
         };
+        // qs: the key before the first `[` (or a leading `[key]`), an
+        // array or object when brackets follow.
+        let qs_key = |k: &str| {
+            let before = k.split('[').next().unwrap_or(k);
+            match k.strip_prefix('[').and_then(|rest| rest.split_once(']')) {
+                Some((inner, _)) if before.is_empty() => inner.to_owned(),
+                _ => before.to_owned(),
+            }
+        };
         let qs = |pairs: &[(String, Model)]| {
-            let hits: Vec<&(String, Model)> = pairs
-                .iter()
-                .filter(|(k, _)| k == field || k.starts_with(&format!("{field}[")))
-                .collect();
+            let hits: Vec<&(String, Model)> =
+                pairs.iter().filter(|(k, _)| qs_key(k) == field).collect();
             match hits.as_slice() {
                 [] => None,
                 [(k, v)] if k == field => Some(v.clone()),
@@ -682,8 +730,10 @@ mod tests {
         Json(Vec<(String, Model)>),
     }
 
-    const SPELLINGS: [&str; 13] = [
+    const SPELLINGS: [&str; 15] = [
         "new_password[",
+        "[new_password]",
+        "new_password%00%zz",
         "new_password",
         "new_password",
         "New_Password",

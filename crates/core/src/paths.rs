@@ -95,8 +95,8 @@ pub(crate) fn path_doubt(raw: &str) -> PathDoubt {
 /// The key a checked route (login, logout, signup, change password,
 /// reset) is matched on, from a canonical path: PHP's path info is cut
 /// after the script (`/login.php/x` → `/login.php`), then the last
-/// segment loses trailing dots and one extension (`/login.json`,
-/// `/login.php`, `/login.` → `/login`). Origins route these spellings to
+/// segment loses everything from its first dot (`/login.json`,
+/// `/login.php`, `/login.`, `/login.a.b`, `/login.~` → `/login`). Origins route these spellings to
 /// the same handler (a Rails format suffix, PHP scripts, lenient routers),
 /// so the edge checks them as that route.
 pub(crate) fn route_key(canonical: &str) -> String {
@@ -105,17 +105,11 @@ pub(crate) fn route_key(canonical: &str) -> String {
         segments.truncate(script + 1);
     }
     if let Some(last) = segments.last_mut() {
-        let trimmed = last.trim_end_matches('.');
-        *last = match trimmed.rsplit_once('.') {
-            Some((stem, ext))
-                if !stem.is_empty()
-                    && !ext.is_empty()
-                    && ext.len() <= 8
-                    && ext.chars().all(|c| c.is_ascii_alphanumeric()) =>
-            {
-                stem
-            }
-            _ => trimmed,
+        // Everything from the first dot: a router's `/login.:format` takes
+        // any characters but `/` and `.` (`/login.~`, `/login.a-b`).
+        *last = match last.split_once('.') {
+            Some((stem, _)) if !stem.is_empty() => stem,
+            _ => last,
         };
     }
     format!("/{}", segments.join("/"))
@@ -251,6 +245,13 @@ mod tests {
             "/login.php/x/y",
             "/login.",
             "/login.json.",
+            "/login.~",
+            "/login.abcdefghij",
+            "/login.%C3%A9",
+            "/login.a-b",
+            "/login.%20",
+            "/login.json%20",
+            "/Login.$",
         ] {
             assert_eq!(route_key(&canonical_path(spelling)), "/login", "{spelling}");
         }

@@ -268,6 +268,13 @@ impl Request {
         self.facts.has_body
     }
 
+    /// Whether the request submits something to a checked route: a write,
+    /// or any method with a body (PHP reads `php://input` on `OPTIONS`
+    /// and `GET` too).
+    pub(crate) fn submits(&self) -> bool {
+        self.write || self.facts.has_body
+    }
+
     /// Whether the body is a form (urlencoded or multipart).
     pub(crate) fn is_form(&self) -> bool {
         matches!(

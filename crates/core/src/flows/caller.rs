@@ -131,6 +131,16 @@ impl Caller<'_> {
         }
     }
 
+    /// A form field that is not a security decision, read the way
+    /// [`Caller::fields`] reads one; `None` when it does not read one way.
+    pub(crate) async fn lenient_field(&self, name: &str) -> Option<String> {
+        let body = self.body().await.ok()?;
+        checked_fields(self.req, &body, &[name])
+            .ok()?
+            .pop()
+            .flatten()
+    }
+
     /// Asks the account's `AccountGuard`.
     pub(crate) async fn account(&self, login: &str, op: AccountOp) -> Flow<LockAnswer> {
         let call = Call::Account {

@@ -13,6 +13,7 @@ use super::{captcha_gate, limited_action, login, password_change, reset_link, si
 use super::{session_check, upload_check};
 use crate::bans::{Access, BanEntry, Denial, WarningKind, decide_access};
 use crate::context::Context;
+use crate::form::query_carries;
 use crate::objects::ControlOp;
 use crate::policy::{CaptchaPage, ManualBanScope};
 use crate::refusal;
@@ -64,10 +65,10 @@ async fn pipeline(io: &Io, req: &Request, ctx: Context) -> Flow<Reply> {
     if let Some(route) = own_route(req) {
         return own(&c, route).await;
     }
-    let checked = read_path(&c)?;
+    let checked = read_path(&c).await?;
     let state = session_check::state(&c).await?;
     match checked {
-        Some(Checked::Login) if req.is_write() => return login::run(&c).await,
+        Some(Checked::Login) if req.submits() => return login::run(&c).await,
         Some(Checked::Logout) if req.is_write() => {
             return session_check::logout(&c, &state).await;
         }
@@ -87,7 +88,7 @@ async fn pipeline(io: &Io, req: &Request, ctx: Context) -> Flow<Reply> {
     let finish = forwarding(&c, &session);
     let status = match limited_action::run(&c, session.renewed.as_ref(), &finish).await? {
         Some(status) => status,
-        None => pass_through(&c, finish, checked.is_some() && req.is_write()).await?,
+        None => pass_through(&c, finish, checked.is_some() && req.submits()).await?,
     };
     // The origin's 403 on a protected path is a warning (the request is
     // answered: a warning that cannot be recorded is only logged).
@@ -113,7 +114,7 @@ pub(crate) enum Checked {
 /// or encoded separators unless the policy allows them); which checked
 /// route it is; and an unsafe request to a checked route from another
 /// site's page is refused before anything is counted.
-fn read_path(c: &Caller<'_>) -> Flow<Option<Checked>> {
+async fn read_path(c: &Caller<'_>) -> Flow<Option<Checked>> {
     let doubt = c.req.path_doubt();
     let routes = &c.policy().routes;
     if doubt.double_encoded || (doubt.encoded_separator && !routes.allow_encoded_separators) {
@@ -130,8 +131,17 @@ fn read_path(c: &Caller<'_>) -> Flow<Option<Checked>> {
     .into_iter()
     .find(|(route, _)| c.req.is_route(route))
     .map(|(_, checked)| checked);
-    if checked.is_some() && c.req.is_write() && cross_site(c.req, &routes.allowed_origins) {
+    if checked.is_none() {
+        return Ok(None);
+    }
+    if c.req.submits() && cross_site(c.req, &routes.allowed_origins) {
         return refused(refusal::cross_site());
+    }
+    // A read of a checked page that carries a password in its query: an
+    // origin that reads `$_REQUEST` or `$_GET` would take it unchecked.
+    let fields = &routes.fields;
+    if !c.req.submits() && query_carries(c.req, &[&fields.password, &fields.new_password]) {
+        return Err(c.refuse(refusal::ambiguous_field()).await);
     }
     Ok(checked)
 }
@@ -239,7 +249,7 @@ async fn checked_pages(
     claims: Option<&Claims>,
 ) -> Flow<Option<Reply>> {
     let page = match checked {
-        _ if !c.req.is_write() => None,
+        _ if !c.req.submits() => None,
         Some(Checked::Signup) => Some(CaptchaPage::Signup),
         Some(Checked::Reset) => Some(CaptchaPage::Reset),
         Some(Checked::ChangePassword) => Some(CaptchaPage::ChangePassword),

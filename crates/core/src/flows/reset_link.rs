@@ -17,7 +17,7 @@ use crate::tokens::ResetError;
 pub(crate) async fn run(c: &Caller<'_>) -> Flow<Option<Reply>> {
     let policy = c.policy();
     let fields = &policy.routes.fields;
-    let write = c.req.is_write();
+    let write = c.req.submits();
     let from_query = c.req.query_param(&fields.reset_token);
     if !policy.signup.password_reset_enabled {
         return if from_query.is_some() || write {

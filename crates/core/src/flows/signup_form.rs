@@ -15,10 +15,12 @@ pub(crate) async fn check(c: &Caller<'_>) -> Flow<()> {
         fields.email.as_str(),
         fields.password.as_str(),
         fields.username.as_str(),
-        "name",
     ];
     let values = c.fields(&names).await?;
     let text = |i: usize| values.get(i).cloned().flatten().unwrap_or_default();
+    // The display name only feeds a strength rule: read when it reads one
+    // way (a form's `name[first]` or `Name` field refuses nothing).
+    let name = c.lenient_field("name").await.unwrap_or_default();
     let email = text(0);
     if email_domain_blocked(&policy.signup, &email) {
         return refused(refusal::email_domain_blocked());
@@ -26,7 +28,7 @@ pub(crate) async fn check(c: &Caller<'_>) -> Flow<()> {
     let subject = Subject {
         username: text(2),
         email,
-        name: text(3),
+        name,
         is_admin: false,
     };
     let verdict =

@@ -1,10 +1,12 @@
 //! The text fields of a multipart/form-data body, read strictly: busboy
 //! (Express's multer), Werkzeug (Flask) and PHP split parts and read their
 //! headers differently (a delimiter after a bare LF, a folded header line,
-//! an escaped or starred name, a second boundary parameter), so a body
-//! that any of them could read another way is refused.
+//! an escaped, quoted or starred name, a second boundary parameter, a
+//! boundary with characters one of them ends it at), so a body that any of
+//! them could read another way is refused.
 
-use super::{Entry, Read, is_utf8, params};
+use super::entry::{Entry, Read, is_utf8};
+use super::params::{self, Unclear};
 use crate::multipart;
 use crate::paths::percent_decode;
 
@@ -12,25 +14,32 @@ use crate::paths::percent_decode;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Ambiguous;
 
-/// The characters RFC 2046 allows in a boundary.
-fn is_bchar(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "'()+_,-./:=? ".contains(c)
+impl From<Unclear> for Ambiguous {
+    fn from(_: Unclear) -> Self {
+        Self
+    }
 }
 
-/// The one boundary of `content_type`: a second `boundary` parameter, or
-/// one with characters outside RFC 2046's, is refused.
-fn boundary(content_type: &str) -> Result<String, Ambiguous> {
-    let given: Vec<String> = params(content_type)
-        .into_iter()
-        .filter(|(k, _)| k == "boundary")
-        .map(|(_, v)| v)
-        .collect();
-    match given.as_slice() {
-        [one] if one.chars().all(is_bchar) && !one.ends_with(' ') => {
-            multipart::boundary(content_type).ok_or(Ambiguous)
-        }
-        _ => Err(Ambiguous),
+/// The one boundary of a content type (parsed strictly, each parameter
+/// once): letters, digits, `-`, `_` and `.` only (Werkzeug and PHP end a
+/// boundary at other characters), and `boundary` nowhere else in the line
+/// (PHP looks for it with `strstr`).
+fn boundary(content_type: &str, type_params: &[(String, String)]) -> Result<String, Ambiguous> {
+    let given = params::get(type_params, "boundary").ok_or(Ambiguous)?;
+    let mentions = content_type
+        .to_ascii_lowercase()
+        .matches("boundary")
+        .count();
+    if mentions != 1
+        || given.is_empty()
+        || given.len() > 70
+        || !given
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        return Err(Ambiguous);
     }
+    Ok(given.to_owned())
 }
 
 /// The names and the doubt of one part, from its header lines.
@@ -41,8 +50,8 @@ struct Header {
 
 /// Reads a part's header lines: each `Name: value` on its own CRLF line
 /// (no bare CR or LF, no folded line), one `Content-Disposition` of type
-/// `form-data` with each parameter once. Every spelling of the name an
-/// origin may read is given: as sent, percent-decoded, unescaped, starred.
+/// `form-data`, every parameter strictly (see `params`). Every spelling of
+/// the name an origin may read is given: as sent and percent-decoded.
 fn header(lines: &str) -> Result<Header, Ambiguous> {
     let mut names = Vec::new();
     let mut doubtful = false;
@@ -63,9 +72,8 @@ fn header(lines: &str) -> Result<Header, Ambiguous> {
                 doubtful |= file;
             }
             "content-type" => {
-                doubtful |= params(line)
-                    .iter()
-                    .any(|(k, v)| k == "charset" && !is_utf8(v));
+                let (_, given) = params::strict(value)?;
+                doubtful |= params::get(&given, "charset").is_some_and(|c| !is_utf8(c));
             }
             "content-transfer-encoding" => doubtful = true,
             _ => {}
@@ -78,40 +86,21 @@ fn header(lines: &str) -> Result<Header, Ambiguous> {
 }
 
 /// The names a `Content-Disposition` value gives, and whether it names a
-/// file or a starred name (the part's value is then doubtful).
+/// file (the part's value is then doubtful).
 fn disposition(value: &str) -> Result<(Vec<Entry>, bool), Ambiguous> {
-    let kind = multipart::split_params(value)[0].trim();
-    if !kind.eq_ignore_ascii_case("form-data") {
-        return Err(Ambiguous);
-    }
-    let given = params(&format!("x:{value}"));
-    let mut keys: Vec<&str> = given.iter().map(|(k, _)| k.as_str()).collect();
-    keys.sort_unstable();
-    if keys.windows(2).any(|w| w[0] == w[1]) {
+    let (kind, given) = params::strict(value)?;
+    if kind != "form-data" {
         return Err(Ambiguous);
     }
     let mut names = Vec::new();
-    let mut doubtful = false;
-    for (key, value) in &given {
-        match key.as_str() {
-            "name" => {
-                names.push(spelling(value, true));
-                for other in [percent_decode(value), value.replace('\\', "")] {
-                    if other != *value {
-                        names.push(spelling(&other, false));
-                    }
-                }
-            }
-            "name*" => {
-                doubtful = true;
-                let encoded = value.rsplit('\'').next().unwrap_or(value);
-                names.push(spelling(&percent_decode(encoded), false));
-            }
-            "filename" | "filename*" => doubtful = true,
-            _ => {}
+    if let Some(name) = params::get(&given, "name") {
+        names.push(spelling(name, true));
+        let decoded = percent_decode(name);
+        if decoded != name {
+            names.push(spelling(&decoded, false));
         }
     }
-    Ok((names, doubtful))
+    Ok((names, params::get(&given, "filename").is_some()))
 }
 
 /// A name as read; `plain` names carry the part's value, the others are
@@ -128,8 +117,12 @@ fn spelling(name: &str, plain: bool) -> Entry {
 }
 
 /// The fields of a multipart body, or [`Ambiguous`].
-pub(crate) fn multipart(content_type: &str, body: &[u8]) -> Result<Vec<Entry>, Ambiguous> {
-    let boundary = boundary(content_type)?;
+pub(crate) fn multipart(
+    content_type: &str,
+    type_params: &[(String, String)],
+    body: &[u8],
+) -> Result<Vec<Entry>, Ambiguous> {
+    let boundary = boundary(content_type, type_params)?;
     let parts = multipart::parts(body, boundary.as_bytes()).map_err(|_| Ambiguous)?;
     // Every `--boundary` in the body must be one of the delimiters read:
     // Werkzeug and PHP also split after a bare LF or CR, and skip a preamble.

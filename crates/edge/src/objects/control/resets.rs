@@ -114,7 +114,7 @@ pub(crate) fn use_token(
 /// they read as used from now on.
 pub(crate) fn revoke_others(store: &Store, user: &str, except: &str, now: u64) -> Result<()> {
     store.sql().exec(
-        "UPDATE reset_tokens SET value = json_set(value, '$.usedAt', ?) WHERE json_extract(value, '$.user') = ? AND digest != ? AND json_extract(value, '$.usedAt') IS NULL",
+        "UPDATE reset_tokens SET value = json_set(value, '$.usedAt', CAST(? AS INTEGER)) WHERE json_extract(value, '$.user') = ? AND digest != ? AND json_extract(value, '$.usedAt') IS NULL",
         vec![(now as i64).into(), user.into(), token_digest(except).into()],
     )?;
     Ok(())

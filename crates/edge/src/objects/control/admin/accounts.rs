@@ -2,7 +2,7 @@
 //! replaces an unreadable lockout record).
 
 use portcullis_core::account_key;
-use portcullis_core::objects::{AccountCall, AccountOp, AuditKind, Stored};
+use portcullis_core::objects::{AccountCall, AccountOp, AuditKind, LockAnswer, Stored};
 use portcullis_core::refusal;
 use serde_json::json;
 use worker::{Response, Result};
@@ -29,24 +29,31 @@ fn unnamed() -> Result<Response> {
     ))
 }
 
+/// Applies the administrator's `op` to the account `login` folds to: its
+/// key and the guard's answer.
+async fn apply(a: &Admin<'_>, login: &str, op: AccountOp) -> Result<(String, Stored<LockAnswer>)> {
+    let key = account_key(login);
+    let call = AccountCall {
+        op,
+        name: String::new(),
+        policy: a.policy.login.clone(),
+    };
+    let answer = account_guard::call(a.env(), &key, &call).await?;
+    Ok((key, answer))
+}
+
 /// `GET /accounts/<login>`: the account key the login folds to, the
 /// failures counted against it and whether it is locked (changing nothing).
 pub(crate) async fn read(a: &Admin<'_>, login: &str) -> Result<Response> {
     if login.trim().is_empty() {
         return unnamed();
     }
-    let key = account_key(login);
-    let call = AccountCall {
-        op: AccountOp::Peek,
-        name: String::new(),
-        policy: a.policy.login.clone(),
-    };
-    match account_guard::call(a.env(), &key, &call).await? {
-        Stored::Answer(answer) => reply::json(
+    match apply(a, login, AccountOp::Peek).await? {
+        (key, Stored::Answer(answer)) => reply::json(
             200,
             &json!({ "account": key, "failures": answer.failures, "gate": answer.gate }),
         ),
-        Stored::Unreadable { .. } => reply::refusal(&refusal::state_unavailable()),
+        (_, Stored::Unreadable { .. }) => reply::refusal(&refusal::state_unavailable()),
     }
 }
 
@@ -55,13 +62,7 @@ pub(crate) async fn unlock(a: &Admin<'_>, login: &str) -> Result<Response> {
     if login.trim().is_empty() {
         return unnamed();
     }
-    let key = account_key(login);
-    let call = AccountCall {
-        op: AccountOp::Unlock,
-        name: String::new(),
-        policy: a.policy.login.clone(),
-    };
-    account_guard::call(a.env(), &key, &call).await?;
+    let (key, _) = apply(a, login, AccountOp::Unlock).await?;
     audit::forget_lock(a.store, &key)?;
     a.audit(AuditKind::AccountUnlocked, json!({ "account": key }))?;
     reply::json(200, &json!({ "unlocked": key }))
