@@ -43,11 +43,14 @@ fi
 
 # Debian packages: headless Chromium for the page tests (playwright's own
 # download is not reachable); PHP's CLI (its built-in server is an origin of
-# the differential suite) and Python's venv module (for the Flask origin).
+# the differential suite), Python's venv module (for the Flask origin) and
+# wrk (the benchmarks' load generator).
 debs=()
 [[ $want_browser == 1 && ! -x /usr/bin/chromium ]] && debs+=(chromium)
 command -v php >/dev/null || debs+=(php-cli)
 python3 -c 'import ensurepip, venv' 2>/dev/null || debs+=(python3-venv)
+# wrk drives the benchmarks (npm run bench:edge, bench/attack.js).
+command -v wrk >/dev/null || debs+=(wrk)
 if (( ${#debs[@]} )); then
   say "installing Debian ${debs[*]}"
   if [[ $(id -u) == 0 ]]; then SUDO=""; else SUDO="sudo"; fi

@@ -28,6 +28,37 @@ pub fn application_key_matches(expected: &str, presented: &str) -> bool {
     a.ct_eq(&b).into()
 }
 
+/// The application key's keyed digest that snapshots carry (hex
+/// HMAC-SHA256 under the pepper), so that an isolate can refuse a wrong
+/// key without asking Control and without holding the key itself.
+pub fn application_key_digest(pepper: &str, key: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<Sha256>::new_from_slice(pepper.as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+    mac.update(key.as_bytes());
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Whether `authorization` (an `Authorization` header) presents the key
+/// whose digest is `digest`, compared in constant time.
+pub(crate) fn presents_application_key(
+    digest: Option<&str>,
+    pepper: &str,
+    authorization: Option<&str>,
+) -> bool {
+    match (digest, authorization.and_then(bearer_token)) {
+        (Some(digest), Some(key)) if !digest.is_empty() => {
+            let presented = application_key_digest(pepper, key);
+            presented.as_bytes().ct_eq(digest.as_bytes()).into()
+        }
+        _ => false,
+    }
+}
+
 fn merge(target: &mut serde_json::Value, patch: serde_json::Value) {
     match patch {
         serde_json::Value::Object(fields) => {

@@ -10,8 +10,11 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::net::{in_any, normalise, parse_net};
+use ipnet::IpNet;
+
+use crate::net::{normalise, parse_net};
 use crate::policy::{BanPolicy, ManualBanScope};
+use crate::ranges::Ranges;
 
 /// A ban that never ends (until an admin lifts it).
 pub const PERMANENT: u64 = u64::MAX;
@@ -182,40 +185,115 @@ pub(crate) fn is_write(method: &str) -> bool {
     )
 }
 
+/// The address lists a request's access is decided with, compiled once per
+/// snapshot (see [`crate::ranges`]): the active bans with the manual ones,
+/// the never-ban list and the fraud deny list. Bans learned after the
+/// compile are kept in a short overlay until the next one.
+#[derive(Debug, Clone, Default)]
+pub struct AccessLists {
+    bans: Ranges,
+    never_ban: Ranges,
+    deny_list: Ranges,
+    overlay: Vec<(IpNet, usize, u64)>,
+}
+
+/// Bans added to a compiled list before it is compiled again.
+const OVERLAY_MAX: usize = 64;
+
+/// A ban's scope as a channel of the compiled ranges.
+fn channel(scope: ManualBanScope) -> usize {
+    match scope {
+        ManualBanScope::All => 0,
+        ManualBanScope::Writes => 1,
+    }
+}
+
+fn ban_entries<'a>(
+    bans: &'a [BanEntry],
+    policy: &'a BanPolicy,
+) -> impl Iterator<Item = crate::ranges::Entry> + 'a {
+    let active = bans.iter().filter_map(|b| {
+        parse_net(&b.target).map(|net| crate::ranges::Entry {
+            net,
+            channel: channel(b.scope),
+            until: b.until,
+        })
+    });
+    let manual = policy.manual.iter().filter_map(|m| {
+        parse_net(&m.cidr).map(|net| crate::ranges::Entry {
+            net,
+            channel: channel(m.scope),
+            until: PERMANENT,
+        })
+    });
+    active.chain(manual)
+}
+
+impl AccessLists {
+    /// Compiles the lists of `policy` with the active `bans`.
+    pub fn new(policy: &BanPolicy, bans: &[BanEntry]) -> Self {
+        Self {
+            bans: Ranges::new(ban_entries(bans, policy)),
+            never_ban: Ranges::of_cidrs(&policy.never_ban),
+            deny_list: Ranges::of_cidrs(&policy.fraud.deny_list),
+            overlay: Vec::new(),
+        }
+    }
+
+    /// Whether a ban learned since the compile fits the overlay; when it
+    /// does not, the caller compiles again with it.
+    pub(crate) fn add(&mut self, ban: &BanEntry) -> bool {
+        if self.overlay.len() >= OVERLAY_MAX {
+            return false;
+        }
+        if let Some(net) = parse_net(&ban.target) {
+            self.overlay.push((net, channel(ban.scope), ban.until));
+        }
+        true
+    }
+
+    /// How many bans are compiled (with the manual ones and the overlay).
+    pub fn ban_count(&self) -> usize {
+        self.bans.len() + self.overlay.len()
+    }
+
+    /// The end of the ban that blocks a request (`write` or not) from `ip`
+    /// at `now`, if any.
+    fn banned(&self, ip: IpAddr, write: bool, now: u64) -> Option<u64> {
+        let mut ends = self.bans.ends(ip);
+        for (net, channel, until) in &self.overlay {
+            if net.contains(&ip) {
+                ends[*channel] = ends[*channel].max(*until);
+            }
+        }
+        let until = if write { ends[0].max(ends[1]) } else { ends[0] };
+        (until > now).then_some(until)
+    }
+}
+
 /// Decides whether `ip` may make a `method` request at `now`, given the
-/// policy, the active bans and Cloudflare's bot score (when present).
+/// policy, the compiled lists and Cloudflare's bot score (when present).
+/// Its cost does not grow with the number of bans (a binary search).
 pub(crate) fn decide_access(
     policy: &BanPolicy,
-    bans: &[BanEntry],
+    lists: &AccessLists,
     ip: IpAddr,
     method: &str,
     bot_score: Option<u8>,
     now: u64,
 ) -> Access {
-    if in_any(ip, &policy.never_ban) {
+    let ip = normalise(ip);
+    if lists.never_ban.contains(ip) {
         return Access::Allow;
     }
-    let ip = normalise(ip);
-    let write = is_write(method);
-    let applies = |scope: ManualBanScope| scope == ManualBanScope::All || write;
-    for ban in bans {
-        if now < ban.until
-            && applies(ban.scope)
-            && parse_net(&ban.target).is_some_and(|net| net.contains(&ip))
-        {
-            return Access::Deny(Denial::Banned { until: ban.until });
-        }
-    }
-    for ban in &policy.manual {
-        if applies(ban.scope) && parse_net(&ban.cidr).is_some_and(|net| net.contains(&ip)) {
-            return Access::Deny(Denial::Banned { until: PERMANENT });
-        }
+    if let Some(until) = lists.banned(ip, is_write(method), now) {
+        return Access::Deny(Denial::Banned { until });
     }
     let fraud = &policy.fraud;
     if fraud.enabled {
         let scored_bot = fraud.bot_score_below > 0
             && bot_score.is_some_and(|score| score < fraud.bot_score_below);
-        if scored_bot || in_any(ip, &fraud.deny_list) {
+        if scored_bot || lists.deny_list.contains(ip) {
             return Access::Deny(Denial::Fraud);
         }
     }
@@ -261,6 +339,60 @@ mod tests {
     use crate::net::{canonical_target, client_key, parse_client_ip};
     use crate::policy::{FraudPolicy, ManualBan};
     use proptest::prelude::*;
+
+    /// Compiles the lists and decides, as the pipeline does.
+    fn decide(
+        p: &BanPolicy,
+        bans: &[BanEntry],
+        ip: IpAddr,
+        method: &str,
+        score: Option<u8>,
+        now: u64,
+    ) -> Access {
+        decide_access(p, &AccessLists::new(p, bans), ip, method, score, now)
+    }
+
+    /// The decision as a scan of every list, entry by entry: the model the
+    /// compiled lists must agree with.
+    fn scan(
+        p: &BanPolicy,
+        bans: &[BanEntry],
+        ip: IpAddr,
+        method: &str,
+        score: Option<u8>,
+        now: u64,
+    ) -> Access {
+        let ip = normalise(ip);
+        let covers = |c: &str| parse_net(c).is_some_and(|n| n.contains(&ip));
+        if p.never_ban.iter().any(|c| covers(c)) {
+            return Access::Allow;
+        }
+        let write = is_write(method);
+        let applies = |scope: ManualBanScope| scope == ManualBanScope::All || write;
+        let until = bans
+            .iter()
+            .filter(|b| applies(b.scope) && covers(&b.target))
+            .map(|b| b.until)
+            .chain(
+                p.manual
+                    .iter()
+                    .filter(|m| applies(m.scope) && covers(&m.cidr))
+                    .map(|_| PERMANENT),
+            )
+            .max()
+            .filter(|&u| u > now);
+        if let Some(until) = until {
+            return Access::Deny(Denial::Banned { until });
+        }
+        let f = &p.fraud;
+        if f.enabled
+            && ((f.bot_score_below > 0 && score.is_some_and(|s| s < f.bot_score_below))
+                || f.deny_list.iter().any(|c| covers(c)))
+        {
+            return Access::Deny(Denial::Fraud);
+        }
+        Access::Allow
+    }
 
     fn policy() -> BanPolicy {
         BanPolicy {
@@ -342,12 +474,12 @@ mod tests {
             reason: "manual".into(),
         }];
         let ip = "10.1.2.3".parse().unwrap();
-        assert_eq!(decide_access(&p, &bans, ip, "GET", None, 0), Access::Allow);
+        assert_eq!(decide(&p, &bans, ip, "GET", None, 0), Access::Allow);
         let ip6 = "2001:db8::5".parse().unwrap();
-        assert_eq!(decide_access(&p, &bans, ip6, "GET", None, 0), Access::Allow);
+        assert_eq!(decide(&p, &bans, ip6, "GET", None, 0), Access::Allow);
         let other = "192.0.2.1".parse().unwrap();
         assert!(matches!(
-            decide_access(&p, &bans, other, "GET", None, 0),
+            decide(&p, &bans, other, "GET", None, 0),
             Access::Deny(_)
         ));
     }
@@ -366,14 +498,14 @@ mod tests {
             },
         ];
         let w = "198.51.100.20".parse().unwrap();
-        assert_eq!(decide_access(&p, &[], w, "GET", None, 0), Access::Allow);
+        assert_eq!(decide(&p, &[], w, "GET", None, 0), Access::Allow);
         assert!(matches!(
-            decide_access(&p, &[], w, "POST", None, 0),
+            decide(&p, &[], w, "POST", None, 0),
             Access::Deny(_)
         ));
         let a = "192.0.2.9".parse().unwrap();
         assert!(matches!(
-            decide_access(&p, &[], a, "GET", None, 0),
+            decide(&p, &[], a, "GET", None, 0),
             Access::Deny(_)
         ));
     }
@@ -388,13 +520,10 @@ mod tests {
         }];
         let ip = "192.0.2.1".parse().unwrap();
         assert!(matches!(
-            decide_access(&policy(), &bans, ip, "GET", None, 49),
+            decide(&policy(), &bans, ip, "GET", None, 49),
             Access::Deny(_)
         ));
-        assert_eq!(
-            decide_access(&policy(), &bans, ip, "GET", None, 50),
-            Access::Allow
-        );
+        assert_eq!(decide(&policy(), &bans, ip, "GET", None, 50), Access::Allow);
     }
 
     #[test]
@@ -408,24 +537,18 @@ mod tests {
         };
         let listed = "203.0.113.50".parse().unwrap();
         assert_eq!(
-            decide_access(&p, &[], listed, "GET", None, 0),
+            decide(&p, &[], listed, "GET", None, 0),
             Access::Deny(Denial::Fraud)
         );
         let other = "192.0.2.1".parse().unwrap();
         assert_eq!(
-            decide_access(&p, &[], other, "GET", Some(10), 0),
+            decide(&p, &[], other, "GET", Some(10), 0),
             Access::Deny(Denial::Fraud)
         );
-        assert_eq!(
-            decide_access(&p, &[], other, "GET", Some(90), 0),
-            Access::Allow
-        );
-        assert_eq!(decide_access(&p, &[], other, "GET", None, 0), Access::Allow);
+        assert_eq!(decide(&p, &[], other, "GET", Some(90), 0), Access::Allow);
+        assert_eq!(decide(&p, &[], other, "GET", None, 0), Access::Allow);
         p.fraud.enabled = false;
-        assert_eq!(
-            decide_access(&p, &[], listed, "GET", None, 0),
-            Access::Allow
-        );
+        assert_eq!(decide(&p, &[], listed, "GET", None, 0), Access::Allow);
     }
 
     #[test]
@@ -438,7 +561,7 @@ mod tests {
         }];
         let ip: IpAddr = "203.0.113.9".parse().unwrap();
         assert!(matches!(
-            decide_access(&policy(), &bans, ip, "GET", None, 0),
+            decide(&policy(), &bans, ip, "GET", None, 0),
             Access::Deny(_)
         ));
         assert_eq!(
@@ -494,6 +617,43 @@ mod tests {
                     prop_assert!(until > t && until - t <= p.max_ban_seconds);
                 }
             }
+        }
+
+        /// The compiled lists, with bans added through the overlay, decide
+        /// as a scan of every entry does.
+        #[test]
+        fn compiled_lists_decide_as_a_scan(
+            bans in proptest::collection::vec((0u8..4, 24u8..=32, 0u64..200, any::<bool>()), 0..30),
+            overlay in proptest::collection::vec((0u8..4, 24u8..=32, 0u64..200), 0..80),
+            never in proptest::collection::vec((0u8..4, 28u8..=32), 0..3),
+            deny in proptest::collection::vec((0u8..4, 28u8..=32), 0..3),
+            manual in proptest::collection::vec((0u8..4, 26u8..=32, any::<bool>()), 0..3),
+            ip in (0u8..4, any::<u8>()),
+            write in any::<bool>(),
+            now in 0u64..200,
+        ) {
+            let net = |a: u8, p: u8| format!("10.0.{a}.0/{p}");
+            let scope = |w: bool| if w { ManualBanScope::Writes } else { ManualBanScope::All };
+            let entry = |a, p, until, w| BanEntry { target: net(a, p), until, scope: scope(w), reason: "warnings".into() };
+            let mut p = policy();
+            p.never_ban = never.iter().map(|&(a, l)| net(a, l)).collect();
+            p.fraud = FraudPolicy { enabled: true, deny_list: deny.iter().map(|&(a, l)| net(a, l)).collect(), ..FraudPolicy::default() };
+            p.manual = manual.iter().map(|&(a, l, w)| ManualBan { cidr: net(a, l), scope: scope(w) }).collect();
+            let mut all: Vec<BanEntry> = bans.iter().map(|&(a, l, u, w)| entry(a, l, u, w)).collect();
+            let mut lists = AccessLists::new(&p, &all);
+            for &(a, l, u) in &overlay {
+                let ban = entry(a, l, u, false);
+                all.push(ban.clone());
+                if !lists.add(&ban) {
+                    lists = AccessLists::new(&p, &all);
+                }
+            }
+            let ip: IpAddr = format!("10.0.{}.{}", ip.0, ip.1).parse().unwrap();
+            let method = if write { "POST" } else { "GET" };
+            prop_assert_eq!(
+                decide_access(&p, &lists, ip, method, None, now),
+                scan(&p, &all, ip, method, None, now)
+            );
         }
 
         #[test]

@@ -63,6 +63,7 @@ mod paths;
 mod policy;
 mod presets;
 mod probation;
+mod ranges;
 pub mod records;
 pub mod refusal;
 mod request;
@@ -84,10 +85,11 @@ pub mod dangerous {
 }
 
 pub use admin::{
-    MIN_SECRET_CHARS, SecretKind, SecretRefusal, application_key_matches, bearer_token, new_secret,
+    MIN_SECRET_CHARS, SecretKind, SecretRefusal, application_key_digest, application_key_matches,
+    bearer_token, new_secret,
 };
 pub use bans::{
-    BanEntry, IpRecord, MAX_FEED_BYTES, PERMANENT, WarningKind, ban_target, parse_feed,
+    AccessLists, BanEntry, IpRecord, MAX_FEED_BYTES, PERMANENT, WarningKind, ban_target, parse_feed,
 };
 pub use bounds::{BOUNDS, Bound, MAX_SECONDS};
 pub use context::Context;

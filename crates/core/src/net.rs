@@ -74,15 +74,6 @@ pub(crate) fn normalise(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// Whether `ip` is in any of `cidrs` (entries that do not parse match nothing).
-pub(crate) fn in_any(ip: IpAddr, cidrs: &[String]) -> bool {
-    let ip = normalise(ip);
-    cidrs
-        .iter()
-        .filter_map(|c| parse_net(c))
-        .any(|net| net.contains(&ip))
-}
-
 /// Whether `net` is wider than `widest` allows (the shortest IPv4 and IPv6
 /// prefix lengths): a catch-all such as `0.0.0.0/0` bans or exempts everyone.
 pub(crate) fn too_wide(net: &IpNet, widest: (u8, u8)) -> bool {

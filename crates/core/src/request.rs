@@ -243,9 +243,14 @@ impl Request {
         self.header(6)
     }
 
-    /// Whether an `Authorization` header came (its value is Control's to check).
+    /// Whether an `Authorization` header came.
     pub(crate) fn has_authorization(&self) -> bool {
         self.header(7).is_some()
+    }
+
+    /// The `Authorization` header.
+    pub(crate) fn authorization(&self) -> Option<&str> {
+        self.header(7)
     }
 
     /// `Origin`.

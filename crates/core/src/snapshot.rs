@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::bans::BanEntry;
+use crate::bans::{AccessLists, BanEntry};
 use crate::paths::{PathPatterns, canonical_path, route_key};
 use crate::policy::Policy;
 use crate::session::{Revocations, SessionKeys};
@@ -31,6 +31,11 @@ pub struct Secrets {
     pub captcha: Option<String>,
     /// The key of password-history fingerprints.
     pub pepper: String,
+    /// The application key's digest ([`crate::application_key_digest`]
+    /// under `pepper`): the isolate refuses a wrong key itself. None: no
+    /// key is set, and the admin API is closed.
+    #[serde(default)]
+    pub application_key: Option<String>,
 }
 
 impl std::fmt::Debug for Secrets {
@@ -114,6 +119,9 @@ pub struct Snapshot {
     pub unreadable: Vec<String>,
     /// The policy's routes, canonical.
     pub routes: Routes,
+    /// The bans, the never-ban list and the deny list, compiled once for
+    /// this snapshot.
+    pub access: AccessLists,
     /// When this isolate loaded it (unix milliseconds; 0 until it is cached).
     pub loaded_at_ms: u64,
 }
@@ -148,6 +156,7 @@ impl Snapshot {
     ) -> Self {
         Self {
             routes: Routes::of(&policy),
+            access: AccessLists::new(&policy.bans, &bans),
             policy,
             bans,
             secrets,
@@ -162,11 +171,18 @@ impl Snapshot {
         self.unreadable.iter().any(|r| r == record)
     }
 
-    /// The same with `ban` in force (replacing an older ban of its target).
+    /// The same with `ban` in force, a ban this isolate just learned of
+    /// (a newer ban of its target: the later end counts). It joins the
+    /// compiled lists' overlay, or they are compiled again when that is full.
     pub fn with_ban(&self, ban: BanEntry) -> Self {
         let mut next = self.clone();
         next.bans.retain(|b| b.target != ban.target);
-        next.bans.push(ban);
+        if !next.access.add(&ban) {
+            next.bans.push(ban);
+            next.access = AccessLists::new(&next.policy.bans, &next.bans);
+        } else {
+            next.bans.push(ban);
+        }
         next
     }
 }

@@ -21,6 +21,7 @@ use crate::objects::account_guard::client as account_guard;
 use crate::objects::control::client as control;
 use crate::objects::ip_guard::client as ip_guard;
 use crate::objects::user_state::client as user_state;
+use crate::pending;
 use crate::replica::{self, Replica};
 
 /// What one request's run holds between steps.
@@ -103,7 +104,11 @@ impl Run<'_> {
                 }
                 input
             }
-            Step::Warn(call) => self.warn(call).await,
+            Step::Warn(call) => self.warn(call),
+            Step::Settle(key) => {
+                pending::settle(key.as_deref()).await;
+                Input::Done
+            }
             Step::VerifyCaptcha(check) => self.captcha(check).await,
             Step::Invalidate => {
                 replica::invalidate();
@@ -133,31 +138,25 @@ impl Run<'_> {
     }
 
     async fn ask(&self, call: Call) -> Input {
-        let env = self.env;
-        let answer = match call {
-            Call::Account { key, call } => account_guard::call(env, &key, &call)
-                .await
-                .map(|s| stored(s, Answer::Account)),
-            Call::User { user, op } => user_state::call(env, &user, &op)
-                .await
-                .map(|s| stored(s, Answer::User)),
-            Call::Guard { key, op } => ip_guard::call(env, &key, &op)
-                .await
-                .map(|s| stored(s, Answer::Guard)),
-            Call::Control(op) => control::call(env, &op)
-                .await
-                .map(|s| stored(s, Answer::Control)),
-        };
-        answer.unwrap_or_else(|e| failed("a Durable Object call", &e))
+        ask(self.env, call).await
     }
 
-    /// Records a warning; a ban it triggers is live in this isolate at once.
-    async fn warn(&self, call: Call) -> Input {
-        let input = self.ask(call).await;
-        if let Input::Answer(Answer::Guard(GuardAnswer::Warned { ban: Some(ban), .. })) = &input {
-            replica::add_ban(ban.clone());
-        }
-        input
+    /// Records a warning after the response (see [`pending`]); a ban it
+    /// triggers is live in this isolate as soon as it is recorded.
+    fn warn(&self, call: Call) -> Input {
+        let key = match &call {
+            Call::Guard { key, .. } => key.clone(),
+            _ => String::new(),
+        };
+        let env = self.env.clone();
+        pending::spawn(self.ctx, key, async move {
+            if let Input::Answer(Answer::Guard(GuardAnswer::Warned { ban: Some(ban), .. })) =
+                ask(&env, call).await
+            {
+                replica::add_ban(ban);
+            }
+        });
+        Input::Done
     }
 
     async fn captcha(&self, check: CaptchaCheck) -> Input {
@@ -213,6 +212,25 @@ impl Run<'_> {
             Err(e) => failed("the origin fetch", &e),
         }
     }
+}
+
+/// Performs a Durable Object call.
+async fn ask(env: &Env, call: Call) -> Input {
+    let answer = match call {
+        Call::Account { key, call } => account_guard::call(env, &key, &call)
+            .await
+            .map(|s| stored(s, Answer::Account)),
+        Call::User { user, op } => user_state::call(env, &user, &op)
+            .await
+            .map(|s| stored(s, Answer::User)),
+        Call::Guard { key, op } => ip_guard::call(env, &key, &op)
+            .await
+            .map(|s| stored(s, Answer::Guard)),
+        Call::Control(op) => control::call(env, &op)
+            .await
+            .map(|s| stored(s, Answer::Control)),
+    };
+    answer.unwrap_or_else(|e| failed("a Durable Object call", &e))
 }
 
 /// An object's answer as core's input.

@@ -19,6 +19,7 @@ mod clock;
 mod driver;
 mod http;
 mod objects;
+mod pending;
 mod replica;
 
 use worker::{Context, Env, Result, event};

@@ -8,11 +8,13 @@
 use std::cell::{OnceCell, RefCell};
 use std::rc::Rc;
 
+use js_sys::Promise;
 use portcullis_core::BanEntry;
 use portcullis_core::Snapshot;
 use portcullis_core::objects::{ControlAnswer, ControlOp, Stored};
 use portcullis_core::security_headers;
 use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::{JsFuture, future_to_promise};
 use worker::{Env, Result};
 
 use crate::clock;
@@ -117,13 +119,88 @@ pub(crate) fn add_ban(ban: BanEntry) {
     });
 }
 
-/// Loads a fresh snapshot now and caches it.
+thread_local! {
+    /// The load in flight, which every request that needs one shares.
+    static LOADING: RefCell<Option<Promise>> = const { RefCell::new(None) };
+    /// Bumped by [`invalidate`]: a load begun before it is not kept.
+    static GENERATION: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Loads a fresh snapshot and caches it. Concurrent callers share one load
+/// (N requests with forged cookies cause one reload, not N). A load that
+/// an [`invalidate`] overtook is not kept, and its callers load again.
+async fn load_shared(env: &Env) -> Result<Rc<Replica>> {
+    for _ in 0..3 {
+        if join_load(env).await?
+            && let Some(replica) = cached()
+        {
+            return Ok(replica);
+        }
+    }
+    Err(worker::Error::RustError(
+        "the configuration kept changing while loading".into(),
+    ))
+}
+
+/// Waits for the load in flight (starting one if none): whether it was kept.
+async fn join_load(env: &Env) -> Result<bool> {
+    let promise = LOADING.with(|l| l.borrow().clone()).unwrap_or_else(|| {
+        let env = env.clone();
+        let generation = GENERATION.with(|g| g.get());
+        let promise = future_to_promise(async move {
+            let loaded = load(&env).await;
+            let current = GENERATION.with(|g| g.get()) == generation;
+            if current {
+                LOADING.with(|l| *l.borrow_mut() = None);
+            }
+            match loaded {
+                Ok(snapshot) => {
+                    if current {
+                        store(snapshot);
+                    }
+                    Ok(JsValue::from_bool(current))
+                }
+                Err(e) => Err(JsValue::from_str(&e.to_string())),
+            }
+        });
+        LOADING.with(|l| *l.borrow_mut() = Some(promise.clone()));
+        promise
+    });
+    match JsFuture::from(promise).await {
+        Ok(kept) => Ok(kept.as_bool().unwrap_or(false)),
+        Err(e) => Err(worker::Error::RustError(
+            e.as_string()
+                .unwrap_or_else(|| "snapshot load failed".into()),
+        )),
+    }
+}
+
+fn cached() -> Option<Rc<Replica>> {
+    CACHE.with(|c| c.borrow().as_ref().map(|cached| cached.replica.clone()))
+}
+
+/// Loads a fresh snapshot now and caches it. When the load fails, the last
+/// snapshot stays in use (fail static) and the failure is logged; only an
+/// isolate that never had one fails.
 pub(crate) async fn reload(env: &Env) -> Result<Rc<Replica>> {
-    Ok(store(load(env).await?))
+    match load_shared(env).await {
+        Ok(replica) => Ok(replica),
+        Err(e) => match cached() {
+            Some(last) => {
+                worker::console_error!(
+                    "portcullis: snapshot reload failed, keeping the last one: {e}"
+                );
+                Ok(last)
+            }
+            None => Err(e),
+        },
+    }
 }
 
 /// Drops the cached snapshot so the next request loads a fresh one.
 pub(crate) fn invalidate() {
+    GENERATION.with(|g| g.set(g.get() + 1));
+    LOADING.with(|l| *l.borrow_mut() = None);
     CACHE.with(|c| *c.borrow_mut() = None);
 }
 
@@ -149,12 +226,12 @@ pub(crate) async fn current(env: &Env, ctx: &worker::Context) -> Result<Rc<Repli
         Some((replica, true)) => {
             let env = env.clone();
             ctx.wait_until(async move {
-                match load(&env).await {
-                    Ok(fresh) => {
-                        store(fresh);
-                    }
+                match load_shared(&env).await {
+                    Ok(_) => {}
                     Err(e) => {
-                        worker::console_error!("portcullis: snapshot refresh failed: {e}");
+                        worker::console_error!(
+                            "portcullis: snapshot refresh failed, keeping the last one: {e}"
+                        );
                         CACHE.with(|c| {
                             if let Some(cached) = c.borrow_mut().as_mut() {
                                 cached.refreshing = false;
@@ -165,6 +242,6 @@ pub(crate) async fn current(env: &Env, ctx: &worker::Context) -> Result<Rc<Repli
             });
             Ok(replica)
         }
-        None => Ok(store(load(env).await?)),
+        None => load_shared(env).await,
     }
 }

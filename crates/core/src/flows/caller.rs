@@ -61,9 +61,9 @@ impl Caller<'_> {
         &self.snapshot.policy
     }
 
-    /// Records a security warning against the client. A warning that could
-    /// not be delivered is logged by the shell and does not stop the
-    /// request; an unreadable client record fails it closed.
+    /// Records a security warning against the client, off the response
+    /// path (the shell answers at once). A warning that could not be
+    /// delivered is logged by the shell and does not stop the request.
     pub(crate) async fn warn(&self, kind: WarningKind) -> Flow<()> {
         self.warn_about(kind, None).await
     }

@@ -54,6 +54,12 @@ async fn pipeline(io: &Io, req: &Request, ctx: Context) -> Flow<Reply> {
         ctx,
         body: std::cell::RefCell::new(None),
     };
+    // A warning this client earned on an earlier request may still be on
+    // its way to its IpGuard: the ban it triggers must apply to this one.
+    // The operator's admin API reads what every warning so far recorded.
+    let admin_route = own_route(req) == Some(OwnRoute::Admin);
+    let settle = (!admin_route).then(|| c.key.clone());
+    io.perform(Step::Settle(settle)).await;
     access(&c).await?;
     if let Some(location) = crate::headers::https_redirect(&c.policy().responses, req.url()) {
         return Ok(Reply::Redirect {
@@ -171,7 +177,7 @@ async fn access(c: &Caller<'_>) -> Flow<()> {
     let now = c.now();
     let access = decide_access(
         &policy.bans,
-        &c.snapshot.bans,
+        &c.snapshot.access,
         c.ip,
         c.req.method(),
         bot_score,
@@ -203,6 +209,23 @@ async fn own(c: &Caller<'_>, route: OwnRoute) -> Flow<Reply> {
         }),
         OwnRoute::NotFound => Err(Reply::Refuse(refusal::not_found())),
         OwnRoute::Admin => {
+            // The key is checked here, against its digest in the snapshot:
+            // a wrong one never reaches Control. Only a key presented and
+            // wrong is a warning (a third-party page can make a visitor's
+            // browser request the admin API, never send a key).
+            let secrets = &c.snapshot.secrets;
+            if !crate::admin::presents_application_key(
+                secrets.application_key.as_deref(),
+                &secrets.pepper,
+                c.req.authorization(),
+            ) {
+                let refusal = refusal::unauthorized();
+                return Err(if c.req.has_authorization() {
+                    c.refuse(refusal).await
+                } else {
+                    Reply::Refuse(refusal)
+                });
+            }
             match admin(c.io, c.req, &c.ip_text).await? {
                 // Only a key presented and wrong: a third-party page can
                 // make a visitor's browser request the admin API, never

@@ -34,9 +34,14 @@ pub enum Step {
     /// A call to a Durable Object. Answer: [`Input::Answer`].
     Ask(Call),
     /// A security warning against the client: [`Call::Guard`] with
-    /// [`GuardOp::Warn`]; a ban it triggers applies in this isolate at
-    /// once. Answer: [`Input::Answer`] (a failure is logged, never fatal).
+    /// [`GuardOp::Warn`], recorded off the response path (`wait_until`); a
+    /// ban it triggers applies in this isolate as soon as it is recorded.
+    /// Answer: [`Input::Done`] at once (a failure is logged, never fatal).
     Warn(Call),
+    /// Wait until this isolate's warnings still being recorded against the
+    /// client `key` (every client: `None`) are recorded, so that a ban one
+    /// of them triggers applies to this request. Answer: [`Input::Done`].
+    Settle(Option<String>),
     /// POST a CAPTCHA verification. Answer: [`Input::Captcha`].
     VerifyCaptcha(CaptchaCheck),
     /// Forget the isolate's snapshot: a change this request made must be

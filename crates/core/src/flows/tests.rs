@@ -20,6 +20,8 @@ use crate::tokens::xsrf_token;
 const NOW_MS: u64 = 1_800_000_000_000;
 const JWT: &str = "flow-test-jwt-secret-0123456789abcdef";
 const XSRF: &str = "flow-test-xsrf-salt-0123456789abcdefg";
+const PEPPER: &str = "flow-test-pepper-0123456789abcdefghij";
+const APP_KEY: &str = "flow-test-application-key-0123456789";
 
 fn secrets() -> Secrets {
     Secrets {
@@ -27,7 +29,8 @@ fn secrets() -> Secrets {
         jwt_previous: None,
         xsrf: XSRF.into(),
         captcha: None,
-        pepper: "flow-test-pepper-0123456789abcdefghij".into(),
+        pepper: PEPPER.into(),
+        application_key: Some(crate::admin::application_key_digest(PEPPER, APP_KEY)),
     }
 }
 
@@ -77,7 +80,11 @@ fn drive(facts: RequestFacts, mut answer: impl FnMut(&Step) -> Input) -> (Vec<St
         if let Step::Respond(reply) = step {
             return (steps, reply);
         }
-        input = answer(&step);
+        // Every request settles its client's pending warnings first.
+        input = match &step {
+            Step::Settle(_) => Input::Done,
+            step => answer(step),
+        };
         steps.push(step);
     }
     panic!("no answer after 64 steps: {steps:?}");
@@ -102,6 +109,7 @@ fn kind(step: &Step) -> &'static str {
         Step::Ask(Call::Guard { .. }) => "guard",
         Step::Ask(Call::Control(_)) => "control",
         Step::Warn(_) => "warn",
+        Step::Settle(_) => "settle",
         Step::VerifyCaptcha(_) => "captcha",
         Step::Invalidate => "invalidate",
         Step::Admin(_) => "admin",
@@ -160,8 +168,9 @@ fn the_hot_path_is_one_forward_with_the_caller_named() {
         Step::Forward(_) => upstream(200, vec![]),
         other => panic!("unexpected {other:?}"),
     });
-    assert_eq!(kinds(&steps), ["snapshot", "forward"]);
-    let Step::Forward(forward) = &steps[1] else {
+    assert_eq!(kinds(&steps), ["snapshot", "settle", "forward"]);
+    assert_eq!(steps[1], Step::Settle(Some("203.0.113.7".into())));
+    let Step::Forward(forward) = &steps[2] else {
         unreachable!()
     };
     assert_eq!(
@@ -204,6 +213,7 @@ fn a_login_checks_the_lockout_then_the_origin_then_settles() {
         kinds(&steps),
         [
             "snapshot",
+            "settle",
             "read-body",
             "account:begin",
             "forward",
@@ -234,7 +244,7 @@ fn a_locked_account_never_reaches_the_origin() {
     // Still a failed login for the address (spraying locked accounts bans).
     assert_eq!(
         kinds(&steps),
-        ["snapshot", "read-body", "account:begin", "warn"]
+        ["snapshot", "settle", "read-body", "account:begin", "warn"]
     );
     let Reply::Refuse(refusal) = &reply else {
         panic!("{reply:?}")
@@ -265,6 +275,7 @@ fn a_failed_login_warns_counts_and_reports_attempts_left() {
         kinds(&steps),
         [
             "snapshot",
+            "settle",
             "read-body",
             "account:begin",
             "forward",
@@ -275,7 +286,7 @@ fn a_failed_login_warns_counts_and_reports_attempts_left() {
     let Step::Warn(Call::Guard {
         op: GuardOp::Warn { kind, .. },
         ..
-    }) = &steps[4]
+    }) = &steps[5]
     else {
         panic!()
     };
@@ -304,7 +315,7 @@ fn an_unsafe_request_without_the_xsrf_token_is_refused_and_warned() {
         Step::Warn(_) => Input::Answer(Answer::Guard(GuardAnswer::Done)),
         other => panic!("unexpected {other:?}"),
     });
-    assert_eq!(kinds(&steps), ["snapshot", "read-body", "warn"]);
+    assert_eq!(kinds(&steps), ["snapshot", "settle", "read-body", "warn"]);
     assert_eq!(code(&reply), "xsrf_failed");
 }
 
@@ -326,7 +337,7 @@ fn the_xsrf_token_in_the_header_lets_the_session_through() {
         Step::Forward(_) => upstream(200, vec![]),
         other => panic!("unexpected {other:?}"),
     });
-    assert_eq!(kinds(&steps), ["snapshot", "forward"]);
+    assert_eq!(kinds(&steps), ["snapshot", "settle", "forward"]);
 }
 
 #[test]
@@ -338,7 +349,10 @@ fn an_unreadable_record_fails_closed() {
         Step::Ask(Call::Account { .. }) => Input::Failed(Failure::StateUnavailable),
         other => panic!("unexpected {other:?}"),
     });
-    assert_eq!(kinds(&steps), ["snapshot", "read-body", "account:begin"]);
+    assert_eq!(
+        kinds(&steps),
+        ["snapshot", "settle", "read-body", "account:begin"]
+    );
     let Reply::Refuse(refusal) = reply else {
         panic!()
     };
@@ -362,7 +376,7 @@ fn a_banned_client_is_refused_before_its_routes() {
     let s = Rc::new(s);
     let facts = facts("GET", "/__portcullis/policy", &[ip("203.0.113.7")], false);
     let (steps, reply) = drive(facts, |_| Input::Snapshot(s.clone()));
-    assert_eq!(kinds(&steps), ["snapshot"]);
+    assert_eq!(kinds(&steps), ["snapshot", "settle"]);
     assert_eq!(code(&reply), "banned");
 }
 
@@ -378,7 +392,7 @@ fn a_signup_with_a_weak_password_never_reaches_the_origin() {
         Step::ReadBody => Input::Body(b"email=a%40example.com&password=short&username=al".to_vec()),
         other => panic!("unexpected {other:?}"),
     });
-    assert_eq!(kinds(&steps), ["snapshot", "read-body"]);
+    assert_eq!(kinds(&steps), ["snapshot", "settle", "read-body"]);
     let Reply::Refuse(refusal) = reply else {
         panic!()
     };
@@ -418,7 +432,7 @@ fn a_change_to_a_recent_password_is_refused_before_the_origin() {
         }),
         other => panic!("unexpected {other:?}"),
     });
-    assert_eq!(kinds(&steps), ["snapshot", "read-body", "user"]);
+    assert_eq!(kinds(&steps), ["snapshot", "settle", "read-body", "user"]);
     let Reply::Refuse(refusal) = reply else {
         panic!()
     };
@@ -475,6 +489,7 @@ fn a_reset_link_is_checked_then_used_once_the_password_passes() {
         kinds(&steps),
         [
             "snapshot",
+            "settle",
             "read-body",
             "control",
             "user",
@@ -512,7 +527,7 @@ fn a_probation_use_over_the_limit_is_refused_with_retry_after() {
         Step::Ask(Call::User { .. }) => answered(UserAnswer::ActionLimited { retry_after: 90 }),
         other => panic!("unexpected {other:?}"),
     });
-    assert_eq!(kinds(&steps), ["snapshot", "user"]);
+    assert_eq!(kinds(&steps), ["snapshot", "settle", "user"]);
     let Reply::Refuse(refusal) = reply else {
         panic!()
     };
@@ -521,16 +536,41 @@ fn a_probation_use_over_the_limit_is_refused_with_retry_after() {
 }
 
 #[test]
-fn a_wrong_application_key_is_a_warning_and_a_good_write_is_seen_at_once() {
+fn a_wrong_application_key_is_refused_in_the_isolate_and_a_good_write_is_seen_at_once() {
+    let good = format!("Bearer {APP_KEY}");
+    // (key presented, Control's status, steps, answer)
     let cases = [
-        (401, true, vec!["snapshot", "admin", "warn"]),
-        (401, false, vec!["snapshot", "admin"]),
-        (200, true, vec!["snapshot", "admin", "invalidate"]),
+        (
+            Some("Bearer wrong"),
+            0,
+            vec!["snapshot", "settle", "warn"],
+            "unauthorized",
+        ),
+        (
+            Some("Basic d3Jvbmc="),
+            0,
+            vec!["snapshot", "settle", "warn"],
+            "unauthorized",
+        ),
+        (None, 0, vec!["snapshot", "settle"], "unauthorized"),
+        // Control knows of a rotation this snapshot missed.
+        (
+            Some(good.as_str()),
+            401,
+            vec!["snapshot", "settle", "admin", "warn"],
+            "upstream",
+        ),
+        (
+            Some(good.as_str()),
+            200,
+            vec!["snapshot", "settle", "admin", "invalidate"],
+            "upstream",
+        ),
     ];
-    for (status, with_key, expected) in cases {
+    for (key, status, expected, answer) in cases {
         let mut headers = vec![ip("203.0.113.7"), ("Content-Length", "10")];
-        if with_key {
-            headers.push(("Authorization", "Bearer wrong"));
+        if let Some(key) = key {
+            headers.push(("Authorization", key));
         }
         let facts = facts("POST", "/__portcullis/admin/bans", &headers, true);
         let (steps, reply) = drive(facts, |step| match step {
@@ -539,28 +579,34 @@ fn a_wrong_application_key_is_a_warning_and_a_good_write_is_seen_at_once() {
                 assert_eq!(call.rest, "/bans");
                 upstream(status, vec![])
             }
-            Step::Warn(_) => Input::Answer(Answer::Guard(GuardAnswer::Done)),
+            Step::Warn(_) => Input::Done,
             Step::Invalidate => Input::Done,
             other => panic!("unexpected {other:?}"),
         });
-        assert_eq!(kinds(&steps), expected, "status {status}, key {with_key}");
-        assert_eq!(code(&reply), "upstream");
+        assert_eq!(kinds(&steps), expected, "key {key:?}, status {status}");
+        assert_eq!(
+            steps[1],
+            Step::Settle(None),
+            "the admin API settles every warning"
+        );
+        assert_eq!(code(&reply), answer);
     }
 }
 
 #[test]
 fn an_admin_body_without_a_length_is_refused_before_control() {
+    let key = format!("Bearer {APP_KEY}");
     let facts = facts(
         "POST",
         "/__portcullis/admin/bans",
-        &[ip("203.0.113.7")],
+        &[ip("203.0.113.7"), ("Authorization", &key)],
         true,
     );
     let (steps, reply) = drive(facts, |step| match step {
         Step::Snapshot => Input::Snapshot(snapshot(Policy::default())),
         other => panic!("unexpected {other:?}"),
     });
-    assert_eq!(kinds(&steps), ["snapshot"]);
+    assert_eq!(kinds(&steps), ["snapshot", "settle"]);
     assert_eq!(code(&reply), "body_too_large");
 }
 
@@ -599,7 +645,7 @@ fn the_origins_403_to_a_limited_action_on_a_protected_path_is_a_warning() {
     });
     assert_eq!(
         kinds(&steps),
-        ["snapshot", "user", "forward", "user", "warn"]
+        ["snapshot", "settle", "user", "forward", "user", "warn"]
     );
     assert_eq!(warned, [WarningKind::OriginForbidden]);
 }
@@ -678,7 +724,7 @@ fn unreadable_revocations_fail_sessions_closed_and_nothing_else() {
     });
     assert_eq!(
         (kinds(&steps), code(&reply)),
-        (vec!["snapshot", "forward"], "upstream")
+        (vec!["snapshot", "settle", "forward"], "upstream")
     );
 }
 
@@ -692,17 +738,18 @@ fn an_unreadable_fraud_feed_refuses_all_but_the_admin_api() {
         Input::Snapshot(s.clone())
     });
     assert_eq!(code(&reply), "state_unavailable");
+    let key = format!("Bearer {APP_KEY}");
     let admin = facts(
         "GET",
         "/__portcullis/admin/settings",
-        &[ip("203.0.113.7")],
+        &[ip("203.0.113.7"), ("Authorization", &key)],
         false,
     );
     let (steps, _) = drive(admin, |step| match step {
         Step::Snapshot => Input::Snapshot(s.clone()),
         _ => upstream(200, vec![]),
     });
-    assert_eq!(kinds(&steps), ["snapshot", "admin"]);
+    assert_eq!(kinds(&steps), ["snapshot", "settle", "admin"]);
 }
 
 /// The warnings that only ever accompany a refusal.

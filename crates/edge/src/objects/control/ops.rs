@@ -5,6 +5,7 @@
 use portcullis_core::objects::{AuditEntry, AuditKind, ControlAnswer, ControlOp, Stored};
 use portcullis_core::{
     FRAUD_FEED_RECORD, Policy, REVOCATIONS_RECORD, Revocations, Secrets, Snapshot,
+    application_key_digest,
 };
 use serde_json::json;
 use worker::Result;
@@ -118,12 +119,16 @@ fn snapshot(
         }
     };
     policy.bans.fraud.deny_list.extend(feed);
+    let pepper = store.signing_secret(Secret::Pepper)?;
     let secrets = Secrets {
         jwt: store.signing_secret(Secret::Jwt)?,
         jwt_previous: store.get(Secret::JwtPrevious.key())?,
         xsrf: store.signing_secret(Secret::Xsrf)?,
         captcha: store.secret(Secret::Captcha)?,
-        pepper: store.signing_secret(Secret::Pepper)?,
+        application_key: store
+            .secret(Secret::ApplicationKey)?
+            .map(|key| application_key_digest(&pepper, &key)),
+        pepper,
     };
     let mut snapshot = Snapshot::new(policy, bans::active(store, now)?, secrets, revocations);
     snapshot.unreadable = unreadable;
