@@ -240,6 +240,8 @@ async function startWorker(kind, originUrl, persistDir) {
         IP_GUARD: { className: "IpGuard", useSQLite: true },
         ACCOUNT: { className: "AccountGuard", useSQLite: true },
         USER: { className: "UserState", useSQLite: true },
+        BAN_LOG: { className: "BanLog", useSQLite: true },
+        AUDIT_LOG: { className: "AuditLog", useSQLite: true },
       },
       durableObjectsPersist: persistDir,
     }

@@ -67,6 +67,8 @@ export const SECTIONS = [
       f("bans.neverBan", "list", "Addresses or ranges never banned, one per line.", "Adresy či rozsahy, které se nikdy neblokují, jedna na řádek."),
       f("bans.minPrefixLengthV4", "number", "Narrowest IPv4 prefix a ban, deny list or feed may name (catch-alls refused).", "Nejkratší prefix IPv4, který smí blokování, seznam či zdroj uvést (vše zahrnující rozsahy odmítnuty)."),
       f("bans.minPrefixLengthV6", "number", "Narrowest IPv6 prefix a ban, deny list or feed may name.", "Nejkratší prefix IPv6, který smí blokování, seznam či zdroj uvést."),
+      f("bans.aggregateV6After", "number", "Banned IPv6 clients of one prefix that become one ban of the whole prefix (0: never; never over a never-ban address).", "Počet zablokovaných klientů IPv6 jednoho prefixu, po kterém se zablokuje celý prefix (0: nikdy; nikdy přes adresu, která se neblokuje)."),
+      f("bans.aggregateV6PrefixLength", "number", "The IPv6 prefix length bans are aggregated into.", "Délka prefixu IPv6, do kterého se blokování slučují."),
       f("bans.fraud.enabled", "bool", "Ban on fraud signals (deny list, feed, bot score).", "Blokovat podle signálů podvodu (seznam, zdroj, skóre botů)."),
       f("bans.fraud.denyList", "list", "Known bad addresses or ranges, one per line.", "Známé škodlivé adresy či rozsahy, jedna na řádek."),
       f("bans.fraud.feedUrl", "nullableText", "A feed of bad addresses (one per line), polled regularly.", "Zdroj škodlivých adres (jedna na řádek), pravidelně stahovaný."),

@@ -74,15 +74,39 @@ export async function startOrigin({ users = {}, isLogin = (path) => path === "/l
   };
 }
 
-/** Starts the Worker. `policy` seeds the configuration (PORTCULLIS_POLICY). */
-export async function startEdge({ origin, policy = {}, persist = mkdtempSync(join(tmpdir(), "portcullis-do-")), cacheSeconds = 5, bindings = {} }) {
+/**
+ * A stand-in for the Control binding, in a worker of its own: it passes
+ * every request to the real Control object until the test switches it off
+ * (`edge.control(false)`); then it answers 503, as an overloaded or
+ * unreachable object would. Nothing in the Worker knows of it.
+ */
+const CONTROL_SWITCH = `
+export class Control {
+  constructor(state, env) { this.env = env; this.down = false; this.refused = 0; }
+  async fetch(request) {
+    const url = new URL(request.url);
+    if (url.pathname === "/__switch") {
+      if (url.searchParams.has("down")) this.down = url.searchParams.get("down") === "1";
+      return Response.json({ down: this.down, refused: this.refused });
+    }
+    if (this.down) { this.refused++; return new Response("Control is down (test stand-in)", { status: 503 }); }
+    return this.env.REAL.get(this.env.REAL.idFromName("control")).fetch(request);
+  }
+}
+export default {
+  fetch(request, env) { return env.CONTROL.get(env.CONTROL.idFromName("control")).fetch(request); },
+};`;
+
+/**
+ * Starts the Worker. `policy` seeds the configuration (PORTCULLIS_POLICY).
+ * `controlSwitch`: Control is reached through a stand-in the test can
+ * switch off and on (`await edge.control(false)`).
+ */
+export async function startEdge({ origin, policy = {}, persist = mkdtempSync(join(tmpdir(), "portcullis-do-")), cacheSeconds = 5, bindings = {}, controlSwitch = false }) {
   // Whatever the Worker and workerd print, for tests that check what is logged.
   const logs = [];
-  const mf = new Miniflare({
-    handleRuntimeStdio(stdout, stderr) {
-      stdout.on("data", (chunk) => logs.push(String(chunk)));
-      stderr.on("data", (chunk) => logs.push(String(chunk)));
-    },
+  const edgeWorker = {
+    name: "edge",
     scriptPath: join(root, "crates", "edge", "build", "index.js"),
     modules: true,
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
@@ -94,15 +118,36 @@ export async function startEdge({ origin, policy = {}, persist = mkdtempSync(joi
       XSRF_SALT,
       PORTCULLIS_POLICY: JSON.stringify(policy),
       PORTCULLIS_CACHE_SECONDS: String(cacheSeconds),
+      PORTCULLIS_AUDIT_FLUSH_SECONDS: "1",
       ...bindings,
     },
     durableObjects: {
-      CONTROL: { className: "Control", useSQLite: true },
+      CONTROL: controlSwitch ? { className: "Control", scriptName: "control-switch" } : { className: "Control", useSQLite: true },
+      ...(controlSwitch ? { REAL_CONTROL: { className: "Control", useSQLite: true } } : {}),
       IP_GUARD: { className: "IpGuard", useSQLite: true },
       ACCOUNT: { className: "AccountGuard", useSQLite: true },
       USER: { className: "UserState", useSQLite: true },
+      BAN_LOG: { className: "BanLog", useSQLite: true },
+      AUDIT_LOG: { className: "AuditLog", useSQLite: true },
+    },
+  };
+  const switchWorker = {
+    name: "control-switch",
+    modules: true,
+    script: CONTROL_SWITCH,
+    compatibilityDate: "2026-08-01",
+    durableObjects: {
+      CONTROL: { className: "Control" },
+      REAL: { className: "Control", scriptName: "edge" },
+    },
+  };
+  const mf = new Miniflare({
+    handleRuntimeStdio(stdout, stderr) {
+      stdout.on("data", (chunk) => logs.push(String(chunk)));
+      stderr.on("data", (chunk) => logs.push(String(chunk)));
     },
     durableObjectsPersist: persist,
+    workers: controlSwitch ? [edgeWorker, switchWorker] : [edgeWorker],
   });
   const url = await mf.ready;
   /** fetch through the edge as client `ip`. */
@@ -113,7 +158,15 @@ export async function startEdge({ origin, policy = {}, persist = mkdtempSync(joi
   /** Like `request`, through Miniflare's dispatchFetch, which can set `request.cf`. */
   const dispatch = (path, { ip = "203.0.113.1", headers = {}, ...init } = {}) =>
     mf.dispatchFetch(path.startsWith("https://") ? path : new URL(path, url), { redirect: "manual", ...init, headers: { "CF-Connecting-IP": ip, ...headers } });
-  return { url: url.href, persist, request, dispatch, admin, logs, dispose: () => mf.dispose() };
+  /** Switches Control on or off (`controlSwitch` only); gives `{ down, refused }`. */
+  const control = async (up) => {
+    const worker = await mf.getWorker("control-switch");
+    const query = up === undefined ? "" : `?down=${up ? 0 : 1}`;
+    return (await worker.fetch(`http://switch/__switch${query}`)).json();
+  };
+  /** This isolate's Durable Object requests per binding (the admin metrics). */
+  const metrics = async () => (await (await admin("/metrics")).json()).durableObjectRequests;
+  return { url: url.href, persist, request, dispatch, admin, control, metrics, logs, dispose: () => mf.dispose() };
 }
 
 /** The `Set-Cookie` values of a response by cookie name: `{ value, line }`. */

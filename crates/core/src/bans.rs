@@ -7,6 +7,7 @@
 //! CIDR parsing and matching use the `ipnet` crate.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -191,9 +192,10 @@ pub(crate) fn is_write(method: &str) -> bool {
 /// compile are kept in a short overlay until the next one.
 #[derive(Debug, Clone, Default)]
 pub struct AccessLists {
-    bans: Ranges,
-    never_ban: Ranges,
-    deny_list: Ranges,
+    // Shared: a snapshot with one more ban copies the overlay, not these.
+    bans: Arc<Ranges>,
+    never_ban: Arc<Ranges>,
+    deny_list: Arc<Ranges>,
     overlay: Vec<(IpNet, usize, u64)>,
 }
 
@@ -233,9 +235,9 @@ impl AccessLists {
     /// Compiles the lists of `policy` with the active `bans`.
     pub fn new(policy: &BanPolicy, bans: &[BanEntry]) -> Self {
         Self {
-            bans: Ranges::new(ban_entries(bans, policy)),
-            never_ban: Ranges::of_cidrs(&policy.never_ban),
-            deny_list: Ranges::of_cidrs(&policy.fraud.deny_list),
+            bans: Arc::new(Ranges::new(ban_entries(bans, policy))),
+            never_ban: Arc::new(Ranges::of_cidrs(&policy.never_ban)),
+            deny_list: Arc::new(Ranges::of_cidrs(&policy.fraud.deny_list)),
             overlay: Vec::new(),
         }
     }

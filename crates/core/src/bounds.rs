@@ -31,7 +31,7 @@ const fn bound(field: &'static str, min: u64, max: u64) -> Bound {
 }
 
 /// Every number of the policy document.
-pub const BOUNDS: [Bound; 43] = [
+pub const BOUNDS: [Bound; 45] = [
     bound("passwords.minLength", 1, 4096),
     bound("passwords.maxLength", 1, 4096),
     bound("passwords.minCharacterClasses", 0, 4),
@@ -54,6 +54,8 @@ pub const BOUNDS: [Bound; 43] = [
     bound("bans.ipv6PrefixLength", 1, 128),
     bound("bans.minPrefixLengthV4", 0, 32),
     bound("bans.minPrefixLengthV6", 0, 128),
+    bound("bans.aggregateV6After", 0, 65_536),
+    bound("bans.aggregateV6PrefixLength", 32, 127),
     bound("bans.fraud.feedPollSeconds", 10, 30 * 86_400),
     bound("bans.fraud.botScoreBelow", 0, 99),
     bound("sessions.idleTimeoutSeconds", 1, 365 * 86_400),

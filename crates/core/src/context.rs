@@ -39,4 +39,18 @@ impl Context {
     pub fn random(&self) -> &[u8; 32] {
         &self.random
     }
+
+    /// 16 bytes derived from the random bytes for `label` (SHA-256 of
+    /// both), independent of [`Self::random`]'s other uses: an id that
+    /// must be unique, never a secret.
+    pub(crate) fn derive(&self, label: &[u8]) -> [u8; 16] {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::new()
+            .chain_update(label)
+            .chain_update(self.random)
+            .finalize();
+        let mut out = [0; 16];
+        out.copy_from_slice(&digest[..16]);
+        out
+    }
 }

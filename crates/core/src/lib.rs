@@ -39,6 +39,7 @@
 // catalogue of refusals) and `webhooks` (signing and verifying them);
 // `dangerous` holds the minting.
 mod admin;
+mod audit;
 mod bans;
 mod bounds;
 mod captcha;
@@ -70,6 +71,7 @@ mod request;
 mod roles;
 mod routes;
 mod session;
+mod shards;
 mod signup;
 mod snapshot;
 mod text;

@@ -8,13 +8,18 @@
 //! - `IpGuard`, one per client key: [`GuardOp`] → [`GuardAnswer`].
 //! - `UserState`, one per user id: [`UserOp`] → [`UserAnswer`].
 //! - `Control`, one instance: [`ControlOp`] → [`ControlAnswer`].
+//! - `BanLog`, sharded: [`BanLogOp`] → [`BanLogAnswer`].
+//! - `AuditLog`, sharded: [`AuditOp`] → [`AuditAnswer`].
 //!
 //! Every answer crosses as [`Stored`]: the answer, or the news that the
 //! object's record could not be read (the request fails closed).
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
+pub use crate::audit::{
+    AUDIT_SHARDS, AuditAnswer, AuditEntry, AuditItem, AuditKind, AuditOp, LockStart, MAX_BATCH,
+    audit_id, audit_shard, audit_shard_name,
+};
 use crate::bans::{BanEntry, IpRecord, WarningKind};
 use crate::lifecycle::{
     ChangeReason, HistoryFingerprint, LoginRefusal, UserPatch, UserRecord, UserSummary,
@@ -24,6 +29,10 @@ use crate::policy::{
     BanPolicy, LoginPolicy, ManualBanScope, PasswordPolicy, Policy, ProbationAction, SessionPolicy,
 };
 use crate::roles::Role;
+pub use crate::shards::{
+    BAN_SHARDS, BanChange, BanLogAnswer, BanLogOp, MAX_CHANGES, MAX_IMPORT, aggregate,
+    aggregate_prefix, ban_shard, ban_shard_name,
+};
 use crate::snapshot::Snapshot;
 use crate::tokens::{ResetError, ResetPurpose};
 
@@ -294,6 +303,10 @@ pub enum UserOp {
         fingerprint: HistoryFingerprint,
         /// The session that goes on (none after a reset).
         keep: Option<String>,
+        /// The user's sessions that began before this moment (unix
+        /// milliseconds) end everywhere: the object has Control revoke them,
+        /// and retries until that lands.
+        revoke_before: u64,
     },
     /// One use of a probation-limited action.
     UseAction {
@@ -421,6 +434,7 @@ pub fn apply_user(record: &mut UserRecord, op: &UserOp, now: u64) -> (UserAnswer
             passwords,
             fingerprint,
             keep,
+            ..
         } => {
             let expires_at = record.password_changed(fingerprint.clone(), passwords, now);
             // The password changed: every other session ends.
@@ -499,96 +513,6 @@ pub enum ResetStep {
     Release,
 }
 
-/// What an audit entry records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum AuditKind {
-    /// A security warning.
-    Warning,
-    /// A ban from warnings or a fraud signal.
-    Banned,
-    /// A CAPTCHA result (when logging is on).
-    Captcha,
-    /// A lockout began.
-    AccountLocked,
-    /// An administrator unlocked an account.
-    AccountUnlocked,
-    /// The settings changed.
-    SettingsChanged,
-    /// An administrator banned a target.
-    BanAdded,
-    /// An administrator lifted a ban.
-    BanRemoved,
-    /// Sessions were ended.
-    SessionsEnded,
-    /// An administrator changed a user record.
-    UserChanged,
-    /// A secret was replaced.
-    SecretRotated,
-    /// A reset link was minted.
-    ResetTokenIssued,
-    /// A reset link was used.
-    ResetTokenUsed,
-    /// A reset link's use was given back.
-    ResetTokenReleased,
-    /// The fraud feed was loaded.
-    FraudFeedLoaded,
-    /// The fraud feed could not be loaded.
-    FraudFeedFailed,
-    /// A stored record could not be read (the request needing it got 503).
-    StateUnreadable,
-    /// An administrator cleared a stored record.
-    RecordCleared,
-}
-
-impl AuditKind {
-    /// The kind as the audit log, its filters and webhooks spell it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Warning => "warning",
-            Self::Banned => "banned",
-            Self::Captcha => "captcha",
-            Self::AccountLocked => "accountLocked",
-            Self::AccountUnlocked => "accountUnlocked",
-            Self::SettingsChanged => "settingsChanged",
-            Self::BanAdded => "banAdded",
-            Self::BanRemoved => "banRemoved",
-            Self::SessionsEnded => "sessionsEnded",
-            Self::UserChanged => "userChanged",
-            Self::SecretRotated => "secretRotated",
-            Self::ResetTokenIssued => "resetTokenIssued",
-            Self::ResetTokenUsed => "resetTokenUsed",
-            Self::ResetTokenReleased => "resetTokenReleased",
-            Self::FraudFeedLoaded => "fraudFeedLoaded",
-            Self::FraudFeedFailed => "fraudFeedFailed",
-            Self::StateUnreadable => "stateUnreadable",
-            Self::RecordCleared => "recordCleared",
-        }
-    }
-}
-
-/// One audit log entry as an object sends it to Control.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AuditEntry {
-    /// What happened.
-    pub kind: AuditKind,
-    /// The client address it concerns (empty when none).
-    pub ip: String,
-    /// The details (never a secret, a password or a token).
-    pub detail: Value,
-}
-
-impl AuditEntry {
-    /// An entry of `kind` about `ip`.
-    pub fn new(kind: AuditKind, ip: impl Into<String>, detail: Value) -> Self {
-        Self {
-            kind,
-            ip: ip.into(),
-            detail,
-        }
-    }
-}
-
 /// A call to the `Control` object from the Worker or another object (the
 /// admin API reaches it as HTTP, with its key).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -596,11 +520,6 @@ impl AuditEntry {
 pub enum ControlOp {
     /// The configuration, bans, secrets and revocations isolates cache.
     Snapshot,
-    /// A ban from warnings or a fraud signal.
-    PublishBan {
-        /// The ban.
-        ban: BanEntry,
-    },
     /// A reset token's check, use or release.
     ResetToken {
         /// Which.
@@ -621,15 +540,16 @@ pub enum ControlOp {
     RevokeUser {
         /// The user id.
         user: String,
+        /// Sessions that began before this (unix milliseconds) end; none:
+        /// before Control's now. A later moment already stored stands, so
+        /// a retry changes nothing.
+        #[serde(default)]
+        before: Option<u64>,
     },
-    /// A lockout began: list it for the admin.
-    RecordLock {
-        /// The account key.
-        account: String,
-        /// When it ends (`None`: until unlocked).
-        until: Option<u64>,
-        /// The client whose failure locked it.
-        ip: String,
+    /// Audit items an `AuditLog` shard collected (each id stored once).
+    AuditBatch {
+        /// The items, oldest first.
+        items: Vec<AuditItem>,
     },
     /// An audit entry.
     Audit {

@@ -589,6 +589,12 @@ pub struct BanPolicy {
     pub min_prefix_length_v4: u8,
     /// The same for IPv6. Defaults to `16`.
     pub min_prefix_length_v6: u8,
+    /// Banned IPv6 clients of one prefix of `aggregateV6PrefixLength` bits
+    /// that become one ban of the whole prefix (never one that overlaps
+    /// `neverBan`); `0`: never. Defaults to `256`.
+    pub aggregate_v6_after: u32,
+    /// The prefix length IPv6 bans are aggregated into. Defaults to `48`.
+    pub aggregate_v6_prefix_length: u8,
     /// IPs and CIDR ranges never banned (IPv4 and IPv6). Defaults to empty.
     pub never_ban: Vec<String>,
     /// Bans the admin sets by hand. Defaults to empty.
@@ -609,6 +615,8 @@ impl Default for BanPolicy {
             ipv6_prefix_length: 64,
             min_prefix_length_v4: 8,
             min_prefix_length_v6: 16,
+            aggregate_v6_after: 256,
+            aggregate_v6_prefix_length: 48,
             never_ban: Vec::new(),
             manual: Vec::new(),
             fraud: FraudPolicy::default(),
@@ -649,6 +657,27 @@ impl BanPolicy {
             1,
             128,
         )?;
+        in_range(
+            "bans.aggregateV6After",
+            self.aggregate_v6_after.into(),
+            0,
+            65_536,
+        )?;
+        in_range(
+            "bans.aggregateV6PrefixLength",
+            self.aggregate_v6_prefix_length.into(),
+            32,
+            127,
+        )?;
+        if self.aggregate_v6_after > 0
+            && (self.aggregate_v6_prefix_length >= self.ipv6_prefix_length
+                || self.aggregate_v6_prefix_length < self.min_prefix_length_v6)
+        {
+            return Err(Error::invalid(
+                "bans.aggregateV6PrefixLength",
+                "must be shorter than ipv6PrefixLength and no shorter than minPrefixLengthV6",
+            ));
+        }
         let widest = self.widest();
         check_cidrs("bans.neverBan", &self.never_ban, widest)?;
         for (i, ban) in self.manual.iter().enumerate() {

@@ -18,6 +18,8 @@ pub(crate) enum OwnRoute {
 
 /// The admin API's prefix.
 pub(crate) const ADMIN_PREFIX: &str = "/__portcullis/admin";
+/// The admin route the isolate answers itself: its own counters.
+pub(crate) const METRICS_PATH: &str = "/__portcullis/admin/metrics";
 
 /// Exact paths and prefixes of the edge's own routes, first match wins.
 const OWN_ROUTES: [(&str, bool, OwnRoute); 3] = [
@@ -73,6 +75,8 @@ pub enum AdminRoute {
     Audit,
     /// `GET /audit/stats`.
     AuditStats,
+    /// `GET /audit/clients`: warnings per client, most first.
+    AuditClients,
     /// `POST /secrets/<name>`: rotate or set a secret.
     Secret(String),
     /// `DELETE /sessions`: end everyone's.
@@ -96,7 +100,7 @@ type Build = fn(String) -> AdminRoute;
 
 /// The admin API, one line per route: method (`*` = any), prefix, whether
 /// a part follows it, suffix, and the route. First match wins.
-const ADMIN_ROUTES: [(&str, &str, bool, &str, Build); 21] = [
+const ADMIN_ROUTES: [(&str, &str, bool, &str, Build); 22] = [
     ("GET", "/settings", false, "", |_| AdminRoute::ReadSettings),
     ("PATCH", "/settings", false, "", |_| {
         AdminRoute::PatchSettings
@@ -115,6 +119,9 @@ const ADMIN_ROUTES: [(&str, &str, bool, &str, Build); 21] = [
     ("GET", "/webhooks", false, "", |_| AdminRoute::Webhooks),
     ("GET", "/audit", false, "", |_| AdminRoute::Audit),
     ("GET", "/audit/stats", false, "", |_| AdminRoute::AuditStats),
+    ("GET", "/audit/clients", false, "", |_| {
+        AdminRoute::AuditClients
+    }),
     ("POST", "/secrets/", true, "", AdminRoute::Secret),
     ("DELETE", "/sessions", false, "", |_| {
         AdminRoute::EndAllSessions

@@ -108,7 +108,8 @@ struct Document {
 pub struct Snapshot {
     /// The policy (the fraud feed's entries merged into its deny list).
     pub policy: Policy,
-    /// The active bans.
+    /// The active bans Control sent (none: isolates replicate them from the
+    /// `BanLog` shards and compile them into [`Self::access`]).
     pub bans: Vec<BanEntry>,
     /// The signing secrets.
     pub secrets: Secrets,
@@ -172,17 +173,19 @@ impl Snapshot {
     }
 
     /// The same with `ban` in force, a ban this isolate just learned of
-    /// (a newer ban of its target: the later end counts). It joins the
-    /// compiled lists' overlay, or they are compiled again when that is full.
-    pub fn with_ban(&self, ban: BanEntry) -> Self {
+    /// (the later end of a target's bans counts), added to the compiled
+    /// lists' overlay; `None` when the overlay is full and the lists must
+    /// be compiled again ([`Self::with_bans`]).
+    pub fn with_ban(&self, ban: &BanEntry) -> Option<Self> {
         let mut next = self.clone();
-        next.bans.retain(|b| b.target != ban.target);
-        if !next.access.add(&ban) {
-            next.bans.push(ban);
-            next.access = AccessLists::new(&next.policy.bans, &next.bans);
-        } else {
-            next.bans.push(ban);
-        }
+        next.access.add(ban).then_some(next)
+    }
+
+    /// The same with exactly `bans` in force (the replica's whole list),
+    /// compiled.
+    pub fn with_bans(&self, bans: &[BanEntry]) -> Self {
+        let mut next = self.clone();
+        next.access = AccessLists::new(&next.policy.bans, bans);
         next
     }
 }

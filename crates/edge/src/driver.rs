@@ -9,7 +9,7 @@ use portcullis_core::flows::{
     AdminCall, Answer, Body, Call, CaptchaCheck, Failure, Forward, Input, Machine, Reply, Step,
     Upstream,
 };
-use portcullis_core::objects::{ControlOp, GuardAnswer, Stored};
+use portcullis_core::objects::{BanLogAnswer, BanLogOp, GuardAnswer, Stored};
 use portcullis_core::strip_links;
 use wasm_bindgen::JsValue;
 use worker::{Context, Env};
@@ -18,8 +18,11 @@ use crate::clock;
 use crate::http::reply::{Held, Upstream as HeldUpstream, render};
 use crate::http::{origin, outbound, request};
 use crate::objects::account_guard::client as account_guard;
+use crate::objects::audit_log::client as audit_log;
+use crate::objects::ban_log::client as ban_log;
 use crate::objects::control::client as control;
 use crate::objects::ip_guard::client as ip_guard;
+use crate::objects::stub;
 use crate::objects::user_state::client as user_state;
 use crate::pending;
 use crate::replica::{self, Replica};
@@ -94,20 +97,32 @@ impl Run<'_> {
             },
             Step::Ask(call) => {
                 let published = match &call {
-                    Call::Control(ControlOp::PublishBan { ban }) => Some(ban.clone()),
+                    Call::BanLog {
+                        op: BanLogOp::Publish { ban, .. },
+                        ..
+                    } => Some(ban.clone()),
                     _ => None,
                 };
                 let input = self.ask(call).await;
                 // A ban this request published is live in this isolate at once.
-                if let (Some(ban), Input::Answer(_)) = (published, &input) {
+                if let (Some(ban), Input::Answer(Answer::BanLog(answer))) = (published, &input) {
                     replica::add_ban(ban);
+                    if let BanLogAnswer::Published {
+                        aggregate: Some(aggregate),
+                    } = answer
+                    {
+                        replica::add_ban(aggregate.clone());
+                    }
                 }
                 input
             }
             Step::Warn(call) => self.warn(call),
             Step::Settle(key) => {
-                pending::settle(key.as_deref()).await;
-                Input::Done
+                if pending::settle(key.as_deref()).await {
+                    self.snapshot(false).await
+                } else {
+                    Input::Done
+                }
             }
             Step::VerifyCaptcha(check) => self.captcha(check).await,
             Step::Invalidate => {
@@ -115,6 +130,10 @@ impl Run<'_> {
                 Input::Done
             }
             Step::Admin(call) => self.admin(call).await,
+            Step::Metrics => Input::Json(serde_json::json!({
+                "durableObjectRequests": stub::sent(),
+                "pendingWarnings": pending::count(),
+            })),
             Step::Forward(forward) => self.forward(forward).await,
             Step::Respond(_) => Input::Done,
         }
@@ -150,10 +169,17 @@ impl Run<'_> {
         };
         let env = self.env.clone();
         pending::spawn(self.ctx, key, async move {
-            if let Input::Answer(Answer::Guard(GuardAnswer::Warned { ban: Some(ban), .. })) =
-                ask(&env, call).await
-            {
-                replica::add_ban(ban);
+            match ask(&env, call).await {
+                Input::Answer(Answer::Guard(GuardAnswer::Warned { ban, .. })) => {
+                    stub::note("warnings.recorded");
+                    if let Some(ban) = ban {
+                        replica::add_ban(ban);
+                    }
+                }
+                Input::Answer(Answer::Guard(GuardAnswer::Repeated)) => {
+                    stub::note("warnings.repeated");
+                }
+                _ => stub::note("warnings.failed"),
             }
         });
         Input::Done
@@ -229,6 +255,12 @@ async fn ask(env: &Env, call: Call) -> Input {
         Call::Control(op) => control::call(env, &op)
             .await
             .map(|s| stored(s, Answer::Control)),
+        Call::BanLog { shard, op } => ban_log::call(env, &shard, &op)
+            .await
+            .map(|s| stored(s, Answer::BanLog)),
+        Call::Audit { shard, op } => audit_log::call(env, &shard, &op)
+            .await
+            .map(|s| stored(s, Answer::Audit)),
     };
     answer.unwrap_or_else(|e| failed("a Durable Object call", &e))
 }

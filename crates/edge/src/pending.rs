@@ -51,8 +51,8 @@ pub(crate) fn spawn(ctx: &Context, key: String, work: impl Future<Output = ()> +
 }
 
 /// Waits for the warnings still being recorded against `key` (every key:
-/// `None`).
-pub(crate) async fn settle(key: Option<&str>) {
+/// `None`); whether there were any.
+pub(crate) async fn settle(key: Option<&str>) -> bool {
     let waiting: Vec<Promise> = PENDING.with(|p| {
         let p = p.borrow();
         match key {
@@ -64,7 +64,14 @@ pub(crate) async fn settle(key: Option<&str>) {
             None => p.values().map(|(_, promise)| promise.clone()).collect(),
         }
     });
+    let waited = !waiting.is_empty();
     for promise in waiting {
         let _ = JsFuture::from(promise).await;
     }
+    waited
+}
+
+/// How many clients have warnings still being recorded.
+pub(crate) fn count() -> usize {
+    PENDING.with(|p| p.borrow().len())
 }

@@ -1,24 +1,40 @@
-//! The per-isolate replica of Control's snapshot (the configuration, the
-//! active bans, secrets, revocations). It is read on every request without
-//! a Durable Object round trip; when older than the cache lifetime it is
-//! refreshed in the background (the request that notices uses the old
-//! copy). The isolate that changes something updates its copy at once, so
-//! a change is live there immediately and everywhere within the lifetime.
+//! The per-isolate replica: Control's snapshot (the configuration, secrets,
+//! revocations) and the bans from the `BanLog` shards, compiled together
+//! once per version. It is read on every request without a Durable Object
+//! round trip; when older than the cache lifetime it is refreshed in the
+//! background (the request that notices uses the old copy). The isolate
+//! that changes something updates its copy at once, so a change is live
+//! there immediately and everywhere within the lifetime.
+//!
+//! - Bans are replicated incrementally: each shard is asked for the
+//!   changes since the version this isolate has, so no isolate re-reads
+//!   the whole list, and a ban reaches every isolate without Control.
+//! - Concurrent loads are merged into one (N requests with forged cookies
+//!   cause one reload, not N), and at most one foreground reload is tried
+//!   per second.
+//! - Fail static: a failed load keeps the last snapshot (with any bans the
+//!   shards could still give) and is logged; only an isolate that never
+//!   had one fails.
 
-use std::cell::{OnceCell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use js_sys::Promise;
 use portcullis_core::BanEntry;
 use portcullis_core::Snapshot;
-use portcullis_core::objects::{ControlAnswer, ControlOp, Stored};
+use portcullis_core::objects::{
+    BAN_SHARDS, BanLogAnswer, BanLogOp, ControlAnswer, ControlOp, Stored, ban_shard_name,
+};
 use portcullis_core::security_headers;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::{JsFuture, future_to_promise};
 use worker::{Env, Result};
 
 use crate::clock;
+use crate::objects::ban_log::client as ban_log;
 use crate::objects::control::client as control;
+use crate::objects::stub;
 
 /// A cached snapshot and its security headers as a JS array (name, value,
 /// …), built once per snapshot.
@@ -28,8 +44,7 @@ pub(crate) struct Replica {
 }
 
 impl Replica {
-    fn new(mut snapshot: Snapshot) -> Rc<Self> {
-        snapshot.loaded_at_ms = clock::now_millis();
+    fn new(snapshot: Snapshot) -> Rc<Self> {
         Rc::new(Self {
             snapshot: Rc::new(snapshot),
             security: OnceCell::new(),
@@ -54,16 +69,44 @@ impl Replica {
 struct Cached {
     replica: Rc<Replica>,
     refreshing: bool,
+    /// When a background refresh is next due (unix milliseconds).
+    due_ms: u64,
+}
+
+/// This isolate's copy of the bans: per shard the version it has, and
+/// the bans by target.
+#[derive(Default)]
+struct Bans {
+    versions: [u64; BAN_SHARDS],
+    by_target: HashMap<String, BanEntry>,
+}
+
+impl Bans {
+    fn list(&self) -> Vec<BanEntry> {
+        self.by_target.values().cloned().collect()
+    }
 }
 
 thread_local! {
     static CACHE: RefCell<Option<Cached>> = const { RefCell::new(None) };
+    static BANS: RefCell<Bans> = RefCell::new(Bans::default());
     /// The cache lifetime, read once per isolate (vars do not change while it lives).
     static LIFETIME_MS: OnceCell<u64> = const { OnceCell::new() };
+    /// The load in flight, which every request that needs one shares.
+    static LOADING: RefCell<Option<Promise>> = const { RefCell::new(None) };
+    /// Bumped by [`invalidate`]: a load begun before it is not kept.
+    static GENERATION: Cell<u64> = const { Cell::new(0) };
+    /// When the last foreground reload began (unix milliseconds).
+    static LAST_RELOAD_MS: Cell<u64> = const { Cell::new(0) };
 }
 
 /// Default cache lifetime, overridable with the `PORTCULLIS_CACHE_SECONDS` var.
 const DEFAULT_CACHE_SECONDS: f64 = 5.0;
+/// At most one foreground reload per this long (a stream of forged
+/// cookies must not become a stream of reloads).
+const RELOAD_SPACING_MS: u64 = 1000;
+/// Most pages of changes read from one shard per refresh.
+const MAX_PAGES: usize = 64;
 
 fn lifetime_ms(env: &Env) -> u64 {
     LIFETIME_MS.with(|l| {
@@ -79,8 +122,8 @@ fn lifetime_ms(env: &Env) -> u64 {
     })
 }
 
-/// Fetches a fresh snapshot from Control.
-async fn load(env: &Env) -> Result<Snapshot> {
+/// Control's snapshot.
+async fn control_snapshot(env: &Env) -> Result<Snapshot> {
     match control::call(env, &ControlOp::Snapshot).await? {
         Stored::Answer(ControlAnswer::Snapshot { snapshot }) => Ok(*snapshot),
         Stored::Answer(ControlAnswer::ConfigurationInvalid { message }) => Err(
@@ -93,12 +136,120 @@ async fn load(env: &Env) -> Result<Snapshot> {
     }
 }
 
-fn store(snapshot: Snapshot) -> Rc<Replica> {
+/// The changes of shard `i` since `version`, page by page: (the version
+/// reached, whether the copy starts over, the changes).
+async fn shard_changes(
+    env: Env,
+    i: usize,
+    mut version: u64,
+) -> Result<(u64, bool, Vec<portcullis_core::objects::BanChange>)> {
+    let shard = ban_shard_name(i);
+    let mut all = Vec::new();
+    let mut reset = false;
+    for _ in 0..MAX_PAGES {
+        match ban_log::call(&env, &shard, &BanLogOp::Since { version }).await? {
+            Stored::Answer(BanLogAnswer::Changes {
+                version: reached,
+                reset: again,
+                more,
+                changes,
+            }) => {
+                if again {
+                    reset = true;
+                    all.clear();
+                }
+                all.extend(changes);
+                version = reached;
+                if !more {
+                    break;
+                }
+            }
+            _ => {
+                return Err(worker::Error::RustError(format!(
+                    "{shard}: not a list of changes"
+                )));
+            }
+        }
+    }
+    Ok((version, reset, all))
+}
+
+/// Brings this isolate's bans up to date with every shard (a shard that
+/// does not answer keeps its old copy and is logged); whether any changed.
+async fn refresh_bans(env: &Env) -> bool {
+    let versions = BANS.with(|b| b.borrow().versions);
+    let calls = (0..BAN_SHARDS).map(|i| shard_changes(env.clone(), i, versions[i]));
+    let answers = stub::join_all(calls).await;
+    BANS.with(|b| {
+        let mut bans = b.borrow_mut();
+        let mut changed = false;
+        for (i, answer) in answers.into_iter().enumerate() {
+            match answer {
+                Ok((version, reset, changes)) => {
+                    if reset {
+                        let shard = ban_shard_name(i);
+                        bans.by_target.retain(|target, _| {
+                            portcullis_core::objects::ban_shard(target).as_deref()
+                                != Some(shard.as_str())
+                        });
+                        changed = true;
+                    }
+                    for change in changes {
+                        changed = true;
+                        match change.ban {
+                            Some(ban) => {
+                                bans.by_target.insert(change.target, ban);
+                            }
+                            None => {
+                                bans.by_target.remove(&change.target);
+                            }
+                        }
+                    }
+                    bans.versions[i] = version;
+                }
+                Err(e) => {
+                    worker::console_error!("portcullis: ban shard {i}: refresh failed: {e}");
+                }
+            }
+        }
+        // Bans that ended are dropped from the copy.
+        let now = clock::now_seconds();
+        let before = bans.by_target.len();
+        bans.by_target.retain(|_, ban| ban.until > now);
+        changed || bans.by_target.len() != before
+    })
+}
+
+/// Loads the bans' changes and Control's snapshot. When Control fails but
+/// bans changed, the cached snapshot takes the new bans (fail static).
+async fn load(env: &Env) -> Result<Snapshot> {
+    let bans_changed = refresh_bans(env).await;
+    match control_snapshot(env).await {
+        Ok(snapshot) => Ok(BANS.with(|b| snapshot.with_bans(&b.borrow().list()))),
+        Err(e) => {
+            if bans_changed {
+                CACHE.with(|c| {
+                    if let Some(cached) = c.borrow_mut().as_mut() {
+                        let next =
+                            BANS.with(|b| cached.replica.snapshot.with_bans(&b.borrow().list()));
+                        cached.replica = Replica::new(next);
+                    }
+                });
+            }
+            Err(e)
+        }
+    }
+}
+
+fn store(env: &Env, mut snapshot: Snapshot) -> Rc<Replica> {
+    let now = clock::now_millis();
+    snapshot.loaded_at_ms = now;
     let replica = Replica::new(snapshot);
     CACHE.with(|c| {
         *c.borrow_mut() = Some(Cached {
             replica: replica.clone(),
             refreshing: false,
+            due_ms: now.saturating_add(lifetime_ms(env)),
         });
     });
     replica
@@ -106,29 +257,25 @@ fn store(snapshot: Snapshot) -> Rc<Replica> {
 
 /// Adds a ban this isolate just learned of, without waiting for a refresh.
 pub(crate) fn add_ban(ban: BanEntry) {
+    BANS.with(|b| {
+        b.borrow_mut()
+            .by_target
+            .insert(ban.target.clone(), ban.clone());
+    });
     CACHE.with(|c| {
         if let Some(cached) = c.borrow_mut().as_mut() {
-            let loaded_at = cached.replica.snapshot.loaded_at_ms;
-            let mut next = cached.replica.snapshot.with_ban(ban);
-            next.loaded_at_ms = loaded_at;
-            cached.replica = Rc::new(Replica {
-                snapshot: Rc::new(next),
-                security: OnceCell::new(),
-            });
+            let snapshot = &cached.replica.snapshot;
+            let next = snapshot
+                .with_ban(&ban)
+                .unwrap_or_else(|| BANS.with(|b| snapshot.with_bans(&b.borrow().list())));
+            cached.replica = Replica::new(next);
         }
     });
 }
 
-thread_local! {
-    /// The load in flight, which every request that needs one shares.
-    static LOADING: RefCell<Option<Promise>> = const { RefCell::new(None) };
-    /// Bumped by [`invalidate`]: a load begun before it is not kept.
-    static GENERATION: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
-}
-
-/// Loads a fresh snapshot and caches it. Concurrent callers share one load
-/// (N requests with forged cookies cause one reload, not N). A load that
-/// an [`invalidate`] overtook is not kept, and its callers load again.
+/// Loads a fresh snapshot and caches it. Concurrent callers share one load.
+/// A load that an [`invalidate`] overtook is not kept, and its callers load
+/// again.
 async fn load_shared(env: &Env) -> Result<Rc<Replica>> {
     for _ in 0..3 {
         if join_load(env).await?
@@ -146,17 +293,17 @@ async fn load_shared(env: &Env) -> Result<Rc<Replica>> {
 async fn join_load(env: &Env) -> Result<bool> {
     let promise = LOADING.with(|l| l.borrow().clone()).unwrap_or_else(|| {
         let env = env.clone();
-        let generation = GENERATION.with(|g| g.get());
+        let generation = GENERATION.with(Cell::get);
         let promise = future_to_promise(async move {
             let loaded = load(&env).await;
-            let current = GENERATION.with(|g| g.get()) == generation;
+            let current = GENERATION.with(Cell::get) == generation;
             if current {
                 LOADING.with(|l| *l.borrow_mut() = None);
             }
             match loaded {
                 Ok(snapshot) => {
                     if current {
-                        store(snapshot);
+                        store(&env, snapshot);
                     }
                     Ok(JsValue::from_bool(current))
                 }
@@ -179,10 +326,18 @@ fn cached() -> Option<Rc<Replica>> {
     CACHE.with(|c| c.borrow().as_ref().map(|cached| cached.replica.clone()))
 }
 
-/// Loads a fresh snapshot now and caches it. When the load fails, the last
+/// Loads a fresh snapshot now and caches it (at most once a second; a
+/// call within that gets the cached one). When the load fails, the last
 /// snapshot stays in use (fail static) and the failure is logged; only an
 /// isolate that never had one fails.
 pub(crate) async fn reload(env: &Env) -> Result<Rc<Replica>> {
+    let now = clock::now_millis();
+    let last = LAST_RELOAD_MS.with(|l| l.replace(now));
+    if now.saturating_sub(last) < RELOAD_SPACING_MS
+        && let Some(replica) = cached()
+    {
+        return Ok(replica);
+    }
     match load_shared(env).await {
         Ok(replica) => Ok(replica),
         Err(e) => match cached() {
@@ -205,16 +360,14 @@ pub(crate) fn invalidate() {
 }
 
 /// The snapshot to decide this request with; refreshes in the background
-/// when stale (through `ctx.wait_until`), loads in the foreground only when
+/// when due (through `ctx.wait_until`), loads in the foreground only when
 /// this isolate has none yet.
 pub(crate) async fn current(env: &Env, ctx: &worker::Context) -> Result<Rc<Replica>> {
     let now = clock::now_millis();
-    let lifetime = lifetime_ms(env);
     let cached = CACHE.with(|c| {
         let mut slot = c.borrow_mut();
         slot.as_mut().map(|cached| {
-            let stale = now.saturating_sub(cached.replica.snapshot.loaded_at_ms) >= lifetime;
-            let refresh = stale && !cached.refreshing;
+            let refresh = now >= cached.due_ms && !cached.refreshing;
             if refresh {
                 cached.refreshing = true;
             }
@@ -226,18 +379,18 @@ pub(crate) async fn current(env: &Env, ctx: &worker::Context) -> Result<Rc<Repli
         Some((replica, true)) => {
             let env = env.clone();
             ctx.wait_until(async move {
-                match load_shared(&env).await {
-                    Ok(_) => {}
-                    Err(e) => {
-                        worker::console_error!(
-                            "portcullis: snapshot refresh failed, keeping the last one: {e}"
-                        );
-                        CACHE.with(|c| {
-                            if let Some(cached) = c.borrow_mut().as_mut() {
-                                cached.refreshing = false;
-                            }
-                        });
-                    }
+                if let Err(e) = load_shared(&env).await {
+                    worker::console_error!(
+                        "portcullis: snapshot refresh failed, keeping the last one: {e}"
+                    );
+                    // Try again after another lifetime, not on every request.
+                    let due = clock::now_millis().saturating_add(lifetime_ms(&env));
+                    CACHE.with(|c| {
+                        if let Some(cached) = c.borrow_mut().as_mut() {
+                            cached.refreshing = false;
+                            cached.due_ms = due;
+                        }
+                    });
                 }
             });
             Ok(replica)

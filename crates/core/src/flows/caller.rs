@@ -177,10 +177,46 @@ impl Caller<'_> {
         }
     }
 
-    /// Adds an entry to the audit log; a failure is logged by the shell only.
+    /// Adds an entry to the audit log through its `AuditLog` shard (never
+    /// Control on the request path); a failure is logged by the shell only.
     pub(crate) async fn audit(&self, entry: AuditEntry) {
-        let step = Step::Ask(Call::Control(ControlOp::Audit { entry }));
-        let _ = self.io.perform(step).await;
+        let _ = self.audit_item(entry, None).await;
+    }
+
+    /// Adds an entry, and the lockout it records, to the audit log.
+    pub(crate) async fn audit_item(
+        &self,
+        entry: AuditEntry,
+        lock: Option<crate::objects::LockStart>,
+    ) -> Input {
+        let id = crate::objects::audit_id(&self.ctx.derive(b"audit"));
+        let item = crate::objects::AuditItem {
+            id: id.clone(),
+            at: self.now(),
+            entry,
+            lock,
+        };
+        let call = Call::Audit {
+            shard: crate::objects::audit_shard(&id),
+            op: crate::objects::AuditOp::Append { items: vec![item] },
+        };
+        self.io.perform(Step::Ask(call)).await
+    }
+
+    /// Stores a ban in its `BanLog` shard (which audits it).
+    pub(crate) async fn publish_ban(&self, ban: crate::bans::BanEntry) -> Flow<()> {
+        let Some(shard) = crate::objects::ban_shard(&ban.target) else {
+            return Ok(());
+        };
+        let op = crate::objects::BanLogOp::Publish {
+            ban,
+            policy: Box::new(self.policy().bans.clone()),
+            audit: true,
+        };
+        match self.io.perform(Step::Ask(Call::BanLog { shard, op })).await {
+            Input::Answer(Answer::BanLog(_)) => Ok(()),
+            other => Err(failed(other)),
+        }
     }
 
     /// Sends the request to the origin.

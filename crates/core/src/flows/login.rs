@@ -7,14 +7,16 @@
 //! the user's lifecycle record (inactive, single session, a required
 //! change, expiry, probation) and issues the session.
 
-use super::caller::{Caller, Flow, refused};
+use super::caller::{Caller, Flow, failed as step_failed, refused};
 use super::captcha_gate;
 use super::identity::{expiry_warning, session_cookies};
-use super::steps::{Body, Finish, Forward, Reply};
+use super::steps::{Body, Finish, Forward, Input, Reply};
 use crate::bans::WarningKind;
 use crate::lifecycle::{LoginAnswer, LoginRefusal, login_answer, tracks_users};
 use crate::lockout::{Gate, account_key};
-use crate::objects::{AccountOp, ControlOp, LockAnswer, LoginRequest, UserAnswer, UserOp};
+use crate::objects::{
+    AccountOp, AuditEntry, AuditKind, LockAnswer, LockStart, LoginRequest, UserAnswer, UserOp,
+};
 use crate::password::PasswordChecker;
 use crate::policy::CaptchaPage;
 use crate::refusal::{self, Refusal};
@@ -178,12 +180,13 @@ async fn failed(c: &Caller<'_>, login: &str) -> Flow<Reply> {
             Gate::Locked { retry_after } => Some(c.now().saturating_add(retry_after)),
             Gate::Open | Gate::LockedPermanently => None,
         };
-        let lock = ControlOp::RecordLock {
-            account: account_key(login),
-            until,
-            ip: c.ip_text.clone(),
-        };
-        c.control(lock).await?;
+        let account = account_key(login);
+        let detail = serde_json::json!({ "account": account, "until": until });
+        let entry = AuditEntry::new(AuditKind::AccountLocked, c.ip_text.clone(), detail);
+        let lock = LockStart { account, until };
+        if let failure @ Input::Failed(_) = c.audit_item(entry, Some(lock)).await {
+            return Err(step_failed(failure));
+        }
         open(outcome)?;
     }
     let headers = outcome

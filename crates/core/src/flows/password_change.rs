@@ -9,7 +9,7 @@ use super::caller::{Caller, Flow, refused};
 use super::identity::{caller_headers, expiry_warning, session_cookies};
 use super::steps::{Body, Finish, Forward, Input, Reply, Step, Upstream};
 use crate::lifecycle::{HistoryFingerprint, change_accepted};
-use crate::objects::{ControlAnswer, ControlOp, UserAnswer, UserOp};
+use crate::objects::{UserAnswer, UserOp};
 use crate::password::PasswordChecker;
 use crate::refusal;
 use crate::roles::Role;
@@ -137,22 +137,21 @@ pub(crate) async fn record_change(
     keep: Option<&str>,
     fingerprint: HistoryFingerprint,
 ) -> Option<(u64, Option<u64>)> {
+    // The user's object stores the change with the revocation and has
+    // Control end the older sessions everywhere, retrying until it lands
+    // (a busy Control must not leave a stolen session alive).
+    let before = c.ctx.now_ms();
     let op = UserOp::Changed {
         passwords: c.policy().passwords.clone(),
         fingerprint,
         keep: keep.map(str::to_owned),
+        revoke_before: before,
     };
     let changed = c.user(user_id, op).await;
-    let revoke = ControlOp::RevokeUser {
-        user: user_id.to_owned(),
-    };
-    let revoked = c.control(revoke).await;
     // This isolate sees the revocation at once.
     let _: Input = c.io.perform(Step::Invalidate).await;
-    match (changed, revoked) {
-        (Ok(UserAnswer::Changed { expires_at }), Ok(ControlAnswer::Revoked { before })) => {
-            Some((before, expires_at))
-        }
+    match changed {
+        Ok(UserAnswer::Changed { expires_at }) => Some((before, expires_at)),
         _ => None,
     }
 }

@@ -14,12 +14,11 @@ use super::{session_check, upload_check};
 use crate::bans::{Access, BanEntry, Denial, WarningKind, decide_access};
 use crate::context::Context;
 use crate::form::query_carries;
-use crate::objects::ControlOp;
 use crate::policy::{CaptchaPage, ManualBanScope};
 use crate::refusal;
 use crate::request::{Request, RequestFacts, cross_site};
 use crate::roles::Role;
-use crate::routes::{ADMIN_PREFIX, OwnRoute, own_route};
+use crate::routes::{ADMIN_PREFIX, METRICS_PATH, OwnRoute, own_route};
 use crate::snapshot::FRAUD_FEED_RECORD;
 use crate::tokens::Claims;
 
@@ -44,6 +43,16 @@ async fn pipeline(io: &Io, req: &Request, ctx: Context) -> Flow<Reply> {
         _ => return Err(Reply::Refuse(refusal::configuration_unavailable())),
     };
     let key = crate::net::client_key(ip, snapshot.policy.bans.ipv6_prefix_length);
+    // A warning this client earned on an earlier request may still be on
+    // its way to its IpGuard: the ban it triggers must apply to this one
+    // (the shell then hands over the snapshot with it). The operator's
+    // admin API reads what every warning so far recorded.
+    let admin_route = own_route(req) == Some(OwnRoute::Admin);
+    let settle = (!admin_route).then(|| key.clone());
+    let snapshot = match io.perform(Step::Settle(settle)).await {
+        Input::Snapshot(settled) => settled,
+        _ => snapshot,
+    };
     let c = Caller {
         io,
         req,
@@ -54,12 +63,6 @@ async fn pipeline(io: &Io, req: &Request, ctx: Context) -> Flow<Reply> {
         ctx,
         body: std::cell::RefCell::new(None),
     };
-    // A warning this client earned on an earlier request may still be on
-    // its way to its IpGuard: the ban it triggers must apply to this one.
-    // The operator's admin API reads what every warning so far recorded.
-    let admin_route = own_route(req) == Some(OwnRoute::Admin);
-    let settle = (!admin_route).then(|| c.key.clone());
-    io.perform(Step::Settle(settle)).await;
     access(&c).await?;
     if let Some(location) = crate::headers::https_redirect(&c.policy().responses, req.url()) {
         return Ok(Reply::Redirect {
@@ -194,7 +197,7 @@ async fn access(c: &Caller<'_>) -> Flow<()> {
                 reason: "fraud".to_owned(),
             };
             let until = ban.until;
-            c.control(ControlOp::PublishBan { ban }).await?;
+            c.publish_ban(ban).await?;
             Err(Reply::Refuse(refusal::banned(until, now)))
         }
     }
@@ -225,6 +228,12 @@ async fn own(c: &Caller<'_>, route: OwnRoute) -> Flow<Reply> {
                 } else {
                     Reply::Refuse(refusal)
                 });
+            }
+            if c.req.path() == METRICS_PATH && matches!(c.req.method(), "GET" | "HEAD") {
+                return match c.io.perform(Step::Metrics).await {
+                    Input::Json(body) => Ok(Reply::Json { status: 200, body }),
+                    other => Err(failed(other)),
+                };
             }
             match admin(c.io, c.req, &c.ip_text).await? {
                 // Only a key presented and wrong: a third-party page can

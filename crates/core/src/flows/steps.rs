@@ -6,7 +6,8 @@ use std::rc::Rc;
 
 use crate::bans::WarningKind;
 use crate::objects::{
-    AccountCall, ControlAnswer, ControlOp, GuardAnswer, GuardOp, LockAnswer, UserAnswer, UserOp,
+    AccountCall, AuditAnswer, AuditOp, BanLogAnswer, BanLogOp, ControlAnswer, ControlOp,
+    GuardAnswer, GuardOp, LockAnswer, UserAnswer, UserOp,
 };
 use crate::refusal::Refusal;
 use crate::snapshot::Snapshot;
@@ -40,7 +41,9 @@ pub enum Step {
     Warn(Call),
     /// Wait until this isolate's warnings still being recorded against the
     /// client `key` (every client: `None`) are recorded, so that a ban one
-    /// of them triggers applies to this request. Answer: [`Input::Done`].
+    /// of them triggers applies to this request. Answer: [`Input::Done`]
+    /// when none was, else [`Input::Snapshot`] (the replica now, with the
+    /// bans they triggered).
     Settle(Option<String>),
     /// POST a CAPTCHA verification. Answer: [`Input::Captcha`].
     VerifyCaptcha(CaptchaCheck),
@@ -49,6 +52,9 @@ pub enum Step {
     Invalidate,
     /// Send the request to Control's admin API. Answer: [`Input::Upstream`].
     Admin(AdminCall),
+    /// This isolate's counters (Durable Object requests per binding, since
+    /// it started). Answer: [`Input::Json`].
+    Metrics,
     /// Send the request to the origin. Answer: [`Input::Upstream`], or a
     /// failure when it cannot be reached.
     Forward(Forward),
@@ -82,6 +88,20 @@ pub enum Call {
     },
     /// The `Control` object.
     Control(ControlOp),
+    /// A `BanLog` shard.
+    BanLog {
+        /// The shard's name ([`crate::objects::ban_shard`]).
+        shard: String,
+        /// The operation.
+        op: BanLogOp,
+    },
+    /// An `AuditLog` shard.
+    Audit {
+        /// The shard's name ([`crate::objects::audit_shard`]).
+        shard: String,
+        /// The operation.
+        op: AuditOp,
+    },
 }
 
 /// A Durable Object's answer.
@@ -95,6 +115,10 @@ pub enum Answer {
     Guard(GuardAnswer),
     /// From `Control`.
     Control(ControlAnswer),
+    /// From a `BanLog` shard.
+    BanLog(BanLogAnswer),
+    /// From an `AuditLog` shard.
+    Audit(AuditAnswer),
 }
 
 /// A CAPTCHA verification request (its body carries the provider secret:
@@ -255,6 +279,8 @@ pub enum Input {
     },
     /// Upstream answered.
     Upstream(Upstream),
+    /// A document of the shell's (its counters).
+    Json(serde_json::Value),
     /// Done.
     Done,
     /// The step failed.

@@ -108,8 +108,11 @@ fn kind(step: &Step) -> &'static str {
         Step::Ask(Call::User { .. }) => "user",
         Step::Ask(Call::Guard { .. }) => "guard",
         Step::Ask(Call::Control(_)) => "control",
+        Step::Ask(Call::BanLog { .. }) => "bans",
+        Step::Ask(Call::Audit { .. }) => "audit",
         Step::Warn(_) => "warn",
         Step::Settle(_) => "settle",
+        Step::Metrics => "metrics",
         Step::VerifyCaptcha(_) => "captcha",
         Step::Invalidate => "invalidate",
         Step::Admin(_) => "admin",
@@ -484,7 +487,8 @@ fn a_reset_link_is_checked_then_used_once_the_password_passes() {
         other => panic!("unexpected {other:?}"),
     });
     // Check, the user's record (history and names), redeem, origin, then
-    // the record, the revocation, and the user's other links.
+    // the record with the revocation (the user's object has Control end
+    // the older sessions), and the user's other links.
     assert_eq!(
         kinds(&steps),
         [
@@ -496,7 +500,6 @@ fn a_reset_link_is_checked_then_used_once_the_password_passes() {
             "control",
             "forward",
             "user",
-            "control",
             "invalidate",
             "control"
         ]
@@ -956,4 +959,54 @@ proptest! {
             prop_assert_eq!(machine.resume(pick.get(&pool).clone()), Step::Respond(reply.clone()));
         }
     }
+}
+
+#[test]
+fn the_isolates_metrics_are_answered_in_the_isolate_behind_the_key() {
+    let good = format!("Bearer {APP_KEY}");
+    for (key, expected, answer) in [
+        (good.as_str(), vec!["snapshot", "settle", "metrics"], "json"),
+        (
+            "Bearer wrong",
+            vec!["snapshot", "settle", "warn"],
+            "unauthorized",
+        ),
+    ] {
+        let headers = [ip("203.0.113.7"), ("Authorization", key)];
+        let facts = facts("GET", "/__portcullis/admin/metrics", &headers, false);
+        let (steps, reply) = drive(facts, |step| match step {
+            Step::Snapshot => Input::Snapshot(snapshot(Policy::default())),
+            Step::Metrics => Input::Json(serde_json::json!({ "CONTROL": 1 })),
+            Step::Warn(_) => Input::Done,
+            other => panic!("unexpected {other:?}"),
+        });
+        assert_eq!(kinds(&steps), expected);
+        match (&reply, answer) {
+            (Reply::Json { status: 200, body }, "json") => assert_eq!(body["CONTROL"], 1),
+            _ => assert_eq!(code(&reply), answer),
+        }
+    }
+}
+
+#[test]
+fn a_ban_a_settled_warning_triggered_applies_to_the_next_request() {
+    let facts = facts("GET", "/hello", &[ip("203.0.113.7")], false);
+    let mut machine = Machine::request(facts, Context::new(NOW_MS, [7; 32]));
+    let step = machine.resume(Input::Start);
+    assert_eq!(step, Step::Snapshot);
+    let step = machine.resume(Input::Snapshot(snapshot(Policy::default())));
+    assert_eq!(step, Step::Settle(Some("203.0.113.7".into())));
+    // The pending warning banned the client: the shell hands over the
+    // replica with the ban.
+    let ban = crate::bans::BanEntry {
+        target: "203.0.113.7".into(),
+        until: NOW_MS / 1000 + 60,
+        scope: crate::policy::ManualBanScope::All,
+        reason: "warnings".into(),
+    };
+    let banned = snapshot(Policy::default()).with_bans(&[ban]);
+    let Step::Respond(reply) = machine.resume(Input::Snapshot(Rc::new(banned))) else {
+        panic!("the banned client was not answered at once")
+    };
+    assert_eq!(code(&reply), "banned");
 }

@@ -10,12 +10,68 @@ use worker::{Env, Method, Request, RequestInit, Response, Result};
 
 use crate::http::reply;
 
+thread_local! {
+    /// Durable Object requests this isolate sent, per binding and per
+    /// binding and operation (`CONTROL`, `CONTROL.snapshot`).
+    static SENT: std::cell::RefCell<std::collections::BTreeMap<String, u64>> =
+        const { std::cell::RefCell::new(std::collections::BTreeMap::new()) };
+}
+
+/// Counts one request to `binding` with the operation `body` encodes
+/// (its serde tag: `"snapshot"` or `{"warn":…}`).
+pub(crate) fn count(binding: &str, body: &str) {
+    let tag = body
+        .trim_start_matches(['{', '"'])
+        .split('"')
+        .next()
+        .unwrap_or_default();
+    SENT.with(|s| {
+        let mut sent = s.borrow_mut();
+        *sent.entry(binding.to_owned()).or_insert(0) += 1;
+        *sent.entry(format!("{binding}.{tag}")).or_insert(0) += 1;
+    });
+}
+
+/// Counts one event of this isolate's (`warnings.recorded`…).
+pub(crate) fn note(event: &str) {
+    SENT.with(|s| *s.borrow_mut().entry(event.to_owned()).or_insert(0) += 1);
+}
+
+/// The Durable Object requests this isolate sent since it started, per
+/// binding (the attack benchmark's per-class counts).
+pub(crate) fn sent() -> serde_json::Value {
+    SENT.with(|s| serde_json::json!(*s.borrow()))
+}
+
+/// Runs `futures` concurrently; their outputs in order.
+pub(crate) async fn join_all<T: 'static, F: std::future::Future<Output = T> + 'static>(
+    futures: impl IntoIterator<Item = F>,
+) -> Vec<T> {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    let mut slots: Vec<Rc<RefCell<Option<T>>>> = Vec::new();
+    let promises = js_sys::Array::new();
+    for future in futures {
+        let slot = Rc::new(RefCell::new(None));
+        slots.push(slot.clone());
+        promises.push(&wasm_bindgen_futures::future_to_promise(async move {
+            *slot.borrow_mut() = Some(future.await);
+            Ok(JsValue::UNDEFINED)
+        }));
+    }
+    let _ = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::all(&promises)).await;
+    slots
+        .into_iter()
+        .filter_map(|slot| slot.borrow_mut().take())
+        .collect()
+}
+
 /// Calls `op` on the object `name` of `binding`. The generic part only
 /// encodes and decodes; the fetch is one function for every object (each
 /// async function is a state machine: one instead of one per object).
 pub(crate) async fn call<Op: Serialize, A: DeserializeOwned>(
     env: &Env,
-    binding: &str,
+    binding: &'static str,
     name: &str,
     op: &Op,
 ) -> Result<Stored<A>> {
@@ -25,7 +81,8 @@ pub(crate) async fn call<Op: Serialize, A: DeserializeOwned>(
 }
 
 /// POSTs `body` to the object `name` of `binding`; its answer's text.
-async fn post(env: &Env, binding: &str, name: &str, body: String) -> Result<String> {
+async fn post(env: &Env, binding: &'static str, name: &str, body: String) -> Result<String> {
+    count(binding, &body);
     let stub = env
         .durable_object(binding)?
         .id_from_name(name)?

@@ -5,7 +5,7 @@
 //! unlock).
 
 use portcullis_core::Policy;
-use portcullis_core::objects::AuditEntry;
+use portcullis_core::objects::{AuditEntry, AuditItem};
 use portcullis_core::refusal;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -55,6 +55,43 @@ pub(crate) fn record(
         let event = json!({ "at": now, "kind": kind, "ip": entry.ip, "detail": entry.detail });
         webhooks::enqueue(store, policy, &event, kind)?;
     }
+    Ok(())
+}
+
+/// Stores a batch an `AuditLog` shard collected: each item once (by its
+/// id: a batch handed over twice is not counted twice), at the moment it
+/// happened, with the lockout it records.
+pub(crate) fn record_batch(
+    store: &Store,
+    policy: Option<&Policy>,
+    items: &[AuditItem],
+    now: u64,
+) -> Result<()> {
+    let sql = store.sql();
+    for item in items {
+        let seen: Vec<Value> = sql
+            .exec(
+                "SELECT id FROM audit_ids WHERE id = ?",
+                vec![item.id.clone().into()],
+            )?
+            .to_array()?;
+        if !seen.is_empty() {
+            continue;
+        }
+        sql.exec(
+            "INSERT INTO audit_ids (id, at) VALUES (?, ?)",
+            vec![item.id.clone().into(), (now as i64).into()],
+        )?;
+        if let Some(lock) = &item.lock {
+            record_lock(store, &lock.account, lock.until, item.at)?;
+        }
+        record(store, policy, &item.entry, item.at)?;
+    }
+    let retention = policy.map_or(DEFAULT_RETENTION_SECONDS, |p| p.audit.retention_seconds);
+    sql.exec(
+        "DELETE FROM audit_ids WHERE at < ?",
+        vec![(now.saturating_sub(retention) as i64).into()],
+    )?;
     Ok(())
 }
 
@@ -133,7 +170,9 @@ pub(crate) fn read(store: &Store, query: &[(String, String)]) -> Result<Response
         args.push(until.into());
     }
     let limit = number(query, "limit").unwrap_or(500).clamp(1, MAX_LIMIT);
-    sql.push_str(" ORDER BY id DESC LIMIT ?");
+    // Newest first by when it happened: items from the AuditLog shards
+    // arrive in batches, not in the order they happened.
+    sql.push_str(" ORDER BY at DESC, id DESC LIMIT ?");
     args.push(limit.into());
     let rows: Vec<AuditRow> = store.sql().exec(&sql, args)?.to_array()?;
     match param(query, "format").unwrap_or("json") {
@@ -200,6 +239,32 @@ pub(crate) fn stats(store: &Store, query: &[(String, String)], now: u64) -> Resu
         200,
         &json!({ "bucket": bucket, "since": since, "counts": counts }),
     )
+}
+
+#[derive(Deserialize)]
+struct ClientRow {
+    client: Option<String>,
+    n: f64,
+}
+
+/// `GET /audit/clients?since=<unix seconds>&limit=<n>`: the clients (an
+/// IPv4 address or an IPv6 prefix) with the most warnings since then, and
+/// how many each: who is attacking.
+pub(crate) fn clients(store: &Store, query: &[(String, String)], now: u64) -> Result<Response> {
+    let since = number(query, "since").unwrap_or(now as i64 - 86_400);
+    let limit = number(query, "limit").unwrap_or(100).clamp(1, 100_000);
+    let rows: Vec<ClientRow> = store
+        .sql()
+        .exec(
+            "SELECT json_extract(detail, '$.client') AS client, COUNT(*) AS n FROM audit WHERE kind = 'warning' AND at >= ? GROUP BY client ORDER BY n DESC LIMIT ?",
+            vec![since.into(), limit.into()],
+        )?
+        .to_array()?;
+    let clients: Vec<Value> = rows
+        .into_iter()
+        .filter_map(|r| Some(json!({ "client": r.client?, "warnings": r.n })))
+        .collect();
+    reply::json(200, &json!({ "since": since, "clients": clients }))
 }
 
 /// Records a lockout that began (`until`: `None` = until an admin unlocks).

@@ -1,10 +1,17 @@
-//! Control's table of active bans, which every isolate replicates.
+//! The bans as the admin API sees them. They live in the `BanLog` shards
+//! (which isolates replicate); Control only reads, adds and lifts them
+//! there for the administrator. Bans an older version kept in Control's
+//! own `bans` table are moved to the shards the first time Control starts.
 
-use portcullis_core::ManualBanScope;
-use portcullis_core::{BanEntry, PERMANENT};
+use portcullis_core::objects::{
+    BAN_SHARDS, BanLogAnswer, BanLogOp, Stored, ban_shard, ban_shard_name,
+};
+use portcullis_core::{BanEntry, BanPolicy, ManualBanScope, PERMANENT};
 use worker::Result;
 
 use super::store::Store;
+use crate::objects::ban_log::client as ban_log;
+use crate::objects::stub;
 
 #[derive(serde::Deserialize)]
 struct BanRow {
@@ -22,8 +29,65 @@ pub(crate) fn scope_name(scope: ManualBanScope) -> &'static str {
     }
 }
 
-/// The bans in force at `now`.
-pub(crate) fn active(store: &Store, now: u64) -> Result<Vec<BanEntry>> {
+fn unavailable(shard: &str) -> worker::Error {
+    worker::Error::RustError(format!("{shard}: its record is unreadable"))
+}
+
+/// Every ban in force, from every shard.
+pub(crate) async fn active(store: &Store) -> Result<Vec<BanEntry>> {
+    let calls = (0..BAN_SHARDS).map(|i| {
+        let env = store.env.clone();
+        async move { ban_log::call(&env, &ban_shard_name(i), &BanLogOp::List).await }
+    });
+    let mut bans = Vec::new();
+    for answer in stub::join_all(calls).await {
+        match answer? {
+            Stored::Answer(BanLogAnswer::Bans { bans: some }) => bans.extend(some),
+            _ => return Err(unavailable("bans")),
+        }
+    }
+    Ok(bans)
+}
+
+/// Adds or replaces the ban of `ban.target` (audited by the caller).
+pub(crate) async fn save(store: &Store, ban: &BanEntry, policy: &BanPolicy) -> Result<()> {
+    let Some(shard) = ban_shard(&ban.target) else {
+        return Ok(());
+    };
+    let op = BanLogOp::Publish {
+        ban: ban.clone(),
+        policy: Box::new(policy.clone()),
+        audit: false,
+    };
+    match ban_log::call(&store.env, &shard, &op).await? {
+        Stored::Answer(_) => Ok(()),
+        Stored::Unreadable { .. } => Err(unavailable(&shard)),
+    }
+}
+
+/// Lifts the ban of `target` (as given, or its canonical `key`); whether
+/// there was one.
+pub(crate) async fn remove(store: &Store, target: &str, key: &str) -> Result<bool> {
+    let mut found = false;
+    for t in [target, key] {
+        let Some(shard) = ban_shard(t) else {
+            continue;
+        };
+        let op = BanLogOp::Remove {
+            target: t.to_owned(),
+        };
+        if let Stored::Answer(BanLogAnswer::Removed { found: true }) =
+            ban_log::call(&store.env, &shard, &op).await?
+        {
+            found = true;
+        }
+    }
+    Ok(found)
+}
+
+/// Moves the bans an older version kept in Control's table to the
+/// shards (once: the table is empty afterwards).
+pub(crate) async fn migrate(store: &Store, policy: &BanPolicy, now: u64) -> Result<()> {
     let rows: Vec<BanRow> = store
         .sql()
         .exec(
@@ -31,46 +95,22 @@ pub(crate) fn active(store: &Store, now: u64) -> Result<Vec<BanEntry>> {
             vec![(now as i64).into()],
         )?
         .to_array()?;
-    Ok(rows
-        .into_iter()
-        .map(|r| BanEntry {
-            target: r.target,
+    for r in rows {
+        let ban = BanEntry {
             until: r.until.map_or(PERMANENT, |u| u as u64),
             scope: if r.scope == "writes" {
                 ManualBanScope::Writes
             } else {
                 ManualBanScope::All
             },
+            target: r.target,
             reason: r.reason,
-        })
-        .collect())
-}
-
-/// Adds or replaces the ban of `ban.target`.
-pub(crate) fn save(store: &Store, ban: &BanEntry, now: u64) -> Result<()> {
-    let until: Option<i64> = (ban.until != PERMANENT).then_some(ban.until as i64);
-    store.sql().exec(
-        "INSERT INTO bans (target, until, scope, reason, created) VALUES (?, ?, ?, ?, ?) ON CONFLICT(target) DO UPDATE SET until = excluded.until, scope = excluded.scope, reason = excluded.reason",
-        vec![
-            ban.target.clone().into(),
-            until.into(),
-            scope_name(ban.scope).into(),
-            ban.reason.clone().into(),
-            (now as i64).into(),
-        ],
-    )?;
+        };
+        save(store, &ban, policy).await?;
+        store
+            .sql()
+            .exec("DELETE FROM bans WHERE target = ?", vec![ban.target.into()])?;
+    }
+    store.sql().exec("DELETE FROM bans", None)?;
     Ok(())
-}
-
-/// Removes the ban of `target` (as given, or its canonical `key`); whether
-/// there was one.
-pub(crate) fn remove(store: &Store, target: &str, key: &str) -> Result<bool> {
-    let removed: Vec<serde_json::Value> = store
-        .sql()
-        .exec(
-            "DELETE FROM bans WHERE target = ? OR target = ? RETURNING target",
-            vec![target.into(), key.into()],
-        )?
-        .to_array()?;
-    Ok(!removed.is_empty())
 }

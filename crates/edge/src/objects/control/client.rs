@@ -49,6 +49,7 @@ pub(crate) async fn admin(
         let text = req.text().await.unwrap_or_default();
         init.with_body(Some(JsValue::from_str(&text)));
     }
+    crate::objects::stub::count("CONTROL", "\"admin\"");
     let stub = env
         .durable_object("CONTROL")?
         .id_from_name(INSTANCE)?

@@ -1,14 +1,16 @@
 //! The Control Durable Object (one instance, named "control"): the
 //! authoritative configuration (seeded from `wrangler.toml` vars and
-//! secrets on first start), the active bans isolates replicate, secrets,
-//! revocations, reset tokens, the audit log and webhooks, in SQLite; its
-//! one alarm runs webhook deliveries and the fraud feed's polls.
+//! secrets on first start), secrets, revocations, reset tokens, the audit
+//! log and webhooks, in SQLite; its one alarm runs webhook deliveries and
+//! the fraud feed's polls. No request or warning passes through it on its
+//! way: bans live in the `BanLog` shards and audit items reach it in
+//! batches from the `AuditLog` shards.
 
 use portcullis_core::objects::ControlOp;
 use worker::{DurableObject, Env, Request, Response, Result, State, durable_object};
 
 use super::store::Store;
-use super::{admin, feed, ops, webhooks};
+use super::{admin, bans, feed, ops, webhooks};
 use crate::clock;
 use crate::objects::stub;
 
@@ -78,6 +80,9 @@ impl DurableObject for Control {
                 Err(refusal) => return Ok(refusal),
             };
             let snapshot = op == ControlOp::Snapshot;
+            if snapshot && let Ok(policy) = store.policy() {
+                bans::migrate(store, &policy.bans, now).await?;
+            }
             (stub::answer(&ops::apply(store, op, now)?)?, snapshot)
         };
         // An audit entry may have queued a webhook, and a snapshot read

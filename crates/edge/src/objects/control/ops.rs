@@ -11,7 +11,7 @@ use serde_json::json;
 use worker::Result;
 
 use super::store::{Secret, Store};
-use super::{audit, bans, feed, resets, sessions};
+use super::{audit, feed, resets, sessions};
 
 /// Applies `op` at `now`.
 pub(crate) fn apply(store: &Store, op: ControlOp, now: u64) -> Result<Stored<ControlAnswer>> {
@@ -19,13 +19,6 @@ pub(crate) fn apply(store: &Store, op: ControlOp, now: u64) -> Result<Stored<Con
     let known = policy.as_ref().ok();
     let answer = match op {
         ControlOp::Snapshot => return snapshot(store, policy, now),
-        ControlOp::PublishBan { ban } => {
-            bans::save(store, &ban, now)?;
-            let detail = json!({ "until": ban.until, "reason": ban.reason });
-            let entry = AuditEntry::new(AuditKind::Banned, ban.target.clone(), detail);
-            audit::record(store, known, &entry, now)?;
-            ControlAnswer::Done
-        }
         ControlOp::ResetToken { step, token, ip } => {
             match resets::use_token(store, known, step, &token, &ip, now)? {
                 Ok(answer) => answer,
@@ -36,26 +29,19 @@ pub(crate) fn apply(store: &Store, op: ControlOp, now: u64) -> Result<Stored<Con
             resets::revoke_others(store, &user, &except, now)?;
             ControlAnswer::Done
         }
-        ControlOp::RevokeUser { user } => {
+        ControlOp::RevokeUser { user, before } => {
             let Ok(policy) = &policy else {
                 return Ok(Stored::Answer(invalid(policy)));
             };
-            match sessions::revoke(store, policy, Some(&user))? {
+            match sessions::revoke(store, policy, Some(&user), before)? {
                 Ok(before) => ControlAnswer::Revoked { before },
                 Err(_) => {
                     return unreadable(store, known, REVOCATIONS_RECORD.to_owned(), now);
                 }
             }
         }
-        ControlOp::RecordLock { account, until, ip } => {
-            audit::record_lock(store, &account, until, now)?;
-            let detail = json!({ "account": account, "until": until });
-            audit::record(
-                store,
-                known,
-                &AuditEntry::new(AuditKind::AccountLocked, ip, detail),
-                now,
-            )?;
+        ControlOp::AuditBatch { items } => {
+            audit::record_batch(store, known, &items, now)?;
             ControlAnswer::Done
         }
         ControlOp::Audit { entry } => {
@@ -130,7 +116,9 @@ fn snapshot(
             .map(|key| application_key_digest(&pepper, &key)),
         pepper,
     };
-    let mut snapshot = Snapshot::new(policy, bans::active(store, now)?, secrets, revocations);
+    // The bans are not Control's: isolates replicate them from the BanLog
+    // shards.
+    let mut snapshot = Snapshot::new(policy, Vec::new(), secrets, revocations);
     snapshot.unreadable = unreadable;
     Ok(Stored::Answer(ControlAnswer::Snapshot {
         snapshot: Box::new(snapshot),

@@ -11,25 +11,34 @@ use crate::clock;
 /// The row the revocations are stored in.
 pub(crate) const ROW: &str = "revocations";
 
-/// Ends the sessions of `user` (or everyone's) that began before now;
-/// gives that moment (unix milliseconds).
+/// Ends the sessions of `user` (or everyone's) that began before `before`
+/// (none: now); gives that moment (unix milliseconds). A later moment
+/// already stored for the user stands, so a retried revocation changes
+/// nothing.
 pub(crate) fn revoke(
     store: &Store,
     policy: &Policy,
     user: Option<&str>,
+    before: Option<u64>,
 ) -> Result<std::result::Result<u64, Unreadable>> {
     let mut revocations = match store.revocations()? {
         Ok(revocations) => revocations,
         Err(damage) => return Ok(Err(damage)),
     };
     let now = clock::now_millis();
-    match user {
+    let moment = before.unwrap_or(now);
+    let moment = match user {
         Some(user) => {
-            revocations.users.insert(user.to_owned(), now);
+            let slot = revocations.users.entry(user.to_owned()).or_insert(0);
+            *slot = (*slot).max(moment);
+            *slot
         }
-        None => revocations.all_before = now,
-    }
+        None => {
+            revocations.all_before = revocations.all_before.max(moment);
+            revocations.all_before
+        }
+    };
     revocations.prune(&policy.sessions, now);
     store.put_record(ROW, &revocations)?;
-    Ok(Ok(now))
+    Ok(Ok(moment))
 }

@@ -69,7 +69,9 @@ struct ValueRow {
 }
 
 /// The tables, created on every request (cheap when they exist).
-const TABLES: [&str; 8] = [
+const TABLES: [&str; 9] = [
+    // The ids of the audit items taken from AuditLog shards (each once).
+    "CREATE TABLE IF NOT EXISTS audit_ids (id TEXT PRIMARY KEY, at INTEGER NOT NULL)",
     "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS bans (target TEXT PRIMARY KEY, until INTEGER, scope TEXT NOT NULL, reason TEXT NOT NULL, created INTEGER NOT NULL)",
     "CREATE TABLE IF NOT EXISTS audit (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, kind TEXT NOT NULL, ip TEXT NOT NULL, detail TEXT NOT NULL)",

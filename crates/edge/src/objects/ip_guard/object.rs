@@ -1,19 +1,21 @@
 //! The IpGuard Durable Object: one instance per client key, so the warnings
 //! of one client are counted exactly, in one place, however many isolates
 //! see them. Core decides when the record bans; this object publishes the
-//! ban (before saving the record: if publishing fails, the next warning
-//! bans again, rather than a saved ban nobody enforces) and audits the
-//! warning.
+//! ban to its `BanLog` shard and audits the warning through an `AuditLog`
+//! shard, both before saving the record (if either fails, the warning is
+//! not counted and the next one bans again, rather than a saved ban nobody
+//! enforces or a warning the log lacks). Control is not on this path.
 
 use portcullis_core::IpRecord;
 use portcullis_core::objects::{
-    AuditEntry, AuditKind, ControlOp, GuardAnswer, GuardOp, Stored, apply_guard,
+    AuditEntry, AuditKind, BanLogOp, GuardAnswer, GuardOp, Stored, apply_guard, ban_shard,
 };
 use serde_json::json;
 use worker::{DurableObject, Env, Request, Response, Result, State, durable_object};
 
 use crate::clock;
-use crate::objects::control::client as control;
+use crate::objects::audit_log::client as audit_log;
+use crate::objects::ban_log::client as ban_log;
 use crate::objects::{storage, stub};
 
 /// The IpGuard Durable Object.
@@ -42,17 +44,25 @@ impl DurableObject for IpGuard {
                 Err(unreadable) => return Ok(unreadable),
             };
         let answer = apply_guard(&mut record, &op, clock::now_seconds());
-        if let GuardAnswer::Warned { ban: Some(ban), .. } = &answer {
-            control::call(&self.env, &ControlOp::PublishBan { ban: ban.clone() }).await?;
+        if let (GuardOp::Warn { policy, .. }, GuardAnswer::Warned { ban: Some(ban), .. }) =
+            (&op, &answer)
+            && let Some(shard) = ban_shard(&ban.target)
+        {
+            let publish = BanLogOp::Publish {
+                ban: ban.clone(),
+                policy: policy.clone(),
+                audit: true,
+            };
+            ban_log::call(&self.env, &shard, &publish).await?;
         }
-        storage::save(&self.state, "record", &record)?;
         if let (GuardOp::Warn { key, ip, kind, .. }, GuardAnswer::Warned { in_window, .. }) =
             (&op, &answer)
         {
             let detail = json!({ "warning": kind, "client": key, "inWindow": in_window });
             let entry = AuditEntry::new(AuditKind::Warning, ip.clone(), detail);
-            control::call(&self.env, &ControlOp::Audit { entry }).await?;
+            audit_log::append(&self.env, vec![entry]).await?;
         }
+        storage::save(&self.state, "record", &record)?;
         stub::answer(&Stored::Answer(answer))
     }
 }

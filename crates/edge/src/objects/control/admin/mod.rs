@@ -21,6 +21,7 @@ use super::client::CLIENT_IP_HEADER;
 use super::store::{Secret, Store};
 use super::{audit, webhooks};
 use crate::http::reply;
+use crate::objects::audit_log::client as audit_log;
 
 /// Answers an admin request for `path` (after `/__portcullis/admin`).
 pub(crate) async fn handle(
@@ -55,12 +56,24 @@ pub(crate) async fn handle(
         now,
     };
     let text = body(&mut req).await;
+    // What the AuditLog shards still hold is handed over before the log,
+    // its counts or the lockouts it lists are read.
+    if matches!(
+        route,
+        AdminRoute::Audit
+            | AdminRoute::AuditStats
+            | AdminRoute::AuditClients
+            | AdminRoute::LockedAccounts
+            | AdminRoute::ReadAccount(_)
+    ) {
+        audit_log::flush_all(&store.env).await;
+    }
     match route {
         AdminRoute::ReadSettings => settings::read(&a),
         AdminRoute::PatchSettings => settings::write(&a, &text, false).await,
         AdminRoute::ReplaceSettings => settings::write(&a, &text, true).await,
-        AdminRoute::ListBans => bans::list(&a),
-        AdminRoute::AddBan => bans::add(&a, &text),
+        AdminRoute::ListBans => bans::list(&a).await,
+        AdminRoute::AddBan => bans::add(&a, &text).await,
         AdminRoute::RemoveBan(target) => bans::remove(&a, &target).await,
         AdminRoute::LockedAccounts => accounts::locked(&a),
         AdminRoute::Unlock(login) => accounts::unlock(&a, &login).await,
@@ -71,6 +84,7 @@ pub(crate) async fn handle(
         ),
         AdminRoute::Audit => audit::read(store, &query(&req)?),
         AdminRoute::AuditStats => audit::stats(store, &query(&req)?, now),
+        AdminRoute::AuditClients => audit::clients(store, &query(&req)?, now),
         AdminRoute::Secret(name) => secrets::rotate(&a, &name, &text),
         AdminRoute::EndAllSessions => people::end_all_sessions(&a),
         AdminRoute::MintResetToken => people::mint_reset(&a, &text),

@@ -38,7 +38,7 @@ async fn ask(
 /// Ends the sessions of `user` (or everyone's); `false` when the
 /// revocations are unreadable.
 fn revoke(a: &Admin<'_>, user: Option<&str>) -> Result<bool> {
-    Ok(sessions::revoke(a.store, &a.policy, user)?.is_ok())
+    Ok(sessions::revoke(a.store, &a.policy, user, None)?.is_ok())
 }
 
 /// `DELETE /sessions`.

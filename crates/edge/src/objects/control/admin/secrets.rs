@@ -65,7 +65,7 @@ pub(crate) fn rotate(a: &Admin<'_>, name: &str, body: &str) -> Result<Response> 
         store.set_secret(Secret::JwtPrevious, &old)?;
     }
     store.set_secret(slot(kind), &value)?;
-    if kind.ends_sessions() && sessions::revoke(store, &a.policy, None)?.is_err() {
+    if kind.ends_sessions() && sessions::revoke(store, &a.policy, None, None)?.is_err() {
         return reply::refusal(&refusal::state_unavailable());
     }
     a.audit(

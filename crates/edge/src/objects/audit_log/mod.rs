@@ -1,0 +1,4 @@
+//! The `AuditLog` Durable Objects: their typed client and the object.
+
+pub(crate) mod client;
+mod object;

@@ -1,0 +1,4 @@
+//! The `BanLog` Durable Objects: their typed client and the object.
+
+pub(crate) mod client;
+mod object;
