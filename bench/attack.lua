@@ -12,6 +12,8 @@ local v6_prefixes = tonumber(os.getenv("V6_PREFIXES") or "4")
 local v6_per = tonumber(os.getenv("V6_PER") or "250")
 local burst = tonumber(os.getenv("BURST") or "4")
 local mix = os.getenv("MIX") or "login,forged,login,admin"
+-- How many accounts the failed logins spread over (credential stuffing).
+local accounts = tonumber(os.getenv("ACCOUNTS") or "1000000")
 
 local kinds = {}
 for k in string.gmatch(mix, "[^,]+") do kinds[#kinds + 1] = k end
@@ -59,7 +61,7 @@ function request()
   local headers = { ["CF-Connecting-IP"] = ip }
   if kind == "login" then
     headers["Content-Type"] = "application/x-www-form-urlencoded"
-    return wrk.format("POST", "/login", headers, "username=u" .. math.random(1, 1000000) .. "&password=wrong-" .. n)
+    return wrk.format("POST", "/login", headers, "username=u" .. math.random(1, accounts) .. "&password=wrong-" .. n)
   elseif kind == "admin" then
     headers["Authorization"] = "Bearer wrong-key-" .. n
     return wrk.format("GET", "/__portcullis/admin/settings", headers)

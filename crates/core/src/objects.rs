@@ -199,8 +199,13 @@ impl GuardOp {
 pub enum GuardAnswer {
     /// The warning was counted; `ban` is the ban it triggered.
     Warned {
-        /// The new ban, to publish (before the record is saved).
+        /// The ban to publish: a new one, or the record's own when the
+        /// client should already have been refused (see `announced_again`).
         ban: Option<BanEntry>,
+        /// `ban` is the record's standing ban, published again (not a new
+        /// ban: not audited again).
+        #[serde(default)]
+        announced_again: bool,
         /// Warnings now inside the window.
         in_window: usize,
     },
@@ -221,7 +226,13 @@ pub fn apply_guard(record: &mut IpRecord, op: &GuardOp, now: u64) -> GuardAnswer
             {
                 return GuardAnswer::Repeated;
             }
-            let ban = record.record_warning(policy, now).map(|until| BanEntry {
+            let was_banned = record.is_banned(now);
+            let fresh = record.record_warning(policy, now);
+            // A warning from a client its record already bans means the ban
+            // never reached the isolate that saw it (its publication failed
+            // after the record was saved): it is announced again.
+            let until = fresh.or_else(|| record.banned_until.filter(|_| was_banned));
+            let ban = until.map(|until| BanEntry {
                 target: key.clone(),
                 until,
                 scope: ManualBanScope::All,
@@ -229,6 +240,7 @@ pub fn apply_guard(record: &mut IpRecord, op: &GuardOp, now: u64) -> GuardAnswer
             });
             GuardAnswer::Warned {
                 ban,
+                announced_again: fresh.is_none() && was_banned,
                 in_window: record.warnings.len(),
             }
         }
@@ -663,5 +675,33 @@ mod tests {
         assert!(UserOp::EndSessions.needs_record());
         assert!(!GuardOp::Clear.needs_record());
         assert!(GuardOp::Lift.needs_record());
+    }
+
+    #[test]
+    fn a_warning_from_a_client_its_record_bans_announces_the_ban_again() {
+        let policy = BanPolicy {
+            warnings_before_ban: 2,
+            ..BanPolicy::default()
+        };
+        let warn = GuardOp::Warn {
+            key: "203.0.113.9".into(),
+            ip: "203.0.113.9".into(),
+            kind: WarningKind::FailedLogin,
+            policy: Box::new(policy),
+            token: None,
+        };
+        let mut record = IpRecord::default();
+        let answer = |r: &mut IpRecord| match apply_guard(r, &warn, 1000) {
+            GuardAnswer::Warned {
+                ban,
+                announced_again,
+                ..
+            } => (ban.map(|b| b.until), announced_again),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(answer(&mut record), (None, false));
+        let (until, again) = answer(&mut record);
+        assert!(until.is_some() && !again, "the second warning bans");
+        assert_eq!(answer(&mut record), (until, true), "the same ban, again");
     }
 }

@@ -1,74 +1,92 @@
 //! Warnings recorded off the response path. A warning goes to its IpGuard
 //! inside `ctx.wait_until`, so the request it was earned on is answered
-//! without waiting; until it is recorded, this isolate remembers it by
-//! client key, and the client's next request waits for it (core's
-//! `Step::Settle`) so that a ban it triggers applies at once, as it did
-//! when warnings were recorded in line.
+//! without waiting; until it is recorded, this isolate counts it by client
+//! key, and the client's next request waits for it (core's `Step::Settle`)
+//! so that a ban it triggers applies at once, as it did when warnings were
+//! recorded in line.
+//!
+//! A request never awaits another request's promise: in a Worker the rest
+//! of its handler would then run in the other request's context (and fail
+//! with "Cannot perform I/O on behalf of a different request"). It looks
+//! at the count instead, between timers of its own.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
+use std::time::Duration;
 
-use js_sys::Promise;
-use wasm_bindgen::JsValue;
-use wasm_bindgen_futures::{JsFuture, future_to_promise};
-use worker::Context;
+use worker::{Context, Delay};
+
+/// How long a request waits for another's warning at most; a warning
+/// still pending then is not waited for (it is logged where it runs).
+const SETTLE_MS: u64 = 2000;
+/// How often a waiting request looks again.
+const POLL_MS: u64 = 2;
+
+/// A count older than this is a warning whose task never ended (the
+/// runtime cut it off): it is forgotten.
+const STALE_MS: u64 = 30_000;
 
 thread_local! {
-    /// Client key → (id, the warning's promise), newest per key.
-    static PENDING: RefCell<HashMap<String, (u64, Promise)>> = RefCell::new(HashMap::new());
-    static NEXT: Cell<u64> = const { Cell::new(0) };
+    /// Client key → (warnings still being recorded, when the count last rose).
+    static PENDING: RefCell<HashMap<String, (u32, u64)>> = RefCell::new(HashMap::new());
+}
+
+fn change(key: &str, by: i64) {
+    let now = crate::clock::now_millis();
+    PENDING.with(|p| {
+        let mut p = p.borrow_mut();
+        p.retain(|_, (_, since)| now.saturating_sub(*since) < STALE_MS);
+        let (n, since) = p.get(key).copied().unwrap_or((0, now));
+        let n = i64::from(n) + by;
+        if n <= 0 {
+            p.remove(key);
+        } else {
+            let since = if by > 0 { now } else { since };
+            p.insert(key.to_owned(), (n as u32, since));
+        }
+    });
 }
 
 /// Runs `work` (recording a warning against `key`) after the response,
-/// remembering it until it is done.
+/// counting it until it is done.
 pub(crate) fn spawn(ctx: &Context, key: String, work: impl Future<Output = ()> + 'static) {
-    let id = NEXT.with(|n| {
-        n.set(n.get() + 1);
-        n.get()
-    });
-    // A newer warning of the same key waits for the older one first, so
-    // the newest promise stands for all of them.
-    let before = PENDING.with(|p| p.borrow().get(&key).map(|(_, promise)| promise.clone()));
-    let done_key = key.clone();
-    let promise = future_to_promise(async move {
-        if let Some(before) = before {
-            let _ = JsFuture::from(before).await;
-        }
-        work.await;
-        PENDING.with(|p| {
-            let mut p = p.borrow_mut();
-            if p.get(&done_key).is_some_and(|(newest, _)| *newest == id) {
-                p.remove(&done_key);
-            }
-        });
-        Ok(JsValue::UNDEFINED)
-    });
-    PENDING.with(|p| p.borrow_mut().insert(key, (id, promise.clone())));
+    change(&key, 1);
     ctx.wait_until(async move {
-        let _ = JsFuture::from(promise).await;
+        work.await;
+        change(&key, -1);
     });
 }
 
-/// Waits for the warnings still being recorded against `key` (every key:
-/// `None`); whether there were any.
-pub(crate) async fn settle(key: Option<&str>) -> bool {
-    let waiting: Vec<Promise> = PENDING.with(|p| {
+fn waiting(key: Option<&str>) -> bool {
+    let now = crate::clock::now_millis();
+    let live = |since: u64| now.saturating_sub(since) < STALE_MS;
+    PENDING.with(|p| {
         let p = p.borrow();
         match key {
-            Some(key) => p
-                .get(key)
-                .map(|(_, promise)| promise.clone())
-                .into_iter()
-                .collect(),
-            None => p.values().map(|(_, promise)| promise.clone()).collect(),
+            Some(key) => p.get(key).is_some_and(|(_, since)| live(*since)),
+            None => p.values().any(|(_, since)| live(*since)),
         }
-    });
-    let waited = !waiting.is_empty();
-    for promise in waiting {
-        let _ = JsFuture::from(promise).await;
+    })
+}
+
+/// Waits (at most [`SETTLE_MS`]) for the warnings still being recorded
+/// against `key` (every key: `None`); whether there were any.
+pub(crate) async fn settle(key: Option<&str>) -> bool {
+    if !waiting(key) {
+        return false;
     }
-    waited
+    let mut waited = 0;
+    while waiting(key) && waited < SETTLE_MS {
+        Delay::from(Duration::from_millis(POLL_MS)).await;
+        waited += POLL_MS;
+    }
+    if waiting(key) {
+        worker::console_error!(
+            "portcullis: warnings still pending after {SETTLE_MS} ms; not waiting"
+        );
+    }
+    true
 }
 
 /// How many clients have warnings still being recorded.

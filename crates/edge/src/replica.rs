@@ -20,16 +20,16 @@ use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use js_sys::Promise;
 use portcullis_core::BanEntry;
 use portcullis_core::Snapshot;
 use portcullis_core::objects::{
     BAN_SHARDS, BanLogAnswer, BanLogOp, ControlAnswer, ControlOp, Stored, ban_shard_name,
 };
 use portcullis_core::security_headers;
+use std::time::Duration;
+
 use wasm_bindgen::JsValue;
-use wasm_bindgen_futures::{JsFuture, future_to_promise};
-use worker::{Env, Result};
+use worker::{Delay, Env, Result};
 
 use crate::clock;
 use crate::objects::ban_log::client as ban_log;
@@ -92,8 +92,11 @@ thread_local! {
     static BANS: RefCell<Bans> = RefCell::new(Bans::default());
     /// The cache lifetime, read once per isolate (vars do not change while it lives).
     static LIFETIME_MS: OnceCell<u64> = const { OnceCell::new() };
-    /// The load in flight, which every request that needs one shares.
-    static LOADING: RefCell<Option<Promise>> = const { RefCell::new(None) };
+    /// When the load in flight began (unix milliseconds; 0: none).
+    static LOADING_SINCE: Cell<u64> = const { Cell::new(0) };
+    /// Loads ended so far, and the last one's error.
+    static LOADS: Cell<u64> = const { Cell::new(0) };
+    static LAST_ERROR: RefCell<Option<String>> = const { RefCell::new(None) };
     /// Bumped by [`invalidate`]: a load begun before it is not kept.
     static GENERATION: Cell<u64> = const { Cell::new(0) };
     /// When the last foreground reload began (unix milliseconds).
@@ -105,6 +108,10 @@ const DEFAULT_CACHE_SECONDS: f64 = 5.0;
 /// At most one foreground reload per this long (a stream of forged
 /// cookies must not become a stream of reloads).
 const RELOAD_SPACING_MS: u64 = 1000;
+/// How long a load may take before another request stops waiting for it.
+const LOAD_MS: u64 = 3000;
+/// How often a request waiting for another's load looks again.
+const POLL_MS: u64 = 5;
 /// Most pages of changes read from one shard per refresh.
 const MAX_PAGES: usize = 64;
 
@@ -273,15 +280,32 @@ pub(crate) fn add_ban(ban: BanEntry) {
     });
 }
 
-/// Loads a fresh snapshot and caches it. Concurrent callers share one load.
-/// A load that an [`invalidate`] overtook is not kept, and its callers load
-/// again.
+/// Loads a fresh snapshot and caches it. Concurrent callers share one load:
+/// while one is in flight, the others look at its outcome between timers
+/// of their own (never awaiting another request's promise: the rest of
+/// their handler would run in that request's context). A load that an
+/// [`invalidate`] overtook is not kept, and is made again.
 async fn load_shared(env: &Env) -> Result<Rc<Replica>> {
+    if let Some(outcome) = wait_for_other().await {
+        return outcome;
+    }
     for _ in 0..3 {
-        if join_load(env).await?
-            && let Some(replica) = cached()
-        {
-            return Ok(replica);
+        let generation = GENERATION.with(Cell::get);
+        let began = clock::now_millis();
+        LOADING_SINCE.with(|l| l.set(began));
+        let loaded = load(env).await;
+        let current = GENERATION.with(Cell::get) == generation;
+        LOADING_SINCE.with(|l| {
+            if l.get() == began {
+                l.set(0);
+            }
+        });
+        LOADS.with(|l| l.set(l.get() + 1));
+        LAST_ERROR.with(|e| *e.borrow_mut() = loaded.as_ref().err().map(|e| e.to_string()));
+        match loaded {
+            Ok(snapshot) if current => return Ok(store(env, snapshot)),
+            Ok(_) => continue,
+            Err(e) => return Err(e),
         }
     }
     Err(worker::Error::RustError(
@@ -289,37 +313,28 @@ async fn load_shared(env: &Env) -> Result<Rc<Replica>> {
     ))
 }
 
-/// Waits for the load in flight (starting one if none): whether it was kept.
-async fn join_load(env: &Env) -> Result<bool> {
-    let promise = LOADING.with(|l| l.borrow().clone()).unwrap_or_else(|| {
-        let env = env.clone();
-        let generation = GENERATION.with(Cell::get);
-        let promise = future_to_promise(async move {
-            let loaded = load(&env).await;
-            let current = GENERATION.with(Cell::get) == generation;
-            if current {
-                LOADING.with(|l| *l.borrow_mut() = None);
-            }
-            match loaded {
-                Ok(snapshot) => {
-                    if current {
-                        store(&env, snapshot);
-                    }
-                    Ok(JsValue::from_bool(current))
-                }
-                Err(e) => Err(JsValue::from_str(&e.to_string())),
-            }
-        });
-        LOADING.with(|l| *l.borrow_mut() = Some(promise.clone()));
-        promise
-    });
-    match JsFuture::from(promise).await {
-        Ok(kept) => Ok(kept.as_bool().unwrap_or(false)),
-        Err(e) => Err(worker::Error::RustError(
-            e.as_string()
-                .unwrap_or_else(|| "snapshot load failed".into()),
-        )),
+/// When another request's load is in flight (begun less than [`LOAD_MS`]
+/// ago), its outcome once it ends; `None`: load yourself.
+async fn wait_for_other() -> Option<Result<Rc<Replica>>> {
+    let start = clock::now_millis();
+    let loads = LOADS.with(Cell::get);
+    let in_flight = || {
+        let since = LOADING_SINCE.with(Cell::get);
+        since != 0 && clock::now_millis().saturating_sub(since) < LOAD_MS
+    };
+    if !in_flight() {
+        return None;
     }
+    while in_flight() && clock::now_millis().saturating_sub(start) < LOAD_MS {
+        Delay::from(Duration::from_millis(POLL_MS)).await;
+    }
+    if LOADS.with(Cell::get) == loads {
+        return None;
+    }
+    Some(match LAST_ERROR.with(|e| e.borrow().clone()) {
+        None => cached().ok_or_else(|| worker::Error::RustError("no snapshot".into())),
+        Some(e) => Err(worker::Error::RustError(e)),
+    })
 }
 
 fn cached() -> Option<Rc<Replica>> {
@@ -355,7 +370,6 @@ pub(crate) async fn reload(env: &Env) -> Result<Rc<Replica>> {
 /// Drops the cached snapshot so the next request loads a fresh one.
 pub(crate) fn invalidate() {
     GENERATION.with(|g| g.set(g.get() + 1));
-    LOADING.with(|l| *l.borrow_mut() = None);
     CACHE.with(|c| *c.borrow_mut() = None);
 }
 

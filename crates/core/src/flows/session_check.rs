@@ -21,8 +21,10 @@ use crate::tokens::Claims;
 
 /// A snapshot younger than this is trusted to know the current signing
 /// secrets (milliseconds); an older one is refreshed before a token is
-/// called forged.
-const FRESH_MS: u64 = 1000;
+/// called forged. The isolate refreshes every few seconds anyway, so a
+/// stream of forged cookies costs Control at most one reload per isolate
+/// per this long.
+const FRESH_MS: u64 = 5000;
 
 /// The session of a request, as far as the pipeline has checked it.
 pub(crate) struct Session {

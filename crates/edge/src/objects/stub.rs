@@ -43,7 +43,8 @@ pub(crate) fn sent() -> serde_json::Value {
     SENT.with(|s| serde_json::json!(*s.borrow()))
 }
 
-/// Runs `futures` concurrently; their outputs in order.
+/// Runs `futures` concurrently (all of this request's); their outputs in
+/// order.
 pub(crate) async fn join_all<T: 'static, F: std::future::Future<Output = T> + 'static>(
     futures: impl IntoIterator<Item = F>,
 ) -> Vec<T> {

@@ -19,7 +19,7 @@ use crate::objects::stub;
 /// How long items wait for company before they are handed over, unless
 /// `PORTCULLIS_AUDIT_FLUSH_SECONDS` says otherwise (the admin's reads of
 /// the log hand everything over first).
-const DEFAULT_FLUSH_SECONDS: f64 = 5.0;
+const DEFAULT_FLUSH_SECONDS: f64 = 15.0;
 /// How long to wait before trying again when Control did not take a batch.
 const RETRY_MS: u64 = 2000;
 
@@ -79,6 +79,13 @@ impl AuditLog {
                 .await?;
         }
         Ok(())
+    }
+
+    async fn wake_now(&self) -> Result<()> {
+        self.state
+            .storage()
+            .set_alarm(std::time::Duration::from_millis(0))
+            .await
     }
 
     fn append(&self, items: &[AuditItem]) -> Result<()> {
@@ -146,7 +153,12 @@ impl DurableObject for AuditLog {
         match op {
             AuditOp::Append { items } => {
                 self.append(&items)?;
-                self.wake_in(self.flush_ms()).await?;
+                // A full batch goes at once; a smaller one waits for company.
+                if self.pending()? >= MAX_BATCH {
+                    self.wake_now().await?;
+                } else {
+                    self.wake_in(self.flush_ms()).await?;
+                }
             }
             AuditOp::Flush => {
                 if !self.deliver().await? {

@@ -1,10 +1,12 @@
 //! The IpGuard Durable Object: one instance per client key, so the warnings
 //! of one client are counted exactly, in one place, however many isolates
-//! see them. Core decides when the record bans; this object publishes the
-//! ban to its `BanLog` shard and audits the warning through an `AuditLog`
-//! shard, both before saving the record (if either fails, the warning is
-//! not counted and the next one bans again, rather than a saved ban nobody
-//! enforces or a warning the log lacks). Control is not on this path.
+//! see them. Core decides when the record bans; this object saves the
+//! record first (no other request can read it between the read and the
+//! write: an object runs other requests while it waits for I/O), then
+//! publishes the ban to its `BanLog` shard and audits the warning through
+//! an `AuditLog` shard. A ban whose publication failed is announced again
+//! by the client's next warning (core answers the standing ban). Control
+//! is not on this path.
 
 use portcullis_core::IpRecord;
 use portcullis_core::objects::{
@@ -44,14 +46,21 @@ impl DurableObject for IpGuard {
                 Err(unreadable) => return Ok(unreadable),
             };
         let answer = apply_guard(&mut record, &op, clock::now_seconds());
-        if let (GuardOp::Warn { policy, .. }, GuardAnswer::Warned { ban: Some(ban), .. }) =
-            (&op, &answer)
+        storage::save(&self.state, "record", &record)?;
+        if let (
+            GuardOp::Warn { policy, .. },
+            GuardAnswer::Warned {
+                ban: Some(ban),
+                announced_again,
+                ..
+            },
+        ) = (&op, &answer)
             && let Some(shard) = ban_shard(&ban.target)
         {
             let publish = BanLogOp::Publish {
                 ban: ban.clone(),
                 policy: policy.clone(),
-                audit: true,
+                audit: !announced_again,
             };
             ban_log::call(&self.env, &shard, &publish).await?;
         }
@@ -62,7 +71,6 @@ impl DurableObject for IpGuard {
             let entry = AuditEntry::new(AuditKind::Warning, ip.clone(), detail);
             audit_log::append(&self.env, vec![entry]).await?;
         }
-        storage::save(&self.state, "record", &record)?;
         stub::answer(&Stored::Answer(answer))
     }
 }
