@@ -25,7 +25,7 @@
 //   - per run: req/s, latency p50/p99 (wrk --latency), non-2xx and socket
 //     errors, and workerd's CPU time per request (user + system, from /proc:
 //     less sensitive to other load on the machine than req/s);
-//   - best and median req/s per Worker, the ratio ours/peer, the 80% target;
+//   - best and median req/s per Worker, the ratio ours/peer, the 90% target (SPEC);
 //   - gzip -9 bundle size (index_bg.wasm + index.js) against 1.5 MB and the
 //     3 MB Workers free-plan limit.
 // It is a benchmark, not a test: a missed target is reported, never fatal.
@@ -100,7 +100,7 @@ function sessionCookie() {
   const signature = createHmac("sha256", JWT_SECRET).update(unsigned).digest("base64url");
   return `__Host-portcullis-session=${unsigned}.${signature}`;
 }
-const TARGET_RATIO = 0.8;
+const TARGET_RATIO = 0.9;
 const BUNDLE_TARGET = 1.5 * 1024 * 1024;
 const FREE_PLAN_LIMIT = 3 * 1024 * 1024;
 

@@ -138,6 +138,22 @@ describe("Control's share", () => {
   });
 });
 
+describe("the verified-token cache", () => {
+  test("a revoked token is refused at once by the isolate that cached its signature check", async () => {
+    const edge = await startEdge({ origin, cacheSeconds: 600 });
+    try {
+      const s = await signIn(edge, "198.18.46.1", "frank");
+      for (let i = 0; i < 3; i++) assert.equal(await get(edge, "/app/x", s), 200);
+      const ended = await edge.admin("/users/u-frank/sessions", { method: "DELETE" });
+      assert.equal(ended.status, 200);
+      await ended.arrayBuffer();
+      assert.notEqual(await get(edge, "/app/x", s), 200, "refused at once");
+    } finally {
+      await edge.dispose();
+    }
+  });
+});
+
 describe("concurrent warnings", () => {
   test("warnings arriving together from one address are all counted and ban it at the threshold", async () => {
     const edge = await startEdge({ origin, policy: { bans: { warningsBeforeBan: 3 } } });

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::shards::fnv;
 
 /// How many `AuditLog` shards there are.
-pub const AUDIT_SHARDS: usize = 8;
+pub const AUDIT_SHARDS: usize = 4;
 /// Most items one batch hands Control.
 pub const MAX_BATCH: usize = 500;
 

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::policy::{PasswordPolicy, SessionPolicy};
-use crate::tokens::{Claims, TokenError, verify_hs256, verify_jwt, xsrf_valid};
+use crate::tokens::{Claims, TokenError, check_times, verify_hs256, verify_jwt, xsrf_valid};
 
 /// The session cookie's name.
 pub(crate) const SESSION_COOKIE: &str = "__Host-portcullis-session";
@@ -42,6 +42,34 @@ pub struct SessionKeys<'a> {
     /// The secret before the last rotation: a token it signed is ended,
     /// not forged (rotation logs everyone out without a warning).
     pub previous: Option<&'a [u8]>,
+    /// Tokens whose signature under `secret` already checked out, with
+    /// their claims (the snapshot's: it ends with the secrets it holds).
+    pub verified: Option<&'a VerifiedTokens>,
+}
+
+/// A per-isolate cache of signature checks: whole token → the claims its
+/// signature vouched for. It holds nothing else: expiry, the absolute
+/// lifetime, revocations and single-session mode are checked on every
+/// request as for a token seen the first time. Bounded; emptied when
+/// full.
+#[derive(Debug, Default)]
+pub struct VerifiedTokens(std::cell::RefCell<std::collections::HashMap<String, Claims>>);
+
+/// Most tokens [`VerifiedTokens`] holds.
+const MAX_VERIFIED: usize = 4096;
+
+impl VerifiedTokens {
+    fn get(&self, token: &str) -> Option<Claims> {
+        self.0.borrow().get(token).cloned()
+    }
+
+    fn put(&self, token: &str, claims: &Claims) {
+        let mut map = self.0.borrow_mut();
+        if map.len() >= MAX_VERIFIED {
+            map.clear();
+        }
+        map.insert(token.to_owned(), claims.clone());
+    }
 }
 
 /// Sessions ended before their time, as isolates replicate them. Times are
@@ -86,7 +114,17 @@ pub(crate) fn session_state(
     let Some(token) = cookie.filter(|t| !t.is_empty()) else {
         return SessionState::Missing;
     };
-    match verify_jwt(keys.secret, token, now, policy.leeway_seconds) {
+    let checked = match keys.verified.and_then(|v| v.get(token)) {
+        Some(claims) => check_times(claims, now, policy.leeway_seconds),
+        None => {
+            let checked = verify_jwt(keys.secret, token, now, policy.leeway_seconds);
+            if let (Ok(claims), Some(verified)) = (&checked, keys.verified) {
+                verified.put(token, claims);
+            }
+            checked
+        }
+    };
+    match checked {
         Ok(claims) if now >= claims.auth.saturating_add(policy.absolute_lifetime_seconds) => {
             SessionState::Expired
         }
@@ -339,8 +377,51 @@ mod tests {
         let keys = SessionKeys {
             secret,
             previous: None,
+            verified: None,
         };
         session_state(&keys, cookie, &policy(), &Revocations::default(), now)
+    }
+
+    #[test]
+    fn a_cached_signature_check_still_meets_expiry_and_revocation() {
+        let cache = VerifiedTokens::default();
+        let keys = SessionKeys {
+            secret: SECRET,
+            previous: None,
+            verified: Some(&cache),
+        };
+        let p = policy();
+        let claims = new_session("u-1", "sid-1", vec![], &p, 1000);
+        let token = crate::tokens::dangerous::sign_jwt(SECRET, &claims);
+        let none = Revocations::default();
+        assert!(matches!(
+            session_state(&keys, Some(&token), &p, &none, 1001),
+            SessionState::Valid(_)
+        ));
+        assert_eq!(cache.0.borrow().len(), 1, "the check is cached");
+        let mut ended = Revocations::default();
+        ended.users.insert("u-1".into(), claims.lms + 1);
+        assert_eq!(
+            session_state(&keys, Some(&token), &p, &ended, 1002),
+            SessionState::Ended
+        );
+        assert_eq!(
+            session_state(
+                &keys,
+                Some(&token),
+                &p,
+                &none,
+                claims.exp + p.leeway_seconds + 1
+            ),
+            SessionState::Expired
+        );
+        // A forged token is never cached.
+        let forged = format!("{}x", &token[..token.len() - 1]);
+        assert_eq!(
+            session_state(&keys, Some(&forged), &p, &none, 1001),
+            SessionState::Forged
+        );
+        assert_eq!(cache.0.borrow().len(), 1);
     }
 
     fn policy() -> SessionPolicy {
@@ -477,6 +558,7 @@ mod tests {
         let rotated = SessionKeys {
             secret: SECRET,
             previous: Some(old),
+            verified: None,
         };
         let none = Revocations::default();
         assert_eq!(
@@ -486,6 +568,7 @@ mod tests {
         let unknown = SessionKeys {
             secret: SECRET,
             previous: Some(b"neither-neither-neither-neither!"),
+            verified: None,
         };
         assert_eq!(
             session_state(&unknown, Some(&t), &p, &none, 1001),
@@ -495,6 +578,7 @@ mod tests {
         let keys = SessionKeys {
             secret: old,
             previous: None,
+            verified: None,
         };
         let mut r = Revocations::default();
         assert!(matches!(

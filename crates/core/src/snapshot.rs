@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use crate::bans::{AccessLists, BanEntry};
 use crate::paths::{PathPatterns, canonical_path, route_key};
 use crate::policy::Policy;
-use crate::session::{Revocations, SessionKeys};
+use std::rc::Rc;
+
+use crate::session::{Revocations, SessionKeys, VerifiedTokens};
 
 /// Control's session revocations, as an unreadable record is named.
 pub const REVOCATIONS_RECORD: &str = "control:revocations";
@@ -50,6 +52,7 @@ impl Secrets {
         SessionKeys {
             secret: self.jwt.as_bytes(),
             previous: self.jwt_previous.as_deref().map(str::as_bytes),
+            verified: None,
         }
     }
 }
@@ -125,6 +128,9 @@ pub struct Snapshot {
     pub access: AccessLists,
     /// When this isolate loaded it (unix milliseconds; 0 until it is cached).
     pub loaded_at_ms: u64,
+    /// The signature checks of session tokens under these secrets (shared
+    /// by the copies made for new bans; a new snapshot starts empty).
+    verified: Rc<VerifiedTokens>,
 }
 
 impl From<Document> for Snapshot {
@@ -164,6 +170,16 @@ impl Snapshot {
             revocations,
             unreadable: Vec::new(),
             loaded_at_ms: 0,
+            verified: Rc::default(),
+        }
+    }
+
+    /// The keys a session token is checked with, with this snapshot's
+    /// cache of signature checks.
+    pub fn session_keys(&self) -> SessionKeys<'_> {
+        SessionKeys {
+            verified: Some(&self.verified),
+            ..self.secrets.session_keys()
         }
     }
 

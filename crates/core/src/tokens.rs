@@ -140,6 +140,12 @@ pub(crate) fn verify_jwt(
 ) -> Result<Claims, TokenError> {
     let payload = verify_hs256(secret, token)?;
     let claims: Claims = serde_json::from_slice(&payload).map_err(|_| TokenError::Malformed)?;
+    check_times(claims, now, leeway)
+}
+
+/// The claims if they are in force at `now` (expiry, issue and not-before
+/// times, with `leeway` seconds of clock skew).
+pub(crate) fn check_times(claims: Claims, now: u64, leeway: u64) -> Result<Claims, TokenError> {
     if now > claims.exp.saturating_add(leeway) {
         return Err(TokenError::Expired);
     }

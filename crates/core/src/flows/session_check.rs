@@ -44,7 +44,7 @@ pub(crate) struct Session {
 fn read(c: &Caller<'_>, snapshot: &Snapshot) -> SessionState {
     let token = c.req.cookies().and_then(|h| cookie(h, SESSION_COOKIE));
     session_state(
-        &snapshot.secrets.session_keys(),
+        &snapshot.session_keys(),
         token,
         &snapshot.policy.sessions,
         &snapshot.revocations,

@@ -10,7 +10,7 @@
 //! - `AccountGuard` (one per account key): the account's lockout.
 //! - `UserState` (one per user id): the user's lifecycle record.
 //! - `BanLog` (16 shards): the bans, versioned for isolates to replicate.
-//! - `AuditLog` (8 shards): audit items on their way to Control, batched.
+//! - `AuditLog` (4 shards): audit items on their way to Control, batched.
 
 pub(crate) mod account_guard;
 pub(crate) mod audit_log;

@@ -19,9 +19,12 @@ use crate::objects::stub;
 /// How long items wait for company before they are handed over, unless
 /// `PORTCULLIS_AUDIT_FLUSH_SECONDS` says otherwise (the admin's reads of
 /// the log hand everything over first).
-const DEFAULT_FLUSH_SECONDS: f64 = 15.0;
-/// How long to wait before trying again when Control did not take a batch.
+const DEFAULT_FLUSH_SECONDS: f64 = 20.0;
+/// How long to wait before trying again when Control did not take a
+/// batch; doubled after each failure in a row, up to [`MAX_RETRY_MS`] (a
+/// busy Control is not made busier).
 const RETRY_MS: u64 = 2000;
+const MAX_RETRY_MS: u64 = 60_000;
 
 #[derive(serde::Deserialize)]
 struct Row {
@@ -39,6 +42,8 @@ struct Count {
 pub struct AuditLog {
     state: State,
     env: Env,
+    /// Hand-overs that failed in a row (this instance's memory).
+    failures: std::cell::Cell<u32>,
 }
 
 impl AuditLog {
@@ -101,6 +106,24 @@ impl AuditLog {
         Ok(())
     }
 
+    /// Hands everything over; when Control did not take it, the alarm
+    /// tries again later, backing off.
+    async fn deliver_or_retry(&self) -> Result<()> {
+        if self.deliver().await? {
+            self.failures.set(0);
+            return Ok(());
+        }
+        let failures = self.failures.get();
+        self.failures.set(failures.saturating_add(1));
+        let delay = RETRY_MS
+            .saturating_mul(1 << failures.min(5))
+            .min(MAX_RETRY_MS);
+        self.state
+            .storage()
+            .set_alarm(std::time::Duration::from_millis(delay))
+            .await
+    }
+
     /// Hands batches to Control until none is left; whether all went.
     async fn deliver(&self) -> Result<bool> {
         let sql = self.state.storage().sql();
@@ -141,7 +164,11 @@ impl AuditLog {
 
 impl DurableObject for AuditLog {
     fn new(state: State, env: Env) -> Self {
-        Self { state, env }
+        Self {
+            state,
+            env,
+            failures: std::cell::Cell::new(0),
+        }
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
@@ -160,11 +187,7 @@ impl DurableObject for AuditLog {
                     self.wake_in(self.flush_ms()).await?;
                 }
             }
-            AuditOp::Flush => {
-                if !self.deliver().await? {
-                    self.wake_in(RETRY_MS).await?;
-                }
-            }
+            AuditOp::Flush => self.deliver_or_retry().await?,
         }
         let pending = self.pending()?;
         stub::answer(&Stored::Answer(AuditAnswer::Done { pending }))
@@ -172,9 +195,7 @@ impl DurableObject for AuditLog {
 
     async fn alarm(&self) -> Result<Response> {
         self.init()?;
-        if !self.deliver().await? {
-            self.wake_in(RETRY_MS).await?;
-        }
+        self.deliver_or_retry().await?;
         Response::ok("")
     }
 }
