@@ -3,8 +3,8 @@
 -- address takes over; the kinds cycle through MIX: failed logins (a random
 -- account, a wrong password), wrong admin keys and forged session cookies
 -- (a new token each time, so each one is a warning). Addresses: V4 IPv4
--- addresses (198.18.0.0/15), then V6_PREFIXES /48s of V6_PER /64s each
--- (2001:db8:<p>::/48). Thread t of T takes every T-th burst. The kinds
+-- addresses (198.18.0.0/15) and V6_PREFIXES /48s of V6_PER /64s each
+-- (2001:db8:<p>::/48), taking turns. Thread t of T takes every T-th burst. The kinds
 -- sent and the statuses received are printed as one JSON line
 -- ("ATTACK {...}") at the end.
 local v4 = tonumber(os.getenv("V4") or "1000")
@@ -26,11 +26,15 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
+-- IPv4 and IPv6 addresses take turns (burst 0: the first IPv4 address,
+-- burst 1: the first IPv6 /64, ...), so both families attack from the start.
 local function address(i)
-  if i < v4 then
-    return string.format("198.%d.%d.%d", 18 + math.floor(i / 65536), math.floor(i / 256) % 256, i % 256)
+  local k = math.floor(i / 2)
+  if i % 2 == 0 or v6_prefixes * v6_per == 0 then
+    k = k % v4
+    return string.format("198.%d.%d.%d", 18 + math.floor(k / 65536), math.floor(k / 256) % 256, k % 256)
   end
-  local j = i - v4
+  local j = k % (v6_prefixes * v6_per)
   local p = math.floor(j / v6_per) % v6_prefixes
   return string.format("2001:db8:%x:%x::1", p + 1, j % v6_per + 1)
 end
