@@ -20,13 +20,14 @@
 //   - the hot path with 100,000 bans against 0 (ratio >= 0.95).
 // A broken invariant exits 1; a missed speed goal is reported, not fatal.
 
-import { spawn, execFileSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { BlockList, isIPv6 } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { adminJson, signIn, startEdge, startOrigin } from "../tests/support/edge.js";
+import { toMs, wrkVersion } from "./wrk.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const SHORT = process.argv.includes("--short");
@@ -62,11 +63,6 @@ const check = (ok, what) => {
   if (!ok) failures.push(what);
 };
 
-function toMs(value) {
-  const m = /^([\d.]+)(us|ms|s|m)$/.exec(value);
-  if (!m) return NaN;
-  return { us: m[1] / 1000, ms: +m[1], s: m[1] * 1000, m: m[1] * 60_000 }[m[2]];
-}
 
 function wrk(args, env = {}) {
   return new Promise((resolve, reject) => {
@@ -136,15 +132,6 @@ async function settled(edge) {
   throw new Error("warnings still pending after 10 s");
 }
 
-function wrkVersion() {
-  try {
-    return execFileSync("wrk", ["-v"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).split("\n")[0].trim();
-  } catch (e) {
-    const out = `${e.stdout ?? ""}${e.stderr ?? ""}`.split("\n")[0].trim();
-    if (out.startsWith("wrk")) return out;
-    throw new Error("wrk not found: bash scripts/setup.sh installs it");
-  }
-}
 
 const CLASSES = ["ACCOUNT", "IP_GUARD", "AUDIT_LOG", "BAN_LOG", "USER", "CONTROL"];
 

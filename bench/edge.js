@@ -40,6 +40,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { fileURLToPath } from "node:url";
 import os from "node:os";
 import path from "node:path";
+import { toMs, wrkVersion } from "./wrk.js";
 
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -132,16 +133,6 @@ async function startOrigin() {
   return { url: `http://127.0.0.1:${port}`, count };
 }
 
-function wrkVersion() {
-  // `wrk -v` prints its banner and exits 1.
-  try {
-    return execFileSync("wrk", ["-v"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).split("\n")[0].trim();
-  } catch (e) {
-    const out = `${e.stdout ?? ""}${e.stderr ?? ""}`.split("\n")[0].trim();
-    if (out.startsWith("wrk")) return out;
-    throw new Error("wrk not found: `apt-get install -y wrk`");
-  }
-}
 
 // CPU time (user + system, ms) of the workerd processes this process started
 // (Miniflare spawns workerd directly): a second, less load-sensitive measure
@@ -164,12 +155,6 @@ function workerdCpuMs() {
   return (ticks * 1000) / CLK_TCK;
 }
 
-function toMs(value) {
-  const m = /^([\d.]+)(us|ms|s|m)$/.exec(value);
-  if (!m) return NaN;
-  const n = Number(m[1]);
-  return { us: n / 1000, ms: n, s: n * 1000, m: n * 60_000 }[m[2]];
-}
 
 function parseWrk(out) {
   const num = (re) => { const m = re.exec(out); return m ? Number(m[1]) : 0; };

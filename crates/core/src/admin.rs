@@ -36,11 +36,7 @@ pub fn application_key_digest(pepper: &str, key: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(pepper.as_bytes())
         .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
     mac.update(key.as_bytes());
-    mac.finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::text::hex(&mac.finalize().into_bytes())
 }
 
 /// Whether `authorization` (an `Authorization` header) presents the key

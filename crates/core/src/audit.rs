@@ -162,5 +162,5 @@ pub enum AuditAnswer {
 
 /// A new audit item id from 16 random bytes.
 pub fn audit_id(random: &[u8; 16]) -> String {
-    random.iter().map(|b| format!("{b:02x}")).collect()
+    crate::text::hex(random)
 }

@@ -1,5 +1,6 @@
 //! The two Unicode operations password and account rules need: NFKC
-//! normalisation and lowercasing, either core's own or the JS engine's.
+//! normalisation and lowercasing, either core's own or the JS engine's;
+//! and hex, for digests and ids.
 
 /// The two Unicode operations password checking needs: NFKC and
 /// lowercasing. Core has its own ([`TextOps::NATIVE`]); the browser package
@@ -27,4 +28,9 @@ impl TextOps {
 pub fn nfkc(text: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
     text.nfkc().collect()
+}
+
+/// Lower-case hex of `bytes` (digests and ids).
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

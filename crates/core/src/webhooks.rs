@@ -25,11 +25,7 @@ fn hmac_hex(secret: &[u8], timestamp: u64, body: &str) -> String {
     mac.update(timestamp.to_string().as_bytes());
     mac.update(b".");
     mac.update(body.as_bytes());
-    mac.finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::text::hex(&mac.finalize().into_bytes())
 }
 
 /// The `Portcullis-Signature` value for `body` sent at `timestamp`.
