@@ -154,6 +154,36 @@ describe("the verified-token cache", () => {
   });
 });
 
+describe("one account under credential stuffing", () => {
+  test("attempts on an account this isolate saw locked are refused without asking its object", async () => {
+    const edge = await startEdge({ origin, cacheSeconds: 600, policy: { login: { maxFailedAttempts: 2, lockoutSeconds: 600 }, bans: { warningsBeforeBan: 1000 } } });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const r = await postLogin(edge, `198.18.47.${i}`, "grace", "wrong-password");
+        await r.arrayBuffer();
+      }
+      const before = (await edge.metrics())["ACCOUNT"] ?? 0;
+      for (let i = 0; i < 10; i++) {
+        const r = await postLogin(edge, `198.18.48.${i}`, "Grace", i % 2 ? "wrong-password" : PASSWORD);
+        assert.equal(r.status, 423, "locked");
+        await r.arrayBuffer();
+      }
+      assert.equal((await edge.metrics())["ACCOUNT"] ?? 0, before, "no attempt reached the account's object");
+      const warned = await adminJson(edge, "/audit/clients?limit=100");
+      assert.equal(warned.body.clients.filter((c) => c.client.startsWith("198.18.48.")).length, 10, "each attempt is still a warning");
+      // The administrator's unlock is seen at once by this isolate.
+      const unlocked = await edge.admin("/accounts/grace/unlock", { method: "POST" });
+      assert.equal(unlocked.status, 200);
+      await unlocked.arrayBuffer();
+      const r = await postLogin(edge, "198.18.49.1", "grace", PASSWORD);
+      assert.equal(r.status, 200);
+      await r.arrayBuffer();
+    } finally {
+      await edge.dispose();
+    }
+  });
+});
+
 describe("concurrent warnings", () => {
   test("warnings arriving together from one address are all counted and ban it at the threshold", async () => {
     const edge = await startEdge({ origin, policy: { bans: { warningsBeforeBan: 3 } } });

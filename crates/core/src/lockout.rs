@@ -49,6 +49,50 @@ pub enum Gate {
     LockedPermanently,
 }
 
+/// A per-isolate copy of the lockouts it has seen answered, so that a
+/// stream of attempts on one locked account (credential stuffing) is
+/// refused without asking the account's object each time. It lives in a
+/// snapshot, so it ends with it: an administrator's unlock reaches the
+/// isolate that made it at once and the others within the cache lifetime,
+/// as every setting does. Bounded; emptied when full.
+#[derive(Debug, Default)]
+pub(crate) struct LockCache(std::cell::RefCell<std::collections::HashMap<String, Option<u64>>>);
+
+/// Most accounts [`LockCache`] holds.
+const MAX_CACHED_LOCKS: usize = 4096;
+
+impl LockCache {
+    /// The gate of `account` at `now`, if this isolate saw it locked and
+    /// the lockout still runs.
+    pub(crate) fn gate(&self, account: &str, now: u64) -> Option<Gate> {
+        match self.0.borrow().get(account)? {
+            None => Some(Gate::LockedPermanently),
+            Some(until) if *until > now => Some(Gate::Locked {
+                retry_after: until - now,
+            }),
+            Some(_) => None,
+        }
+    }
+
+    /// Remembers `gate` for `account` as answered at `now` (an open gate
+    /// is forgotten).
+    pub(crate) fn remember(&self, account: &str, gate: Gate, now: u64) {
+        let mut map = self.0.borrow_mut();
+        let until = match gate {
+            Gate::Open => {
+                map.remove(account);
+                return;
+            }
+            Gate::Locked { retry_after } => Some(now.saturating_add(retry_after)),
+            Gate::LockedPermanently => None,
+        };
+        if map.len() >= MAX_CACHED_LOCKS {
+            map.clear();
+        }
+        map.insert(account.to_owned(), until);
+    }
+}
+
 /// What one failed attempt led to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Failure {

@@ -10,6 +10,7 @@ use crate::paths::{PathPatterns, canonical_path, route_key};
 use crate::policy::Policy;
 use std::rc::Rc;
 
+use crate::lockout::LockCache;
 use crate::session::{Revocations, SessionKeys, VerifiedTokens};
 
 /// Control's session revocations, as an unreadable record is named.
@@ -131,6 +132,8 @@ pub struct Snapshot {
     /// The signature checks of session tokens under these secrets (shared
     /// by the copies made for new bans; a new snapshot starts empty).
     verified: Rc<VerifiedTokens>,
+    /// The lockouts this isolate saw answered (the same lifetime).
+    pub(crate) locks: Rc<LockCache>,
 }
 
 impl From<Document> for Snapshot {
@@ -171,6 +174,7 @@ impl Snapshot {
             unreadable: Vec::new(),
             loaded_at_ms: 0,
             verified: Rc::default(),
+            locks: Rc::default(),
         }
     }
 

@@ -56,15 +56,28 @@ pub(crate) async fn run(c: &Caller<'_>) -> Flow<Reply> {
         let names = format!("`{}` and `{}`", fields.username, fields.password);
         return Err(c.refuse(refusal::missing_field(&names)).await);
     };
-    let failures = if c.policy().captcha.after_failed_logins > 0 {
-        c.account(&login, AccountOp::Peek).await?.failures
-    } else {
-        0
+    // A lockout this isolate saw answered is not asked again (one hot
+    // account under credential stuffing must not be one hot object).
+    let key = account_key(&login);
+    let cached = c.snapshot.locks.gate(&key, c.now());
+    let failures = match (c.policy().captcha.after_failed_logins, cached) {
+        (0, _) => 0,
+        (_, Some(_)) => c.policy().login.max_failed_attempts,
+        _ => c.account(&login, AccountOp::Peek).await?.failures,
     };
     captcha_gate::check(c, CaptchaPage::Login, failures).await?;
+    let begin = match cached {
+        Some(gate) => LockAnswer {
+            gate,
+            attempts_left: None,
+            failures,
+        },
+        None => c.account(&login, AccountOp::Begin).await?,
+    };
+    c.snapshot.locks.remember(&key, begin.gate, c.now());
     // An attempt on a locked account is still a failed login for the
     // address: spraying across accounts until each locks gets it banned.
-    if let Some(refusal) = locked(&c.account(&login, AccountOp::Begin).await?) {
+    if let Some(refusal) = locked(&begin) {
         return Err(c.refuse(refusal.warns(WarningKind::FailedLogin)).await);
     }
     let forward = Forward::new(Vec::new(), Body::Own, LOGIN_HEADERS, None);
@@ -174,6 +187,9 @@ async fn succeeded(c: &Caller<'_>, login: &str, password: &str, who: Accepted) -
 async fn failed(c: &Caller<'_>, login: &str) -> Flow<Reply> {
     c.warn_answered(WarningKind::FailedLogin).await;
     let outcome = c.account(login, AccountOp::Failure).await?;
+    c.snapshot
+        .locks
+        .remember(&account_key(login), outcome.gate, c.now());
     if outcome.gate != Gate::Open {
         // This failure started the lockout: list it for the admin.
         let until = match outcome.gate {

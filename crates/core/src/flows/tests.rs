@@ -1010,3 +1010,42 @@ fn a_ban_a_settled_warning_triggered_applies_to_the_next_request() {
     };
     assert_eq!(code(&reply), "banned");
 }
+
+#[test]
+fn a_lockout_this_isolate_saw_is_not_asked_again() {
+    let s = snapshot(Policy::default());
+    let attempt = |s: &Rc<Snapshot>, ask: &mut u32| {
+        let facts = facts("POST", "/login", &[ip("203.0.113.7"), FORM, LENGTH], true);
+        drive(facts, |step| match step {
+            Step::Snapshot => Input::Snapshot(s.clone()),
+            Step::ReadBody => Input::Body(login_form()),
+            Step::Ask(Call::Account { .. }) => {
+                *ask += 1;
+                Input::Answer(Answer::Account(LockAnswer {
+                    gate: Gate::Locked { retry_after: 60 },
+                    attempts_left: None,
+                    failures: 0,
+                }))
+            }
+            Step::Warn(_) => Input::Done,
+            other => panic!("unexpected {other:?}"),
+        })
+    };
+    let mut asked = 0;
+    let (_, first) = attempt(&s, &mut asked);
+    let (steps, second) = attempt(&s, &mut asked);
+    assert_eq!(
+        asked, 1,
+        "the second attempt was refused from the isolate's copy"
+    );
+    assert_eq!(code(&first), "account_locked");
+    assert_eq!(code(&second), "account_locked");
+    assert_eq!(
+        kinds(&steps),
+        ["snapshot", "settle", "read-body", "warn"],
+        "still a warning"
+    );
+    // A new snapshot (a refresh, an admin's unlock here) asks again.
+    let (_, _) = attempt(&snapshot(Policy::default()), &mut asked);
+    assert_eq!(asked, 2);
+}
