@@ -93,6 +93,9 @@ describe("with Control unavailable", () => {
     });
     assert.equal(change.status, 200, "the change goes through while Control is away");
     await change.arrayBuffer();
+    // The change made this isolate reload; Control's absence must not make
+    // it answer 503 to everyone (it keeps its copy).
+    assert.equal(await get(edge, "/hello", null, "198.18.41.9"), 200);
     await sleep(300);
     await edge.control(true);
     // The user's object retries; once Control has it and the replica
@@ -225,6 +228,13 @@ describe("bans as data", () => {
       const audit = await adminJson(edge, "/audit?kind=banned&ip=2001:db8:1::/48");
       assert.equal(audit.body.entries.length, 1);
       assert.equal(audit.body.entries[0].detail.members, 3);
+      // A later, shorter aggregate of the same prefix never shortens it.
+      for (const target of ["2001:db8:1:50::/64", "2001:db8:1:51::/64", "2001:db8:1:52::/64"]) {
+        const r = await adminJson(edge, "/bans", { method: "POST", body: JSON.stringify({ target, seconds: 3 }) });
+        assert.equal(r.status, 201);
+      }
+      const after = (await adminJson(edge, "/bans")).body.bans.find((b) => b.target === "2001:db8:1::/48");
+      assert.ok(after && after.until > Date.now() / 1000 + 600, `the /48 still lasts: ${JSON.stringify(after)}`);
     } finally {
       await edge.dispose();
     }
@@ -234,6 +244,19 @@ describe("bans as data", () => {
       assert.equal(await get(edge, "/hello", null, "2001:db8:1:99::1"), 403);
       assert.equal(await get(edge, "/hello", null, "2001:db8:2:1::9"), 403);
       assert.equal(await get(edge, "/hello", null, "198.18.44.1"), 200);
+      // Lifting the aggregate lifts its members' records too: their next
+      // warning counts afresh instead of publishing the old ban again.
+      const lifted = await edge.admin(`/bans/${encodeURIComponent("2001:db8:1::/48")}`, { method: "DELETE" });
+      assert.equal(lifted.status, 200);
+      await lifted.arrayBuffer();
+      assert.equal(await get(edge, "/hello", null, "2001:db8:1:99::1"), 200);
+      const bannedEntries = async () => (await adminJson(edge, `/audit?kind=banned&ip=${encodeURIComponent("2001:db8:1:1::/64")}`)).body.entries.length;
+      const before = await bannedEntries();
+      const r = await edge.request("/app/x", { ip: "2001:db8:1:1::5", headers: { Cookie: "__Host-portcullis-session=q.r.s", Accept: "application/json" } });
+      await r.arrayBuffer();
+      // (warningsBeforeBan is 1 here: the warning bans it again, as a new
+      // ban, audited, not the old one announced again)
+      assert.equal(await bannedEntries(), before + 1);
     } finally {
       await edge.dispose();
     }

@@ -20,8 +20,9 @@ use crate::policy::{BanPolicy, ManualBanScope};
 pub const BAN_SHARDS: usize = 16;
 /// Most changes one `Since` answer carries (the isolate asks again).
 pub const MAX_CHANGES: usize = 5000;
-/// Most bans one import adds.
-pub const MAX_IMPORT: usize = 10_000;
+/// Most bans one import adds (an admin request carries at most 64 KB:
+/// about 4,000 IPv4 addresses).
+pub const MAX_IMPORT: usize = 4_000;
 
 pub(crate) fn fnv(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
@@ -162,6 +163,10 @@ pub enum BanLogAnswer {
     Removed {
         /// Whether there was one.
         found: bool,
+        /// The targets an aggregate had replaced (their clients' records
+        /// are lifted with it).
+        #[serde(default)]
+        members: Vec<String>,
     },
     /// The changes after the asked version, oldest first.
     Changes {

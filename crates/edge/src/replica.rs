@@ -71,6 +71,9 @@ struct Cached {
     refreshing: bool,
     /// When a background refresh is next due (unix milliseconds).
     due_ms: u64,
+    /// A change made here must be seen by the next request: it loads in
+    /// the foreground (keeping this copy if that fails).
+    stale: bool,
 }
 
 /// This isolate's copy of the bans: per shard the version it has, and
@@ -192,11 +195,13 @@ async fn refresh_bans(env: &Env) -> bool {
         let mut changed = false;
         for (i, answer) in answers.into_iter().enumerate() {
             match answer {
+                // Another refresh got further meanwhile: this answer is older.
+                Ok(_) if bans.versions[i] != versions[i] => {}
                 Ok((version, reset, changes)) => {
                     if reset {
                         let shard = ban_shard_name(i);
-                        bans.by_target.retain(|target, _| {
-                            portcullis_core::objects::ban_shard(target).as_deref()
+                        bans.by_target.retain(|_, ban| {
+                            portcullis_core::objects::ban_shard(&ban.target).as_deref()
                                 != Some(shard.as_str())
                         });
                         changed = true;
@@ -257,6 +262,7 @@ fn store(env: &Env, mut snapshot: Snapshot) -> Rc<Replica> {
             replica: replica.clone(),
             refreshing: false,
             due_ms: now.saturating_add(lifetime_ms(env)),
+            stale: false,
         });
     });
     replica
@@ -367,10 +373,16 @@ pub(crate) async fn reload(env: &Env) -> Result<Rc<Replica>> {
     }
 }
 
-/// Drops the cached snapshot so the next request loads a fresh one.
+/// Marks the cached snapshot stale so the next request loads a fresh one
+/// (a change this request made must be seen by it). The copy is kept: if
+/// that load fails, requests go on with it (fail static) rather than 503.
 pub(crate) fn invalidate() {
     GENERATION.with(|g| g.set(g.get() + 1));
-    CACHE.with(|c| *c.borrow_mut() = None);
+    CACHE.with(|c| {
+        if let Some(cached) = c.borrow_mut().as_mut() {
+            cached.stale = true;
+        }
+    });
 }
 
 /// The snapshot to decide this request with; refreshes in the background
@@ -385,9 +397,23 @@ pub(crate) async fn current(env: &Env, ctx: &worker::Context) -> Result<Rc<Repli
             if refresh {
                 cached.refreshing = true;
             }
-            (cached.replica.clone(), refresh)
+            (cached.replica.clone(), refresh, cached.stale)
         })
     });
+    let cached = match cached {
+        Some((replica, _, true)) => {
+            return match load_shared(env).await {
+                Ok(fresh) => Ok(fresh),
+                Err(e) => {
+                    worker::console_error!(
+                        "portcullis: snapshot reload failed, keeping the last one: {e}"
+                    );
+                    Ok(replica)
+                }
+            };
+        }
+        other => other.map(|(replica, refresh, _)| (replica, refresh)),
+    };
     match cached {
         Some((replica, false)) => Ok(replica),
         Some((replica, true)) => {

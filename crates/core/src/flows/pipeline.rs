@@ -45,11 +45,8 @@ async fn pipeline(io: &Io, req: &Request, ctx: Context) -> Flow<Reply> {
     let key = crate::net::client_key(ip, snapshot.policy.bans.ipv6_prefix_length);
     // A warning this client earned on an earlier request may still be on
     // its way to its IpGuard: the ban it triggers must apply to this one
-    // (the shell then hands over the snapshot with it). The operator's
-    // admin API reads what every warning so far recorded.
-    let admin_route = own_route(req) == Some(OwnRoute::Admin);
-    let settle = (!admin_route).then(|| key.clone());
-    let snapshot = match io.perform(Step::Settle(settle)).await {
+    // (the shell then hands over the snapshot with it).
+    let snapshot = match io.perform(Step::Settle(Some(key.clone()))).await {
         Input::Snapshot(settled) => settled,
         _ => snapshot,
     };
@@ -228,6 +225,10 @@ async fn own(c: &Caller<'_>, route: OwnRoute) -> Flow<Reply> {
                 } else {
                     Reply::Refuse(refusal)
                 });
+            }
+            // The operator's reads see what every warning so far recorded.
+            if matches!(c.req.method(), "GET" | "HEAD") {
+                c.io.perform(Step::Settle(None)).await;
             }
             if c.req.path() == METRICS_PATH && matches!(c.req.method(), "GET" | "HEAD") {
                 return match c.io.perform(Step::Metrics).await {

@@ -589,8 +589,8 @@ fn a_wrong_application_key_is_refused_in_the_isolate_and_a_good_write_is_seen_at
         assert_eq!(kinds(&steps), expected, "key {key:?}, status {status}");
         assert_eq!(
             steps[1],
-            Step::Settle(None),
-            "the admin API settles every warning"
+            Step::Settle(Some("203.0.113.7".into())),
+            "only its own warnings before the key (a POST settles no more)"
         );
         assert_eq!(code(&reply), answer);
     }
@@ -752,7 +752,12 @@ fn an_unreadable_fraud_feed_refuses_all_but_the_admin_api() {
         Step::Snapshot => Input::Snapshot(s.clone()),
         _ => upstream(200, vec![]),
     });
-    assert_eq!(kinds(&steps), ["snapshot", "settle", "admin"]);
+    assert_eq!(kinds(&steps), ["snapshot", "settle", "settle", "admin"]);
+    assert_eq!(
+        steps[2],
+        Step::Settle(None),
+        "a read settles every warning, after the key"
+    );
 }
 
 /// The warnings that only ever accompany a refusal.
@@ -965,7 +970,11 @@ proptest! {
 fn the_isolates_metrics_are_answered_in_the_isolate_behind_the_key() {
     let good = format!("Bearer {APP_KEY}");
     for (key, expected, answer) in [
-        (good.as_str(), vec!["snapshot", "settle", "metrics"], "json"),
+        (
+            good.as_str(),
+            vec!["snapshot", "settle", "settle", "metrics"],
+            "json",
+        ),
         (
             "Bearer wrong",
             vec!["snapshot", "settle", "warn"],

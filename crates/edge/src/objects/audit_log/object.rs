@@ -180,8 +180,9 @@ impl DurableObject for AuditLog {
         match op {
             AuditOp::Append { items } => {
                 self.append(&items)?;
-                // A full batch goes at once; a smaller one waits for company.
-                if self.pending()? >= MAX_BATCH {
+                // A full batch goes at once (unless Control is being given
+                // time: backing off); a smaller one waits for company.
+                if self.pending()? >= MAX_BATCH && self.failures.get() == 0 {
                     self.wake_now().await?;
                 } else {
                     self.wake_in(self.flush_ms()).await?;

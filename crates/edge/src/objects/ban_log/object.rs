@@ -37,6 +37,19 @@ struct Value {
     value: f64,
 }
 
+/// What a writes-only ban's row key ends in: a target may carry a ban of
+/// each scope (a permanent writes-only ban and an hour's ban of all its
+/// requests), and neither may overwrite the other.
+const WRITES_SUFFIX: &str = " writes";
+
+/// The row a ban is stored under.
+fn row_key(ban: &BanEntry) -> String {
+    match ban.scope {
+        portcullis_core::ManualBanScope::All => ban.target.clone(),
+        portcullis_core::ManualBanScope::Writes => format!("{}{WRITES_SUFFIX}", ban.target),
+    }
+}
+
 /// The BanLog Durable Object.
 #[durable_object]
 pub struct BanLog {
@@ -106,9 +119,45 @@ impl BanLog {
     }
 
     fn live(&self, rows: Vec<Row>) -> Vec<BanEntry> {
+        self.keyed(rows).into_iter().map(|(_, ban)| ban).collect()
+    }
+
+    /// The live rows' keys with their bans.
+    fn keyed(&self, rows: Vec<Row>) -> Vec<(String, BanEntry)> {
         rows.into_iter()
-            .filter_map(|r| r.entry.and_then(|e| serde_json::from_str(&e).ok()))
+            .filter_map(|r| {
+                let ban = r.entry.and_then(|e| serde_json::from_str(&e).ok())?;
+                Some((r.target, ban))
+            })
             .collect()
+    }
+
+    /// The live ban stored under `key`, if any.
+    fn standing(&self, key: &str) -> Result<Option<BanEntry>> {
+        let rows: Vec<Row> = self
+            .sql()
+            .exec(
+                "SELECT target, entry, version FROM bans WHERE target = ? AND entry IS NOT NULL",
+                vec![key.into()],
+            )?
+            .to_array()?;
+        Ok(self.live(rows).into_iter().next())
+    }
+
+    /// Stores `ban` under its row; unless `replace` (the administrator's
+    /// own ban), a ban never shortens the standing one of its target and
+    /// scope: the later end counts.
+    fn put(
+        &self,
+        mut ban: BanEntry,
+        prefix: Option<&str>,
+        replace: bool,
+    ) -> Result<(i64, BanEntry)> {
+        let key = row_key(&ban);
+        if !replace && let Some(standing) = self.standing(&key)? {
+            ban.until = ban.until.max(standing.until);
+        }
+        Ok((self.write(&key, Some(&ban), prefix)?, ban))
     }
 
     /// Forgets lifted and ended rows far behind the current version.
@@ -135,7 +184,7 @@ impl BanLog {
         now: u64,
     ) -> Result<BanLogAnswer> {
         let prefix = aggregate_prefix(&ban.target, policy);
-        let mut version = self.write(&ban.target, Some(&ban), prefix.as_deref())?;
+        let (mut version, ban) = self.put(ban, prefix.as_deref(), !audit)?;
         let mut entries = Vec::new();
         if audit {
             let detail = json!({ "until": ban.until, "reason": ban.reason });
@@ -154,11 +203,13 @@ impl BanLog {
                     vec![prefix.clone().into()],
                 )?
                 .to_array()?;
-            let members = self.live(rows);
+            let keyed = self.keyed(rows);
+            let members: Vec<BanEntry> = keyed.iter().map(|(_, b)| b.clone()).collect();
             if let Some(ag) = aggregate(prefix, &members, policy, now) {
-                version = self.write(&ag.target, Some(&ag), None)?;
-                for member in &members {
-                    version = self.write(&member.target, None, Some(prefix))?;
+                let (v, ag) = self.put(ag, None, false)?;
+                version = v;
+                for (key, _) in &keyed {
+                    version = self.write(key, None, Some(prefix))?;
                 }
                 let detail =
                     json!({ "until": ag.until, "reason": ag.reason, "members": members.len() });
@@ -174,6 +225,39 @@ impl BanLog {
         audit_log::append(&self.env, entries).await?;
         Ok(BanLogAnswer::Published {
             aggregate: completed,
+        })
+    }
+
+    /// Lifts both scopes' bans of `target`; for an aggregate, names the
+    /// members it had replaced (their clients' records must be lifted too).
+    fn remove(&self, target: &str) -> Result<BanLogAnswer> {
+        let mut found = false;
+        for key in [target.to_owned(), format!("{target}{WRITES_SUFFIX}")] {
+            if self.standing(&key)?.is_some() {
+                self.write(&key, None, None)?;
+                found = true;
+            }
+        }
+        #[derive(serde::Deserialize)]
+        struct Member {
+            target: String,
+        }
+        let members: Vec<Member> = if found {
+            self.sql()
+                .exec(
+                    "SELECT target FROM bans WHERE prefix = ? AND entry IS NULL LIMIT 65536",
+                    vec![target.into()],
+                )?
+                .to_array()?
+        } else {
+            Vec::new()
+        };
+        Ok(BanLogAnswer::Removed {
+            found,
+            members: members
+                .into_iter()
+                .map(|m| m.target.trim_end_matches(WRITES_SUFFIX).to_owned())
+                .collect(),
         })
     }
 
@@ -239,25 +323,12 @@ impl DurableObject for BanLog {
                 self.publish(ban, &policy, audit, now).await?
             }
             BanLogOp::Import { bans } => {
-                for ban in &bans {
-                    self.write(&ban.target, Some(ban), None)?;
+                for ban in bans {
+                    self.put(ban, None, true)?;
                 }
                 BanLogAnswer::Published { aggregate: None }
             }
-            BanLogOp::Remove { target } => {
-                let rows: Vec<Row> = self
-                    .sql()
-                    .exec(
-                        "SELECT target, entry, version FROM bans WHERE target = ? AND entry IS NOT NULL",
-                        vec![target.clone().into()],
-                    )?
-                    .to_array()?;
-                let found = !rows.is_empty();
-                if found {
-                    self.write(&target, None, None)?;
-                }
-                BanLogAnswer::Removed { found }
-            }
+            BanLogOp::Remove { target } => self.remove(&target)?,
             BanLogOp::Since { version } => self.since(version)?,
             BanLogOp::List => {
                 let rows: Vec<Row> = self

@@ -65,10 +65,10 @@ pub(crate) async fn save(store: &Store, ban: &BanEntry, policy: &BanPolicy) -> R
     }
 }
 
-/// Lifts the ban of `target` (as given, or its canonical `key`); whether
-/// there was one.
-pub(crate) async fn remove(store: &Store, target: &str, key: &str) -> Result<bool> {
-    let mut found = false;
+/// Lifts the ban of `target` (as given, or its canonical `key`): whether
+/// there was one, and the members an aggregate had replaced.
+pub(crate) async fn remove(store: &Store, target: &str, key: &str) -> Result<Option<Vec<String>>> {
+    let mut found = None;
     for t in [target, key] {
         let Some(shard) = ban_shard(t) else {
             continue;
@@ -76,10 +76,12 @@ pub(crate) async fn remove(store: &Store, target: &str, key: &str) -> Result<boo
         let op = BanLogOp::Remove {
             target: t.to_owned(),
         };
-        if let Stored::Answer(BanLogAnswer::Removed { found: true }) =
-            ban_log::call(&store.env, &shard, &op).await?
+        if let Stored::Answer(BanLogAnswer::Removed {
+            found: true,
+            members,
+        }) = ban_log::call(&store.env, &shard, &op).await?
         {
-            found = true;
+            found.get_or_insert_with(Vec::new).extend(members);
         }
     }
     Ok(found)

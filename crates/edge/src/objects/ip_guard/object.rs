@@ -62,14 +62,21 @@ impl DurableObject for IpGuard {
                 policy: policy.clone(),
                 audit: !announced_again,
             };
-            ban_log::call(&self.env, &shard, &publish).await?;
+            // The isolate that sent the warning enforces the ban either way;
+            // a failed publication is announced again by the next warning.
+            if let Err(e) = ban_log::call(&self.env, &shard, &publish).await {
+                worker::console_error!("portcullis: publishing the ban of {shard} failed: {e}");
+            }
         }
         if let (GuardOp::Warn { key, ip, kind, .. }, GuardAnswer::Warned { in_window, .. }) =
             (&op, &answer)
         {
             let detail = json!({ "warning": kind, "client": key, "inWindow": in_window });
             let entry = AuditEntry::new(AuditKind::Warning, ip.clone(), detail);
-            audit_log::append(&self.env, vec![entry]).await?;
+            // A lost audit entry must not cost the ban: logged, not fatal.
+            if let Err(e) = audit_log::append(&self.env, vec![entry]).await {
+                worker::console_error!("portcullis: auditing a warning failed: {e}");
+            }
         }
         stub::answer(&Stored::Answer(answer))
     }

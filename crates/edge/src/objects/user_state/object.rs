@@ -57,7 +57,13 @@ impl UserState {
         };
         match control::call(&self.env, &op).await {
             Ok(Stored::Answer(ControlAnswer::Revoked { .. })) => {
-                storage::save(&self.state, "revocation", &Pending::default())
+                // A later change may have stored a later moment meanwhile
+                // (the object takes requests while it waits): only what
+                // Control confirmed is cleared.
+                match self.pending()? {
+                    Some(now) if now.before > pending.before => Ok(()),
+                    _ => storage::save(&self.state, "revocation", &Pending::default()),
+                }
             }
             outcome => {
                 if let Err(e) = outcome {

@@ -104,7 +104,7 @@ fn terms(
 }
 
 /// `POST /bans` with `{"targets": [...], "seconds" | "permanent": true,
-/// "scope"}`: up to 10,000 bans at once (a block list's import). Every
+/// "scope"}`: up to 4,000 bans at once (a block list's import). Every
 /// target must be valid, or none is added.
 async fn import(a: &Admin<'_>, body: &Value, targets: &Value) -> Result<Response> {
     let list = targets
@@ -114,7 +114,7 @@ async fn import(a: &Admin<'_>, body: &Value, targets: &Value) -> Result<Response
         return reply::refusal(&refusal::invalid(
             422,
             "invalid_targets",
-            "`targets` is a list of 1 to 10,000 addresses or CIDR ranges.",
+            "`targets` is a list of 1 to 4,000 addresses or CIDR ranges (at most 64 KB).",
         ));
     };
     let (until, scope) = match terms(a, body) {
@@ -153,24 +153,31 @@ async fn import(a: &Admin<'_>, body: &Value, targets: &Value) -> Result<Response
     reply::json(201, &json!({ "added": list.len() }))
 }
 
-/// `DELETE /bans/<target>`.
+/// `DELETE /bans/<target>`. The client's own record is lifted first (or
+/// its next warning would find it still banned and publish the ban again),
+/// then the ban; lifting an aggregate lifts the records of the members it
+/// had replaced too.
 pub(crate) async fn remove(a: &Admin<'_>, target: &str) -> Result<Response> {
     let key = canonical_target(target).unwrap_or_else(|| target.to_owned());
-    let removed = match bans::remove(a.store, target, &key).await {
-        Ok(removed) => removed,
+    if let Stored::Unreadable { .. } = ip_guard::call(a.env(), &key, &GuardOp::Lift).await? {
+        return reply::refusal(&refusal::state_unavailable());
+    }
+    let members = match bans::remove(a.store, target, &key).await {
+        Ok(Some(members)) => members,
+        Ok(None) => return reply::refusal(&refusal::invalid(404, "not_found", "No such ban.")),
         Err(e) => {
             worker::console_error!("portcullis: lifting a ban failed: {e}");
             return reply::refusal(&refusal::state_unavailable());
         }
     };
-    if !removed {
-        return reply::refusal(&refusal::invalid(404, "not_found", "No such ban."));
+    for member in &members {
+        if let Err(e) = ip_guard::call(a.env(), member, &GuardOp::Lift).await {
+            worker::console_error!("portcullis: lifting {member}'s record failed: {e}");
+        }
     }
-    // The client's own record must forget the ban too, or its next warning
-    // would find it still banned and never re-ban.
-    if let Stored::Unreadable { .. } = ip_guard::call(a.env(), &key, &GuardOp::Lift).await? {
-        return reply::refusal(&refusal::state_unavailable());
-    }
-    a.audit(AuditKind::BanRemoved, json!({ "target": target }))?;
+    a.audit(
+        AuditKind::BanRemoved,
+        json!({ "target": target, "members": members.len() }),
+    )?;
     reply::json(200, &json!({ "removed": target }))
 }
