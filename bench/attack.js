@@ -27,20 +27,13 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { adminJson, signIn, startEdge, startOrigin } from "../tests/support/edge.js";
-import { toMs, wrkVersion } from "./wrk.js";
+import { opt, toMs, wrkVersion } from "./wrk.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const SHORT = process.argv.includes("--short");
 // --only=logins|attack|bans runs one part (for looking into it).
 const ONLY = process.argv.find((x) => x.startsWith("--only="))?.slice(7);
 const part = (name) => !ONLY || ONLY === name;
-function opt(name, fallback) {
-  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
-  if (!a) return fallback;
-  const v = Number(a.slice(name.length + 3));
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} must be a positive number`);
-  return v;
-}
 const ATTACK_SECONDS = opt("attack", SHORT ? 6 : 30);
 const VISITOR_SECONDS = opt("visitor", 10);
 const ROUNDS = opt("rounds", 3);

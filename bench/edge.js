@@ -40,7 +40,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { fileURLToPath } from "node:url";
 import os from "node:os";
 import path from "node:path";
-import { toMs, wrkVersion } from "./wrk.js";
+import { opt, toMs, wrkVersion } from "./wrk.js";
 
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -72,13 +72,6 @@ if (process.argv[2] === "--origin") {
 // ---------------------------------------------------------------------------
 // Driver.
 
-function opt(name, fallback) {
-  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
-  if (!a) return fallback;
-  const v = Number(a.slice(name.length + 3));
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} must be a positive number`);
-  return v;
-}
 
 const cleanups = [];
 async function cleanup() {

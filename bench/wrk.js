@@ -1,6 +1,15 @@
-// What the benchmarks share about wrk: its version line and its latency
-// units.
+// What the benchmarks share: their numeric options, wrk's version line and
+// its latency units.
 import { execFileSync } from "node:child_process";
+
+/** The number given as `--name=N` (positive), or `fallback`. */
+export function opt(name, fallback) {
+  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
+  if (!a) return fallback;
+  const v = Number(a.slice(name.length + 3));
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} must be a positive number`);
+  return v;
+}
 
 /** wrk's banner line; throws when wrk is missing (`bash scripts/setup.sh` installs it). */
 export function wrkVersion() {

@@ -59,13 +59,17 @@ pub(crate) fn spawn(ctx: &Context, key: String, work: impl Future<Output = ()> +
 }
 
 fn waiting(key: Option<&str>) -> bool {
-    let now = crate::clock::now_millis();
-    let live = |since: u64| now.saturating_sub(since) < STALE_MS;
     PENDING.with(|p| {
         let p = p.borrow();
+        // Every request asks: the clock is read only when something is pending.
+        if p.is_empty() {
+            return false;
+        }
+        let now = crate::clock::now_millis();
+        let live = |since: &u64| now.saturating_sub(*since) < STALE_MS;
         match key {
-            Some(key) => p.get(key).is_some_and(|(_, since)| live(*since)),
-            None => p.values().any(|(_, since)| live(*since)),
+            Some(key) => p.get(key).is_some_and(|(_, since)| live(since)),
+            None => p.values().any(|(_, since)| live(since)),
         }
     })
 }

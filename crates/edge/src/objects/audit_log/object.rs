@@ -177,20 +177,24 @@ impl DurableObject for AuditLog {
             Err(refusal) => return Ok(refusal),
         };
         self.init()?;
-        match op {
+        let pending = match op {
             AuditOp::Append { items } => {
                 self.append(&items)?;
+                let pending = self.pending()?;
                 // A full batch goes at once (unless Control is being given
                 // time: backing off); a smaller one waits for company.
-                if self.pending()? >= MAX_BATCH && self.failures.get() == 0 {
+                if pending >= MAX_BATCH && self.failures.get() == 0 {
                     self.wake_now().await?;
                 } else {
                     self.wake_in(self.flush_ms()).await?;
                 }
+                pending
             }
-            AuditOp::Flush => self.deliver_or_retry().await?,
-        }
-        let pending = self.pending()?;
+            AuditOp::Flush => {
+                self.deliver_or_retry().await?;
+                self.pending()?
+            }
+        };
         stub::answer(&Stored::Answer(AuditAnswer::Done { pending }))
     }
 

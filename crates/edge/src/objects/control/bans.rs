@@ -69,7 +69,12 @@ pub(crate) async fn save(store: &Store, ban: &BanEntry, policy: &BanPolicy) -> R
 /// there was one, and the members an aggregate had replaced.
 pub(crate) async fn remove(store: &Store, target: &str, key: &str) -> Result<Option<Vec<String>>> {
     let mut found = None;
-    for t in [target, key] {
+    let spellings: &[&str] = if target == key {
+        &[key]
+    } else {
+        &[target, key]
+    };
+    for &t in spellings {
         let Some(shard) = ban_shard(t) else {
             continue;
         };
