@@ -3,7 +3,13 @@
 // Worker, both on the same workerd (Miniflare 4), driven directly through
 // Miniflare's own socket by the same load generator (wrk) in the same run.
 //
-//   node bench/edge.js [--duration=10] [--connections=32] [--threads=2] [--warmup=2] [--rounds=3]
+//   node bench/edge.js [--duration=10] [--connections=32] [--threads=2] [--warmup=2] [--rounds=3] [--rate-limits]
+//
+// --rate-limits adds two more of our Workers to each round: "unmatched"
+// (a rate limit rule on another path: the hot path must not pay for it)
+// and "matched" (a token-bucket rule on the benchmark's path, keyed by the
+// client address, never refusing: its added cost is one RateLimiter
+// Durable Object request per request).
 //
 // Each Worker forwards GET /app/hello?x=1 to a tiny origin (a Node http
 // server in a child process, ~1 KB of text). The request carries
@@ -193,6 +199,14 @@ function runWrk(url, { threads, connections, duration }, cookie) {
   });
 }
 
+const OURS = new Set(["ours", "unmatched", "matched"]);
+const APP_KEY = "k".repeat(40);
+/** The rate limit rule each of our kinds is given (none for "ours"). */
+const RULES = {
+  unmatched: { id: "other", match: { path: "/api/*" }, key: "ip", algorithm: "token-bucket", limit: 1_000_000, windowSeconds: 1 },
+  matched: { id: "bench", match: { path: "/app/*", methods: ["GET"] }, key: "ip", algorithm: "token-bucket", limit: 1_000_000, windowSeconds: 1 },
+};
+
 async function startWorker(kind, originUrl, persistDir) {
   const { Miniflare } = await import("miniflare");
   const common = {
@@ -200,7 +214,7 @@ async function startWorker(kind, originUrl, persistDir) {
     // Workerd's own stdout/stderr (the Workers' console) to ours.
     handleRuntimeStdio(stdout, stderr) { stdout.pipe(process.stdout); stderr.pipe(process.stderr); },
   };
-  const options = kind === "ours"
+  const options = OURS.has(kind)
     ? {
       ...common,
       scriptPath: at("crates/edge/build/index.js"),
@@ -208,7 +222,7 @@ async function startWorker(kind, originUrl, persistDir) {
       modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
       bindings: {
         ORIGIN_URL: originUrl,
-        APPLICATION_KEY: "k".repeat(40),
+        APPLICATION_KEY: APP_KEY,
         JWT_SECRET,
         PORTCULLIS_PRESET: "owasp-asvs-l2",
         ...(process.env.PORTCULLIS_CACHE_SECONDS ? { PORTCULLIS_CACHE_SECONDS: process.env.PORTCULLIS_CACHE_SECONDS } : {}),
@@ -220,6 +234,7 @@ async function startWorker(kind, originUrl, persistDir) {
         USER: { className: "UserState", useSQLite: true },
         BAN_LOG: { className: "BanLog", useSQLite: true },
         AUDIT_LOG: { className: "AuditLog", useSQLite: true },
+        RATE_LIMITER: { className: "RateLimiter", useSQLite: true },
       },
       durableObjectsPersist: persistDir,
     }
@@ -234,6 +249,14 @@ async function startWorker(kind, originUrl, persistDir) {
   const dispose = async () => { if (!disposed) { disposed = true; await mf.dispose(); } };
   cleanups.push(dispose);
   const url = await mf.ready;
+  if (RULES[kind]) {
+    const r = await fetch(new URL("/__portcullis/admin/settings", url), {
+      method: "PATCH",
+      headers: { Authorization: `Bearer ${APP_KEY}`, "content-type": "application/json", "CF-Connecting-IP": "100.64.0.1" },
+      body: JSON.stringify({ rateLimits: [RULES[kind]] }),
+    });
+    if (r.status !== 200) throw new Error(`${kind}: setting the rate limit answered ${r.status}: ${await r.text()}`);
+  }
   return {
     url,
     async dispose() { await dispose(); cleanups.splice(cleanups.indexOf(dispose), 1); },
@@ -255,7 +278,9 @@ async function warm(kind, url, cookie) {
     }
     last = r;
   }
-  if (kind === "ours") {
+  if (kind === "matched" && !last.headers.get("ratelimit")) throw new Error("matched: the answer lacks RateLimit");
+  if (kind !== "matched" && last.headers.get("ratelimit")) throw new Error(`${kind}: a rule counted the request`);
+  if (OURS.has(kind)) {
     const missing = SECURITY_HEADERS.filter((h) => !last.headers.get(h));
     if (missing.length) throw new Error(`ours: the response lacks ${missing.join(", ")}; it did not go through the checks`);
     if (last.headers.get("x-content-type-options") !== "nosniff") {
@@ -322,13 +347,14 @@ async function main() {
   cleanups.push(() => rmSync(persistRoot, { recursive: true, force: true }));
 
   const rounds = Math.round(opt("rounds", 3));
-  const order = Array.from({ length: rounds }, () => ["peer", "ours"]).flat();
+  const kinds = process.argv.includes("--rate-limits") ? ["peer", "ours", "unmatched", "matched"] : ["peer", "ours"];
+  const order = Array.from({ length: rounds }, () => kinds).flat();
   const runs = [];
   const cookie = sessionCookie();
   let headersSeen;
   console.log("");
   for (const [i, kind] of order.entries()) {
-    const round = (i >> 1) + 1;
+    const round = Math.floor(i / kinds.length) + 1;
     const worker = await startWorker(kind, origin.url, path.join(persistRoot, `run${i}`));
     try {
       const headers = await warm(kind, worker.url, cookie);
@@ -356,7 +382,7 @@ async function main() {
   }
 
   const summary = {};
-  for (const kind of ["peer", "ours"]) {
+  for (const kind of kinds) {
     const rs = runs.filter((r) => r.worker === kind);
     summary[kind] = {
       best_rps: Math.max(...rs.map((r) => r.rps)),
@@ -381,10 +407,10 @@ async function main() {
   const pc = (x) => `${(x * 100).toFixed(1)}%`;
   const ok = (b) => (b ? "yes" : "NO");
   console.log("");
-  console.log("worker   best req/s   median req/s   median p50   median p99   workerd CPU/req");
-  for (const kind of ["peer", "ours"]) {
+  console.log("worker      best req/s   median req/s   median p50   median p99   workerd CPU/req");
+  for (const kind of kinds) {
     const s = summary[kind];
-    console.log(`${kind.padEnd(6)}   ${fmt(s.best_rps).padStart(10)}   ${fmt(s.median_rps).padStart(12)}   ` +
+    console.log(`${kind.padEnd(9)}   ${fmt(s.best_rps).padStart(10)}   ${fmt(s.median_rps).padStart(12)}   ` +
       `${s.median_p50_ms.toFixed(2).padStart(7)} ms   ${s.median_p99_ms.toFixed(2).padStart(7)} ms   ` +
       (s.median_workerd_cpu_us === null ? "n/a" : `${s.median_workerd_cpu_us.toFixed(0).padStart(7)} us`));
   }
@@ -397,6 +423,16 @@ async function main() {
     console.log(`workerd CPU per request (all of Miniflare's workerd: entry, outbound and the Worker): ` +
       `ours ${summary.ours.median_workerd_cpu_us.toFixed(0)} us, peer ${summary.peer.median_workerd_cpu_us.toFixed(0)} us ` +
       `(x${ratio.workerdCpu.toFixed(2)}, +${(summary.ours.median_workerd_cpu_us - summary.peer.median_workerd_cpu_us).toFixed(0)} us)`);
+  }
+  for (const kind of kinds.filter((k) => k === "unmatched" || k === "matched")) {
+    const s = summary[kind];
+    const vsPeer = s.median_rps / summary.peer.median_rps;
+    const vsOurs = s.median_rps / summary.ours.median_rps;
+    ratio[kind] = { vsPeer, vsOurs };
+    const cpu = s.median_workerd_cpu_us === null ? "" :
+      `, workerd CPU ${s.median_workerd_cpu_us >= summary.ours.median_workerd_cpu_us ? "+" : ""}${(s.median_workerd_cpu_us - summary.ours.median_workerd_cpu_us).toFixed(0)} us a request against ours`;
+    console.log(`rate limit ${kind === "matched" ? "matched (one rule counting every request)" : "on another path (counting none)"}: ` +
+      `median ${pc(vsPeer)} of the peer, ${pc(vsOurs)} of ours without rules${cpu}`);
   }
   console.log("");
   console.log(`bundle gzip -9: index_bg.wasm ${mb(bundle.wasm.gzip)} (raw ${mb(bundle.wasm.raw)}) + ` +

@@ -130,6 +130,63 @@ test("ban an address and see it blocked, unban it; unlock an account", async () 
   assert.deepEqual(expectedProblems(problems), []);
 });
 
+test("rate limits: add a rule and see it enforced, edit it, an invalid one saves nothing, delete it", async () => {
+  const { page, problems } = await open("/admin.html#ratelimits");
+  await signIn(page);
+  await page.waitForSelector("#rules-table, p#rules-table");
+  assert.equal(await page.textContent("p#rules-table"), "No rate limits.");
+  await page.fill("#rule-id", "api");
+  await page.fill("#rule-path", "/api/*");
+  await page.fill("#rule-methods", "get");
+  await page.fill("#rule-key", "header:X-API-Key");
+  await page.selectOption("#rule-algorithm", "token-bucket");
+  await page.fill("#rule-limit", "2");
+  await page.fill("#rule-windowSeconds", "600");
+  await page.click("#rule-save");
+  await page.waitForSelector('#rules-table tr[data-rule="api"]');
+  const hit = async () => {
+    const r = await edge.request("/api/things", { ip: "198.18.21.1", headers: { "X-API-Key": "console-key" } });
+    await r.arrayBuffer();
+    return r.status;
+  };
+  assert.notEqual(await hit(), 429);
+  assert.notEqual(await hit(), 429);
+  assert.equal(await hit(), 429);
+  let settings = await (await edge.admin("/settings")).json();
+  assert.deepEqual(settings.policy.rateLimits[0].match, { path: "/api/*", methods: ["GET"] });
+
+  // An invalid limit is shown with the edge's message; nothing is saved.
+  await page.click('[data-edit-rule="api"]');
+  await page.fill("#rule-limit", "0");
+  await page.click("#rule-save");
+  await page.waitForSelector("#rule-error:not([hidden])");
+  assert.match(await page.textContent("#rule-error"), /limit/);
+  settings = await (await edge.admin("/settings")).json();
+  assert.equal(settings.policy.rateLimits[0].limit, 2, "nothing saved");
+
+  // Edit: another algorithm (its buckets start afresh) and a limit of 5.
+  await page.fill("#rule-limit", "5");
+  await page.selectOption("#rule-algorithm", "sliding-window");
+  await page.click("#rule-save");
+  await page.waitForSelector("#rule-status[data-outcome=saved]");
+  await page.waitForSelector('#rules-table tr[data-rule="api"] td:has-text("5 /")');
+  assert.notEqual(await hit(), 429, "the edited rule applies at once");
+  settings = await (await edge.admin("/settings")).json();
+  assert.equal(settings.policy.rateLimits.length, 1, "edited in place");
+  assert.equal(settings.policy.rateLimits[0].algorithm, "sliding-window");
+
+  await page.click('[data-delete-rule="api"]');
+  await page.waitForSelector('#rules-table tr[data-rule="api"]', { state: "detached" });
+  assert.deepEqual((await (await edge.admin("/settings")).json()).policy.rateLimits, []);
+  assert.deepEqual(expectedProblems(problems), []);
+
+  const cs = await open("/admin.html?locale=cs#ratelimits");
+  await signIn(cs.page);
+  assert.equal(await cs.page.textContent("#tab-ratelimits"), "Omezení počtu požadavků");
+  assert.match(await cs.page.textContent('[data-rule-field="key"] label'), /Počítá se podle/);
+  assert.deepEqual(expectedProblems(cs.problems), []);
+});
+
 test("rotating a secret asks first and says who is signed out; secrets never appear", async () => {
   const { page, problems } = await open("/admin.html#sessions");
   await signIn(page);

@@ -161,6 +161,27 @@ export const SECTIONS = [
   },
 ];
 
+/**
+ * The "Rate limits" section: help for each field of a rule (the policy's
+ * `rateLimits` array, saved whole).
+ */
+export const RATE_LIMITS = {
+  intro: {
+    en: "Each rule counts the requests to a path by a key, exactly across the whole edge. A request over the limit gets 429 with Retry-After, or must solve the CAPTCHA. Requests without the key share one bucket.",
+    cs: "Každé pravidlo počítá požadavky na cestu podle klíče, přesně v celé bráně. Požadavek nad limit dostane 429 s Retry-After, nebo musí vyřešit CAPTCHA. Požadavky bez klíče sdílejí jeden společný limit.",
+  },
+  fields: {
+    id: { en: "Name (letters, digits, _ . -); shown in the RateLimit headers and the audit log.", cs: "Název (písmena, číslice, _ . -); uvádí se v hlavičkách RateLimit a v auditním záznamu." },
+    path: { en: "Path it counts (a trailing * matches everything under it).", cs: "Cesta, kterou počítá (hvězdička na konci zahrne vše pod ní)." },
+    methods: { en: "Methods, separated by commas (empty: every method; GET includes HEAD).", cs: "Metody oddělené čárkami (prázdné: všechny; GET zahrnuje HEAD)." },
+    key: { en: "Counted by: ip, user, header:NAME, cookie:NAME or query:NAME.", cs: "Počítá se podle: ip, user, header:NÁZEV, cookie:NÁZEV nebo query:NÁZEV." },
+    algorithm: { en: "sliding-window: at most the limit in any window. token-bucket: bursts up to the limit, refilled steadily.", cs: "sliding-window: nejvýše limit v libovolném okně. token-bucket: nárazově až do limitu, průběžně doplňováno." },
+    limit: { en: "Requests allowed per window.", cs: "Povolený počet požadavků za okno." },
+    windowSeconds: { en: "The window, in seconds.", cs: "Okno v sekundách." },
+    action: { en: "Over the limit: deny (429), or captcha (form posts may pass by solving it; others are denied).", cs: "Nad limit: deny (429), nebo captcha (odeslané formuláře projdou po vyřešení; ostatní se odmítnou)." },
+  },
+};
+
 /** What rotating or replacing each write-only secret does. */
 export const SECRETS = {
   jwtSecret: {
@@ -256,6 +277,15 @@ export const UI = {
     attempts: "Attempts",
     lastError: "Last error",
     audit: "Audit",
+    rateLimits: "Rate limits",
+    rulesHeading: "Rules",
+    noRules: "No rate limits.",
+    addRule: "Add rule",
+    saveRule: "Save rule",
+    editRule: "Edit",
+    deleteRule: "Delete",
+    ruleSaved: "Saved.",
+    ruleColumns: ["Name", "Path", "Methods", "Key", "Algorithm", "Limit", "Over the limit"],
   },
   cs: {
     title: "Nastavení zabezpečení · Portcullis",
@@ -322,5 +352,14 @@ export const UI = {
     attempts: "Pokusy",
     lastError: "Poslední chyba",
     audit: "Audit",
+    rateLimits: "Omezení počtu požadavků",
+    rulesHeading: "Pravidla",
+    noRules: "Žádná omezení.",
+    addRule: "Přidat pravidlo",
+    saveRule: "Uložit pravidlo",
+    editRule: "Upravit",
+    deleteRule: "Smazat",
+    ruleSaved: "Uloženo.",
+    ruleColumns: ["Název", "Cesta", "Metody", "Klíč", "Algoritmus", "Limit", "Nad limit"],
   },
 };

@@ -12,7 +12,7 @@
 // Hooks for tests: body[data-state] "signed-out" | "signed-in";
 // [data-path="<setting>"] rows with .field-error; #save-<section>,
 // #status-<section>; #bans-table, #locked-table, #audit-table, #chart.
-import { SECRETS, SECTIONS, UI } from "/admin-text.js";
+import { RATE_LIMITS, SECRETS, SECTIONS, UI } from "/admin-text.js";
 import { TEXT, localizeNav } from "/i18n.js";
 
 const API = "/__portcullis/admin";
@@ -416,6 +416,110 @@ async function auditSection() {
   return section;
 }
 
+// ---- rate limits --------------------------------------------------------------------
+
+const RULE_FIELDS = ["id", "path", "methods", "key", "algorithm", "limit", "windowSeconds", "action"];
+
+function ruleInput(name) {
+  const id = `rule-${name}`;
+  if (name === "algorithm") return el("select", { id }, ["sliding-window", "token-bucket"].map((o) => el("option", { value: o, text: o })));
+  if (name === "action") return el("select", { id }, ["deny", "captcha"].map((o) => el("option", { value: o, text: o })));
+  if (name === "limit" || name === "windowSeconds") return el("input", { id, type: "number", step: "1", value: name === "limit" ? 100 : 60 });
+  return el("input", { id, type: "text", spellcheck: "false", placeholder: { id: "api", path: "/api/*", methods: "GET, POST", key: "header:X-API-Key" }[name] });
+}
+
+/** The rule the form holds, in the policy's shape. */
+function ruleFromForm() {
+  const value = (name) => $(`rule-${name}`).value.trim();
+  const methods = value("methods").split(",").map((m) => m.trim().toUpperCase()).filter(Boolean);
+  return {
+    id: value("id"),
+    match: { path: value("path"), ...(methods.length ? { methods } : {}) },
+    key: value("key"),
+    algorithm: value("algorithm"),
+    limit: Number(value("limit")),
+    windowSeconds: Number(value("windowSeconds")),
+    action: value("action"),
+  };
+}
+
+function fillForm(rule) {
+  const values = { id: rule.id, path: rule.match.path, methods: (rule.match.methods ?? []).join(", "), key: rule.key, algorithm: rule.algorithm, limit: rule.limit, windowSeconds: rule.windowSeconds, action: rule.action ?? "deny" };
+  for (const name of RULE_FIELDS) $(`rule-${name}`).value = values[name];
+}
+
+function rateLimitsSection() {
+  const section = el("section", { class: "section", "data-section": "ratelimits", hidden: true });
+  const list = el("div");
+  const status = el("p", { class: "hint", id: "rule-status", role: "status" });
+  const error = el("p", { class: "field-error", id: "rule-error", role: "alert", hidden: true });
+  let editing = null; // the index of the rule being edited, or null for a new one
+  const rules = () => settings.policy.rateLimits ?? [];
+
+  /** Saves the whole array; shows the edge's message (naming the field) when refused. */
+  const save = async (next) => {
+    error.hidden = true;
+    const { status: code, data } = await api("/settings", { method: "PATCH", body: { rateLimits: next } });
+    if (code !== 200) {
+      error.textContent = data.message ?? data.error ?? `HTTP ${code}`;
+      error.hidden = false;
+      status.textContent = tx.notSaved;
+      status.dataset.outcome = "error";
+      return false;
+    }
+    settings.policy = data.policy;
+    status.textContent = tx.ruleSaved;
+    status.dataset.outcome = "saved";
+    render();
+    return true;
+  };
+  const render = () => {
+    const rows = rules().map((r, i) => {
+      const edit = el("button", { type: "button", class: "ghost", "data-edit-rule": r.id, text: tx.editRule });
+      edit.addEventListener("click", () => {
+        editing = i;
+        fillForm(r);
+        $("rule-save").textContent = tx.saveRule;
+      });
+      const remove = el("button", { type: "button", class: "ghost", "data-delete-rule": r.id, text: tx.deleteRule });
+      remove.addEventListener("click", () => save(rules().filter((_, j) => j !== i)));
+      return el("tr", { "data-rule": r.id },
+        el("td", {}, el("code", { text: r.id })), el("td", {}, el("code", { text: r.match.path })),
+        el("td", { text: (r.match.methods ?? []).join(", ") || "*" }), el("td", {}, el("code", { text: r.key })),
+        el("td", { text: r.algorithm }), el("td", { text: `${r.limit} / ${human(r.windowSeconds)}` }),
+        el("td", { text: r.action ?? "deny" }), el("td", {}, edit, remove));
+    });
+    list.replaceChildren(table("rules-table", [...tx.ruleColumns, ""], rows, tx.noRules));
+  };
+  refreshers.set("ratelimits", async () => render());
+  const fields = RULE_FIELDS.map((name) => {
+    const control = ruleInput(name);
+    return el("div", { class: "setting", "data-rule-field": name },
+      el("label", { for: control.id, text: RATE_LIMITS.fields[name][locale] }), control);
+  });
+  const submit = el("button", { type: "submit", class: "primary", id: "rule-save", text: tx.addRule });
+  const cancel = el("button", { type: "button", class: "ghost", id: "rule-cancel", text: tx.cancel });
+  const form = el("form", { class: "card settings-form", id: "form-ratelimits", novalidate: true },
+    el("h2", { class: "card-heading", text: tx.rateLimits }),
+    el("p", { class: "hint", text: RATE_LIMITS.intro[locale] }),
+    fields, error,
+    el("div", { class: "tools-row" }, submit, cancel, status));
+  const reset = () => {
+    editing = null;
+    form.reset();
+    submit.textContent = tx.addRule;
+  };
+  cancel.addEventListener("click", reset);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const rule = ruleFromForm();
+    const next = editing === null ? [...rules(), rule] : rules().map((r, i) => (i === editing ? rule : r));
+    if (await save(next)) reset();
+  });
+  section.append(el("div", { class: "card panel", id: "rules-panel" }, el("h2", { class: "card-heading", text: tx.rulesHeading }), list), form);
+  return section;
+}
+
 // ---- the console --------------------------------------------------------------------
 
 async function settingsSection(spec) {
@@ -452,13 +556,14 @@ async function openConsole() {
   const sections = $("sections");
   tabs.replaceChildren();
   sections.replaceChildren();
-  const all = [...SECTIONS.map((s) => ({ id: s.id, title: s.title[locale] })), { id: "audit", title: tx.audit }];
+  const all = [...SECTIONS.map((s) => ({ id: s.id, title: s.title[locale] })), { id: "ratelimits", title: tx.rateLimits }, { id: "audit", title: tx.audit }];
   for (const { id, title } of all) {
     const tab = el("button", { type: "button", "data-tab": id, id: `tab-${id}`, text: title });
     tab.addEventListener("click", () => show(id));
     tabs.append(tab);
   }
   for (const spec of SECTIONS) sections.append(await settingsSection(spec));
+  sections.append(rateLimitsSection());
   sections.append(await auditSection());
   $("signin").hidden = true;
   $("console").hidden = false;

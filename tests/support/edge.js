@@ -129,6 +129,7 @@ export async function startEdge({ origin, policy = {}, persist = mkdtempSync(joi
       USER: { className: "UserState", useSQLite: true },
       BAN_LOG: { className: "BanLog", useSQLite: true },
       AUDIT_LOG: { className: "AuditLog", useSQLite: true },
+      RATE_LIMITER: { className: "RateLimiter", useSQLite: true },
     },
   };
   const switchWorker = {

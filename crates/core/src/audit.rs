@@ -53,6 +53,8 @@ pub enum AuditKind {
     StateUnreadable,
     /// An administrator cleared a stored record.
     RecordCleared,
+    /// A rate limit refused a request (its rule and the key's hash).
+    RateLimited,
 }
 
 impl AuditKind {
@@ -77,6 +79,7 @@ impl AuditKind {
             Self::FraudFeedFailed => "fraudFeedFailed",
             Self::StateUnreadable => "stateUnreadable",
             Self::RecordCleared => "recordCleared",
+            Self::RateLimited => "rateLimited",
         }
     }
 }

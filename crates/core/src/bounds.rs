@@ -31,7 +31,7 @@ const fn bound(field: &'static str, min: u64, max: u64) -> Bound {
 }
 
 /// Every number of the policy document.
-pub const BOUNDS: [Bound; 45] = [
+pub const BOUNDS: [Bound; 47] = [
     bound("passwords.minLength", 1, 4096),
     bound("passwords.maxLength", 1, 4096),
     bound("passwords.minCharacterClasses", 0, 4),
@@ -80,6 +80,8 @@ pub const BOUNDS: [Bound; 45] = [
     bound("audit.retentionSeconds", 1, MAX_SECONDS),
     bound("webhooks.maxAttempts", 1, 50),
     bound("webhooks.retryBaseSeconds", 1, 3600),
+    bound("rateLimits[].limit", 1, 1_000_000),
+    bound("rateLimits[].windowSeconds", 1, 30 * 86_400),
     bound("version", 1, 1),
 ];
 

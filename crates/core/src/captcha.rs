@@ -91,6 +91,11 @@ pub(crate) fn required_for(
     failed_logins: u32,
 ) -> bool {
     let settings = &policy.captcha;
+    // A rate limit's `captcha` action asks for the configured CAPTCHA
+    // whatever its pages say.
+    if page == CaptchaPage::RateLimit {
+        return settings.enabled && has_secret && token_field(settings.provider).is_some();
+    }
     if page == CaptchaPage::ProbationAction
         && policy.probation.captcha
         && settings.enabled

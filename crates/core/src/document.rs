@@ -59,7 +59,7 @@ impl Field {
 }
 
 /// Top-level sections of the policy document.
-const SECTIONS: [&str; 13] = [
+const SECTIONS: [&str; 14] = [
     "version",
     "passwords",
     "login",
@@ -73,6 +73,7 @@ const SECTIONS: [&str; 13] = [
     "routes",
     "audit",
     "webhooks",
+    "rateLimits",
 ];
 
 fn wrong_type(field: &str, expected: &str, got: &Field) -> Error {

@@ -229,6 +229,16 @@ fn pick<'a>(
     }
 }
 
+/// The one value of query parameter `name`, read the way every origin
+/// reads it (a rate limit's key): `None` when absent; refused when a
+/// duplicate, a `;`, or a name PHP or qs folds into it could read as
+/// another value.
+pub(crate) fn checked_query_value(req: &Request, name: &str) -> Result<Option<String>, Refusal> {
+    let folded = [fold(name)];
+    let query = urlencoded_checked(req.query(), &folded)?;
+    pick(name, matching(&query, &folded[0]), std::iter::empty())
+}
+
 /// Whether the query carries any of `names` under a spelling an origin
 /// may read as it.
 pub(crate) fn query_carries(req: &Request, names: &[&str]) -> bool {

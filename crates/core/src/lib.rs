@@ -65,6 +65,7 @@ mod policy;
 mod presets;
 mod probation;
 mod ranges;
+pub mod ratelimit;
 pub mod records;
 pub mod refusal;
 mod request;

@@ -201,6 +201,18 @@ pub(crate) fn percent_decode_component(raw: &str) -> String {
     }
 }
 
+/// A policy path setting: starts with `/`, no whitespace or control
+/// characters; the error names `field`.
+pub(crate) fn check_path(field: &str, path: &str) -> Result<(), crate::error::Error> {
+    if !path.starts_with('/') || path.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(crate::error::Error::invalid(
+            field,
+            format!("must be a path starting with `/` without spaces, got `{path}`"),
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

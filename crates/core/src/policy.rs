@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
+use crate::paths::check_path;
 
 /// The version of the policy document this build reads and writes.
 pub const POLICY_VERSION: u32 = 1;
@@ -49,6 +50,8 @@ pub struct Policy {
     pub audit: AuditPolicy,
     /// Signed webhooks for security events. Defaults to [`WebhookPolicy::default`].
     pub webhooks: WebhookPolicy,
+    /// Rate limits by any key, at most 32 rules (see `ratelimit`). Defaults to none.
+    pub rate_limits: Vec<crate::ratelimit::RateLimitRule>,
 }
 
 impl Default for Policy {
@@ -67,6 +70,7 @@ impl Default for Policy {
             routes: RoutePolicy::default(),
             audit: AuditPolicy::default(),
             webhooks: WebhookPolicy::default(),
+            rate_limits: Vec::new(),
         }
     }
 }
@@ -131,7 +135,8 @@ impl Policy {
         self.probation.validate()?;
         self.routes.validate()?;
         at_least("audit.retentionSeconds", self.audit.retention_seconds, 1)?;
-        self.webhooks.validate()
+        self.webhooks.validate()?;
+        crate::ratelimit::validate(&self.rate_limits)
     }
 }
 
@@ -168,16 +173,6 @@ fn in_range(field: &str, value: u64, min: u64, max: u64) -> Result<(), Error> {
         return Err(Error::invalid(
             field,
             format!("must be between {min} and {max}, got {value}"),
-        ));
-    }
-    Ok(())
-}
-
-fn check_path(field: &str, path: &str) -> Result<(), Error> {
-    if !path.starts_with('/') || path.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(Error::invalid(
-            field,
-            format!("must be a path starting with `/` without spaces, got `{path}`"),
         ));
     }
     Ok(())
@@ -813,6 +808,9 @@ pub enum CaptchaPage {
     /// A probation-limited action of an account on probation (also asked
     /// for by `probation.captcha`).
     ProbationAction,
+    /// A request over a rate limit whose action is `captcha` (asked for by
+    /// the rule, not by this list).
+    RateLimit,
 }
 
 /// CAPTCHA: the browser renders the provider's widget, the edge verifies.

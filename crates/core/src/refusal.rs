@@ -400,6 +400,15 @@ pub fn probation_limit(action: &str, limit_per_day: u32, retry_after: u64) -> Re
     .retry_after(retry_after)
 }
 
+/// 429: a request over rate limit `rule`; `Retry-After` says when one
+/// fits again.
+pub fn rate_limited(rule: &str, retry_after: u64) -> Refusal {
+    Refusal::new(429, "rate_limited", "Too many requests; try again later.")
+        .with("rule", rule)
+        .with("retryAfter", retry_after)
+        .retry_after(retry_after)
+}
+
 /// 429: a search page past the cap.
 pub fn search_page_capped(max_pages: u32) -> Refusal {
     Refusal::new(

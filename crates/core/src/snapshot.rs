@@ -76,6 +76,8 @@ pub struct Routes {
     pub protected: PathPatterns,
     /// Paths whose bodies the upload rules check.
     pub uploads: PathPatterns,
+    /// The rate limit rules, prepared.
+    pub rate_limits: Vec<crate::ratelimit::CompiledRule>,
 }
 
 impl Routes {
@@ -90,6 +92,7 @@ impl Routes {
             change_password: key(&r.change_password),
             protected: PathPatterns::new(&r.protected),
             uploads: PathPatterns::new(&policy.uploads.paths),
+            rate_limits: crate::ratelimit::compile(&policy.rate_limits),
         }
     }
 }

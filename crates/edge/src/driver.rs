@@ -22,6 +22,7 @@ use crate::objects::audit_log::client as audit_log;
 use crate::objects::ban_log::client as ban_log;
 use crate::objects::control::client as control;
 use crate::objects::ip_guard::client as ip_guard;
+use crate::objects::rate_limiter::client as rate_limiter;
 use crate::objects::stub;
 use crate::objects::user_state::client as user_state;
 use crate::pending;
@@ -83,6 +84,7 @@ impl Run<'_> {
             Step::Snapshot => self.snapshot(false).await,
             Step::FreshSnapshot => self.snapshot(true).await,
             Step::BotScore => Input::BotScore(request::bot_score(self.req)),
+            Step::Headers => Input::Headers(request::headers(self.req)),
             Step::ReadBody => match request::body(self.req).await {
                 Ok(body) => Input::Body(body),
                 Err(e) => failed("reading the body", &e),
@@ -261,6 +263,9 @@ async fn ask(env: &Env, call: Call) -> Input {
         Call::Audit { shard, op } => audit_log::call(env, &shard, &op)
             .await
             .map(|s| stored(s, Answer::Audit)),
+        Call::Rate { bucket, op } => rate_limiter::call(env, &bucket, &op)
+            .await
+            .map(|s| stored(s, Answer::Rate)),
     };
     answer.unwrap_or_else(|e| failed("a Durable Object call", &e))
 }

@@ -48,6 +48,10 @@ pub(crate) struct Caller<'a> {
     pub(crate) ctx: Context,
     /// The body once read.
     pub(crate) body: RefCell<Option<Rc<[u8]>>>,
+    /// This request's CAPTCHA token was verified.
+    pub(crate) captcha_passed: std::cell::Cell<bool>,
+    /// Headers every answer to this request carries (`RateLimit`).
+    pub(crate) headers: RefCell<Vec<(&'static str, String)>>,
 }
 
 impl Caller<'_> {

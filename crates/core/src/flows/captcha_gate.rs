@@ -18,7 +18,9 @@ pub(crate) async fn check(c: &Caller<'_>, page: CaptchaPage, failed_logins: u32)
     let policy = c.policy();
     let settings = &policy.captcha;
     let secret = c.snapshot.secrets.captcha.as_deref();
-    if !required_for(policy, secret.is_some(), page, failed_logins) {
+    // A token is verified once: a second page's check on the same request
+    // (a rate limit's, then the login's) takes the first one's pass.
+    if !required_for(policy, secret.is_some(), page, failed_logins) || c.captcha_passed.get() {
         return Ok(());
     }
     let field = token_field(settings.provider).unwrap_or_default();
@@ -60,7 +62,10 @@ pub(crate) async fn check(c: &Caller<'_>, page: CaptchaPage, failed_logins: u32)
         .await;
     }
     match decision {
-        Decision::Pass => Ok(()),
+        Decision::Pass => {
+            c.captcha_passed.set(true);
+            Ok(())
+        }
         Decision::Unavailable => Err(Reply::Refuse(refusal::captcha_unavailable())),
         Decision::Refuse(reason) => Err(c.refuse(refusal::captcha_failed(reason)).await),
     }

@@ -15,6 +15,7 @@ mod login;
 mod machine;
 mod password_change;
 mod pipeline;
+mod rate_limit;
 mod reset_link;
 mod session_check;
 mod signup_form;

@@ -8,8 +8,9 @@
 use super::caller::{Caller, Flow, failed, refused};
 use super::identity::{Forwarded, caller_headers, expiry_warning, session_cookies};
 use super::io::Io;
+use super::signup_form;
 use super::steps::{AdminCall, Body, Finish, Forward, Input, Reply, Step};
-use super::{captcha_gate, limited_action, login, password_change, reset_link, signup_form};
+use super::{captcha_gate, limited_action, login, password_change, rate_limit, reset_link};
 use super::{session_check, upload_check};
 use crate::bans::{Access, BanEntry, Denial, WarningKind, decide_access};
 use crate::context::Context;
@@ -28,12 +29,29 @@ const MAX_ADMIN_BYTES: u64 = 64 * 1024;
 /// The whole pipeline for one request.
 pub(crate) async fn run(io: Io, facts: RequestFacts, ctx: Context) -> Reply {
     let req = Request::new(facts);
-    match pipeline(&io, &req, ctx).await {
+    let headers = std::cell::RefCell::new(Vec::new());
+    let reply = match pipeline(&io, &req, ctx, &headers).await {
         Ok(reply) | Err(reply) => reply,
-    }
+    };
+    with_headers(reply, headers.into_inner())
 }
 
-async fn pipeline(io: &Io, req: &Request, ctx: Context) -> Flow<Reply> {
+/// The headers every answer carries (a rate limit's) added to `reply`.
+fn with_headers(mut reply: Reply, headers: Vec<(&'static str, String)>) -> Reply {
+    match &mut reply {
+        Reply::Refuse(refusal) => refusal.headers.extend(headers),
+        Reply::Upstream(finish) => finish.headers.extend(headers),
+        Reply::Redirect { .. } | Reply::Json { .. } => {}
+    }
+    reply
+}
+
+async fn pipeline(
+    io: &Io,
+    req: &Request,
+    ctx: Context,
+    headers: &std::cell::RefCell<Vec<(&'static str, String)>>,
+) -> Flow<Reply> {
     let ip = req
         .client_ip()
         .and_then(crate::net::parse_client_ip)
@@ -59,8 +77,18 @@ async fn pipeline(io: &Io, req: &Request, ctx: Context) -> Flow<Reply> {
         snapshot,
         ctx,
         body: std::cell::RefCell::new(None),
+        captcha_passed: std::cell::Cell::new(false),
+        headers: std::cell::RefCell::new(Vec::new()),
     };
-    access(&c).await?;
+    let reply = requested(&c).await;
+    headers.borrow_mut().extend(c.headers.take());
+    reply
+}
+
+/// The pipeline after the caller is known.
+async fn requested(c: &Caller<'_>) -> Flow<Reply> {
+    let req = c.req;
+    access(c).await?;
     if let Some(location) = crate::headers::https_redirect(&c.policy().responses, req.url()) {
         return Ok(Reply::Redirect {
             status: 301,
@@ -69,32 +97,37 @@ async fn pipeline(io: &Io, req: &Request, ctx: Context) -> Flow<Reply> {
         });
     }
     if let Some(route) = own_route(req) {
-        return own(&c, route).await;
+        return own(c, route).await;
     }
-    let checked = read_path(&c).await?;
-    let state = session_check::state(&c).await?;
+    let checked = read_path(c).await?;
+    let state = session_check::state(c).await?;
+    let user = match &state {
+        crate::session::SessionState::Valid(claims) => Some(claims.sub.as_str()),
+        _ => None,
+    };
+    rate_limit::run(c, user).await?;
     match checked {
-        Some(Checked::Login) if req.submits() => return login::run(&c).await,
+        Some(Checked::Login) if req.submits() => return login::run(c).await,
         Some(Checked::Logout) if req.is_write() => {
-            return session_check::logout(&c, &state).await;
+            return session_check::logout(c, &state).await;
         }
         _ => {}
     }
-    let session = session_check::require(&c, state)?;
-    session_check::password_gate(&c, &session)?;
-    let session = session_check::xsrf(&c, session).await?;
-    if let Some(reply) = checked_pages(&c, checked, session.renewed.as_ref()).await? {
+    let session = session_check::require(c, state)?;
+    session_check::password_gate(c, &session)?;
+    let session = session_check::xsrf(c, session).await?;
+    if let Some(reply) = checked_pages(c, checked, session.renewed.as_ref()).await? {
         return Ok(reply);
     }
     let role = session
         .claims
         .as_ref()
         .map_or(Role::EndUser, |c| Role::from_session_roles(&c.roles));
-    upload_check::run(&c, role).await?;
-    let finish = forwarding(&c, &session);
-    let status = match limited_action::run(&c, session.renewed.as_ref(), &finish).await? {
+    upload_check::run(c, role).await?;
+    let finish = forwarding(c, &session);
+    let status = match limited_action::run(c, session.renewed.as_ref(), &finish).await? {
         Some(status) => status,
-        None => pass_through(&c, finish, checked.is_some() && req.submits()).await?,
+        None => pass_through(c, finish, checked.is_some() && req.submits()).await?,
     };
     // The origin's 403 on a protected path is a warning (the request is
     // answered: a warning that cannot be recorded is only logged).

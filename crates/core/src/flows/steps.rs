@@ -23,6 +23,10 @@ pub enum Step {
     FreshSnapshot,
     /// Cloudflare's bot score of the request. Answer: [`Input::BotScore`].
     BotScore,
+    /// Every header of the request, names lower case (a rate limit keyed
+    /// by a header: its spellings are core's to compare). Answer:
+    /// [`Input::Headers`].
+    Headers,
     /// The whole body, from a copy (the original still streams to the
     /// origin): a form the edge must check, the upload rules. Answer:
     /// [`Input::Body`].
@@ -102,6 +106,13 @@ pub enum Call {
         /// The operation.
         op: AuditOp,
     },
+    /// The `RateLimiter` of one rule's bucket.
+    Rate {
+        /// The bucket's name ([`crate::ratelimit::bucket_name`]).
+        bucket: String,
+        /// The operation.
+        op: crate::ratelimit::RateOp,
+    },
 }
 
 /// A Durable Object's answer.
@@ -119,6 +130,8 @@ pub enum Answer {
     BanLog(BanLogAnswer),
     /// From an `AuditLog` shard.
     Audit(AuditAnswer),
+    /// From a `RateLimiter`.
+    Rate(crate::ratelimit::RateAnswer),
 }
 
 /// A CAPTCHA verification request (its body carries the provider secret:
@@ -266,6 +279,8 @@ pub enum Input {
     Snapshot(Rc<Snapshot>),
     /// Cloudflare's bot score (1–99), when the request carries one.
     BotScore(Option<u8>),
+    /// The request's headers (name lower case, value).
+    Headers(Vec<(String, String)>),
     /// The body.
     Body(Vec<u8>),
     /// An object's answer.

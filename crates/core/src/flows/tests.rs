@@ -95,6 +95,7 @@ fn kind(step: &Step) -> &'static str {
         Step::Snapshot => "snapshot",
         Step::FreshSnapshot => "fresh-snapshot",
         Step::BotScore => "bot-score",
+        Step::Headers => "headers",
         Step::ReadBody => "read-body",
         Step::StripMultipart => "strip-multipart",
         Step::Ask(Call::Account { call, .. }) => match call.op {
@@ -110,6 +111,7 @@ fn kind(step: &Step) -> &'static str {
         Step::Ask(Call::Control(_)) => "control",
         Step::Ask(Call::BanLog { .. }) => "bans",
         Step::Ask(Call::Audit { .. }) => "audit",
+        Step::Ask(Call::Rate { .. }) => "rate",
         Step::Warn(_) => "warn",
         Step::Settle(_) => "settle",
         Step::Metrics => "metrics",
@@ -1057,4 +1059,233 @@ fn a_lockout_this_isolate_saw_is_not_asked_again() {
     // A new snapshot (a refresh, an admin's unlock here) asks again.
     let (_, _) = attempt(&snapshot(Policy::default()), &mut asked);
     assert_eq!(asked, 2);
+}
+
+/// A policy with one rule on `/api/*` keyed by `key`.
+fn rate_policy(key: &str, algorithm: &str, action: &str) -> Policy {
+    let json = serde_json::json!({ "rateLimits": [{
+        "id": "api", "match": { "path": "/api/*" }, "key": key,
+        "algorithm": algorithm, "limit": 2, "windowSeconds": 60, "action": action,
+    }]});
+    Policy::from_json(&json.to_string()).unwrap()
+}
+
+/// Drives one request against `buckets` (the objects' state, by name);
+/// its steps and reply.
+fn rate_request(
+    policy: &Policy,
+    buckets: &mut std::collections::HashMap<String, crate::ratelimit::BucketState>,
+    path: &str,
+    headers: &[(&str, &str)],
+    all_headers: &[(&str, &str)],
+) -> (Vec<Step>, Reply) {
+    let snap = snapshot(policy.clone());
+    let mut with_ip = vec![ip("203.0.113.7")];
+    with_ip.extend_from_slice(headers);
+    drive(facts("GET", path, &with_ip, false), |step| match step {
+        Step::Snapshot => Input::Snapshot(snap.clone()),
+        Step::Headers => Input::Headers(
+            all_headers
+                .iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), (*v).to_owned()))
+                .collect(),
+        ),
+        Step::Ask(Call::Rate { bucket, op }) => {
+            let crate::ratelimit::RateOp::Take { limits } = op;
+            let state = buckets
+                .entry(bucket.clone())
+                .or_insert_with(|| crate::ratelimit::BucketState::fresh(NOW_MS, *limits));
+            let (decision, _) = state.take(NOW_MS, *limits);
+            Input::Answer(Answer::Rate(crate::ratelimit::RateAnswer::Taken(decision)))
+        }
+        Step::Ask(Call::Audit { .. }) | Step::Warn(_) => Input::Done,
+        Step::Forward(_) => upstream(200, vec![]),
+        other => panic!("unexpected {other:?}"),
+    })
+}
+
+fn reply_headers(reply: &Reply) -> Vec<(&'static str, String)> {
+    match reply {
+        Reply::Refuse(r) => r.headers.clone(),
+        Reply::Upstream(f) => f.headers.clone(),
+        _ => Vec::new(),
+    }
+}
+
+#[test]
+fn a_rate_limit_counts_matching_requests_and_refuses_past_the_limit() {
+    for algorithm in ["sliding-window", "token-bucket"] {
+        let policy = rate_policy("header:x-api-key", algorithm, "deny");
+        let mut buckets = std::collections::HashMap::new();
+        let key = [("x-api-key", "k1")];
+        let (steps, first) = rate_request(&policy, &mut buckets, "/api/a", &[], &key);
+        assert_eq!(
+            kinds(&steps),
+            ["snapshot", "settle", "headers", "rate", "forward"]
+        );
+        assert_eq!(
+            reply_headers(&first),
+            [
+                ("RateLimit-Policy", "\"api\";q=2;w=60".to_owned()),
+                (
+                    "RateLimit",
+                    format!(
+                        "\"api\";r=1;t={}",
+                        if algorithm == "token-bucket" { 30 } else { 60 }
+                    )
+                ),
+            ]
+        );
+        let (_, second) = rate_request(&policy, &mut buckets, "/API/b/", &[], &key);
+        assert_eq!(code(&second), "upstream");
+        let (steps, third) = rate_request(&policy, &mut buckets, "/api/c", &[], &key);
+        assert_eq!(code(&third), "rate_limited", "{algorithm}");
+        assert!(kinds(&steps).contains(&"audit"), "a refusal is audited");
+        let Reply::Refuse(refusal) = &third else {
+            unreachable!()
+        };
+        assert_eq!(refusal.status, 429);
+        assert!(
+            refusal
+                .headers
+                .iter()
+                .any(|(k, v)| *k == "Retry-After" && v.parse::<u64>().unwrap() >= 1)
+        );
+        assert!(
+            refusal
+                .headers
+                .iter()
+                .any(|(k, v)| *k == "RateLimit" && v.contains("r=0"))
+        );
+        // Another key has a bucket of its own; no key shares one.
+        let (_, other) = rate_request(&policy, &mut buckets, "/api/a", &[], &[("x-api-key", "k2")]);
+        assert_eq!(code(&other), "upstream");
+        for _ in 0..2 {
+            let (_, absent) = rate_request(&policy, &mut buckets, "/api/a", &[], &[]);
+            assert_eq!(code(&absent), "upstream");
+        }
+        let (_, absent) = rate_request(&policy, &mut buckets, "/api/a", &[], &[("x-other", "1")]);
+        assert_eq!(code(&absent), "rate_limited");
+        assert_eq!(buckets.len(), 3, "{:?}", buckets.keys());
+        assert!(
+            buckets
+                .keys()
+                .all(|k| !k.contains("k1") && !k.contains("k2")),
+            "keys are hashed"
+        );
+        // A merged duplicate or an underscore spelling is refused.
+        let (_, merged) = rate_request(
+            &policy,
+            &mut buckets,
+            "/api/a",
+            &[],
+            &[("x-api-key", "k1, k9")],
+        );
+        assert_eq!(code(&merged), "ambiguous_field");
+        let (_, underscore) = rate_request(
+            &policy,
+            &mut buckets,
+            "/api/a",
+            &[],
+            &[("x-api-key", "k9"), ("x_api_key", "k1")],
+        );
+        assert_eq!(code(&underscore), "ambiguous_field");
+    }
+}
+
+#[test]
+fn requests_no_rule_matches_pay_nothing() {
+    let policy = rate_policy("ip", "sliding-window", "deny");
+    let mut buckets = std::collections::HashMap::new();
+    let (steps, reply) = rate_request(&policy, &mut buckets, "/apix", &[], &[]);
+    assert_eq!(kinds(&steps), ["snapshot", "settle", "forward"]);
+    assert!(reply_headers(&reply).is_empty());
+}
+
+#[test]
+fn a_captcha_rule_denies_requests_that_cannot_carry_one() {
+    // No CAPTCHA configured, and a GET: denied like a `deny` rule.
+    let policy = rate_policy("query:api_key", "token-bucket", "captcha");
+    let mut buckets = std::collections::HashMap::new();
+    for expected in ["upstream", "upstream", "rate_limited"] {
+        let (_, reply) = rate_request(&policy, &mut buckets, "/api/x?api_key=a", &[], &[]);
+        assert_eq!(code(&reply), expected);
+    }
+    // A folded spelling of the query key is refused.
+    let (_, reply) = rate_request(
+        &policy,
+        &mut buckets,
+        "/api/x?api_key=b&api.key=a",
+        &[],
+        &[],
+    );
+    assert_eq!(code(&reply), "ambiguous_field");
+}
+
+#[test]
+fn bad_rules_name_their_field() {
+    let field = |rule: serde_json::Value| {
+        let json = serde_json::json!({ "rateLimits": [rule] }).to_string();
+        Policy::from_json(&json)
+            .unwrap_err()
+            .field()
+            .map(str::to_owned)
+    };
+    let rule = || {
+        serde_json::json!({
+            "id": "r", "match": { "path": "/x" }, "key": "ip",
+            "algorithm": "sliding-window", "limit": 5, "windowSeconds": 60,
+        })
+    };
+    assert!(Policy::from_json(&serde_json::json!({ "rateLimits": [rule()] }).to_string()).is_ok());
+    let with = |k: &str, v: serde_json::Value| {
+        let mut r = rule();
+        r[k] = v;
+        r
+    };
+    assert_eq!(
+        field(with("key", "path:x".into())).as_deref(),
+        Some("rateLimits[0].key")
+    );
+    assert_eq!(
+        field(with("id", "a b".into())).as_deref(),
+        Some("rateLimits[0].id")
+    );
+    assert_eq!(
+        field(with("limit", 0.into())).as_deref(),
+        Some("rateLimits[0].limit")
+    );
+    assert_eq!(
+        field(with("limit", 20_000.into())).as_deref(),
+        Some("rateLimits[0].limit")
+    );
+    assert_eq!(
+        field(with("windowSeconds", 0.into())).as_deref(),
+        Some("rateLimits[0].windowSeconds")
+    );
+    assert_eq!(
+        field(with("algorithm", "leaky".into())).as_deref(),
+        Some("rateLimits[0].algorithm")
+    );
+    assert_eq!(
+        field(with("action", "ban".into())).as_deref(),
+        Some("rateLimits[0].action")
+    );
+    assert_eq!(
+        field(with("match", serde_json::json!({ "path": "x" }))).as_deref(),
+        Some("rateLimits[0].match.path")
+    );
+    assert_eq!(
+        field(with(
+            "match",
+            serde_json::json!({ "path": "/x", "methods": ["get"] })
+        ))
+        .as_deref(),
+        Some("rateLimits[0].match.methods[0]")
+    );
+    let twice = serde_json::json!({ "rateLimits": [rule(), rule()] }).to_string();
+    assert_eq!(
+        Policy::from_json(&twice).unwrap_err().field(),
+        Some("rateLimits[1].id")
+    );
 }

@@ -178,6 +178,14 @@ export function requestFacts(request, names) {
   return out.join("\0");
 }
 
+// Every header of a request as name, value, name, value… joined with NUL
+// (a rate limit keyed by a header: core compares the spellings).
+export function requestHeaders(request) {
+  const out = [];
+  for (const [name, value] of request.headers) out.push(name, value);
+  return out.join("\0");
+}
+
 // The hot path's strings come joined with NUL (never part of a header name,
 // value or cookie): one crossing from wasm instead of one per string.
 function splitJoined(joined) {
@@ -196,6 +204,8 @@ export async function forwardToOrigin(request, origin, toOrigin, security, extra
 extern "C" {
     #[wasm_bindgen(js_name = requestFacts)]
     pub(super) fn request_facts(request: &web_sys::Request, names: &js_sys::Array) -> String;
+    #[wasm_bindgen(js_name = requestHeaders)]
+    pub(super) fn request_headers(request: &web_sys::Request) -> String;
 
     #[wasm_bindgen(js_name = setDropped)]
     pub(super) fn set_dropped(names: &js_sys::Array);

@@ -36,6 +36,17 @@ pub(crate) fn facts(req: &web_sys::Request) -> RequestFacts {
     }
 }
 
+/// Every header (names lower case, as the runtime gives them).
+pub(crate) fn headers(req: &web_sys::Request) -> Vec<(String, String)> {
+    let joined = super::glue::request_headers(req);
+    let mut parts = joined.split('\0');
+    let mut out = Vec::new();
+    while let (Some(name), Some(value)) = (parts.next(), parts.next()) {
+        out.push((name.to_owned(), value.to_owned()));
+    }
+    out
+}
+
 /// The whole body, from a copy.
 pub(crate) async fn body(req: &web_sys::Request) -> Result<Vec<u8>> {
     Request::from(req.clone()?).bytes().await

@@ -11,12 +11,14 @@
 //! - `UserState` (one per user id): the user's lifecycle record.
 //! - `BanLog` (16 shards): the bans, versioned for isolates to replicate.
 //! - `AuditLog` (4 shards): audit items on their way to Control, batched.
+//! - `RateLimiter` (one per rate limit rule and key hash): its exact count.
 
 pub(crate) mod account_guard;
 pub(crate) mod audit_log;
 pub(crate) mod ban_log;
 pub(crate) mod control;
 pub(crate) mod ip_guard;
+pub(crate) mod rate_limiter;
 mod storage;
 pub(crate) mod stub;
 pub(crate) mod user_state;

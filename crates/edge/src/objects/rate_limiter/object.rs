@@ -1,0 +1,189 @@
+//! The RateLimiter Durable Object: one instance per rate limit bucket (one
+//! rule, one key hash). It handles one request at a time and decides each
+//! from its own clock and its stored count, with no await between reading
+//! and writing it, so the count is exact however many isolates ask. Core
+//! decides (`BucketState::take`); this stores.
+//!
+//! Storage: the bucket's limits and token bucket in one record (`bucket`);
+//! a sliding log's times one row each (`log`), so an allowed request
+//! writes one row and expired times go in one `DELETE`. The state is kept
+//! in memory between requests and re-read after any failed write. An
+//! alarm forgets the bucket once it is idle (an empty log, a full bucket).
+
+use std::cell::RefCell;
+
+use portcullis_core::objects::Stored;
+use portcullis_core::ratelimit::{BucketState, Counter, RateAnswer, RateOp, SlidingLog};
+use worker::{DurableObject, Env, Request, Response, Result, State, durable_object};
+
+use crate::clock;
+use crate::objects::{storage, stub};
+
+#[derive(serde::Deserialize)]
+struct Time {
+    ts: f64,
+}
+
+/// The RateLimiter Durable Object.
+#[durable_object]
+pub struct RateLimiter {
+    state: State,
+    env: Env,
+    /// The bucket as stored (`None` until read, or after a failed write).
+    bucket: RefCell<Option<BucketState>>,
+    /// An alarm is set (this instance's memory).
+    alarm_set: std::cell::Cell<bool>,
+}
+
+impl RateLimiter {
+    fn init(&self) -> Result<()> {
+        self.state
+            .storage()
+            .sql()
+            .exec("CREATE TABLE IF NOT EXISTS log (ts INTEGER NOT NULL)", None)?;
+        Ok(())
+    }
+
+    /// The stored bucket with its log's times, or the object's answer for
+    /// an unreadable record; `None` when there is none yet.
+    async fn load(&self, name: &str) -> Result<std::result::Result<Option<BucketState>, Response>> {
+        self.init()?;
+        let label = format!("rateLimit:{name}");
+        let stored: Option<BucketState> =
+            match storage::record(&self.state, &self.env, "bucket", label, false).await? {
+                Ok(stored) => stored,
+                Err(unreadable) => return Ok(Err(unreadable)),
+            };
+        let Some(mut bucket) = stored else {
+            return Ok(Ok(None));
+        };
+        if let Counter::Log(log) = &mut bucket.counter {
+            let rows: Vec<Time> = self
+                .state
+                .storage()
+                .sql()
+                .exec("SELECT ts FROM log ORDER BY ts", None)?
+                .to_array()?;
+            *log = SlidingLog {
+                times: rows.into_iter().map(|r| r.ts as u64).collect(),
+            };
+        }
+        Ok(Ok(Some(bucket)))
+    }
+
+    /// Counts one request; the stored state follows the decision before
+    /// it is answered.
+    fn take(&self, bucket: &mut BucketState, op: &RateOp, now: u64) -> Result<RateAnswer> {
+        let RateOp::Take { limits } = op;
+        let before = bucket.limits;
+        let was_log = matches!(bucket.counter, Counter::Log(_));
+        let (decision, change) = bucket.take(now, *limits);
+        let sql = self.state.storage().sql();
+        match &bucket.counter {
+            Counter::Log(_) => {
+                if !was_log {
+                    sql.exec("DELETE FROM log", None)?;
+                }
+                if let Some(through) = change.expired_through {
+                    sql.exec(
+                        "DELETE FROM log WHERE ts <= ?",
+                        vec![(through as f64).into()],
+                    )?;
+                }
+                if let Some(at) = change.added {
+                    sql.exec("INSERT INTO log (ts) VALUES (?)", vec![(at as f64).into()])?;
+                }
+                if !was_log || before != bucket.limits {
+                    storage::save(&self.state, "bucket", &Self::record(bucket))?;
+                }
+            }
+            Counter::Bucket(_) => {
+                if was_log {
+                    sql.exec("DELETE FROM log", None)?;
+                }
+                storage::save(&self.state, "bucket", &Self::record(bucket))?;
+            }
+        }
+        Ok(RateAnswer::Taken(decision))
+    }
+
+    /// The record without the log's times (they are rows of their own).
+    fn record(bucket: &BucketState) -> BucketState {
+        match &bucket.counter {
+            Counter::Log(_) => BucketState {
+                limits: bucket.limits,
+                counter: Counter::Log(SlidingLog::default()),
+            },
+            Counter::Bucket(_) => bucket.clone(),
+        }
+    }
+
+    async fn wake_later(&self, window_ms: u64) -> Result<()> {
+        if !self.alarm_set.get() {
+            self.state
+                .storage()
+                .set_alarm(std::time::Duration::from_millis(
+                    window_ms.saturating_add(1000),
+                ))
+                .await?;
+            self.alarm_set.set(true);
+        }
+        Ok(())
+    }
+}
+
+impl DurableObject for RateLimiter {
+    fn new(state: State, env: Env) -> Self {
+        Self {
+            state,
+            env,
+            bucket: RefCell::new(None),
+            alarm_set: std::cell::Cell::new(false),
+        }
+    }
+
+    async fn fetch(&self, req: Request) -> Result<Response> {
+        let (op, name) = match stub::operation::<RateOp>(req).await? {
+            Ok(op) => op,
+            Err(refusal) => return Ok(refusal),
+        };
+        let RateOp::Take { limits } = op;
+        let cached = self.bucket.borrow_mut().take();
+        let loaded = match cached {
+            Some(bucket) => Some(bucket),
+            None => match self.load(&name).await? {
+                Ok(loaded) => loaded,
+                Err(unreadable) => return Ok(unreadable),
+            },
+        };
+        // Read, decided and written with no await in between: requests
+        // from every isolate are counted one after the other.
+        let now = clock::now_millis();
+        let mut bucket = loaded.unwrap_or_else(|| BucketState::fresh(now, limits));
+        let answer = self.take(&mut bucket, &op, now)?;
+        *self.bucket.borrow_mut() = Some(bucket);
+        self.wake_later(limits.window_ms).await?;
+        stub::answer(&Stored::Answer(answer))
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        self.alarm_set.set(false);
+        let cached = self.bucket.borrow_mut().take();
+        let bucket = match cached {
+            Some(bucket) => Some(bucket),
+            None => self.load("alarm").await?.ok().flatten(),
+        };
+        let Some(bucket) = bucket else {
+            return Response::ok("");
+        };
+        let now = clock::now_millis();
+        if bucket.idle_at(now) {
+            self.state.storage().delete_all().await?;
+            return Response::ok("");
+        }
+        let window = bucket.limits.window_ms;
+        *self.bucket.borrow_mut() = Some(bucket);
+        self.wake_later(window).await?;
+        Response::ok("")
+    }
+}
