@@ -44,13 +44,21 @@ before(async () => {
   await new Promise((resolve) => verifier.listen(0, "127.0.0.1", resolve));
   origin = await startOrigin();
   const captchaRule = { id: "forms", match: { path: "/forms/*" }, key: "ip", algorithm: "sliding-window", limit: 1, windowSeconds: WINDOW, action: "captcha" };
+  // Behind the CAPTCHA rule, on /forms/order, a deny rule by account header.
+  const accountRule = { id: "accounts", match: { path: "/forms/order" }, key: "header:X-Account", algorithm: "token-bucket", limit: 2, windowSeconds: WINDOW };
+  const spellings = [
+    { id: "contact", match: { path: "/contact" }, key: "ip", algorithm: "sliding-window", limit: 1, windowSeconds: WINDOW },
+    { id: "auth", match: { path: "/auth/*" }, key: "header:Authorization", algorithm: "sliding-window", limit: 1, windowSeconds: WINDOW },
+    { id: "deletes", match: { path: "/items/*", methods: ["DELETE"] }, key: "ip", algorithm: "sliding-window", limit: 1, windowSeconds: WINDOW },
+    { id: "merged", match: { path: "/merged/*" }, key: "query:api_key", algorithm: "sliding-window", limit: 1, windowSeconds: WINDOW },
+  ];
   edge = await startEdge({
     origin,
     bindings: { CAPTCHA_SECRET },
     policy: {
       bans: { warningsBeforeBan: 1000 },
       captcha: { enabled: true, provider: "turnstile", siteKey: "site", verifyUrl: `http://127.0.0.1:${verifier.address().port}/siteverify`, pages: [] },
-      rateLimits: [...rules(), captchaRule],
+      rateLimits: [...rules(), captchaRule, accountRule, ...spellings],
     },
   });
 });
@@ -167,6 +175,47 @@ test("a captcha rule lets a form post with a solved CAPTCHA through and denies w
   assert.equal((await call("/forms/contact", { ip })).status, 429, "a GET cannot carry one");
 });
 
+test("a solved CAPTCHA excuses only the captcha rule: a deny rule after it still counts and refuses", async () => {
+  const ip = nextIp();
+  const post = () => call("/forms/order", {
+    ip,
+    method: "POST",
+    body: new URLSearchParams({ "cf-turnstile-response": "good" }).toString(),
+    headers: { "content-type": "application/x-www-form-urlencoded", "X-Account": "acct-1" },
+  });
+  const answers = [];
+  for (let i = 0; i < 4; i++) answers.push(await post());
+  assert.deepEqual(answers.map((x) => x.status), [200, 200, 429, 429]);
+  assert.equal(answers[2].body.rule, "accounts");
+  assert.match(answers[1].headers.get("ratelimit"), /"forms";r=0;t=\d+, "accounts";r=0;t=\d+/);
+});
+
+test("other spellings of a counted request are counted too", async () => {
+  // The path as the origin routes it: format suffixes, PHP scripts, front controllers, case.
+  const ip = nextIp();
+  assert.equal((await call("/contact", { ip })).status, 200);
+  for (const path of ["/contact.json", "/contact.php", "/index.php/contact", "/Contact/", "/%63ontact", "/contact."]) {
+    assert.equal((await call(path, { ip })).status, 429, path);
+  }
+  // The same credential in another spelling of its scheme and spaces.
+  assert.equal((await call("/auth/x", { headers: { Authorization: "Bearer abc" } })).status, 200);
+  for (const value of ["bearer abc", "BEARER  abc", "Bearer\tabc"]) {
+    assert.equal((await call("/auth/x", { headers: { Authorization: value } })).status, 429, value);
+  }
+  // A POST that asks for DELETE with `_method` (Rails, Laravel) is a DELETE.
+  const del = nextIp();
+  assert.equal((await call("/items/1", { ip: del, method: "DELETE" })).status, 200);
+  const override = await call("/items/1", { ip: del, method: "POST", body: "_method=DELETE", headers: { "content-type": "application/x-www-form-urlencoded" } });
+  assert.equal(override.status, 429);
+  // A query key also read from the body (Rails' params, Laravel's input()).
+  assert.equal((await call("/merged/x?api_key=k1")).status, 200);
+  const merged = await call("/merged/x?api_key=k2", { method: "POST", body: "api_key=k1", headers: { "content-type": "application/x-www-form-urlencoded" } });
+  assert.equal(merged.body.error, "ambiguous_field");
+  const bodyOnly = await call("/merged/x", { method: "POST", body: "api_key=k1", headers: { "content-type": "application/x-www-form-urlencoded" } });
+  assert.equal(bodyOnly.status, 429);
+  assert.equal((await call("/merged/x?api_key=%20k1%20")).status, 429, "trimmed");
+});
+
 test("refusals are audited with the rule and the key's hash, never the key", async () => {
   const secret = "very-secret-api-key-0123456789";
   for (let i = 0; i <= LIMIT; i++) await call("/api/sw/header/audit", { headers: { "X-API-Key": secret } });
@@ -178,4 +227,31 @@ test("refusals are audited with the rule and the key's hash, never the key", asy
     assert.ok(!JSON.stringify(e).includes(secret));
   }
   assert.ok(!edge.logs.join("").includes(secret), "nor in the Worker's log");
+});
+
+test("counts outlive the bucket's object: a restart keeps them, for each algorithm", async () => {
+  const ip = "198.18.62.1";
+  const restartRules = Object.entries(ALGORITHMS).map(([a, algorithm]) => ({ id: `restart-${a}`, match: { path: `/restart/${a}` }, key: "ip", algorithm, limit: 2, windowSeconds: WINDOW }));
+  let again = await startEdge({ origin, policy: { bans: { warningsBeforeBan: 1000 }, rateLimits: restartRules } });
+  const dir = again.persist;
+  try {
+    for (const a of Object.keys(ALGORITHMS)) {
+      const got = [];
+      for (let i = 0; i < 3; i++) {
+        const r = await again.request(`/restart/${a}`, { ip });
+        await r.arrayBuffer();
+        got.push(r.status);
+      }
+      assert.deepEqual(got, [200, 200, 429], a);
+    }
+    await again.dispose();
+    again = await startEdge({ origin, persist: dir, policy: { bans: { warningsBeforeBan: 1000 }, rateLimits: restartRules } });
+    for (const a of Object.keys(ALGORITHMS)) {
+      const r = await again.request(`/restart/${a}`, { ip });
+      await r.arrayBuffer();
+      assert.equal(r.status, 429, `${a}: still over the limit after the restart`);
+    }
+  } finally {
+    await again.dispose();
+  }
 });

@@ -183,12 +183,19 @@ impl Request {
     }
 
     /// Whether `patterns` hold for this request: for its decoded path, its
-    /// raw path or its path decoded segment by segment (any may be what
-    /// the origin routes on).
+    /// raw path, its path decoded segment by segment, its route key
+    /// (`/contact.json`, `/contact.php/x`) or the path info after a PHP
+    /// script (`/index.php/contact`): any may be what the origin routes on.
     pub(crate) fn under(&self, patterns: &PathPatterns) -> bool {
-        [&self.route, &self.raw_route, &self.segment_route]
-            .iter()
-            .any(|route| patterns.matches(route))
+        [
+            &self.route,
+            &self.raw_route,
+            &self.segment_route,
+            &self.route_key,
+        ]
+        .into_iter()
+        .chain(self.info_key.as_ref())
+        .any(|route| patterns.matches(route))
     }
 
     fn header(&self, index: usize) -> Option<&str> {

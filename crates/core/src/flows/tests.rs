@@ -1289,3 +1289,21 @@ fn bad_rules_name_their_field() {
         Some("rateLimits[1].id")
     );
 }
+
+#[test]
+fn a_bucket_that_does_not_answer_fails_closed() {
+    let snap = snapshot(rate_policy("ip", "token-bucket", "deny"));
+    let (steps, reply) = drive(
+        facts("GET", "/api/x", &[ip("203.0.113.7")], false),
+        |step| match step {
+            Step::Snapshot => Input::Snapshot(snap.clone()),
+            Step::Ask(Call::Rate { .. }) => Input::Failed(Failure::Io),
+            other => panic!("unexpected {other:?}"),
+        },
+    );
+    assert!(!kinds(&steps).contains(&"forward"));
+    let Reply::Refuse(refusal) = reply else {
+        panic!("refused")
+    };
+    assert_eq!((refusal.status, refusal.code), (503, "state_unavailable"));
+}

@@ -73,7 +73,14 @@ impl RateLimiter {
 
     /// Counts one request; the stored state follows the decision before
     /// it is answered.
-    fn take(&self, bucket: &mut BucketState, op: &RateOp, now: u64) -> Result<RateAnswer> {
+    /// `fresh`: the bucket has no stored record yet.
+    fn take(
+        &self,
+        bucket: &mut BucketState,
+        op: &RateOp,
+        now: u64,
+        fresh: bool,
+    ) -> Result<RateAnswer> {
         let RateOp::Take { limits } = op;
         let before = bucket.limits;
         let was_log = matches!(bucket.counter, Counter::Log(_));
@@ -93,7 +100,7 @@ impl RateLimiter {
                 if let Some(at) = change.added {
                     sql.exec("INSERT INTO log (ts) VALUES (?)", vec![(at as f64).into()])?;
                 }
-                if !was_log || before != bucket.limits {
+                if fresh || !was_log || before != bucket.limits {
                     storage::save(&self.state, "bucket", &Self::record(bucket))?;
                 }
             }
@@ -159,8 +166,9 @@ impl DurableObject for RateLimiter {
         // Read, decided and written with no await in between: requests
         // from every isolate are counted one after the other.
         let now = clock::now_millis();
+        let fresh = loaded.is_none();
         let mut bucket = loaded.unwrap_or_else(|| BucketState::fresh(now, limits));
-        let answer = self.take(&mut bucket, &op, now)?;
+        let answer = self.take(&mut bucket, &op, now, fresh)?;
         *self.bucket.borrow_mut() = Some(bucket);
         self.wake_later(limits.window_ms).await?;
         stub::answer(&Stored::Answer(answer))
@@ -170,11 +178,17 @@ impl DurableObject for RateLimiter {
         self.alarm_set.set(false);
         let cached = self.bucket.borrow_mut().take();
         let bucket = match cached {
-            Some(bucket) => Some(bucket),
-            None => self.load("alarm").await?.ok().flatten(),
-        };
-        let Some(bucket) = bucket else {
-            return Response::ok("");
+            Some(bucket) => bucket,
+            None => match self.load("alarm").await? {
+                Ok(Some(bucket)) => bucket,
+                // No record: nothing to keep (a log's stray rows go too).
+                Ok(None) => {
+                    self.state.storage().delete_all().await?;
+                    return Response::ok("");
+                }
+                // An unreadable record is kept for the operator to see.
+                Err(_) => return Response::ok(""),
+            },
         };
         let now = clock::now_millis();
         if bucket.idle_at(now) {
