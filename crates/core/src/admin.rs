@@ -39,6 +39,43 @@ pub fn application_key_digest(pepper: &str, key: &str) -> String {
     crate::text::hex(&mac.finalize().into_bytes())
 }
 
+/// The application key in force: the one the admin API stored at its
+/// last rotation, unless the deployment's `APPLICATION_KEY` (`env`) is
+/// another key than the one it held at that rotation (its digest,
+/// `env_at_rotation`, recorded then; empty when it was unset): then an
+/// operator has put a new one with `wrangler secret put`, and it takes
+/// over (break-glass). The environment key a rotation replaced does not
+/// come back. A rotation recorded before digests were kept keeps the
+/// stored key.
+pub fn application_key_in_force<'a>(
+    stored: Option<&'a str>,
+    env: Option<&'a str>,
+    env_at_rotation: Option<&str>,
+    pepper: &str,
+) -> Option<&'a str> {
+    match (stored, env, env_at_rotation) {
+        (None, env, _) => env,
+        (Some(stored), None, _) | (Some(stored), Some(_), None) => Some(stored),
+        (Some(stored), Some(env), Some(recorded)) => {
+            let digest = application_key_digest(pepper, env);
+            if bool::from(digest.as_bytes().ct_eq(recorded.as_bytes())) {
+                Some(stored)
+            } else {
+                Some(env)
+            }
+        }
+    }
+}
+
+/// Who made an admin change, for the audit log: 12 hex digits derived
+/// from the application key's keyed digest, never the key (keys in
+/// force one after the other get different actors).
+pub fn admin_actor(pepper: &str, key: &str) -> String {
+    let digest = application_key_digest(pepper, key);
+    let tagged = application_key_digest(&digest, "actor");
+    format!("key-{}", &tagged[..12])
+}
+
 /// Whether `authorization` (an `Authorization` header) presents the key
 /// whose digest is `digest`, compared in constant time.
 pub(crate) fn presents_application_key(
@@ -190,6 +227,58 @@ mod tests {
             SecretKind::XsrfSalt.ends_sessions() && !SecretKind::ApplicationKey.ends_sessions()
         );
         assert_eq!(SecretKind::parse("nope"), None);
+    }
+
+    #[test]
+    fn a_new_environment_key_takes_over_and_a_rotated_one_stays_away() {
+        let p = "pepper";
+        let at = |env: &str| application_key_digest(p, env);
+        // Never rotated: the environment's.
+        assert_eq!(
+            application_key_in_force(None, Some("env-1"), None, p),
+            Some("env-1")
+        );
+        // Rotated while env-1 was set: the stored one; env-1 does not come back.
+        let recorded = at("env-1");
+        assert_eq!(
+            application_key_in_force(Some("api-1"), Some("env-1"), Some(&recorded), p),
+            Some("api-1")
+        );
+        // `wrangler secret put APPLICATION_KEY` with a new value: it takes over.
+        assert_eq!(
+            application_key_in_force(Some("api-1"), Some("env-2"), Some(&recorded), p),
+            Some("env-2")
+        );
+        // Rotated while none was set; one set later takes over.
+        assert_eq!(
+            application_key_in_force(Some("api-1"), Some("env-3"), Some(""), p),
+            Some("env-3")
+        );
+        assert_eq!(
+            application_key_in_force(Some("api-1"), None, Some(""), p),
+            Some("api-1")
+        );
+        // A rotation from before digests were recorded keeps the stored key.
+        assert_eq!(
+            application_key_in_force(Some("api-1"), Some("env-1"), None, p),
+            Some("api-1")
+        );
+    }
+
+    #[test]
+    fn actors_are_short_and_never_the_key() {
+        let a = admin_actor("pepper", "the-application-key-0123456789-abcdef");
+        assert_eq!(a.len(), 16);
+        assert!(a.starts_with("key-"));
+        assert!(!a.contains("application"));
+        assert_ne!(
+            a,
+            admin_actor("pepper", "another-application-key-0123456789")
+        );
+        assert_eq!(
+            a,
+            admin_actor("pepper", "the-application-key-0123456789-abcdef")
+        );
     }
 
     #[test]

@@ -88,8 +88,8 @@ pub mod dangerous {
 }
 
 pub use admin::{
-    MIN_SECRET_CHARS, SecretKind, SecretRefusal, application_key_digest, application_key_matches,
-    bearer_token, new_secret,
+    MIN_SECRET_CHARS, SecretKind, SecretRefusal, admin_actor, application_key_digest,
+    application_key_in_force, application_key_matches, bearer_token, new_secret,
 };
 pub use bans::{
     AccessLists, BanEntry, IpRecord, MAX_FEED_BYTES, PERMANENT, WarningKind, ban_target, parse_feed,

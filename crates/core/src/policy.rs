@@ -93,6 +93,50 @@ impl Policy {
         Ok(policy)
     }
 
+    /// The document's SHA-256 (hex) over its JSON: policy as code replaces
+    /// the stored policy when the deployment's differs from it.
+    pub fn digest(&self) -> String {
+        use sha2::Digest;
+        crate::text::hex(&sha2::Sha256::digest(self.to_json().as_bytes()))
+    }
+
+    /// Every error of a document, each naming its field, as far as they
+    /// can be told apart: each section is read on its own (so a bad
+    /// `login` does not hide a bad `bans`), then the whole document (its
+    /// cross-section rules). Empty: the document is valid.
+    pub fn errors(json: &str) -> Vec<Error> {
+        let value = match serde_json::from_str::<serde_json::Value>(json) {
+            Ok(serde_json::Value::Object(fields)) => fields,
+            Ok(_) => return vec![Error::invalid("", "a policy document is a JSON object")],
+            Err(e) => {
+                return vec![Error::PolicyJson {
+                    field: String::new(),
+                    message: e.to_string(),
+                }];
+            }
+        };
+        let mut errors: Vec<Error> = Vec::new();
+        for (name, section) in &value {
+            if name == "version" {
+                continue;
+            }
+            let mut one = serde_json::Map::new();
+            if let Some(version) = value.get("version") {
+                one.insert("version".to_owned(), version.clone());
+            }
+            one.insert(name.clone(), section.clone());
+            if let Err(e) = Self::from_json(&serde_json::Value::Object(one).to_string()) {
+                errors.push(e);
+            }
+        }
+        if errors.is_empty()
+            && let Err(e) = Self::from_json(json)
+        {
+            errors.push(e);
+        }
+        errors
+    }
+
     /// Serialises the document as JSON (camelCase keys).
     pub fn to_json(&self) -> String {
         // Serialising plain data structs with string keys cannot fail.

@@ -457,6 +457,15 @@ pub fn invalid_setting(error: &crate::error::Error) -> Refusal {
     Refusal::new(422, "invalid_setting", error.to_string()).with("field", error.field())
 }
 
+/// 409 from the admin API: the policy is managed as code.
+pub fn policy_as_code() -> Refusal {
+    Refusal::new(
+        409,
+        "policy_as_code",
+        "The policy is managed as code (PORTCULLIS_POLICY_SOURCE = \"code\"): change PORTCULLIS_POLICY in wrangler.toml and deploy. Secrets, bans, lockouts and sessions stay writable here.",
+    )
+}
+
 /// 422 (or another status) from the admin API for a request it cannot take.
 pub fn invalid(status: u16, code: &'static str, message: &'static str) -> Refusal {
     Refusal::new(status, code, message)

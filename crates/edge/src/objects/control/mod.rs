@@ -5,6 +5,7 @@ mod admin;
 mod audit;
 mod bans;
 pub(crate) mod client;
+mod code;
 mod feed;
 mod object;
 mod ops;

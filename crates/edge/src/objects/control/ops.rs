@@ -11,11 +11,15 @@ use serde_json::json;
 use worker::Result;
 
 use super::store::{Secret, Store};
-use super::{audit, feed, resets, sessions};
+use super::{audit, code, feed, resets, sessions};
 
 /// Applies `op` at `now`.
 pub(crate) fn apply(store: &Store, op: ControlOp, now: u64) -> Result<Stored<ControlAnswer>> {
-    let policy = store.policy();
+    // Policy as code lands with the snapshot isolates build from.
+    let policy = match op {
+        ControlOp::Snapshot => code::sync(store, now)?.and_then(|()| store.policy()),
+        _ => store.policy(),
+    };
     let known = policy.as_ref().ok();
     let answer = match op {
         ControlOp::Snapshot => return snapshot(store, policy, now),
@@ -112,7 +116,7 @@ fn snapshot(
         xsrf: store.signing_secret(Secret::Xsrf)?,
         captcha: store.secret(Secret::Captcha)?,
         application_key: store
-            .secret(Secret::ApplicationKey)?
+            .application_key()?
             .map(|key| application_key_digest(&pepper, &key)),
         pepper,
     };

@@ -8,6 +8,7 @@ use portcullis_core::Policy;
 use portcullis_core::Revocations;
 use portcullis_core::dangerous::random_token;
 use portcullis_core::records::{Unreadable, decode, encode};
+use portcullis_core::{application_key_digest, application_key_in_force};
 use worker::{Env, Result, SqlStorage, State};
 
 /// Control's storage and its deployment's vars and secrets.
@@ -62,6 +63,10 @@ impl Secret {
         }
     }
 }
+
+/// The row of the `APPLICATION_KEY` digest at the last rotation through
+/// the admin API.
+const ENV_KEY_AT_ROTATION: &str = "applicationKeyEnvAtRotation";
 
 #[derive(serde::Deserialize)]
 struct ValueRow {
@@ -162,18 +167,32 @@ impl Store {
         if let Ok(Some(json)) = self.get("policy") {
             return Policy::from_json(&json).map_err(|e| e.to_string());
         }
-        let policy = match (self.var("PORTCULLIS_POLICY"), self.var("PORTCULLIS_PRESET")) {
-            (Some(json), _) => {
-                Policy::from_json(&json).map_err(|e| format!("PORTCULLIS_POLICY: {e}"))?
-            }
-            (None, Some(name)) => {
-                Policy::preset(&name).map_err(|e| format!("PORTCULLIS_PRESET: {e}"))?
-            }
-            (None, None) => Policy::default(),
-        };
+        let policy = self.deployed_policy()?;
         self.put("policy", &policy.to_json())
             .map_err(|e| e.to_string())?;
         Ok(policy)
+    }
+
+    /// The policy the deployment gives: `PORTCULLIS_POLICY` (JSON), else
+    /// the `PORTCULLIS_PRESET`, else the defaults.
+    pub(crate) fn deployed_policy(&self) -> std::result::Result<Policy, String> {
+        match (self.var("PORTCULLIS_POLICY"), self.var("PORTCULLIS_PRESET")) {
+            (Some(json), _) => {
+                Policy::from_json(&json).map_err(|e| format!("PORTCULLIS_POLICY: {e}"))
+            }
+            (None, Some(name)) => {
+                Policy::preset(&name).map_err(|e| format!("PORTCULLIS_PRESET: {e}"))
+            }
+            (None, None) => Ok(Policy::default()),
+        }
+    }
+
+    /// Whether the policy is managed as code (`PORTCULLIS_POLICY_SOURCE =
+    /// "code"`): the deployment's policy is authoritative, and the admin
+    /// API does not write it.
+    pub(crate) fn policy_as_code(&self) -> bool {
+        self.var("PORTCULLIS_POLICY_SOURCE")
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("code"))
     }
 
     /// A `wrangler secret` (or var, for local development), when set.
@@ -218,6 +237,37 @@ impl Store {
         };
         self.put(secret.key(), &value)?;
         Ok(value)
+    }
+
+    /// The application key in force (core's `application_key_in_force`):
+    /// the one the admin API stored, unless `APPLICATION_KEY` now holds
+    /// another key than at that rotation (break-glass).
+    pub(crate) fn application_key(&self) -> Result<Option<String>> {
+        let stored = self.get(Secret::ApplicationKey.key())?;
+        let env = self.env_secret("APPLICATION_KEY");
+        if stored.is_none() {
+            return Ok(env);
+        }
+        let recorded = self.get(ENV_KEY_AT_ROTATION)?;
+        let pepper = self.signing_secret(Secret::Pepper)?;
+        Ok(application_key_in_force(
+            stored.as_deref(),
+            env.as_deref(),
+            recorded.as_deref(),
+            &pepper,
+        )
+        .map(str::to_owned))
+    }
+
+    /// Records which `APPLICATION_KEY` the deployment holds now (its keyed
+    /// digest; empty when unset), as the admin API replaces the key.
+    pub(crate) fn record_env_key_at_rotation(&self) -> Result<()> {
+        let pepper = self.signing_secret(Secret::Pepper)?;
+        let digest = self
+            .env_secret("APPLICATION_KEY")
+            .map(|key| application_key_digest(&pepper, &key))
+            .unwrap_or_default();
+        self.put(ENV_KEY_AT_ROTATION, &digest)
     }
 
     /// Stores `value` as `secret`.

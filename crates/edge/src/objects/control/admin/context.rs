@@ -15,6 +15,8 @@ pub(crate) struct Admin<'a> {
     pub(crate) policy: Policy,
     /// The caller's address.
     pub(crate) ip: String,
+    /// Who is calling: core's `admin_actor` of the key presented.
+    pub(crate) actor: String,
     pub(crate) now: u64,
 }
 
@@ -24,10 +26,22 @@ impl Admin<'_> {
         &self.store.env
     }
 
-    /// Adds an audit entry about this request.
+    /// Adds an audit entry about this request, with its actor.
     pub(crate) fn audit(&self, kind: AuditKind, detail: Value) -> Result<()> {
-        let entry = AuditEntry::new(kind, self.ip.clone(), detail);
-        audit::record(self.store, Some(&self.policy), &entry, self.now)
+        audit::record(
+            self.store,
+            Some(&self.policy),
+            &self.entry(kind, detail),
+            self.now,
+        )
+    }
+
+    /// An audit entry about this request: `detail` with the `actor`.
+    pub(crate) fn entry(&self, kind: AuditKind, mut detail: Value) -> AuditEntry {
+        if let Value::Object(fields) = &mut detail {
+            fields.insert("actor".to_owned(), Value::String(self.actor.clone()));
+        }
+        AuditEntry::new(kind, self.ip.clone(), detail)
     }
 }
 

@@ -13,7 +13,7 @@ mod settings;
 
 use portcullis_core::AdminRoute;
 use portcullis_core::refusal;
-use portcullis_core::{application_key_matches, bearer_token};
+use portcullis_core::{admin_actor, application_key_matches, bearer_token};
 use worker::{Request, Response, Result};
 
 use self::context::{Admin, body, query};
@@ -34,14 +34,13 @@ pub(crate) async fn handle(
         .headers()
         .get("Authorization")?
         .and_then(|h| bearer_token(&h).map(str::to_owned));
-    let authorised = match (store.secret(Secret::ApplicationKey)?, presented) {
-        (Some(expected), Some(presented)) => application_key_matches(&expected, &presented),
-        _ => false,
+    let actor = match (store.application_key()?, presented) {
+        (Some(expected), Some(presented)) if application_key_matches(&expected, &presented) => {
+            admin_actor(&store.signing_secret(Secret::Pepper)?, &presented)
+        }
+        _ => return reply::refusal(&refusal::unauthorized()),
     };
-    if !authorised {
-        return reply::refusal(&refusal::unauthorized());
-    }
-    let policy = match store.policy() {
+    let policy = match super::code::sync(store, now)?.and_then(|()| store.policy()) {
         Ok(policy) => policy,
         Err(message) => return reply::refusal(&refusal::configuration_invalid(message)),
     };
@@ -53,6 +52,7 @@ pub(crate) async fn handle(
         store,
         policy,
         ip,
+        actor,
         now,
     };
     let text = body(&mut req).await;

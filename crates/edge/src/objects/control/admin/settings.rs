@@ -1,7 +1,7 @@
 //! The settings: read (secrets only as "set" / "unset"), patch, replace.
 
 use portcullis_core::Policy;
-use portcullis_core::objects::{AuditEntry, AuditKind};
+use portcullis_core::objects::AuditKind;
 use portcullis_core::refusal;
 use serde_json::json;
 use worker::{Response, Result};
@@ -19,9 +19,10 @@ pub(crate) fn read(a: &Admin<'_>) -> Result<Response> {
         200,
         &json!({
             "policy": a.policy,
+            "policySource": if store.policy_as_code() { "code" } else { "seed" },
             "defaults": Policy::default(),
             "secrets": {
-                "applicationKey": set(store.secret(Secret::ApplicationKey)?.is_some()),
+                "applicationKey": set(store.application_key()?.is_some()),
                 "jwtSecret": set(store.is_stored(Secret::Jwt)?),
                 "xsrfSalt": set(store.is_stored(Secret::Xsrf)?),
                 "captchaSecret": set(store.secret(Secret::Captcha)?.is_some()),
@@ -36,6 +37,9 @@ pub(crate) fn read(a: &Admin<'_>) -> Result<Response> {
 /// document): validated first; an invalid value names its field and
 /// nothing is saved.
 pub(crate) async fn write(a: &Admin<'_>, body: &str, replace: bool) -> Result<Response> {
+    if a.store.policy_as_code() {
+        return reply::refusal(&refusal::policy_as_code());
+    }
     let result = if replace {
         Policy::from_json(body)
     } else {
@@ -51,7 +55,7 @@ pub(crate) async fn write(a: &Admin<'_>, body: &str, replace: bool) -> Result<Re
     a.store.state.storage().delete_alarm().await?;
     // Audited (and sent as a webhook) under the policy just saved.
     let detail = json!({ "by": "applicationKey" });
-    let entry = AuditEntry::new(AuditKind::SettingsChanged, a.ip.clone(), detail);
+    let entry = a.entry(AuditKind::SettingsChanged, detail);
     audit::record(a.store, Some(&updated), &entry, a.now)?;
     reply::json(200, &json!({ "policy": updated }))
 }
