@@ -39,31 +39,52 @@ pub fn application_key_digest(pepper: &str, key: &str) -> String {
     crate::text::hex(&mac.finalize().into_bytes())
 }
 
-/// The application key in force: the one the admin API stored at its
-/// last rotation, unless the deployment's `APPLICATION_KEY` (`env`) is
-/// another key than the one it held at that rotation (its digest,
-/// `env_at_rotation`, recorded then; empty when it was unset): then an
-/// operator has put a new one with `wrangler secret put`, and it takes
-/// over (break-glass). The environment key a rotation replaced does not
-/// come back. A rotation recorded before digests were kept keeps the
-/// stored key.
+/// Which application key is in force, and whether the deployment's
+/// `APPLICATION_KEY` just took over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyInForce<'a> {
+    /// No key: the admin API is closed.
+    None,
+    /// This key (the stored one, or the environment's when none is stored).
+    Key(&'a str),
+    /// The environment's key takes over from the stored one (break-glass):
+    /// store it in place of the old one, and retire both digests.
+    TakeOver(&'a str),
+}
+
+/// The application key in force. `stored`: the one the admin API rotated
+/// to (or a key that took over before); `env`: the deployment's
+/// `APPLICATION_KEY`; `retired`: the keyed digests of every key a rotation
+/// or a takeover replaced, and of the environment keys present at each
+/// rotation (`None`: a rotation from before they were kept).
+///
+/// An environment key takes over when it is at least
+/// [`MIN_SECRET_CHARS`] long, differs from the stored key, and was never
+/// retired: an operator put a new one with `wrangler secret put`. A key a
+/// rotation replaced never comes back, whatever the order of rotations,
+/// deletions and rollbacks; a takeover is stored, so it stays in force
+/// when the environment changes again.
 pub fn application_key_in_force<'a>(
     stored: Option<&'a str>,
     env: Option<&'a str>,
-    env_at_rotation: Option<&str>,
+    retired: Option<&[String]>,
     pepper: &str,
-) -> Option<&'a str> {
-    match (stored, env, env_at_rotation) {
-        (None, env, _) => env,
-        (Some(stored), None, _) | (Some(stored), Some(_), None) => Some(stored),
-        (Some(stored), Some(env), Some(recorded)) => {
-            let digest = application_key_digest(pepper, env);
-            if bool::from(digest.as_bytes().ct_eq(recorded.as_bytes())) {
-                Some(stored)
-            } else {
-                Some(env)
-            }
-        }
+) -> KeyInForce<'a> {
+    let env = env.map(str::trim).filter(|e| !e.is_empty());
+    let Some(stored) = stored else {
+        return env.map_or(KeyInForce::None, KeyInForce::Key);
+    };
+    let (Some(env), Some(retired)) = (env, retired) else {
+        return KeyInForce::Key(stored);
+    };
+    let digest = application_key_digest(pepper, env);
+    let was_retired = retired
+        .iter()
+        .any(|r| bool::from(r.as_bytes().ct_eq(digest.as_bytes())));
+    if env == stored || was_retired || env.chars().count() < MIN_SECRET_CHARS {
+        KeyInForce::Key(stored)
+    } else {
+        KeyInForce::TakeOver(env)
     }
 }
 
@@ -232,36 +253,55 @@ mod tests {
     #[test]
     fn a_new_environment_key_takes_over_and_a_rotated_one_stays_away() {
         let p = "pepper";
-        let at = |env: &str| application_key_digest(p, env);
+        let d = |k: &str| application_key_digest(p, k);
+        let (k1, k2, a1) = (
+            "env-key-one-0123456789-0123456789",
+            "env-key-two-0123456789-0123456789",
+            "api-key-one-0123456789-0123456789",
+        );
         // Never rotated: the environment's.
         assert_eq!(
-            application_key_in_force(None, Some("env-1"), None, p),
-            Some("env-1")
-        );
-        // Rotated while env-1 was set: the stored one; env-1 does not come back.
-        let recorded = at("env-1");
-        assert_eq!(
-            application_key_in_force(Some("api-1"), Some("env-1"), Some(&recorded), p),
-            Some("api-1")
-        );
-        // `wrangler secret put APPLICATION_KEY` with a new value: it takes over.
-        assert_eq!(
-            application_key_in_force(Some("api-1"), Some("env-2"), Some(&recorded), p),
-            Some("env-2")
-        );
-        // Rotated while none was set; one set later takes over.
-        assert_eq!(
-            application_key_in_force(Some("api-1"), Some("env-3"), Some(""), p),
-            Some("env-3")
+            application_key_in_force(None, Some(k1), None, p),
+            KeyInForce::Key(k1)
         );
         assert_eq!(
-            application_key_in_force(Some("api-1"), None, Some(""), p),
-            Some("api-1")
+            application_key_in_force(None, None, None, p),
+            KeyInForce::None
         );
-        // A rotation from before digests were recorded keeps the stored key.
+        // Rotated to a1 while k1 was set: k1 is retired and stays out.
+        let retired = vec![d(k1)];
         assert_eq!(
-            application_key_in_force(Some("api-1"), Some("env-1"), None, p),
-            Some("api-1")
+            application_key_in_force(Some(a1), Some(k1), Some(&retired), p),
+            KeyInForce::Key(a1)
+        );
+        // A new environment key takes over; a short one does not.
+        assert_eq!(
+            application_key_in_force(Some(a1), Some(k2), Some(&retired), p),
+            KeyInForce::TakeOver(k2)
+        );
+        assert_eq!(
+            application_key_in_force(Some(a1), Some("short"), Some(&retired), p),
+            KeyInForce::Key(a1)
+        );
+        // After the takeover (stored k2; a1 and k2 retired), a rollback to k1
+        // or a deleted secret keeps k2.
+        let retired = vec![d(k1), d(a1), d(k2)];
+        assert_eq!(
+            application_key_in_force(Some(k2), Some(k1), Some(&retired), p),
+            KeyInForce::Key(k2)
+        );
+        assert_eq!(
+            application_key_in_force(Some(k2), None, Some(&retired), p),
+            KeyInForce::Key(k2)
+        );
+        assert_eq!(
+            application_key_in_force(Some(k2), Some(a1), Some(&retired), p),
+            KeyInForce::Key(k2)
+        );
+        // A rotation from before digests were kept keeps the stored key.
+        assert_eq!(
+            application_key_in_force(Some(a1), Some(k2), None, p),
+            KeyInForce::Key(a1)
         );
     }
 

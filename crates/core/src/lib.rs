@@ -88,7 +88,7 @@ pub mod dangerous {
 }
 
 pub use admin::{
-    MIN_SECRET_CHARS, SecretKind, SecretRefusal, admin_actor, application_key_digest,
+    KeyInForce, MIN_SECRET_CHARS, SecretKind, SecretRefusal, admin_actor, application_key_digest,
     application_key_in_force, application_key_matches, bearer_token, new_secret,
 };
 pub use bans::{

@@ -8,7 +8,7 @@ use portcullis_core::Policy;
 use portcullis_core::Revocations;
 use portcullis_core::dangerous::random_token;
 use portcullis_core::records::{Unreadable, decode, encode};
-use portcullis_core::{application_key_digest, application_key_in_force};
+use portcullis_core::{KeyInForce, application_key_digest, application_key_in_force};
 use worker::{Env, Result, SqlStorage, State};
 
 /// Control's storage and its deployment's vars and secrets.
@@ -64,9 +64,10 @@ impl Secret {
     }
 }
 
-/// The row of the `APPLICATION_KEY` digest at the last rotation through
-/// the admin API.
-const ENV_KEY_AT_ROTATION: &str = "applicationKeyEnvAtRotation";
+/// The row of the retired application keys' digests (JSON array).
+const RETIRED_KEYS: &str = "applicationKeysRetired";
+/// The most retired key digests kept.
+const MAX_RETIRED: usize = 256;
 
 #[derive(serde::Deserialize)]
 struct ValueRow {
@@ -240,34 +241,69 @@ impl Store {
     }
 
     /// The application key in force (core's `application_key_in_force`):
-    /// the one the admin API stored, unless `APPLICATION_KEY` now holds
-    /// another key than at that rotation (break-glass).
+    /// the one the admin API stored, unless `APPLICATION_KEY` now holds a
+    /// key never retired (break-glass). A takeover is stored at once: the
+    /// environment's key becomes the stored one and the replaced key is
+    /// retired, so it holds whatever the environment does next.
     pub(crate) fn application_key(&self) -> Result<Option<String>> {
         let stored = self.get(Secret::ApplicationKey.key())?;
         let env = self.env_secret("APPLICATION_KEY");
         if stored.is_none() {
             return Ok(env);
         }
-        let recorded = self.get(ENV_KEY_AT_ROTATION)?;
+        let retired = self.retired_keys()?;
         let pepper = self.signing_secret(Secret::Pepper)?;
-        Ok(application_key_in_force(
+        match application_key_in_force(
             stored.as_deref(),
             env.as_deref(),
-            recorded.as_deref(),
+            retired.as_deref(),
             &pepper,
-        )
-        .map(str::to_owned))
+        ) {
+            KeyInForce::None => Ok(None),
+            KeyInForce::Key(key) => Ok(Some(key.to_owned())),
+            KeyInForce::TakeOver(key) => {
+                let key = key.to_owned();
+                self.retire(&stored.into_iter().chain([key.clone()]).collect::<Vec<_>>())?;
+                self.set_secret(Secret::ApplicationKey, &key)?;
+                Ok(Some(key))
+            }
+        }
     }
 
-    /// Records which `APPLICATION_KEY` the deployment holds now (its keyed
-    /// digest; empty when unset), as the admin API replaces the key.
-    pub(crate) fn record_env_key_at_rotation(&self) -> Result<()> {
-        let pepper = self.signing_secret(Secret::Pepper)?;
-        let digest = self
+    /// Retires the deployment's current `APPLICATION_KEY` and the stored
+    /// key, as the admin API replaces the key: neither takes over again.
+    pub(crate) fn retire_keys_at_rotation(&self) -> Result<()> {
+        let keys: Vec<String> = self
             .env_secret("APPLICATION_KEY")
-            .map(|key| application_key_digest(&pepper, &key))
-            .unwrap_or_default();
-        self.put(ENV_KEY_AT_ROTATION, &digest)
+            .into_iter()
+            .chain(self.get(Secret::ApplicationKey.key())?)
+            .collect();
+        self.retire(&keys)
+    }
+
+    /// The retired keys' digests (`None`: no rotation recorded any).
+    fn retired_keys(&self) -> Result<Option<Vec<String>>> {
+        Ok(self
+            .get(RETIRED_KEYS)?
+            .map(|text| serde_json::from_str(&text).unwrap_or_default()))
+    }
+
+    /// Adds the digests of `keys` to the retired ones (the newest
+    /// [`MAX_RETIRED`] kept).
+    fn retire(&self, keys: &[String]) -> Result<()> {
+        let pepper = self.signing_secret(Secret::Pepper)?;
+        let mut retired = self.retired_keys()?.unwrap_or_default();
+        for key in keys {
+            let digest = application_key_digest(&pepper, key.trim());
+            if !retired.contains(&digest) {
+                retired.push(digest);
+            }
+        }
+        let excess = retired.len().saturating_sub(MAX_RETIRED);
+        retired.drain(..excess);
+        let text =
+            serde_json::to_string(&retired).map_err(|e| worker::Error::RustError(e.to_string()))?;
+        self.put(RETIRED_KEYS, &text)
     }
 
     /// Stores `value` as `secret`.

@@ -40,7 +40,13 @@ pub(crate) async fn handle(
         }
         _ => return reply::refusal(&refusal::unauthorized()),
     };
-    let policy = match super::code::sync(store, now)?.and_then(|()| store.policy()) {
+    // A deployed policy that does not validate leaves the admin API on the
+    // stored one (its writes are refused in code mode anyway), so the
+    // operator can still read the log and manage bans and secrets.
+    if let Err(message) = super::code::sync(store, now)? {
+        worker::console_error!("portcullis: the deployed policy is not used: {message}");
+    }
+    let policy = match store.policy() {
         Ok(policy) => policy,
         Err(message) => return reply::refusal(&refusal::configuration_invalid(message)),
     };

@@ -65,7 +65,7 @@ pub(crate) fn rotate(a: &Admin<'_>, name: &str, body: &str) -> Result<Response> 
         store.set_secret(Secret::JwtPrevious, &old)?;
     }
     if kind == SecretKind::ApplicationKey {
-        store.record_env_key_at_rotation()?;
+        store.retire_keys_at_rotation()?;
     }
     store.set_secret(slot(kind), &value)?;
     if kind.ends_sessions() && sessions::revoke(store, &a.policy, None, None)?.is_err() {
