@@ -23,3 +23,10 @@ fi
 for f in build/index_bg.wasm build/index.js; do
   printf 'built crates/edge/%-22s %8d bytes, %7d gzip -9\n' "$f" "$(wc -c <"$f")" "$(gzip -9c "$f" | wc -c)"
 done
+# The console's static assets (wrangler.toml [assets]): console/ and the
+# demo's stylesheet and icon, which it shares.
+cd ../..
+rm -rf crates/edge/build/console
+mkdir -p crates/edge/build/console
+cp console/* www/style.css www/favicon.svg crates/edge/build/console/
+printf 'built crates/edge/build/console/       %d files, %8d bytes\n' "$(ls crates/edge/build/console | wc -l)" "$(cat crates/edge/build/console/* | wc -c)"

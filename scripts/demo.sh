@@ -121,7 +121,7 @@ done
 if [[ $ready == 1 ]]; then
   say ""
   say "Open ${EDGE_URL}  (the Portcullis edge, in front of the demo origin on http://127.0.0.1:${ORIGIN_PORT}/)"
-  say "Public policy: ${EDGE_URL}__portcullis/policy · admin API key: APPLICATION_KEY in .dev.vars"
+  say "Console: ${EDGE_URL}__portcullis/console/ · public policy: ${EDGE_URL}__portcullis/policy · application key: APPLICATION_KEY in .dev.vars"
   say "Ctrl-C stops the demo."
   say ""
 elif kill -0 "$edge_pid" 2>/dev/null; then

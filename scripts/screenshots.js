@@ -28,7 +28,7 @@ try {
   }
   const ban = await edge.admin("/bans", { method: "POST", body: JSON.stringify({ target: "203.0.113.0/24", seconds: 86400, scope: "writes" }) });
   await ban.arrayBuffer();
-  const { page } = await openPage(browser, new URL("/admin.html", edge.url).href);
+  const { page } = await openPage(browser, new URL("/__portcullis/console/", edge.url).href);
   await page.setViewportSize({ width: 1100, height: 1000 });
   await page.fill("#app-key", APP_KEY);
   await page.click("#signin-submit");

@@ -1,5 +1,8 @@
-// The "Security settings" console (www/admin.html) in headless Chromium,
-// through the real edge on workerd in front of the demo origin: sign in with
+// The "Security settings" console in headless Chromium, served by the real
+// edge on workerd at /__portcullis/console/ (console/, a static-assets
+// binding; the Miniflare options are wrangler.toml's) in front of the demo
+// origin, which has no console files: no console file is reachable at any
+// other path, and a banned address is refused there too; sign in with
 // the application key (a wrong one refused), raise the minimum length and
 // see the signup page enforce it, an invalid value shown next to its field
 // with nothing saved, ban an address and see it blocked, unban it, unlock an
@@ -51,7 +54,7 @@ async function signIn(page) {
 const expectedProblems = (problems) => problems.filter((p) => !/HTTP (401|403|422): /.test(p));
 
 test("the console speaks Czech too", async () => {
-  const { page, problems } = await open("/admin.html?locale=cs");
+  const { page, problems } = await open("/__portcullis/console/?locale=cs");
   assert.equal(await page.textContent("#signin-submit"), "Přihlásit se");
   await signIn(page);
   assert.equal(await page.textContent("#tab-login"), "Ochrana přihlášení");
@@ -59,8 +62,37 @@ test("the console speaks Czech too", async () => {
   assert.deepEqual(expectedProblems(problems), []);
 });
 
+test("the console is the edge's, at /__portcullis/console/ only, behind the same checks", async () => {
+  const marker = "RATE_LIMITS"; // in the console's own scripts only
+  let r = await edge.request("/__portcullis/console/admin-text.js");
+  assert.equal(r.status, 200);
+  assert.match(await r.text(), new RegExp(marker));
+  assert.ok(r.headers.get("content-security-policy"), "the edge's security headers");
+  r = await edge.request("/__portcullis/console");
+  assert.equal(r.status, 301);
+  assert.equal(r.headers.get("location"), "/__portcullis/console/");
+  await r.arrayBuffer();
+  for (const path of ["/admin.js", "/admin-text.js", "/index.html", "/console/admin.js", "/__portcullis/admin.js",
+    "/__portcullis/console/sub/admin.js", "/__portcullis/consoleadmin.js", "/__portcullis/console/%2e%2e/admin.js",
+    "/__PORTCULLIS/console/admin.js", "/__portcullis/console/.admin.js", "/__portcullis/console/index.html"]) {
+    r = await edge.request(path);
+    const text = await r.text();
+    assert.ok(!text.includes(marker), `${path} answered ${r.status} with a console file`);
+  }
+  r = await edge.request("/__portcullis/console/admin.js", { method: "POST", body: "x" });
+  assert.equal(r.status, 405);
+  await r.arrayBuffer();
+  // A banned address is refused at the console too.
+  r = await edge.admin("/bans", { method: "POST", body: JSON.stringify({ target: "203.0.113.77", seconds: 600 }) });
+  assert.equal(r.status, 201);
+  await r.arrayBuffer();
+  r = await edge.request("/__portcullis/console/", { ip: "203.0.113.77" });
+  assert.equal(r.status, 403);
+  assert.equal((await r.json()).error, "banned");
+});
+
 test("a wrong application key is refused", async () => {
-  const { page, problems } = await open("/admin.html");
+  const { page, problems } = await open("/__portcullis/console/");
   await page.fill("#app-key", "not-the-application-key-0123456789");
   await page.click("#signin-submit");
   await page.waitForSelector("#signin-error:not([hidden])");
@@ -70,7 +102,7 @@ test("a wrong application key is refused", async () => {
 });
 
 test("raising the minimum length is enforced on the signup page; an invalid value saves nothing", async () => {
-  const { page, problems } = await open("/admin.html");
+  const { page, problems } = await open("/__portcullis/console/");
   await signIn(page);
   const row = '[data-path="passwords.minLength"]';
   await page.fill(`${row} input`, "0");
@@ -107,7 +139,7 @@ test("ban an address and see it blocked, unban it; unlock an account", async () 
     await r.arrayBuffer();
   }
   assert.equal(r.status, 423);
-  const { page, problems } = await open("/admin.html#bans");
+  const { page, problems } = await open("/__portcullis/console/#bans");
   await signIn(page);
   await page.fill("#ban-target", "203.0.113.99");
   await page.fill("#ban-seconds", "600");
@@ -131,7 +163,7 @@ test("ban an address and see it blocked, unban it; unlock an account", async () 
 });
 
 test("rate limits: add a rule and see it enforced, edit it, an invalid one saves nothing, delete it", async () => {
-  const { page, problems } = await open("/admin.html#ratelimits");
+  const { page, problems } = await open("/__portcullis/console/#ratelimits");
   await signIn(page);
   await page.waitForSelector("#rules-table, p#rules-table");
   assert.equal(await page.textContent("p#rules-table"), "No rate limits.");
@@ -180,7 +212,7 @@ test("rate limits: add a rule and see it enforced, edit it, an invalid one saves
   assert.deepEqual((await (await edge.admin("/settings")).json()).policy.rateLimits, []);
   assert.deepEqual(expectedProblems(problems), []);
 
-  const cs = await open("/admin.html?locale=cs#ratelimits");
+  const cs = await open("/__portcullis/console/?locale=cs#ratelimits");
   await signIn(cs.page);
   assert.equal(await cs.page.textContent("#tab-ratelimits"), "Omezení počtu požadavků");
   assert.match(await cs.page.textContent('[data-rule-field="key"] label'), /Počítá se podle/);
@@ -188,7 +220,7 @@ test("rate limits: add a rule and see it enforced, edit it, an invalid one saves
 });
 
 test("rotating a secret asks first and says who is signed out; secrets never appear", async () => {
-  const { page, problems } = await open("/admin.html#sessions");
+  const { page, problems } = await open("/__portcullis/console/#sessions");
   await signIn(page);
   await page.click("#rotate-jwtSecret");
   await page.waitForSelector("#confirm-dialog[open]");

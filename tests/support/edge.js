@@ -7,7 +7,15 @@ import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Miniflare } from "miniflare";
+import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { root } from "./package.js";
+
+/**
+ * The Worker's bindings, Durable Objects and static assets as wrangler.toml
+ * declares them (read by wrangler itself, so the tests run what a deploy
+ * runs); the script and the test's own bindings are added by `startEdge`.
+ */
+const deployed = unstable_getMiniflareWorkerOptions(join(root, "wrangler.toml")).workerOptions;
 
 export const APP_KEY = "test-application-key-0123456789-abcdefghij";
 export const JWT_SECRET = "test-jwt-secret-0123456789-abcdefghijklmnop";
@@ -110,8 +118,9 @@ export async function startEdge({ origin, policy = {}, persist = mkdtempSync(joi
     scriptPath: join(root, "crates", "edge", "build", "index.js"),
     modules: true,
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
-    compatibilityDate: "2026-08-01",
+    compatibilityDate: deployed.compatibilityDate,
     bindings: {
+      ...deployed.bindings,
       ORIGIN_URL: origin.url,
       APPLICATION_KEY: APP_KEY,
       JWT_SECRET,
@@ -121,16 +130,10 @@ export async function startEdge({ origin, policy = {}, persist = mkdtempSync(joi
       PORTCULLIS_AUDIT_FLUSH_SECONDS: "1",
       ...bindings,
     },
-    durableObjects: {
-      CONTROL: controlSwitch ? { className: "Control", scriptName: "control-switch" } : { className: "Control", useSQLite: true },
-      ...(controlSwitch ? { REAL_CONTROL: { className: "Control", useSQLite: true } } : {}),
-      IP_GUARD: { className: "IpGuard", useSQLite: true },
-      ACCOUNT: { className: "AccountGuard", useSQLite: true },
-      USER: { className: "UserState", useSQLite: true },
-      BAN_LOG: { className: "BanLog", useSQLite: true },
-      AUDIT_LOG: { className: "AuditLog", useSQLite: true },
-      RATE_LIMITER: { className: "RateLimiter", useSQLite: true },
-    },
+    durableObjects: controlSwitch
+      ? { ...deployed.durableObjects, CONTROL: { className: "Control", scriptName: "control-switch" }, REAL_CONTROL: { className: "Control", useSQLite: true } }
+      : deployed.durableObjects,
+    assets: deployed.assets,
   };
   const switchWorker = {
     name: "control-switch",

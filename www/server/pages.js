@@ -24,7 +24,7 @@ function pageHeader(locale, current, switchHref) {
         ${link("/", "signup", "navSignup")}
         ${link("/login", "login", "navLogin")}
         ${link("/account", "account", "navAccount")}
-        ${link("/admin.html", "admin", "navAdmin")}${switcher}
+        ${link("/__portcullis/console/", "admin", "navAdmin")}${switcher}
       </nav>
     </header>`;
 }

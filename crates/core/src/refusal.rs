@@ -457,6 +457,16 @@ pub fn invalid_setting(error: &crate::error::Error) -> Refusal {
     Refusal::new(422, "invalid_setting", error.to_string()).with("field", error.field())
 }
 
+/// 405: the console's files are only read.
+pub fn method_not_allowed() -> Refusal {
+    Refusal::new(
+        405,
+        "method_not_allowed",
+        "Only GET and HEAD are allowed here.",
+    )
+    .header("Allow", "GET, HEAD")
+}
+
 /// 409 from the admin API: the policy is managed as code.
 pub fn policy_as_code() -> Refusal {
     Refusal::new(

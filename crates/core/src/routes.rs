@@ -12,6 +12,8 @@ pub(crate) enum OwnRoute {
     PublicPolicy,
     /// `/__portcullis/admin/…`: the admin API.
     Admin,
+    /// `/__portcullis/console/…`: the Security settings console's files.
+    Console,
     /// Anything else in the edge's namespace.
     NotFound,
 }
@@ -21,10 +23,56 @@ pub(crate) const ADMIN_PREFIX: &str = "/__portcullis/admin";
 /// The admin route the isolate answers itself: its own counters.
 pub(crate) const METRICS_PATH: &str = "/__portcullis/admin/metrics";
 
+/// The console's path (its files are under it, with a slash).
+pub(crate) const CONSOLE_PATH: &str = "/__portcullis/console";
+
+/// What a request under [`CONSOLE_PATH`] gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ConsolePath {
+    /// `/__portcullis/console` without its slash: a redirect to it.
+    Redirect,
+    /// A file of the console's assets, by its path there (`/` for the page).
+    Asset(String),
+    /// Anything else (`/__portcullis/consolex`, nested or odd names).
+    NotFound,
+}
+
+/// The console file a raw `path` names: one plain file name (letters,
+/// digits, `-`, `_`, one `.` before an extension) right under the
+/// console's path, or the page itself. Nothing else of the assets is
+/// reachable, and no other path reaches them.
+pub(crate) fn console_path(path: &str) -> ConsolePath {
+    let Some(rest) = path.strip_prefix(CONSOLE_PATH) else {
+        return ConsolePath::NotFound;
+    };
+    let Some(name) = rest.strip_prefix('/') else {
+        return if rest.is_empty() {
+            ConsolePath::Redirect
+        } else {
+            ConsolePath::NotFound
+        };
+    };
+    let plain = name.split_once('.').is_some_and(|(stem, ext)| {
+        let ok = |s: &str| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        };
+        ok(stem) && ok(ext)
+    });
+    match name {
+        "" => ConsolePath::Asset("/".to_owned()),
+        "index.html" => ConsolePath::Redirect,
+        _ if plain => ConsolePath::Asset(format!("/{name}")),
+        _ => ConsolePath::NotFound,
+    }
+}
+
 /// Exact paths and prefixes of the edge's own routes, first match wins.
-const OWN_ROUTES: [(&str, bool, OwnRoute); 3] = [
+const OWN_ROUTES: [(&str, bool, OwnRoute); 4] = [
     ("/__portcullis/policy", false, OwnRoute::PublicPolicy),
     (ADMIN_PREFIX, true, OwnRoute::Admin),
+    (CONSOLE_PATH, true, OwnRoute::Console),
     ("/__portcullis/", true, OwnRoute::NotFound),
 ];
 
@@ -173,6 +221,35 @@ mod tests {
     use super::*;
     use crate::request::RequestFacts;
 
+    #[test]
+    fn only_plain_console_files_are_reachable() {
+        use ConsolePath::*;
+        assert_eq!(console_path("/__portcullis/console"), Redirect);
+        assert_eq!(console_path("/__portcullis/console/index.html"), Redirect);
+        assert_eq!(console_path("/__portcullis/console/"), Asset("/".into()));
+        assert_eq!(
+            console_path("/__portcullis/console/admin.js"),
+            Asset("/admin.js".into())
+        );
+        assert_eq!(
+            console_path("/__portcullis/console/admin-text.js"),
+            Asset("/admin-text.js".into())
+        );
+        for odd in [
+            "/__portcullis/consolex",
+            "/__portcullis/console/a/b.js",
+            "/__portcullis/console/../x.js",
+            "/__portcullis/console/%2e%2e.js",
+            "/__portcullis/console/.env",
+            "/__portcullis/console/a.b.js",
+            "/__portcullis/console/admin",
+            "/__portcullis/console//admin.js",
+            "/admin.js",
+        ] {
+            assert_eq!(console_path(odd), NotFound, "{odd}");
+        }
+    }
+
     fn own(path: &str) -> Option<OwnRoute> {
         own_route(&Request::new(RequestFacts {
             method: "GET".into(),
@@ -189,6 +266,7 @@ mod tests {
         assert_eq!(own("/__PORTCULLIS/admin/bans"), Some(OwnRoute::NotFound));
         assert_eq!(own("/x/../__portcullis/policy"), Some(OwnRoute::NotFound));
         assert_eq!(own("/__portcullis/other"), Some(OwnRoute::NotFound));
+        assert_eq!(own("/__portcullis/console/"), Some(OwnRoute::Console));
         assert_eq!(own("/app/hello"), None);
     }
 

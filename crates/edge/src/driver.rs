@@ -136,6 +136,7 @@ impl Run<'_> {
                 "durableObjectRequests": stub::sent(),
                 "pendingWarnings": pending::count(),
             })),
+            Step::Asset(path) => self.asset(&path).await,
             Step::Forward(forward) => self.forward(forward).await,
             Step::Respond(_) => Input::Done,
         }
@@ -210,6 +211,38 @@ impl Run<'_> {
                 })
             }
             Err(e) => failed("the admin call", &e),
+        }
+    }
+
+    /// A console file from the `ASSETS` binding (`[assets]` in
+    /// wrangler.toml), held as the answer; 404 without the binding.
+    async fn asset(&mut self, path: &str) -> Input {
+        let Ok(assets) = self.env.assets("ASSETS") else {
+            worker::console_error!("portcullis: no ASSETS binding: the console is not deployed");
+            return Input::Upstream(Upstream {
+                status: 404,
+                headers: Vec::new(),
+                received_ms: clock::now_millis(),
+            });
+        };
+        match assets
+            .fetch(format!("https://assets.invalid{path}"), None)
+            .await
+        {
+            Ok(response) => {
+                let status = response.status_code();
+                self.held.upstream = Some(HeldUpstream {
+                    response: response.into(),
+                    secured: false,
+                    private: false,
+                });
+                Input::Upstream(Upstream {
+                    status,
+                    headers: Vec::new(),
+                    received_ms: clock::now_millis(),
+                })
+            }
+            Err(e) => failed("a console file", &e),
         }
     }
 

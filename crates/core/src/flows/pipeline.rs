@@ -19,7 +19,8 @@ use crate::policy::{CaptchaPage, ManualBanScope};
 use crate::refusal;
 use crate::request::{Request, RequestFacts, cross_site};
 use crate::roles::Role;
-use crate::routes::{ADMIN_PREFIX, METRICS_PATH, OwnRoute, own_route};
+use crate::routes::{ADMIN_PREFIX, CONSOLE_PATH, ConsolePath, METRICS_PATH, OwnRoute};
+use crate::routes::{console_path, own_route};
 use crate::snapshot::FRAUD_FEED_RECORD;
 use crate::tokens::Claims;
 
@@ -241,6 +242,7 @@ async fn own(c: &Caller<'_>, route: OwnRoute) -> Flow<Reply> {
             body: serde_json::json!(c.policy().public()),
         }),
         OwnRoute::NotFound => Err(Reply::Refuse(refusal::not_found())),
+        OwnRoute::Console => console(c).await,
         OwnRoute::Admin => {
             // The key is checked here, against its digest in the snapshot:
             // a wrong one never reaches Control. Only a key presented and
@@ -283,6 +285,29 @@ async fn own(c: &Caller<'_>, route: OwnRoute) -> Flow<Reply> {
             }
             Ok(Reply::Upstream(Finish::default()))
         }
+    }
+}
+
+/// The console's files (behind every check so far: bans, HTTPS, the
+/// security headers); only reads.
+async fn console(c: &Caller<'_>) -> Flow<Reply> {
+    if !matches!(c.req.method(), "GET" | "HEAD") {
+        return refused(refusal::method_not_allowed());
+    }
+    match console_path(c.req.path()) {
+        ConsolePath::Redirect => Ok(Reply::Redirect {
+            status: 301,
+            location: format!("{CONSOLE_PATH}/"),
+            cookies: Vec::new(),
+        }),
+        ConsolePath::Asset(name) => match c.io.perform(Step::Asset(name)).await {
+            Input::Upstream(upstream) if matches!(upstream.status, 200 | 304) => {
+                Ok(Reply::Upstream(Finish::default()))
+            }
+            Input::Upstream(_) => refused(refusal::not_found()),
+            other => Err(failed(other)),
+        },
+        ConsolePath::NotFound => refused(refusal::not_found()),
     }
 }
 

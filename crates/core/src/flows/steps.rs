@@ -59,6 +59,10 @@ pub enum Step {
     /// This isolate's counters (Durable Object requests per binding, since
     /// it started). Answer: [`Input::Json`].
     Metrics,
+    /// A file of the console's static assets, by its path there (`/` for
+    /// the page); held as the answer. Answer: [`Input::Upstream`] (404
+    /// when there is none), or a failure.
+    Asset(String),
     /// Send the request to the origin. Answer: [`Input::Upstream`], or a
     /// failure when it cannot be reached.
     Forward(Forward),

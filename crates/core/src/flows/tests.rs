@@ -115,6 +115,7 @@ fn kind(step: &Step) -> &'static str {
         Step::Warn(_) => "warn",
         Step::Settle(_) => "settle",
         Step::Metrics => "metrics",
+        Step::Asset(_) => "asset",
         Step::VerifyCaptcha(_) => "captcha",
         Step::Invalidate => "invalidate",
         Step::Admin(_) => "admin",

@@ -1,4 +1,5 @@
-// The "Security settings" console (www/admin.html): signs in with the
+// The "Security settings" console, served by the edge at
+// /__portcullis/console/ (console/index.html) in front of any origin: signs in with the
 // application key (kept in this page's memory only, never stored), then
 // shows the edge's settings in the seed products' sections with help text
 // and defaults (www/admin-text.js), saves a section as a JSON merge patch
@@ -12,8 +13,7 @@
 // Hooks for tests: body[data-state] "signed-out" | "signed-in";
 // [data-path="<setting>"] rows with .field-error; #save-<section>,
 // #status-<section>; #bans-table, #locked-table, #audit-table, #chart.
-import { RATE_LIMITS, SECRETS, SECTIONS, UI } from "/admin-text.js";
-import { TEXT, localizeNav } from "/i18n.js";
+import { RATE_LIMITS, SECRETS, SECTIONS, UI } from "./admin-text.js";
 
 const API = "/__portcullis/admin";
 const $ = (id) => document.getElementById(id);
@@ -581,11 +581,9 @@ function localize() {
   $("key-label").textContent = tx.keyLabel;
   $("signin-submit").textContent = tx.signIn;
   $("signout").textContent = tx.signOut;
-  for (const link of document.querySelectorAll(".site-nav a[data-i18n]")) link.textContent = TEXT[locale][link.dataset.i18n];
-  localizeNav(locale);
   const other = locale === "cs" ? "en" : "cs";
   const link = $("switch-locale");
-  link.href = `/admin.html?locale=${other}`;
+  link.href = `./?locale=${other}`;
   link.textContent = other === "cs" ? "Čeština" : "English";
   link.hreflang = other;
   link.lang = other;

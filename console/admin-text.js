@@ -2,7 +2,7 @@
 // seed products' screens), each setting's path in the policy document, its
 // kind and its help text in English and Czech. Defaults are not written
 // here: the console shows the edge's own (GET /__portcullis/admin/settings
-// answers them), so they cannot drift. Used by www/admin.js.
+// answers them), so they cannot drift. Used by console/admin.js.
 
 /** kind: bool | number | seconds | text | nullableText | list | select | json. */
 const f = (path, kind, en, cs, extra = {}) => ({ path, kind, help: { en, cs }, ...extra });
