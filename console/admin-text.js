@@ -26,6 +26,7 @@ export const SECTIONS = [
       f("passwords.forbidDictionaryWords", "bool", "Refuse passwords made mostly of dictionary words.", "Odmítat hesla složená převážně ze slovníkových slov."),
       f("passwords.forbidUserInfo", "bool", "Refuse passwords containing the username, email or name.", "Odmítat hesla obsahující jméno, e-mail nebo uživatelské jméno."),
       f("passwords.maxRepeatedCharacters", "number", "Most identical characters in a row (0 = no limit).", "Nejvíce stejných znaků za sebou (0 = bez omezení)."),
+      f("passwords.mode", "select", "Mode of the edge's password rules (signup, change, reset): enforce refuses; monitor lets requests pass and records in the audit log what would have been refused (wouldRefuse).", "Režim – pravidla hesel v bráně (registrace, změna, obnova): enforce odmítá; monitor požadavky propustí a do auditního záznamu zapíše, co by bylo odmítnuto (wouldRefuse).", { options: ["enforce", "monitor"] }),
       f("passwords.enforceStrength", "bool", "Enforce the rules (off: show them only).", "Vynucovat pravidla (vypnuto: jen zobrazit)."),
       f("passwords.adminsMayOverride", "bool", "Administrators may set passwords that fail the strength rules.", "Správci smějí nastavit heslo, které pravidla nesplňuje."),
       f("passwords.historyCount", "number", "No reuse of the last N passwords (0 = off).", "Nepoužít znovu posledních N hesel (0 = vypnuto)."),
@@ -42,6 +43,7 @@ export const SECTIONS = [
     id: "login",
     title: { en: "Login protection", cs: "Ochrana přihlášení" },
     fields: [
+      f("login.mode", "select", "Mode of the lockout: enforce refuses; monitor lets requests pass and records in the audit log what would have been refused (wouldRefuse).", "Režim – zamykání účtů: enforce odmítá; monitor požadavky propustí a do auditního záznamu zapíše, co by bylo odmítnuto (wouldRefuse).", { options: ["enforce", "monitor"] }),
       f("login.lockoutEnabled", "bool", "Lock accounts after repeated failed logins.", "Zamykat účty po opakovaných neúspěšných přihlášeních."),
       f("login.maxFailedAttempts", "number", "Failed attempts before the account is locked.", "Počet neúspěšných pokusů před zamčením."),
       f("login.lockoutSeconds", "seconds", "How long a lockout lasts.", "Jak dlouho zamčení trvá."),
@@ -57,6 +59,7 @@ export const SECTIONS = [
     id: "bans",
     title: { en: "IP bans", cs: "Blokování IP" },
     fields: [
+      f("bans.mode", "select", "Mode of bans (never on the edge's own routes): enforce refuses; monitor lets requests pass and records in the audit log what would have been refused (wouldRefuse).", "Režim – blokování (nikdy na vlastních cestách brány): enforce odmítá; monitor požadavky propustí a do auditního záznamu zapíše, co by bylo odmítnuto (wouldRefuse).", { options: ["enforce", "monitor"] }),
       f("bans.enabled", "bool", "Ban addresses that cause repeated security warnings.", "Blokovat adresy s opakovanými bezpečnostními varováními."),
       f("bans.warningsBeforeBan", "number", "Warnings within the window that trigger a ban.", "Počet varování v okně, který spustí blokování."),
       f("bans.windowSeconds", "seconds", "The window warnings are counted in.", "Okno, ve kterém se varování počítají."),
@@ -93,6 +96,7 @@ export const SECTIONS = [
     id: "captcha",
     title: { en: "CAPTCHA", cs: "CAPTCHA" },
     fields: [
+      f("captcha.mode", "select", "Mode of the CAPTCHA: enforce refuses; monitor lets requests pass and records in the audit log what would have been refused (wouldRefuse).", "Režim – CAPTCHA: enforce odmítá; monitor požadavky propustí a do auditního záznamu zapíše, co by bylo odmítnuto (wouldRefuse).", { options: ["enforce", "monitor"] }),
       f("captcha.enabled", "bool", "Ask for a CAPTCHA on the pages below.", "Vyžadovat CAPTCHA na níže uvedených stránkách."),
       f("captcha.provider", "select", "The CAPTCHA provider.", "Poskytovatel CAPTCHA.", { options: ["none", "turnstile", "recaptchaV2", "recaptchaV3", "hcaptcha"] }),
       f("captcha.siteKey", "text", "The provider's site key (public).", "Veřejný klíč webu u poskytovatele."),
@@ -115,6 +119,7 @@ export const SECTIONS = [
     fields: [
       f("responses.forceHttps", "bool", "Redirect HTTP to HTTPS and send HSTS.", "Přesměrovat HTTP na HTTPS a posílat HSTS."),
       f("responses.hstsMaxAgeSeconds", "seconds", "HSTS max-age.", "HSTS max-age."),
+      f("responses.cspReportOnly", "bool", "Send the CSP as Report-Only: browsers block nothing and report violations to the audit log (cspReport).", "Posílat CSP jen pro hlášení: prohlížeče nic neblokují a porušení hlásí do auditního záznamu (cspReport)."),
       f("responses.allowEmbedding", "bool", "Allow other sites to embed pages in frames.", "Povolit vkládání stránek do rámců jiných webů."),
       f("responses.referrerPolicy", "text", "The Referrer-Policy header.", "Hlavička Referrer-Policy."),
       f("routes.allowedOrigins", "list", "Other sites allowed to post the login, signup, reset and password forms (https://host), one per line.", "Jiné weby, které smějí odesílat formuláře přihlášení, registrace, obnovy a hesla (https://host), jeden na řádek."),
@@ -127,6 +132,7 @@ export const SECTIONS = [
       f("responses.csp.frameAncestors", "list", "Sites allowed to embed these pages.", "Weby, které smějí tyto stránky vkládat."),
       f("responses.csp.fontSrc", "list", "Extra font sources.", "Další zdroje písem."),
       f("responses.csp.mediaSrc", "list", "Extra media sources.", "Další zdroje médií."),
+      f("uploads.mode", "select", "Mode of the upload rules: enforce refuses; monitor lets requests pass and records in the audit log what would have been refused (wouldRefuse).", "Režim – pravidla nahrávání: enforce odmítá; monitor požadavky propustí a do auditního záznamu zapíše, co by bylo odmítnuto (wouldRefuse).", { options: ["enforce", "monitor"] }),
       f("uploads.paths", "list", "Paths that receive uploads (a trailing * matches a prefix).", "Cesty, na které se nahrávají soubory (* na konci = prefix)."),
       f("uploads.staffExtensions", "list", "Extensions staff may upload (.* = any).", "Přípony, které smějí nahrávat zaměstnanci (.* = jakékoli)."),
       f("uploads.endUserExtensions", "list", "Extensions end users may upload.", "Přípony, které smějí nahrávat koncoví uživatelé."),
@@ -137,6 +143,7 @@ export const SECTIONS = [
     id: "probation",
     title: { en: "Probation", cs: "Zkušební doba" },
     fields: [
+      f("probation.mode", "select", "Mode of probation's limits: enforce refuses; monitor lets requests pass and records in the audit log what would have been refused (wouldRefuse).", "Režim – limity zkušební doby: enforce odmítá; monitor požadavky propustí a do auditního záznamu zapíše, co by bylo odmítnuto (wouldRefuse).", { options: ["enforce", "monitor"] }),
       f("probation.enabled", "bool", "Put new accounts on probation.", "Nové účty mají zkušební dobu."),
       f("probation.accountAgeSeconds", "seconds", "Accounts younger than this are on probation (0 = age ignored).", "Účty mladší než toto jsou ve zkušební době (0 = věk se nezohledňuje)."),
       f("probation.minReplies", "number", "Accounts with fewer replies are on probation (0 = replies ignored).", "Účty s menším počtem odpovědí jsou ve zkušební době (0 = nezohledňuje se)."),
@@ -179,6 +186,7 @@ export const RATE_LIMITS = {
     limit: { en: "Requests allowed per window.", cs: "Povolený počet požadavků za okno." },
     windowSeconds: { en: "The window, in seconds.", cs: "Okno v sekundách." },
     action: { en: "Over the limit: deny (429), or captcha (form posts may pass by solving it; others are denied).", cs: "Nad limit: deny (429), nebo captcha (odeslané formuláře projdou po vyřešení; ostatní se odmítnou)." },
+    mode: { en: "enforce refuses; monitor lets requests over the limit pass and records wouldRefuse in the audit log.", cs: "enforce odmítá; monitor propustí požadavky nad limit a do auditního záznamu zapíše wouldRefuse." },
   },
 };
 
@@ -285,7 +293,7 @@ export const UI = {
     editRule: "Edit",
     deleteRule: "Delete",
     ruleSaved: "Saved.",
-    ruleColumns: ["Name", "Path", "Methods", "Key", "Algorithm", "Limit", "Over the limit"],
+    ruleColumns: ["Name", "Path", "Methods", "Key", "Algorithm", "Limit", "Over the limit", "Mode"],
   },
   cs: {
     title: "Nastavení zabezpečení · Portcullis",
@@ -360,6 +368,6 @@ export const UI = {
     editRule: "Upravit",
     deleteRule: "Smazat",
     ruleSaved: "Uloženo.",
-    ruleColumns: ["Název", "Cesta", "Metody", "Klíč", "Algoritmus", "Limit", "Nad limit"],
+    ruleColumns: ["Název", "Cesta", "Metody", "Klíč", "Algoritmus", "Limit", "Nad limit", "Režim"],
   },
 };

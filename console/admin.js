@@ -418,12 +418,13 @@ async function auditSection() {
 
 // ---- rate limits --------------------------------------------------------------------
 
-const RULE_FIELDS = ["id", "path", "methods", "key", "algorithm", "limit", "windowSeconds", "action"];
+const RULE_FIELDS = ["id", "path", "methods", "key", "algorithm", "limit", "windowSeconds", "action", "mode"];
 
 function ruleInput(name) {
   const id = `rule-${name}`;
   if (name === "algorithm") return el("select", { id }, ["sliding-window", "token-bucket"].map((o) => el("option", { value: o, text: o })));
   if (name === "action") return el("select", { id }, ["deny", "captcha"].map((o) => el("option", { value: o, text: o })));
+  if (name === "mode") return el("select", { id }, ["enforce", "monitor"].map((o) => el("option", { value: o, text: o })));
   if (name === "limit" || name === "windowSeconds") return el("input", { id, type: "number", step: "1", value: name === "limit" ? 100 : 60 });
   return el("input", { id, type: "text", spellcheck: "false", placeholder: { id: "api", path: "/api/*", methods: "GET, POST", key: "header:X-API-Key" }[name] });
 }
@@ -440,11 +441,12 @@ function ruleFromForm() {
     limit: Number(value("limit")),
     windowSeconds: Number(value("windowSeconds")),
     action: value("action"),
+    mode: value("mode"),
   };
 }
 
 function fillForm(rule) {
-  const values = { id: rule.id, path: rule.match.path, methods: (rule.match.methods ?? []).join(", "), key: rule.key, algorithm: rule.algorithm, limit: rule.limit, windowSeconds: rule.windowSeconds, action: rule.action ?? "deny" };
+  const values = { id: rule.id, path: rule.match.path, methods: (rule.match.methods ?? []).join(", "), key: rule.key, algorithm: rule.algorithm, limit: rule.limit, windowSeconds: rule.windowSeconds, action: rule.action ?? "deny", mode: rule.mode ?? "enforce" };
   for (const name of RULE_FIELDS) $(`rule-${name}`).value = values[name];
 }
 
@@ -487,7 +489,7 @@ function rateLimitsSection() {
         el("td", {}, el("code", { text: r.id })), el("td", {}, el("code", { text: r.match.path })),
         el("td", { text: (r.match.methods ?? []).join(", ") || "*" }), el("td", {}, el("code", { text: r.key })),
         el("td", { text: r.algorithm }), el("td", { text: `${r.limit} / ${human(r.windowSeconds)}` }),
-        el("td", { text: r.action ?? "deny" }), el("td", {}, edit, remove));
+        el("td", { text: r.action ?? "deny" }), el("td", { "data-mode": r.mode ?? "enforce", text: r.mode ?? "enforce" }), el("td", {}, edit, remove));
     });
     list.replaceChildren(table("rules-table", [...tx.ruleColumns, ""], rows, tx.noRules));
   };

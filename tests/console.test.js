@@ -59,6 +59,11 @@ test("the console speaks Czech too", async () => {
   await signIn(page);
   assert.equal(await page.textContent("#tab-login"), "Ochrana přihlášení");
   assert.match(await page.textContent('[data-path="passwords.minLength"] label'), /Nejkratší heslo/);
+  // Each feature's mode is shown in its section.
+  for (const path of ["passwords.mode", "login.mode", "bans.mode", "captcha.mode", "uploads.mode", "probation.mode"]) {
+    assert.equal(await page.inputValue(`[data-path="${path}"] select`), "enforce", path);
+  }
+  assert.match(await page.textContent('[data-path="bans.mode"] label'), /Režim/);
   assert.deepEqual(expectedProblems(problems), []);
 });
 

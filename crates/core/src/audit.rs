@@ -55,6 +55,10 @@ pub enum AuditKind {
     RecordCleared,
     /// A rate limit refused a request (its rule and the key's hash).
     RateLimited,
+    /// A feature in monitor mode would have refused a request (its code).
+    WouldRefuse,
+    /// A browser reported a CSP violation (report-only mode); not a warning.
+    CspReport,
 }
 
 impl AuditKind {
@@ -80,6 +84,8 @@ impl AuditKind {
             Self::StateUnreadable => "stateUnreadable",
             Self::RecordCleared => "recordCleared",
             Self::RateLimited => "rateLimited",
+            Self::WouldRefuse => "wouldRefuse",
+            Self::CspReport => "cspReport",
         }
     }
 }

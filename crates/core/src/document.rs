@@ -108,6 +108,18 @@ fn text_or_null(field: &str, value: &Field) -> Result<Option<String>, Error> {
     }
 }
 
+fn mode(field: &str, value: &Field) -> Result<crate::policy::Mode, Error> {
+    match value {
+        Field::Text(s) if s == "enforce" => Ok(crate::policy::Mode::Enforce),
+        Field::Text(s) if s == "monitor" => Ok(crate::policy::Mode::Monitor),
+        Field::Text(s) => Err(Error::PolicyJson {
+            field: field.to_owned(),
+            message: format!("unknown variant `{s}`, expected `enforce` or `monitor`"),
+        }),
+        other => Err(wrong_type(field, "a string", other)),
+    }
+}
+
 fn text_list(field: &str, value: &Field) -> Result<Vec<String>, Error> {
     let Field::List(items) = value else {
         return Err(wrong_type(field, "an array of strings", value));
@@ -185,6 +197,7 @@ impl PasswordPolicy {
             let f = f.as_str();
             match key.as_str() {
                 "enforceStrength" => p.enforce_strength = boolean(f, v)?,
+                "mode" => p.mode = mode(f, v)?,
                 "adminsMayOverride" => p.admins_may_override = boolean(f, v)?,
                 "minLength" => p.min_length = whole(f, v)?,
                 "maxLength" => p.max_length = whole(f, v)?,

@@ -5,6 +5,9 @@
 
 use crate::policy::ResponsePolicy;
 
+/// Where browsers send CSP violation reports (report-only mode).
+pub(crate) const CSP_REPORT_PATH: &str = "/__portcullis/csp-report";
+
 /// The `Content-Security-Policy` value for `policy`.
 pub(crate) fn content_security_policy(policy: &ResponsePolicy) -> String {
     let csp = &policy.csp;
@@ -50,8 +53,19 @@ pub(crate) fn content_security_policy(policy: &ResponsePolicy) -> String {
 
 /// Every security header, as (name, value) pairs.
 pub fn security_headers(policy: &ResponsePolicy) -> Vec<(&'static str, String)> {
+    let csp = if policy.csp_report_only {
+        (
+            "Content-Security-Policy-Report-Only",
+            format!(
+                "{}; report-uri {CSP_REPORT_PATH}",
+                content_security_policy(policy)
+            ),
+        )
+    } else {
+        ("Content-Security-Policy", content_security_policy(policy))
+    };
     let mut headers = vec![
-        ("Content-Security-Policy", content_security_policy(policy)),
+        csp,
         ("Cross-Origin-Opener-Policy", "same-origin".to_owned()),
         ("Cross-Origin-Resource-Policy", "same-origin".to_owned()),
         ("Origin-Agent-Cluster", "?1".to_owned()),

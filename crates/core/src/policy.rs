@@ -20,6 +20,27 @@ const MINUTE: u64 = 60;
 const HOUR: u64 = 60 * MINUTE;
 const DAY: u64 = 24 * HOUR;
 
+/// Whether a feature's checks refuse requests, or only record that they
+/// would (a trial run before enforcing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Refuse.
+    #[default]
+    Enforce,
+    /// Let the request pass; audit `wouldRefuse` with the code.
+    Monitor,
+}
+
+impl Mode {
+    /// Whether it is the default, [`Mode::Enforce`] (left out of the
+    /// password rules' JSON, so browser packages that predate the mode
+    /// still read them).
+    pub fn is_enforce(&self) -> bool {
+        *self == Self::Enforce
+    }
+}
+
 /// The whole security configuration of one site.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
@@ -148,7 +169,11 @@ impl Policy {
     pub fn public(&self) -> PublicPolicy {
         PublicPolicy {
             version: self.version,
-            passwords: self.passwords.clone(),
+            // The mode is the edge's business: browsers check the rules.
+            passwords: PasswordPolicy {
+                mode: Mode::Enforce,
+                ..self.passwords.clone()
+            },
             captcha: PublicCaptcha {
                 enabled: self.captcha.enabled,
                 provider: self.captcha.provider,
@@ -364,6 +389,11 @@ pub struct PasswordPolicy {
     /// (and require a change when they fail); when off, a policy change
     /// affects new passwords only. Defaults to `true`.
     pub apply_to_existing: bool,
+    /// `"enforce"`: the edge's password rules (signup, change, reset) refuse; `"monitor"`: the request passes and
+    /// the audit log says what would have happened (`wouldRefuse`).
+    /// Defaults to `"enforce"`.
+    #[serde(default, skip_serializing_if = "Mode::is_enforce")]
+    pub mode: Mode,
 }
 
 impl Default for PasswordPolicy {
@@ -390,6 +420,7 @@ impl Default for PasswordPolicy {
             expiry_warning_seconds: 7 * DAY,
             change_on_first_login: false,
             apply_to_existing: true,
+            mode: Mode::Enforce,
         }
     }
 }
@@ -506,6 +537,10 @@ pub struct LoginPolicy {
     pub inactive_account_seconds: u64,
     /// Single-session mode. Defaults to `"off"`.
     pub single_session: SingleSession,
+    /// `"enforce"`: the lockout refuse; `"monitor"`: the request passes and
+    /// the audit log says what would have happened (`wouldRefuse`).
+    /// Defaults to `"enforce"`.
+    pub mode: Mode,
 }
 
 impl Default for LoginPolicy {
@@ -520,6 +555,7 @@ impl Default for LoginPolicy {
             report_attempts_left: true,
             inactive_account_seconds: 180 * DAY,
             single_session: SingleSession::Off,
+            mode: Mode::Enforce,
         }
     }
 }
@@ -640,6 +676,10 @@ pub struct BanPolicy {
     pub manual: Vec<ManualBan>,
     /// Fraud signals. Defaults to [`FraudPolicy::default`].
     pub fraud: FraudPolicy,
+    /// `"enforce"`: bans, manual bans and fraud signals (never on the edge's own routes) refuse; `"monitor"`: the request passes and
+    /// the audit log says what would have happened (`wouldRefuse`).
+    /// Defaults to `"enforce"`.
+    pub mode: Mode,
 }
 
 impl Default for BanPolicy {
@@ -659,6 +699,7 @@ impl Default for BanPolicy {
             never_ban: Vec::new(),
             manual: Vec::new(),
             fraud: FraudPolicy::default(),
+            mode: Mode::Enforce,
         }
     }
 }
@@ -893,6 +934,10 @@ pub struct CaptchaPolicy {
     pub fail_open: bool,
     /// How long to wait for the provider. Defaults to `5`.
     pub verify_timeout_seconds: u64,
+    /// `"enforce"`: the CAPTCHA refuse; `"monitor"`: the request passes and
+    /// the audit log says what would have happened (`wouldRefuse`).
+    /// Defaults to `"enforce"`.
+    pub mode: Mode,
 }
 
 impl Default for CaptchaPolicy {
@@ -911,6 +956,7 @@ impl Default for CaptchaPolicy {
             log_results: false,
             fail_open: false,
             verify_timeout_seconds: 5,
+            mode: Mode::Enforce,
         }
     }
 }
@@ -1016,6 +1062,10 @@ pub struct ResponsePolicy {
     pub csp: CspSources,
     /// `Referrer-Policy`. Defaults to `"no-referrer"`.
     pub referrer_policy: String,
+    /// Send the CSP as `Content-Security-Policy-Report-Only` (browsers
+    /// report violations to `/__portcullis/csp-report`, which the audit log
+    /// keeps, and block nothing). Defaults to `false`.
+    pub csp_report_only: bool,
 }
 
 impl Default for ResponsePolicy {
@@ -1026,6 +1076,7 @@ impl Default for ResponsePolicy {
             allow_embedding: false,
             csp: CspSources::default(),
             referrer_policy: "no-referrer".to_owned(),
+            csp_report_only: false,
         }
     }
 }
@@ -1067,6 +1118,10 @@ pub struct UploadPolicy {
     pub end_user_extensions: Vec<String>,
     /// Largest accepted file. Defaults to 2 MB (`2097152`).
     pub max_bytes: u64,
+    /// `"enforce"`: the upload rules refuse; `"monitor"`: the request passes and
+    /// the audit log says what would have happened (`wouldRefuse`).
+    /// Defaults to `"enforce"`.
+    pub mode: Mode,
 }
 
 impl Default for UploadPolicy {
@@ -1081,6 +1136,7 @@ impl Default for UploadPolicy {
             .map(|s| (*s).to_owned())
             .collect(),
             max_bytes: 2 * 1024 * 1024,
+            mode: Mode::Enforce,
         }
     }
 }
@@ -1192,6 +1248,10 @@ pub struct ProbationPolicy {
     /// Most search result pages (also for anonymous users); `0` = no cap.
     /// Defaults to `5`.
     pub max_search_pages: u32,
+    /// `"enforce"`: probation's limits refuse; `"monitor"`: the request passes and
+    /// the audit log says what would have happened (`wouldRefuse`).
+    /// Defaults to `"enforce"`.
+    pub mode: Mode,
 }
 
 impl Default for ProbationPolicy {
@@ -1218,6 +1278,7 @@ impl Default for ProbationPolicy {
             strip_links: true,
             search_path: "/search".to_owned(),
             max_search_pages: 5,
+            mode: Mode::Enforce,
         }
     }
 }

@@ -57,6 +57,10 @@ pub struct RateLimitRule {
     /// What a request over the limit gets. Defaults to `"deny"`.
     #[serde(default)]
     pub action: RateAction,
+    /// `"monitor"`: a request over the limit passes, and the audit log
+    /// says it would have been refused. Defaults to `"enforce"`.
+    #[serde(default)]
+    pub mode: crate::policy::Mode,
 }
 
 /// The requests a rule counts.
@@ -657,6 +661,7 @@ mod tests {
             limit: 100,
             window_seconds: 60,
             action: RateAction::Deny,
+            mode: crate::policy::Mode::Enforce,
         };
         assert_eq!(policy_item(&rule), "\"api\";q=100;w=60");
         let d = Decision {

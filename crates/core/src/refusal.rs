@@ -457,14 +457,14 @@ pub fn invalid_setting(error: &crate::error::Error) -> Refusal {
     Refusal::new(422, "invalid_setting", error.to_string()).with("field", error.field())
 }
 
-/// 405: the console's files are only read.
-pub fn method_not_allowed() -> Refusal {
+/// 405 on the edge's own routes: only `allow` (`"GET, HEAD"`) is answered.
+pub fn method_not_allowed(allow: &'static str) -> Refusal {
     Refusal::new(
         405,
         "method_not_allowed",
-        "Only GET and HEAD are allowed here.",
+        "This method is not allowed here.",
     )
-    .header("Allow", "GET, HEAD")
+    .header("Allow", allow)
 }
 
 /// 409 from the admin API: the policy is managed as code.

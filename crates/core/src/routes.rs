@@ -14,6 +14,8 @@ pub(crate) enum OwnRoute {
     Admin,
     /// `/__portcullis/console/…`: the Security settings console's files.
     Console,
+    /// `POST /__portcullis/csp-report`: browsers' CSP violation reports.
+    CspReport,
     /// Anything else in the edge's namespace.
     NotFound,
 }
@@ -69,8 +71,9 @@ pub(crate) fn console_path(path: &str) -> ConsolePath {
 }
 
 /// Exact paths and prefixes of the edge's own routes, first match wins.
-const OWN_ROUTES: [(&str, bool, OwnRoute); 4] = [
+const OWN_ROUTES: [(&str, bool, OwnRoute); 5] = [
     ("/__portcullis/policy", false, OwnRoute::PublicPolicy),
+    (crate::headers::CSP_REPORT_PATH, false, OwnRoute::CspReport),
     (ADMIN_PREFIX, true, OwnRoute::Admin),
     (CONSOLE_PATH, true, OwnRoute::Console),
     ("/__portcullis/", true, OwnRoute::NotFound),
@@ -267,6 +270,8 @@ mod tests {
         assert_eq!(own("/x/../__portcullis/policy"), Some(OwnRoute::NotFound));
         assert_eq!(own("/__portcullis/other"), Some(OwnRoute::NotFound));
         assert_eq!(own("/__portcullis/console/"), Some(OwnRoute::Console));
+        assert_eq!(own("/__portcullis/csp-report"), Some(OwnRoute::CspReport));
+        assert_eq!(own("/__portcullis/csp-report/x"), Some(OwnRoute::NotFound));
         assert_eq!(own("/app/hello"), None);
     }
 

@@ -50,6 +50,8 @@ pub(crate) struct Caller<'a> {
     pub(crate) body: RefCell<Option<Rc<[u8]>>>,
     /// This request's CAPTCHA token was verified.
     pub(crate) captcha_passed: std::cell::Cell<bool>,
+    /// Audit items this request has sent (each gets its own id).
+    pub(crate) audits: std::cell::Cell<u32>,
     /// Headers every answer to this request carries (`RateLimit`).
     pub(crate) headers: RefCell<Vec<(&'static str, String)>>,
 }
@@ -96,6 +98,36 @@ impl Caller<'_> {
     pub(crate) async fn warn_answered(&self, kind: WarningKind) {
         let step = warning(&self.key, &self.ip_text, kind, &self.policy().bans, None);
         let _ = self.io.perform(step).await;
+    }
+
+    /// A refusal of `feature` under its `mode`: enforced, the answer (with
+    /// its warning); in monitor mode the request goes on, and the audit log
+    /// says what would have happened (`wouldRefuse`: the feature, the code
+    /// and the status), with no warning counted.
+    pub(crate) async fn enforce(
+        &self,
+        mode: crate::policy::Mode,
+        feature: &'static str,
+        refusal: Refusal,
+    ) -> Flow<()> {
+        if mode == crate::policy::Mode::Enforce {
+            return Err(self.refuse(refusal).await);
+        }
+        let detail = serde_json::json!({
+            "feature": feature,
+            "wouldRefuse": refusal.code,
+            "status": refusal.status,
+            "method": self.req.method(),
+            "path": self.req.path(),
+            "answer": refusal.body(),
+        });
+        self.audit(AuditEntry::new(
+            crate::objects::AuditKind::WouldRefuse,
+            self.ip_text.clone(),
+            detail,
+        ))
+        .await;
+        Ok(())
     }
 
     /// The answer for `refusal`, after recording its warning, if it has one.
@@ -193,7 +225,11 @@ impl Caller<'_> {
         entry: AuditEntry,
         lock: Option<crate::objects::LockStart>,
     ) -> Input {
-        let id = crate::objects::audit_id(&self.ctx.derive(b"audit"));
+        // Each item of the request its own id (Control keeps an id once).
+        let n = self.audits.get();
+        self.audits.set(n.wrapping_add(1));
+        let label = [b"audit".as_slice(), &n.to_le_bytes()].concat();
+        let id = crate::objects::audit_id(&self.ctx.derive(&label));
         let item = crate::objects::AuditItem {
             id: id.clone(),
             at: self.now(),

@@ -6,7 +6,7 @@
 use serde_json::json;
 
 use super::caller::{Caller, Flow, failed};
-use super::steps::{CaptchaCheck, Input, Reply, Step};
+use super::steps::{CaptchaCheck, Input, Step};
 use crate::captcha::{Decision, decide, required_for, token_field, verify_request};
 use crate::objects::{AuditEntry, AuditKind};
 use crate::policy::CaptchaPage;
@@ -66,7 +66,13 @@ pub(crate) async fn check(c: &Caller<'_>, page: CaptchaPage, failed_logins: u32)
             c.captcha_passed.set(true);
             Ok(())
         }
-        Decision::Unavailable => Err(Reply::Refuse(refusal::captcha_unavailable())),
-        Decision::Refuse(reason) => Err(c.refuse(refusal::captcha_failed(reason)).await),
+        Decision::Unavailable => {
+            c.enforce(settings.mode, "captcha", refusal::captcha_unavailable())
+                .await
+        }
+        Decision::Refuse(reason) => {
+            c.enforce(settings.mode, "captcha", refusal::captcha_failed(reason))
+                .await
+        }
     }
 }

@@ -34,7 +34,8 @@ pub(crate) async fn run(
     let role = claims.map_or(Role::EndUser, |c| Role::from_session_roles(&c.roles));
     let capped = search_capped_for(role, claims.map(|c| c.prb));
     if search_page_refused(probation, c.req.route(), c.req.query(), capped) {
-        return refused(refusal::search_page_capped(probation.max_search_pages));
+        let refusal = refusal::search_page_capped(probation.max_search_pages);
+        c.enforce(probation.mode, "probation", refusal).await?;
     }
     let Some(action) = matching_action(probation, c.req.method(), c.req.route()) else {
         return Ok(None);
@@ -52,7 +53,10 @@ pub(crate) async fn run(
         UserAnswer::ActionCounted { probation } => probation,
         UserAnswer::ActionLimited { retry_after } => {
             let limit = action.limit_per_day;
-            return refused(refusal::probation_limit(&action.name, limit, retry_after));
+            let refusal = refusal::probation_limit(&action.name, limit, retry_after);
+            // Monitor mode: the use goes on as any request, uncounted.
+            c.enforce(probation.mode, "probation", refusal).await?;
+            return Ok(None);
         }
         _ => return refused(refusal::internal()),
     };
@@ -90,7 +94,8 @@ async fn prepare(c: &Caller<'_>, on_probation: bool) -> Flow<Body> {
         return Ok(Body::Own);
     }
     captcha_gate::check(c, CaptchaPage::ProbationAction, 0).await?;
-    if c.policy().probation.strip_links {
+    let probation = &c.policy().probation;
+    if probation.strip_links && probation.mode == crate::policy::Mode::Enforce {
         rewritten(c).await
     } else {
         Ok(Body::Own)

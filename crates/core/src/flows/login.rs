@@ -77,9 +77,16 @@ pub(crate) async fn run(c: &Caller<'_>) -> Flow<Reply> {
     c.snapshot.locks.remember(&key, begin.gate, c.now());
     // An attempt on a locked account is still a failed login for the
     // address: spraying across accounts until each locks gets it banned.
-    if let Some(refusal) = locked(&begin) {
-        return Err(c.refuse(refusal.warns(WarningKind::FailedLogin)).await);
-    }
+    // In monitor mode a locked account's attempt goes on (reported once).
+    let reported = match locked(&begin) {
+        Some(refusal) => {
+            let mode = c.policy().login.mode;
+            c.enforce(mode, "lockout", refusal.warns(WarningKind::FailedLogin))
+                .await?;
+            true
+        }
+        None => false,
+    };
     let forward = Forward::new(Vec::new(), Body::Own, LOGIN_HEADERS, None);
     // The origin failing (a 5xx, or no answer) judged nothing: the reserved
     // attempt is given back and no warning counted.
@@ -104,10 +111,10 @@ pub(crate) async fn run(c: &Caller<'_>) -> Flow<Reply> {
                 email: header(3).or_else(|| login.contains('@').then(|| login.clone())),
                 at_ms: upstream.received_ms,
             };
-            succeeded(c, &login, &password, accepted).await
+            succeeded(c, &login, &password, accepted, reported).await
         }
         LoginAnswer::Unusable => refused(refusal::origin_bad_login()),
-        LoginAnswer::Failed => failed(c, &login).await,
+        LoginAnswer::Failed => failed(c, &login, reported).await,
     }
 }
 
@@ -121,15 +128,27 @@ fn locked(answer: &LockAnswer) -> Option<Refusal> {
 }
 
 /// Lets the attempt on while the account is open; else 423.
-fn open(answer: LockAnswer) -> Flow<()> {
-    locked(&answer).map_or(Ok(()), refused)
+/// Passes while the account is open; a lock is the 423 (in monitor mode
+/// an audit entry, unless this attempt's was already `reported`).
+async fn open(c: &Caller<'_>, answer: LockAnswer, reported: bool) -> Flow<()> {
+    match locked(&answer) {
+        None => Ok(()),
+        Some(_) if reported => Ok(()),
+        Some(refusal) => c.enforce(c.policy().login.mode, "lockout", refusal).await,
+    }
 }
 
 /// The origin accepted the password: settle the attempt (a parallel one
 /// may have locked the account meanwhile), consult the user's record, and
 /// issue the session.
-async fn succeeded(c: &Caller<'_>, login: &str, password: &str, who: Accepted) -> Flow<Reply> {
-    open(c.account(login, AccountOp::Success).await?)?;
+async fn succeeded(
+    c: &Caller<'_>,
+    login: &str,
+    password: &str,
+    who: Accepted,
+    reported: bool,
+) -> Flow<Reply> {
+    open(c, c.account(login, AccountOp::Success).await?, reported).await?;
     let policy = c.policy();
     let now = c.now();
     let sid = random_token(c.ctx.random());
@@ -184,13 +203,13 @@ async fn succeeded(c: &Caller<'_>, login: &str, password: &str, who: Accepted) -
 /// The origin refused the password: a warning for the client, a failure
 /// for the account (locking it at the limit, listed for the admin), and
 /// the attempts left on the origin's answer.
-async fn failed(c: &Caller<'_>, login: &str) -> Flow<Reply> {
+async fn failed(c: &Caller<'_>, login: &str, reported: bool) -> Flow<Reply> {
     c.warn_answered(WarningKind::FailedLogin).await;
     let outcome = c.account(login, AccountOp::Failure).await?;
     c.snapshot
         .locks
         .remember(&account_key(login), outcome.gate, c.now());
-    if outcome.gate != Gate::Open {
+    if outcome.gate != Gate::Open && !reported {
         // This failure started the lockout: list it for the admin.
         let until = match outcome.gate {
             Gate::Locked { retry_after } => Some(c.now().saturating_add(retry_after)),
@@ -203,7 +222,7 @@ async fn failed(c: &Caller<'_>, login: &str) -> Flow<Reply> {
         if let failure @ Input::Failed(_) = c.audit_item(entry, Some(lock)).await {
             return Err(step_failed(failure));
         }
-        open(outcome)?;
+        open(c, outcome, false).await?;
     }
     let headers = outcome
         .attempts_left

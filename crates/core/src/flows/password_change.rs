@@ -110,11 +110,17 @@ pub(crate) async fn vet(
     }
     let verdict =
         PasswordChecker::new(policy.passwords.clone()).check(password, &subject, c.req.locale());
+    let mode = policy.passwords.mode;
     if !verdict.ok {
-        return refused(refusal::password_rejected(&verdict));
+        c.enforce(mode, "passwords", refusal::password_rejected(&verdict))
+            .await?;
     }
     match vetted {
-        Some((_, true)) => refused(refusal::password_reused(c.req.locale())),
+        Some((fingerprint, true)) => {
+            let refusal = refusal::password_reused(c.req.locale());
+            c.enforce(mode, "passwords", refusal).await?;
+            Ok(Some(fingerprint))
+        }
         Some((fingerprint, false)) => Ok(Some(fingerprint)),
         None => Ok(None),
     }

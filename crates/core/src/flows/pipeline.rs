@@ -9,13 +9,16 @@ use super::caller::{Caller, Flow, failed, refused};
 use super::identity::{Forwarded, caller_headers, expiry_warning, session_cookies};
 use super::io::Io;
 use super::signup_form;
-use super::steps::{AdminCall, Body, Finish, Forward, Input, Reply, Step};
+use super::steps::{AdminCall, Answer, Body, Call, Finish, Forward, Input, Reply, Step};
 use super::{captcha_gate, limited_action, login, password_change, rate_limit, reset_link};
 use super::{session_check, upload_check};
 use crate::bans::{Access, BanEntry, Denial, WarningKind, decide_access};
 use crate::context::Context;
 use crate::form::query_carries;
-use crate::policy::{CaptchaPage, ManualBanScope};
+use crate::objects::{AuditEntry, AuditKind};
+use crate::policy::{CaptchaPage, ManualBanScope, Mode};
+use crate::ratelimit::{KeySource, Limits, RateAlgorithm, RateAnswer, RateOp};
+use crate::ratelimit::{bucket_name, key_hash, seconds_up};
 use crate::refusal;
 use crate::request::{Request, RequestFacts, cross_site};
 use crate::roles::Role;
@@ -79,6 +82,7 @@ async fn pipeline(
         ctx,
         body: std::cell::RefCell::new(None),
         captcha_passed: std::cell::Cell::new(false),
+        audits: std::cell::Cell::new(0),
         headers: std::cell::RefCell::new(Vec::new()),
     };
     let reply = requested(&c).await;
@@ -217,9 +221,20 @@ async fn access(c: &Caller<'_>) -> Flow<()> {
         bot_score,
         now,
     );
+    // Monitor mode never covers the edge's own routes (the admin API).
+    let mode = match own_route(c.req) {
+        Some(_) => Mode::Enforce,
+        None => policy.bans.mode,
+    };
     match access {
         Access::Allow => Ok(()),
-        Access::Deny(Denial::Banned { until }) => Err(Reply::Refuse(refusal::banned(until, now))),
+        Access::Deny(Denial::Banned { until }) => {
+            c.enforce(mode, "bans", refusal::banned(until, now)).await
+        }
+        Access::Deny(Denial::Fraud) if mode == Mode::Monitor => {
+            let until = now.saturating_add(policy.bans.ban_seconds);
+            c.enforce(mode, "bans", refusal::banned(until, now)).await
+        }
         Access::Deny(Denial::Fraud) => {
             let ban = BanEntry {
                 target: c.key.clone(),
@@ -243,6 +258,7 @@ async fn own(c: &Caller<'_>, route: OwnRoute) -> Flow<Reply> {
         }),
         OwnRoute::NotFound => Err(Reply::Refuse(refusal::not_found())),
         OwnRoute::Console => console(c).await,
+        OwnRoute::CspReport => csp_report(c).await,
         OwnRoute::Admin => {
             // The key is checked here, against its digest in the snapshot:
             // a wrong one never reaches Control. Only a key presented and
@@ -292,7 +308,7 @@ async fn own(c: &Caller<'_>, route: OwnRoute) -> Flow<Reply> {
 /// security headers); only reads.
 async fn console(c: &Caller<'_>) -> Flow<Reply> {
     if !matches!(c.req.method(), "GET" | "HEAD") {
-        return refused(refusal::method_not_allowed());
+        return refused(refusal::method_not_allowed("GET, HEAD"));
     }
     match console_path(c.req.path()) {
         ConsolePath::Redirect => Ok(Reply::Redirect {
@@ -309,6 +325,72 @@ async fn console(c: &Caller<'_>) -> Flow<Reply> {
         },
         ConsolePath::NotFound => refused(refusal::not_found()),
     }
+}
+
+/// Largest CSP report the edge reads.
+const MAX_CSP_REPORT_BYTES: u64 = 16 * 1024;
+/// CSP reports per client key: 20 a minute, in bursts of 20.
+const CSP_REPORT_LIMITS: Limits = Limits {
+    algorithm: RateAlgorithm::TokenBucket,
+    limit: 20,
+    window_ms: 60_000,
+};
+
+/// A browser's CSP violation report: a JSON body of at most 16 KB, at
+/// most 20 a minute per client (then 429), kept in the audit log as
+/// `cspReport`. Never a warning: a page's own violations are not an attack.
+async fn csp_report(c: &Caller<'_>) -> Flow<Reply> {
+    if c.req.method() != "POST" {
+        return refused(refusal::method_not_allowed("POST"));
+    }
+    match c.req.content_length() {
+        None => {
+            return refused(refusal::length_required(
+                "Send the report with a Content-Length.",
+            ));
+        }
+        Some(n) if n > MAX_CSP_REPORT_BYTES => {
+            return refused(refusal::body_too_large(
+                "A CSP report carries at most 16 KB.",
+            ));
+        }
+        Some(_) => {}
+    }
+    let hash = key_hash(
+        &c.snapshot.secrets.pepper,
+        "csp-report",
+        &KeySource::Ip,
+        Some(&c.key),
+    );
+    let call = Call::Rate {
+        bucket: bucket_name("csp-report", &hash),
+        op: RateOp::Take {
+            limits: CSP_REPORT_LIMITS,
+        },
+    };
+    let Input::Answer(Answer::Rate(RateAnswer::Taken(decision))) =
+        c.io.perform(Step::Ask(call)).await
+    else {
+        return refused(refusal::state_unavailable());
+    };
+    if !decision.allowed {
+        let retry_after = seconds_up(decision.next_ms).max(1);
+        return refused(refusal::rate_limited("csp-report", retry_after));
+    }
+    let body = c.body().await?;
+    let Ok(report) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return refused(refusal::malformed_form());
+    };
+    let entry = AuditEntry::new(
+        AuditKind::CspReport,
+        c.ip_text.clone(),
+        serde_json::json!({ "report": report }),
+    );
+    c.audit(entry).await;
+    Ok(Reply::Json {
+        status: 202,
+        body: serde_json::json!({ "received": true }),
+    })
 }
 
 /// Sends an admin API request to Control and gives its status. Bodies are

@@ -28,7 +28,7 @@ use super::captcha_gate;
 use super::steps::{Answer, Call, Input, Step};
 use crate::objects::{AuditEntry, AuditKind};
 use crate::paths::percent_decode_component;
-use crate::policy::CaptchaPage;
+use crate::policy::{CaptchaPage, Mode};
 use crate::ratelimit::{
     CompiledRule, Decision, KeySource, RateAction, RateAnswer, RateOp, bucket_name, key_hash,
     limit_item, policy_item, seconds_up,
@@ -75,6 +75,12 @@ pub(crate) async fn run(c: &Caller<'_>, user: Option<&str>) -> Flow<()> {
         policies.push(policy_item(&rule.rule));
         limits.push(limit_item(&rule.rule, &decision));
         if decision.allowed {
+            continue;
+        }
+        if rule.rule.mode == Mode::Monitor {
+            let retry_after = seconds_up(decision.next_ms).max(1);
+            let refusal = refusal::rate_limited(&rule.rule.id, retry_after);
+            c.enforce(Mode::Monitor, "rateLimits", refusal).await?;
             continue;
         }
         if rule.rule.action == RateAction::Captcha {

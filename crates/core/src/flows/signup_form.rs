@@ -1,5 +1,6 @@
 //! The signup form: a blocked email domain or a password that fails the
-//! policy is refused (422) before the origin sees the form.
+//! policy is refused (422) before the origin sees the form (the password
+//! rules only say so in monitor mode).
 
 use super::caller::{Caller, Flow, refused};
 use crate::password::PasswordChecker;
@@ -36,6 +37,8 @@ pub(crate) async fn check(c: &Caller<'_>) -> Flow<()> {
     if verdict.ok {
         Ok(())
     } else {
-        refused(refusal::password_rejected(&verdict))
+        let mode = policy.passwords.mode;
+        c.enforce(mode, "passwords", refusal::password_rejected(&verdict))
+            .await
     }
 }

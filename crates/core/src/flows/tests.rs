@@ -1308,3 +1308,64 @@ fn a_bucket_that_does_not_answer_fails_closed() {
     };
     assert_eq!((refusal.status, refusal.code), (503, "state_unavailable"));
 }
+
+#[test]
+fn a_banned_client_passes_in_monitor_mode_with_an_audit_entry_but_never_at_the_admin_api() {
+    let mut policy = Policy::default();
+    policy.bans.mode = crate::policy::Mode::Monitor;
+    let ban = BanEntry {
+        target: "203.0.113.9".into(),
+        until: NOW_MS / 1000 + 600,
+        scope: ManualBanScope::All,
+        reason: "test".into(),
+    };
+    let mut s = Snapshot::new(policy, Vec::new(), secrets(), Revocations::default());
+    s.loaded_at_ms = NOW_MS;
+    let s = Rc::new(s.with_bans(&[ban]));
+    let answer = |step: &Step| match step {
+        Step::Snapshot => Input::Snapshot(s.clone()),
+        Step::Ask(Call::Audit { .. }) => Input::Done,
+        Step::Forward(_) => upstream(200, vec![]),
+        other => panic!("unexpected {other:?}"),
+    };
+    let (steps, reply) = drive(facts("GET", "/page", &[ip("203.0.113.9")], false), answer);
+    assert_eq!(kinds(&steps), ["snapshot", "settle", "audit", "forward"]);
+    assert_eq!(code(&reply), "upstream");
+    let (steps, reply) = drive(
+        facts(
+            "GET",
+            "/__portcullis/admin/settings",
+            &[ip("203.0.113.9")],
+            false,
+        ),
+        answer,
+    );
+    assert_eq!(code(&reply), "banned");
+    assert!(!kinds(&steps).contains(&"audit"));
+}
+
+#[test]
+fn every_audit_item_of_a_request_has_its_own_id() {
+    let mut policy = rate_policy("ip", "sliding-window", "deny");
+    policy.rate_limits[0].mode = crate::policy::Mode::Monitor;
+    policy.rate_limits[0].limit = 1;
+    let mut second = policy.rate_limits[0].clone();
+    second.id = "api-2".into();
+    policy.rate_limits.push(second);
+    let mut buckets = std::collections::HashMap::new();
+    rate_request(&policy, &mut buckets, "/api/x", &[], &[]);
+    let (steps, reply) = rate_request(&policy, &mut buckets, "/api/x", &[], &[]);
+    assert_eq!(code(&reply), "upstream", "monitored: it passes");
+    let ids: Vec<String> = steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::Ask(Call::Audit {
+                op: crate::objects::AuditOp::Append { items },
+                ..
+            }) => Some(items[0].id.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ids.len(), 2, "both rules would refuse");
+    assert_ne!(ids[0], ids[1]);
+}

@@ -3,7 +3,7 @@
 //! over the limit is refused before a byte is read, and every file the
 //! multipart body carries must pass (the role comes only from the session).
 
-use super::caller::{Caller, Flow, failed, refused};
+use super::caller::{Caller, Flow, failed};
 use super::steps::{Input, Step};
 use crate::refusal;
 use crate::roles::Role;
@@ -19,7 +19,8 @@ pub(crate) async fn run(c: &Caller<'_>, role: Role) -> Flow<()> {
     }
     let declared = req.content_length();
     if declared.is_none() && req.has_body() {
-        return refused(refusal::length_required("Uploads need a Content-Length."));
+        let refusal = refusal::length_required("Uploads need a Content-Length.");
+        return c.enforce(uploads.mode, "uploads", refusal).await;
     }
     let verdict = if declared_too_large(uploads, declared) {
         Err(UploadError::TooLarge {
@@ -34,6 +35,9 @@ pub(crate) async fn run(c: &Caller<'_>, role: Role) -> Flow<()> {
     };
     match verdict {
         Ok(()) => Ok(()),
-        Err(error) => Err(c.refuse(refusal::upload_refused(&error)).await),
+        Err(error) => {
+            c.enforce(uploads.mode, "uploads", refusal::upload_refused(&error))
+                .await
+        }
     }
 }
