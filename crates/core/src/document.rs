@@ -59,7 +59,8 @@ impl Field {
 }
 
 /// Top-level sections of the policy document.
-const SECTIONS: [&str; 14] = [
+const SECTIONS: [&str; 15] = [
+    "$schema",
     "version",
     "passwords",
     "login",

@@ -56,6 +56,7 @@ mod headers;
 mod lifecycle;
 mod lockout;
 mod messages;
+mod mode;
 mod multipart;
 mod net;
 pub mod objects;
@@ -71,6 +72,8 @@ pub mod refusal;
 mod request;
 mod roles;
 mod routes;
+#[cfg(feature = "schema")]
+mod schema;
 mod session;
 mod shards;
 mod signup;
@@ -108,6 +111,7 @@ pub use lifecycle::{
 pub use lockout::account_key;
 pub use lockout::{AccountLock, Gate};
 pub use messages::Locale;
+pub use mode::Mode;
 pub use net::{canonical_target, client_key, parse_client_ip};
 pub use password::PasswordChecker;
 pub use policy::{
@@ -120,6 +124,8 @@ pub use presets::NAMES as PRESET_NAMES;
 pub use probation::strip_links;
 pub use request::{FACT_HEADERS, RequestFacts};
 pub use routes::AdminRoute;
+#[cfg(feature = "schema")]
+pub use schema::policy_schema;
 pub use session::Revocations;
 pub use snapshot::{FRAUD_FEED_RECORD, REVOCATIONS_RECORD, Secrets, Snapshot};
 pub use text::TextOps;

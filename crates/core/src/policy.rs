@@ -20,31 +20,17 @@ const MINUTE: u64 = 60;
 const HOUR: u64 = 60 * MINUTE;
 const DAY: u64 = 24 * HOUR;
 
-/// Whether a feature's checks refuse requests, or only record that they
-/// would (a trial run before enforcing).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    /// Refuse.
-    #[default]
-    Enforce,
-    /// Let the request pass; audit `wouldRefuse` with the code.
-    Monitor,
-}
-
-impl Mode {
-    /// Whether it is the default, [`Mode::Enforce`] (left out of the
-    /// password rules' JSON, so browser packages that predate the mode
-    /// still read them).
-    pub fn is_enforce(&self) -> bool {
-        *self == Self::Enforce
-    }
-}
+pub(crate) use crate::mode::Mode;
 
 /// The whole security configuration of one site.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct Policy {
+    /// The JSON Schema editors complete the document with, such as
+    /// `"./policy.schema.json"` (`docs/policy.schema.json`); ignored.
+    #[serde(rename = "$schema", default, skip_serializing)]
+    pub schema: Option<String>,
     /// Document format version. Defaults to [`POLICY_VERSION`].
     pub version: u32,
     /// Password rules (the browser advises, the edge enforces). Defaults to [`PasswordPolicy::default`].
@@ -78,6 +64,7 @@ pub struct Policy {
 impl Default for Policy {
     fn default() -> Self {
         Self {
+            schema: None,
             version: POLICY_VERSION,
             passwords: PasswordPolicy::default(),
             login: LoginPolicy::default(),
@@ -331,6 +318,7 @@ fn check_cidrs(field: &str, values: &[String], widest: (u8, u8)) -> Result<(), E
 /// Password rules. The browser package shows them live; the edge enforces
 /// them on signup and change-password forms.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct PasswordPolicy {
     /// When off, only the length rules apply. Defaults to `true`.
@@ -501,6 +489,7 @@ impl PasswordPolicy {
 
 /// What happens when a user who already has a session logs in again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub enum SingleSession {
@@ -514,6 +503,7 @@ pub enum SingleSession {
 
 /// Login lockout, inactive accounts and session counts (enforced by the edge).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct LoginPolicy {
     /// Lock accounts after repeated failed logins. Defaults to `true`.
@@ -587,6 +577,7 @@ impl LoginPolicy {
 
 /// Whether a manual ban blocks everything or only writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum ManualBanScope {
     /// Every request is refused.
@@ -597,6 +588,7 @@ pub enum ManualBanScope {
 
 /// One entry of the manual ban list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ManualBan {
     /// An IP address or CIDR range, IPv4 or IPv6.
@@ -612,6 +604,7 @@ fn scope_all() -> ManualBanScope {
 
 /// Fraud signals that ban an IP at once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct FraudPolicy {
     /// Ban IPs that match a fraud signal. Defaults to `false`.
@@ -642,6 +635,7 @@ impl Default for FraudPolicy {
 
 /// IP bans (enforced by the edge).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct BanPolicy {
     /// Ban IPs that generate security warnings. Defaults to `true`.
@@ -783,6 +777,7 @@ impl BanPolicy {
 
 /// Lifetimes of single-use password-reset links, by who asked for them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct ResetLinkLifetimes {
     /// The user asked for a reset. Defaults to 1 hour (`3600`).
@@ -805,6 +800,7 @@ impl Default for ResetLinkLifetimes {
 
 /// Session tokens (JWT cookie with sliding expiry) and reset links.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct SessionPolicy {
     /// Idle timeout: a session token lives this long and is renewed on every
@@ -860,6 +856,7 @@ impl SessionPolicy {
 
 /// CAPTCHA providers the edge verifies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub enum CaptchaProvider {
@@ -879,6 +876,7 @@ pub enum CaptchaProvider {
 
 /// Pages that can require a CAPTCHA.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub enum CaptchaPage {
@@ -900,6 +898,7 @@ pub enum CaptchaPage {
 
 /// CAPTCHA: the browser renders the provider's widget, the edge verifies.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct CaptchaPolicy {
     /// The switch, separate from the keys; without a secret key the
@@ -997,6 +996,7 @@ impl CaptchaPolicy {
 /// Extra sources per CSP directive, added to Portcullis's safe defaults.
 /// Wildcards such as `*.example.com` are allowed.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct CspSources {
     /// `connect-src`. Defaults to empty.
@@ -1049,6 +1049,7 @@ impl CspSources {
 
 /// Security headers on every response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct ResponsePolicy {
     /// Redirect HTTP to HTTPS and send HSTS. Defaults to `false`.
@@ -1105,6 +1106,7 @@ impl ResponsePolicy {
 
 /// Upload rules for multipart bodies on the configured paths.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct UploadPolicy {
     /// Paths (a trailing `*` matches a prefix) whose multipart bodies are
@@ -1172,6 +1174,7 @@ impl UploadPolicy {
 
 /// Signup rules and the password-reset switch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct SignupPolicy {
     /// Email domains refused at signup. Defaults to empty.
@@ -1212,6 +1215,7 @@ impl SignupPolicy {
 
 /// One rate-limited action for accounts on probation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProbationAction {
     /// A name for the console and the audit log, such as `newThread`.
@@ -1226,6 +1230,7 @@ pub struct ProbationAction {
 
 /// Probation for new accounts (SmarterTrack's "portal probation").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct ProbationPolicy {
     /// Turn probation on. Defaults to `false`.
@@ -1305,6 +1310,7 @@ impl ProbationPolicy {
 
 /// Names of the form fields the edge reads.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct FormFields {
     /// Defaults to `"username"`.
@@ -1334,6 +1340,7 @@ impl Default for FormFields {
 
 /// Route paths the edge watches.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct RoutePolicy {
     /// Defaults to `"/login"`.
@@ -1411,6 +1418,7 @@ impl RoutePolicy {
 
 /// The audit log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct AuditPolicy {
     /// Entries older than this are pruned. Defaults to 90 days (`7776000`).
@@ -1428,6 +1436,7 @@ impl Default for AuditPolicy {
 /// Signed webhooks for security events. The signing secret is a secret of
 /// its own, never part of this document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct WebhookPolicy {
     /// Where events are POSTed; `null` = no webhooks. Defaults to `null`.

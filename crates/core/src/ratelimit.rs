@@ -36,6 +36,7 @@ pub const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE",
 
 /// One rate limit rule of the policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RateLimitRule {
     /// Names the rule in headers, refusals and the audit log: 1 to 64 of
@@ -60,11 +61,12 @@ pub struct RateLimitRule {
     /// `"monitor"`: a request over the limit passes, and the audit log
     /// says it would have been refused. Defaults to `"enforce"`.
     #[serde(default)]
-    pub mode: crate::policy::Mode,
+    pub mode: crate::mode::Mode,
 }
 
 /// The requests a rule counts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RateMatch {
     /// A path pattern like the policy's others (exact, or a prefix before
@@ -78,6 +80,7 @@ pub struct RateMatch {
 
 /// How a rule counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum RateAlgorithm {
     /// A sliding log: exact over any window.
     #[serde(rename = "sliding-window")]
@@ -99,6 +102,7 @@ impl RateAlgorithm {
 
 /// What a request over the limit gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum RateAction {
     /// 429 `rate_limited`.
@@ -661,7 +665,7 @@ mod tests {
             limit: 100,
             window_seconds: 60,
             action: RateAction::Deny,
-            mode: crate::policy::Mode::Enforce,
+            mode: crate::mode::Mode::Enforce,
         };
         assert_eq!(policy_item(&rule), "\"api\";q=100;w=60");
         let d = Decision {
