@@ -73,6 +73,18 @@ test("the console is the edge's, at /__portcullis/console/ only, behind the same
   assert.equal(r.status, 200);
   assert.match(await r.text(), new RegExp(marker));
   assert.ok(r.headers.get("content-security-policy"), "the edge's security headers");
+  // The console's own CSP, never framed, whatever the site's allows.
+  assert.match(r.headers.get("content-security-policy"), /frame-ancestors 'none'/);
+  assert.equal(r.headers.get("x-frame-options"), "DENY");
+  const tag = r.headers.get("etag");
+  assert.ok(tag, "the assets' ETag");
+  const again = await edge.request("/__portcullis/console/admin-text.js", { headers: { "If-None-Match": tag } });
+  assert.equal(again.status, 304, "a revalidation is answered 304");
+  assert.equal(await again.text(), "");
+  // Not in report-only mode: no report endpoint.
+  r = await edge.request("/__portcullis/csp-report", { method: "POST", body: "{}", headers: { "content-type": "application/csp-report" } });
+  assert.equal(r.status, 404);
+  await r.arrayBuffer();
   r = await edge.request("/__portcullis/console");
   assert.equal(r.status, 301);
   assert.equal(r.headers.get("location"), "/__portcullis/console/");

@@ -108,15 +108,16 @@ test("the hardening refusals are never monitor-only", async () => {
 test("CSP report-only: the header names the report endpoint, which caps, limits and audits reports without warnings", async () => {
   const page = await edge.request("/", { ip: "198.18.70.7" });
   await page.arrayBuffer();
-  assert.equal(page.headers.get("content-security-policy"), null);
+  assert.equal(page.headers.get("content-security-policy"), "frame-ancestors 'self'", "only framing is enforced");
   assert.match(page.headers.get("content-security-policy-report-only"), /report-uri \/__portcullis\/csp-report/);
-  const report = JSON.stringify({ "csp-report": { "document-uri": "https://site.example/", "violated-directive": "script-src" } });
+  const report = JSON.stringify({ "csp-report": { "document-uri": "https://site.example/reset?token=secret-reset-token", "violated-directive": "script-src", "blocked-uri": "https://evil.example/x.js?q=1" } });
   const send = (body, ip = "198.18.70.8") => edge.request("/__portcullis/csp-report", { ip, method: "POST", body, headers: { "content-type": "application/csp-report" } });
   let r = await send(report);
   assert.equal(r.status, 202);
   await r.arrayBuffer();
   const { body } = await adminJson(edge, "/audit?kind=cspReport");
-  assert.equal(body.entries[0].detail.report["csp-report"]["violated-directive"], "script-src");
+  assert.deepEqual(body.entries[0].detail.violations[0], { directive: "script-src", disposition: "", blocked: "https://evil.example", document: "https://site.example/reset" });
+  assert.ok(!JSON.stringify(body).includes("secret-reset-token"), "no query kept");
   r = await send("x".repeat(17 * 1024));
   assert.equal(r.status, 413);
   await r.arrayBuffer();

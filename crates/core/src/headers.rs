@@ -51,6 +51,87 @@ pub(crate) fn content_security_policy(policy: &ResponsePolicy) -> String {
     directives.join("; ")
 }
 
+/// What the audit log keeps of a CSP report (the `application/csp-report`
+/// form or the Reporting API's list): per violation its directive, the
+/// disposition, the blocked resource's origin and the document's path,
+/// with no query (it may carry a token), each at most 200 characters, at
+/// most 10 violations. `None`: not a report.
+pub(crate) fn csp_report_summary(body: &[u8]) -> Option<serde_json::Value> {
+    use serde_json::{Value, json};
+    let value: Value = serde_json::from_slice(body).ok()?;
+    let reports: Vec<&Value> = match &value {
+        Value::Object(o) => vec![o.get("csp-report")?],
+        Value::Array(items) => items.iter().filter_map(|r| r.get("body")).collect(),
+        _ => return None,
+    };
+    let text = |r: &Value, keys: &[&str]| -> String {
+        let raw = keys
+            .iter()
+            .find_map(|k| r.get(*k).and_then(Value::as_str))
+            .unwrap_or_default();
+        raw.chars().take(200).collect()
+    };
+    let without_query = |uri: String| -> String {
+        let cut = uri.find(['?', '#']).unwrap_or(uri.len());
+        uri[..cut].to_owned()
+    };
+    let origin_of = |uri: String| -> String {
+        match uri.split_once("://") {
+            Some((scheme, rest)) => {
+                format!(
+                    "{scheme}://{}",
+                    rest.split(['/', '?', '#']).next().unwrap_or_default()
+                )
+            }
+            None => uri
+                .split([':', '?', '#'])
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
+        }
+    };
+    let violations: Vec<Value> = reports
+        .into_iter()
+        .filter(|r| r.is_object())
+        .take(10)
+        .map(|r| {
+            json!({
+                "directive": text(r, &["effective-directive", "effectiveDirective", "violated-directive"]),
+                "disposition": text(r, &["disposition"]),
+                "blocked": origin_of(text(r, &["blocked-uri", "blockedURL"])),
+                "document": without_query(text(r, &["document-uri", "documentURL"])),
+            })
+        })
+        .collect();
+    (!violations.is_empty()).then(|| json!({ "violations": violations }))
+}
+
+/// The console's own headers, set over the site's: a fixed, enforced CSP
+/// (its files only, never framed) whatever the site's CSP allows or
+/// whether it is report-only, and `X-Frame-Options: DENY`.
+pub(crate) fn console_headers() -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             connect-src 'self'; base-uri 'none'; form-action 'self'; object-src 'none'; \
+             frame-ancestors 'none'"
+                .to_owned(),
+        ),
+        ("X-Frame-Options", "DENY".to_owned()),
+    ]
+}
+
+/// The `frame-ancestors` directive of `policy`'s CSP (enforced even in
+/// report-only mode: browsers ignore it in a Report-Only header).
+fn frame_ancestors(policy: &ResponsePolicy) -> String {
+    content_security_policy(policy)
+        .split("; ")
+        .find(|d| d.starts_with("frame-ancestors "))
+        .unwrap_or("frame-ancestors 'self'")
+        .to_owned()
+}
+
 /// Every security header, as (name, value) pairs.
 pub fn security_headers(policy: &ResponsePolicy) -> Vec<(&'static str, String)> {
     let csp = if policy.csp_report_only {
@@ -76,6 +157,9 @@ pub fn security_headers(policy: &ResponsePolicy) -> Vec<(&'static str, String)> 
         ("X-Permitted-Cross-Domain-Policies", "none".to_owned()),
         ("X-XSS-Protection", "0".to_owned()),
     ];
+    if policy.csp_report_only {
+        headers.push(("Content-Security-Policy", frame_ancestors(policy)));
+    }
     if !policy.allow_embedding {
         headers.push(("X-Frame-Options", "SAMEORIGIN".to_owned()));
     }

@@ -137,6 +137,36 @@ pub struct Snapshot {
     verified: Rc<VerifiedTokens>,
     /// The lockouts this isolate saw answered (the same lifetime).
     pub(crate) locks: Rc<LockCache>,
+    /// The monitor-mode refusals this isolate audited lately (the same
+    /// lifetime): one `wouldRefuse` per client, feature and code a minute.
+    pub(crate) monitored: Rc<Recent>,
+}
+
+/// Keys seen lately, each remembered for a while (at most 4,096; when
+/// full, it starts over).
+#[derive(Debug, Default)]
+pub(crate) struct Recent(std::cell::RefCell<std::collections::HashMap<String, u64>>);
+
+/// Most keys [`Recent`] holds.
+const MAX_RECENT: usize = 4096;
+
+impl Recent {
+    /// Whether `key` is new at `now` (unix seconds), or was last noted
+    /// `window` seconds ago or more; notes it then.
+    pub(crate) fn first(&self, key: &str, now: u64, window: u64) -> bool {
+        let mut seen = self.0.borrow_mut();
+        if seen
+            .get(key)
+            .is_some_and(|&at| now < at.saturating_add(window))
+        {
+            return false;
+        }
+        if seen.len() >= MAX_RECENT {
+            seen.clear();
+        }
+        seen.insert(key.to_owned(), now);
+        true
+    }
 }
 
 impl From<Document> for Snapshot {
@@ -178,6 +208,7 @@ impl Snapshot {
             loaded_at_ms: 0,
             verified: Rc::default(),
             locks: Rc::default(),
+            monitored: Rc::default(),
         }
     }
 

@@ -225,8 +225,15 @@ impl Run<'_> {
                 received_ms: clock::now_millis(),
             });
         };
+        // A revalidation gets its 304 (no body) from the assets.
+        let mut init = worker::RequestInit::new();
+        if let Ok(Some(tag)) = self.req.headers().get("If-None-Match") {
+            let headers = worker::Headers::new();
+            let _ = headers.set("If-None-Match", &tag);
+            init.with_headers(headers);
+        }
         match assets
-            .fetch(format!("https://assets.invalid{path}"), None)
+            .fetch(format!("https://assets.invalid{path}"), Some(init))
             .await
         {
             Ok(response) => {

@@ -103,7 +103,8 @@ impl Caller<'_> {
     /// A refusal of `feature` under its `mode`: enforced, the answer (with
     /// its warning); in monitor mode the request goes on, and the audit log
     /// says what would have happened (`wouldRefuse`: the feature, the code
-    /// and the status), with no warning counted.
+    /// and the status; once a minute per client, feature and code in this
+    /// isolate), with no warning counted.
     pub(crate) async fn enforce(
         &self,
         mode: crate::policy::Mode,
@@ -113,11 +114,24 @@ impl Caller<'_> {
         if mode == crate::policy::Mode::Enforce {
             return Err(self.refuse(refusal).await);
         }
+        // Once a minute per client, feature and code: a monitored ban on a
+        // botnet must not cost an audit write per request.
+        let rule = refusal
+            .fields
+            .iter()
+            .find(|(name, _)| *name == "rule")
+            .map(|(_, v)| v.to_string())
+            .unwrap_or_default();
+        let seen = format!("{}\0{feature}\0{}\0{rule}", self.key, refusal.code);
+        if !self.snapshot.monitored.first(&seen, self.now(), 60) {
+            return Ok(());
+        }
         let detail = serde_json::json!({
             "feature": feature,
             "wouldRefuse": refusal.code,
             "status": refusal.status,
             "method": self.req.method(),
+            // The path only: a query may carry a token.
             "path": self.req.path(),
             "answer": refusal.body(),
         });

@@ -54,8 +54,10 @@ pub(crate) async fn run(
         UserAnswer::ActionLimited { retry_after } => {
             let limit = action.limit_per_day;
             let refusal = refusal::probation_limit(&action.name, limit, retry_after);
-            // Monitor mode: the use goes on as any request, uncounted.
+            // Monitor mode: the use goes on as any request, uncounted,
+            // still behind the enforced CAPTCHA of a use on probation.
             c.enforce(probation.mode, "probation", refusal).await?;
+            captcha_gate::check(c, CaptchaPage::ProbationAction, 0).await?;
             return Ok(None);
         }
         _ => return refused(refusal::internal()),

@@ -93,7 +93,10 @@ pub(crate) async fn run(c: &Caller<'_>) -> Flow<Reply> {
     let upstream = match c.forward_checked(forward).await {
         Ok(upstream) if upstream.status < 500 => upstream,
         answer => {
-            c.account(&login, AccountOp::Release).await?;
+            // Only an attempt Begin reserved is given back.
+            if !reported {
+                c.account(&login, AccountOp::Release).await?;
+            }
             return Err(answer
                 .err()
                 .unwrap_or_else(|| Reply::Refuse(refusal::origin_failed(true))));

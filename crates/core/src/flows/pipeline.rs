@@ -318,7 +318,10 @@ async fn console(c: &Caller<'_>) -> Flow<Reply> {
         }),
         ConsolePath::Asset(name) => match c.io.perform(Step::Asset(name)).await {
             Input::Upstream(upstream) if matches!(upstream.status, 200 | 304) => {
-                Ok(Reply::Upstream(Finish::default()))
+                Ok(Reply::Upstream(Finish {
+                    headers: crate::headers::console_headers(),
+                    cookies: Vec::new(),
+                }))
             }
             Input::Upstream(_) => refused(refusal::not_found()),
             other => Err(failed(other)),
@@ -329,6 +332,8 @@ async fn console(c: &Caller<'_>) -> Flow<Reply> {
 
 /// Largest CSP report the edge reads.
 const MAX_CSP_REPORT_BYTES: u64 = 16 * 1024;
+/// The CSP reports' bucket prefix (no rule id has a `:`).
+const CSP_BUCKET: &str = ":csp-report";
 /// CSP reports per client key: 20 a minute, in bursts of 20.
 const CSP_REPORT_LIMITS: Limits = Limits {
     algorithm: RateAlgorithm::TokenBucket,
@@ -336,10 +341,14 @@ const CSP_REPORT_LIMITS: Limits = Limits {
     window_ms: 60_000,
 };
 
-/// A browser's CSP violation report: a JSON body of at most 16 KB, at
-/// most 20 a minute per client (then 429), kept in the audit log as
-/// `cspReport`. Never a warning: a page's own violations are not an attack.
+/// A browser's CSP violation report, in report-only mode (else 404): a
+/// JSON body of at most 16 KB, at most 20 a minute per client (then 429),
+/// its summary kept in the audit log as `cspReport`. Never a warning: a
+/// page's own violations are not an attack.
 async fn csp_report(c: &Caller<'_>) -> Flow<Reply> {
+    if !c.policy().responses.csp_report_only {
+        return refused(refusal::not_found());
+    }
     if c.req.method() != "POST" {
         return refused(refusal::method_not_allowed("POST"));
     }
@@ -356,14 +365,15 @@ async fn csp_report(c: &Caller<'_>) -> Flow<Reply> {
         }
         Some(_) => {}
     }
+    // `:` is in no rule id: no rule shares these buckets.
     let hash = key_hash(
         &c.snapshot.secrets.pepper,
-        "csp-report",
+        CSP_BUCKET,
         &KeySource::Ip,
         Some(&c.key),
     );
     let call = Call::Rate {
-        bucket: bucket_name("csp-report", &hash),
+        bucket: bucket_name(CSP_BUCKET, &hash),
         op: RateOp::Take {
             limits: CSP_REPORT_LIMITS,
         },
@@ -378,14 +388,10 @@ async fn csp_report(c: &Caller<'_>) -> Flow<Reply> {
         return refused(refusal::rate_limited("csp-report", retry_after));
     }
     let body = c.body().await?;
-    let Ok(report) = serde_json::from_slice::<serde_json::Value>(&body) else {
+    let Some(report) = crate::headers::csp_report_summary(&body) else {
         return refused(refusal::malformed_form());
     };
-    let entry = AuditEntry::new(
-        AuditKind::CspReport,
-        c.ip_text.clone(),
-        serde_json::json!({ "report": report }),
-    );
+    let entry = AuditEntry::new(AuditKind::CspReport, c.ip_text.clone(), report);
     c.audit(entry).await;
     Ok(Reply::Json {
         status: 202,

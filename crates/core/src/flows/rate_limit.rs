@@ -145,10 +145,12 @@ async fn counts(c: &Caller<'_>, rule: &CompiledRule, read: &mut Read) -> bool {
 
 /// Whether a request over a `captcha` rule may pass with a solved
 /// CAPTCHA: a form post (a JSON or GET request cannot carry the widget's
-/// token), while a CAPTCHA is configured.
+/// token), while a CAPTCHA is configured and enforced.
 fn captcha_may_pass(c: &Caller<'_>) -> bool {
     let policy = c.policy();
-    c.req.submits()
+    // A monitored CAPTCHA passes everything: it cannot excuse a limit.
+    policy.captcha.mode == Mode::Enforce
+        && c.req.submits()
         && c.req.is_form()
         && crate::captcha::required_for(
             policy,
