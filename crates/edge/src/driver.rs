@@ -195,21 +195,25 @@ impl Run<'_> {
         }
     }
 
+    /// Holds an answer of the edge's own (Control's admin API, a console
+    /// file) as the reply, for the security headers to go on; its status.
+    fn hold(&mut self, response: web_sys::Response) -> Input {
+        let status = response.status();
+        self.held.upstream = Some(HeldUpstream {
+            response,
+            secured: false,
+            private: false,
+        });
+        Input::Upstream(Upstream {
+            status,
+            headers: Vec::new(),
+            received_ms: clock::now_millis(),
+        })
+    }
+
     async fn admin(&mut self, call: AdminCall) -> Input {
         match control::admin(self.env, self.req, &call.rest, &call.client_ip).await {
-            Ok(response) => {
-                let status = response.status_code();
-                self.held.upstream = Some(HeldUpstream {
-                    response: response.into(),
-                    secured: false,
-                    private: false,
-                });
-                Input::Upstream(Upstream {
-                    status,
-                    headers: Vec::new(),
-                    received_ms: clock::now_millis(),
-                })
-            }
+            Ok(response) => self.hold(response.into()),
             Err(e) => failed("the admin call", &e),
         }
     }
@@ -236,19 +240,7 @@ impl Run<'_> {
             .fetch(format!("https://assets.invalid{path}"), Some(init))
             .await
         {
-            Ok(response) => {
-                let status = response.status_code();
-                self.held.upstream = Some(HeldUpstream {
-                    response: response.into(),
-                    secured: false,
-                    private: false,
-                });
-                Input::Upstream(Upstream {
-                    status,
-                    headers: Vec::new(),
-                    received_ms: clock::now_millis(),
-                })
-            }
+            Ok(response) => self.hold(response.into()),
             Err(e) => failed("a console file", &e),
         }
     }

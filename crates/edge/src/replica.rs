@@ -306,13 +306,15 @@ async fn load_shared(env: &Env) -> Result<Rc<Replica>> {
                 l.set(0);
             }
         });
+        // A load the configuration changed under is thrown away and made
+        // again; requests waiting on it keep waiting (it does not count as
+        // ended, or they would take the stale copy).
+        if loaded.is_ok() && !current {
+            continue;
+        }
         LOADS.with(|l| l.set(l.get() + 1));
         LAST_ERROR.with(|e| *e.borrow_mut() = loaded.as_ref().err().map(|e| e.to_string()));
-        match loaded {
-            Ok(snapshot) if current => return Ok(store(env, snapshot)),
-            Ok(_) => continue,
-            Err(e) => return Err(e),
-        }
+        return loaded.map(|snapshot| store(env, snapshot));
     }
     Err(worker::Error::RustError(
         "the configuration kept changing while loading".into(),
