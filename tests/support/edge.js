@@ -108,9 +108,10 @@ export default {
 /**
  * Starts the Worker. `policy` seeds the configuration (PORTCULLIS_POLICY).
  * `controlSwitch`: Control is reached through a stand-in the test can
- * switch off and on (`await edge.control(false)`).
+ * switch off and on (`await edge.control(false)`). `originWorker`: a module
+ * script run as a second Worker and bound as the origin (`ORIGIN`).
  */
-export async function startEdge({ origin, policy = {}, persist = mkdtempSync(join(tmpdir(), "portcullis-do-")), cacheSeconds = 5, bindings = {}, controlSwitch = false }) {
+export async function startEdge({ origin, policy = {}, persist = mkdtempSync(join(tmpdir(), "portcullis-do-")), cacheSeconds = 5, bindings = {}, controlSwitch = false, originWorker }) {
   // Whatever the Worker and workerd print, for tests that check what is logged.
   const logs = [];
   const edgeWorker = {
@@ -121,7 +122,7 @@ export async function startEdge({ origin, policy = {}, persist = mkdtempSync(joi
     compatibilityDate: deployed.compatibilityDate,
     bindings: {
       ...deployed.bindings,
-      ORIGIN_URL: origin.url,
+      ORIGIN_URL: origin?.url ?? "",
       APPLICATION_KEY: APP_KEY,
       JWT_SECRET,
       XSRF_SALT,
@@ -134,7 +135,11 @@ export async function startEdge({ origin, policy = {}, persist = mkdtempSync(joi
       ? { ...deployed.durableObjects, CONTROL: { className: "Control", scriptName: "control-switch" }, REAL_CONTROL: { className: "Control", useSQLite: true } }
       : deployed.durableObjects,
     assets: deployed.assets,
+    // `originWorker`: the origin is another Worker (this module script),
+    // reached through the ORIGIN service binding instead of ORIGIN_URL.
+    ...(originWorker ? { serviceBindings: { ORIGIN: "origin-app" } } : {}),
   };
+  const appWorker = originWorker && { name: "origin-app", modules: true, script: originWorker, compatibilityDate: deployed.compatibilityDate };
   const switchWorker = {
     name: "control-switch",
     modules: true,
@@ -151,7 +156,7 @@ export async function startEdge({ origin, policy = {}, persist = mkdtempSync(joi
       stderr.on("data", (chunk) => logs.push(String(chunk)));
     },
     durableObjectsPersist: persist,
-    workers: controlSwitch ? [edgeWorker, switchWorker] : [edgeWorker],
+    workers: [edgeWorker, ...(controlSwitch ? [switchWorker] : []), ...(appWorker ? [appWorker] : [])],
   });
   const url = await mf.ready;
   /** fetch through the edge as client `ip`. */

@@ -51,6 +51,18 @@ function privately(value) {
   return ["private", ...kept].join(", ");
 }
 
+// The origin when it is another Worker (the ORIGIN service binding), else
+// null: the network.
+let originBinding = null;
+
+export function setOriginBinding(binding) {
+  originBinding = binding;
+}
+
+function originFetch(target, init) {
+  return originBinding ? originBinding.fetch(target, init) : fetch(target, init);
+}
+
 export async function fetchOrigin(request, target, toOrigin, priv) {
   const headers = copyHeaders(request.headers, true);
   setPairs(headers, toOrigin);
@@ -58,7 +70,7 @@ export async function fetchOrigin(request, target, toOrigin, priv) {
   if (priv) init.cache = "no-store";
   if (request.body) init.body = request.body;
   try {
-    return await fetch(target, init);
+    return await originFetch(target, init);
   } catch (e) {
     console.error("portcullis: origin fetch failed: " + e);
     return null;
@@ -158,7 +170,7 @@ export async function forwardWithBody(request, target, toOrigin, body, security,
   const init = { method: request.method, headers, body, redirect: "manual" };
   if (priv) init.cache = "no-store";
   try {
-    const response = await fetch(target, init);
+    const response = await originFetch(target, init);
     return secureResponse(response, security, extra, cookies, priv);
   } catch (e) {
     console.error("portcullis: origin fetch failed: " + e);
@@ -206,6 +218,9 @@ extern "C" {
     pub(super) fn request_facts(request: &web_sys::Request, names: &js_sys::Array) -> String;
     #[wasm_bindgen(js_name = requestHeaders)]
     pub(super) fn request_headers(request: &web_sys::Request) -> String;
+
+    #[wasm_bindgen(js_name = setOriginBinding)]
+    pub(super) fn set_origin_binding(binding: &JsValue);
 
     #[wasm_bindgen(js_name = setDropped)]
     pub(super) fn set_dropped(names: &js_sys::Array);

@@ -26,14 +26,28 @@ thread_local! {
 fn origin(env: &Env) -> Option<String> {
     ORIGIN.with(|o| {
         o.get_or_init(|| {
-            env.var("ORIGIN_URL")
+            let url = env
+                .var("ORIGIN_URL")
                 .ok()
                 .map(|v| v.to_string().trim_end_matches('/').to_owned())
-                .filter(|v| !v.is_empty())
+                .filter(|v| !v.is_empty());
+            // An origin that is another Worker: requests go through the
+            // service binding, to ORIGIN_URL's host when it is set.
+            match env.service("ORIGIN") {
+                Ok(binding) => {
+                    glue::set_origin_binding(binding.as_ref());
+                    Some(url.unwrap_or_else(|| SERVICE_ORIGIN.to_owned()))
+                }
+                Err(_) => url,
+            }
         })
         .clone()
     })
 }
+
+/// The URL requests to a service-binding origin carry when `ORIGIN_URL`
+/// is unset (the other Worker sees this host).
+const SERVICE_ORIGIN: &str = "https://origin.internal";
 
 /// A JS array of strings.
 fn js_list<S: AsRef<str>>(items: &[S]) -> js_sys::Array {
