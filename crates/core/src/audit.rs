@@ -169,6 +169,22 @@ pub enum AuditAnswer {
     },
 }
 
+/// The structured log line of a decision the audit log records (a
+/// warning, a ban, a lockout, a CAPTCHA result, a rate-limit refusal, a
+/// rotation, a monitor-mode `wouldRefuse`…): one JSON object,
+/// `{"portcullis":"decision","kind":…,"at":…,"ip":…,"detail":…}`, holding
+/// what the audit entry holds (never a secret, a password or a token).
+pub fn decision_log_line(entry: &AuditEntry, at: u64) -> String {
+    serde_json::json!({
+        "portcullis": "decision",
+        "kind": entry.kind.as_str(),
+        "at": at,
+        "ip": entry.ip,
+        "detail": entry.detail,
+    })
+    .to_string()
+}
+
 /// A new audit item id from 16 random bytes.
 pub fn audit_id(random: &[u8; 16]) -> String {
     crate::text::hex(random)

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::audit::{
     AUDIT_SHARDS, AuditAnswer, AuditEntry, AuditItem, AuditKind, AuditOp, LockStart, MAX_BATCH,
-    audit_id, audit_shard, audit_shard_name,
+    audit_id, audit_shard, audit_shard_name, decision_log_line,
 };
 use crate::bans::{BanEntry, IpRecord, WarningKind};
 use crate::lifecycle::{

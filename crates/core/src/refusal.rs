@@ -72,6 +72,25 @@ impl Refusal {
         self
     }
 
+    /// The structured log line of this refusal of a request by `ip`:
+    /// `{"portcullis":"refusal","status":…,"code":…,"warning":…,"ip":…,
+    /// "method":…,"path":…}`. The path goes without its query (which may
+    /// carry a token); the message and fields stay out (they may quote
+    /// what the client sent).
+    pub fn log_line(&self, ip: &str, method: &str, path: &str) -> String {
+        let path = path.split(['?', '#']).next().unwrap_or_default();
+        serde_json::json!({
+            "portcullis": "refusal",
+            "status": self.status,
+            "code": self.code,
+            "warning": self.warning,
+            "ip": ip,
+            "method": method,
+            "path": path,
+        })
+        .to_string()
+    }
+
     /// The JSON body: `{ "error": code, "message": …, …fields }`.
     pub fn body(&self) -> Value {
         let mut body = Map::new();

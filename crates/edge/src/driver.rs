@@ -70,10 +70,18 @@ fn failed(what: &str, e: &worker::Error) -> Input {
 
 impl Run<'_> {
     fn answer(mut self, reply: Reply) -> worker::Result<web_sys::Response> {
-        if let Reply::Refuse(refusal) = &reply
-            && refusal.status >= 500
-        {
-            worker::console_error!("portcullis: answered {} {}", refusal.status, refusal.code);
+        if let Reply::Refuse(refusal) = &reply {
+            let ip = request::client_ip(self.req);
+            let url = self.req.url();
+            let path = url.find("://").map_or("/", |i| {
+                url[i + 3..].find('/').map_or("/", |j| &url[i + 3 + j..])
+            });
+            let line = refusal.log_line(&ip, &self.req.method(), path);
+            if refusal.status >= 500 {
+                worker::console_error!("{line}");
+            } else {
+                worker::console_log!("{line}");
+            }
         }
         self.held.security = self.replica.as_ref().map(|r| r.security());
         render(reply, self.held)

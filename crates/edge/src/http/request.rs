@@ -47,6 +47,15 @@ pub(crate) fn headers(req: &web_sys::Request) -> Vec<(String, String)> {
     out
 }
 
+/// `CF-Connecting-IP` as sent (for log lines; core decides on it).
+pub(crate) fn client_ip(req: &web_sys::Request) -> String {
+    req.headers()
+        .get("CF-Connecting-IP")
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
 /// The whole body, from a copy.
 pub(crate) async fn body(req: &web_sys::Request) -> Result<Vec<u8>> {
     Request::from(req.clone()?).bytes().await

@@ -9,7 +9,7 @@
 //! [`AUDIT_SHARDS`]: portcullis_core::objects::AUDIT_SHARDS
 
 use portcullis_core::objects::{
-    AuditAnswer, AuditItem, AuditOp, ControlAnswer, ControlOp, MAX_BATCH, Stored,
+    AuditAnswer, AuditItem, AuditOp, ControlAnswer, ControlOp, MAX_BATCH, Stored, decision_log_line,
 };
 use worker::{DurableObject, Env, Request, Response, Result, State, durable_object};
 
@@ -96,6 +96,9 @@ impl AuditLog {
     fn append(&self, items: &[AuditItem]) -> Result<()> {
         let sql = self.state.storage().sql();
         for item in items {
+            // Every decision the objects and the request path audit, as one
+            // structured line in the Workers logs.
+            worker::console_log!("{}", decision_log_line(&item.entry, item.at));
             let text =
                 serde_json::to_string(item).map_err(|e| worker::Error::RustError(e.to_string()))?;
             sql.exec(

@@ -5,7 +5,7 @@
 //! unlock).
 
 use portcullis_core::Policy;
-use portcullis_core::objects::{AuditEntry, AuditItem};
+use portcullis_core::objects::{AuditEntry, AuditItem, decision_log_line};
 use portcullis_core::refusal;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -27,14 +27,21 @@ struct AuditRow {
     detail: String,
 }
 
-/// Adds `entry` at `now`, prunes entries past the retention, and queues
-/// the webhook for it.
+/// Adds `entry` at `now` (one of Control's own: an admin action, a
+/// rotation, policy as code), logged as a decision line; see [`keep`].
 pub(crate) fn record(
     store: &Store,
     policy: Option<&Policy>,
     entry: &AuditEntry,
     now: u64,
 ) -> Result<()> {
+    worker::console_log!("{}", decision_log_line(entry, now));
+    keep(store, policy, entry, now)
+}
+
+/// Stores `entry` at `now`, prunes entries past the retention, and queues
+/// the webhook for it.
+fn keep(store: &Store, policy: Option<&Policy>, entry: &AuditEntry, now: u64) -> Result<()> {
     let retention = policy.map_or(DEFAULT_RETENTION_SECONDS, |p| p.audit.retention_seconds);
     let kind = entry.kind.as_str();
     let sql = store.sql();
@@ -85,7 +92,8 @@ pub(crate) fn record_batch(
         if let Some(lock) = &item.lock {
             record_lock(store, &lock.account, lock.until, item.at)?;
         }
-        record(store, policy, &item.entry, item.at)?;
+        // Logged by the shard that took it.
+        keep(store, policy, &item.entry, item.at)?;
     }
     let retention = policy.map_or(DEFAULT_RETENTION_SECONDS, |p| p.audit.retention_seconds);
     sql.exec(
