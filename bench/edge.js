@@ -3,7 +3,7 @@
 // Worker, both on the same workerd (Miniflare 4), driven directly through
 // Miniflare's own socket by the same load generator (wrk) in the same run.
 //
-//   node bench/edge.js [--duration=10] [--connections=32] [--threads=2] [--warmup=2] [--rounds=3] [--rate-limits]
+//   [ORIGIN_SECRET=…] node bench/edge.js [--duration=10] [--connections=32] [--threads=2] [--warmup=2] [--rounds=3] [--rate-limits]
 //
 // --rate-limits adds two more of our Workers to each round: "unmatched"
 // (a rate limit rule on another path: the hot path must not pay for it)
@@ -226,6 +226,8 @@ async function startWorker(kind, originUrl, persistDir) {
         JWT_SECRET,
         PORTCULLIS_PRESET: "owasp-asvs-l2",
         ...(process.env.PORTCULLIS_CACHE_SECONDS ? { PORTCULLIS_CACHE_SECONDS: process.env.PORTCULLIS_CACHE_SECONDS } : {}),
+        // ORIGIN_SECRET=… signs every forwarded request (its cost on the hot path).
+        ...(process.env.ORIGIN_SECRET ? { ORIGIN_SECRET: process.env.ORIGIN_SECRET } : {}),
       },
       durableObjects: {
         CONTROL: { className: "Control", useSQLite: true },

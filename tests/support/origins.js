@@ -80,3 +80,16 @@ export async function startPhp() {
   await answering(url, child);
   return { name: "php", url, close: stopper(child) };
 }
+
+/** A Flask origin that takes only requests the edge signed under one of `secrets` (its /login takes `password`). */
+export async function startIdentityFlask(secrets, password = "") {
+  if (!existsSync(FLASK_PYTHON)) throw new Error("target/flask-venv is missing: run scripts/setup.sh");
+  const port = await freePort();
+  const child = spawn(FLASK_PYTHON, [join(ORIGINS, "identity_flask.py"), String(port), ...secrets], {
+    stdio: ["pipe", "ignore", "inherit"],
+    env: { ...process.env, LOGIN_PASSWORD: password },
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await answering(url, child);
+  return { name: "flask", url, close: stopper(child) };
+}

@@ -53,6 +53,7 @@ pub mod flows;
 mod form;
 mod generate;
 mod headers;
+pub mod identity;
 mod lifecycle;
 mod lockout;
 mod messages;

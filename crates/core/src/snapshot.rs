@@ -39,6 +39,13 @@ pub struct Secrets {
     /// key is set, and the admin API is closed.
     #[serde(default)]
     pub application_key: Option<String>,
+    /// `ORIGIN_SECRET`: every forwarded request is signed under it (none:
+    /// unsigned). See [`crate::identity`].
+    #[serde(default)]
+    pub origin: Option<String>,
+    /// The Host header the origin receives (signed with the request).
+    #[serde(default)]
+    pub origin_host: String,
 }
 
 impl std::fmt::Debug for Secrets {

@@ -273,8 +273,40 @@ impl Caller<'_> {
         }
     }
 
+    /// The forward with the identity signed for the origin (when an
+    /// `ORIGIN_SECRET` is set): over the request and the identity headers
+    /// the edge sets. Whether the answer may be cached does not change.
+    fn signed(&self, mut forward: Forward) -> Forward {
+        let secrets = &self.snapshot.secrets;
+        let Some(secret) = secrets.origin.as_deref() else {
+            return forward;
+        };
+        let header = |name: &str| {
+            forward
+                .to_origin
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map_or("", |(_, v)| v.as_str())
+        };
+        let signed = crate::identity::Signed {
+            t: self.now(),
+            method: self.req.method(),
+            host: &secrets.origin_host,
+            path_and_query: self.req.path_and_query(),
+            user: header("Portcullis-User"),
+            roles: header("Portcullis-Roles"),
+            session: header("Portcullis-Session"),
+        };
+        let value = crate::identity::identity_signature(secret.as_bytes(), &signed);
+        forward
+            .to_origin
+            .push((crate::identity::SIGNATURE_HEADER, value));
+        forward
+    }
+
     /// Sends the request to the origin.
     pub(crate) async fn forward(&self, forward: Forward) -> Flow<Upstream> {
+        let forward = self.signed(forward);
         match self.io.perform(Step::Forward(forward)).await {
             Input::Upstream(upstream) => Ok(upstream),
             other => Err(failed(other)),
@@ -284,6 +316,7 @@ impl Caller<'_> {
     /// Sends a checked route's request to the origin: when it does not
     /// answer, 503 `origin_unavailable` (nothing was counted).
     pub(crate) async fn forward_checked(&self, forward: Forward) -> Flow<Upstream> {
+        let forward = self.signed(forward);
         match self.io.perform(Step::Forward(forward)).await {
             Input::Upstream(upstream) => Ok(upstream),
             Input::Failed(Failure::OriginUnreachable | Failure::OriginNotConfigured) => {

@@ -31,6 +31,8 @@ fn secrets() -> Secrets {
         captcha: None,
         pepper: PEPPER.into(),
         application_key: Some(crate::admin::application_key_digest(PEPPER, APP_KEY)),
+        origin: None,
+        origin_host: String::new(),
     }
 }
 
@@ -1368,4 +1370,50 @@ fn every_audit_item_of_a_request_has_its_own_id() {
         .collect();
     assert_eq!(ids.len(), 2, "both rules would refuse");
     assert_ne!(ids[0], ids[1]);
+}
+
+#[test]
+fn every_forward_carries_a_signature_the_origin_can_verify_and_stays_cacheable() {
+    let mut s = Snapshot::new(
+        Policy::default(),
+        Vec::new(),
+        secrets(),
+        Revocations::default(),
+    );
+    s.secrets.origin = Some("origin-secret".into());
+    s.secrets.origin_host = "app.internal".into();
+    s.loaded_at_ms = NOW_MS;
+    let s = Rc::new(s);
+    let (steps, _) = drive(
+        facts("GET", "/page?q=1", &[ip("203.0.113.7")], false),
+        |step| match step {
+            Step::Snapshot => Input::Snapshot(s.clone()),
+            Step::Forward(_) => upstream(200, vec![]),
+            other => panic!("unexpected {other:?}"),
+        },
+    );
+    let Some(Step::Forward(forward)) = steps.last() else {
+        panic!("forwarded")
+    };
+    assert!(!forward.private, "an anonymous request stays cacheable");
+    let (_, header) = forward
+        .to_origin
+        .iter()
+        .find(|(n, _)| *n == crate::identity::SIGNATURE_HEADER)
+        .unwrap();
+    let signed = crate::identity::Signed {
+        t: 0,
+        method: "GET",
+        host: "app.internal",
+        path_and_query: "/page?q=1",
+        user: "",
+        roles: "",
+        session: "",
+    };
+    assert!(crate::identity::verify_identity(
+        &[b"origin-secret"],
+        header,
+        &signed,
+        NOW_MS / 1000
+    ));
 }

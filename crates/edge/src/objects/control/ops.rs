@@ -2,6 +2,7 @@
 //! snapshot isolates cache, bans to publish, reset tokens, revocations,
 //! lockouts to list, and audit entries.
 
+use portcullis_core::identity::origin_host;
 use portcullis_core::objects::{AuditEntry, AuditKind, ControlAnswer, ControlOp, Stored};
 use portcullis_core::{
     FRAUD_FEED_RECORD, Policy, REVOCATIONS_RECORD, Revocations, Secrets, Snapshot,
@@ -119,6 +120,8 @@ fn snapshot(
             .application_key()?
             .map(|key| application_key_digest(&pepper, &key)),
         pepper,
+        origin: store.env_secret("ORIGIN_SECRET"),
+        origin_host: origin_host(store.var("ORIGIN_URL").as_deref()),
     };
     // The bans are not Control's: isolates replicate them from the BanLog
     // shards.

@@ -154,7 +154,8 @@ impl Store {
         self.put(key, &encode(value))
     }
 
-    fn var(&self, name: &str) -> Option<String> {
+    /// A deployment var, when set and not blank.
+    pub(crate) fn var(&self, name: &str) -> Option<String> {
         self.env
             .var(name)
             .map(|v| v.to_string())
@@ -197,7 +198,7 @@ impl Store {
     }
 
     /// A `wrangler secret` (or var, for local development), when set.
-    fn env_secret(&self, name: &str) -> Option<String> {
+    pub(crate) fn env_secret(&self, name: &str) -> Option<String> {
         self.env
             .secret(name)
             .map(|s| s.to_string())
