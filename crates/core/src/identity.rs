@@ -67,16 +67,7 @@ pub fn identity_signature(secret: &[u8], signed: &Signed<'_>) -> String {
 /// compared in constant time. What an origin's verifier does (the README's
 /// Express and Flask ones are this, in their languages).
 pub fn verify_identity(secrets: &[&[u8]], header: &str, signed: &Signed<'_>, now: u64) -> bool {
-    let mut t = None;
-    let mut v1 = None;
-    for part in header.split(',') {
-        match part.trim().split_once('=') {
-            Some(("t", value)) => t = value.parse::<u64>().ok(),
-            Some(("v1", value)) => v1 = Some(value),
-            _ => {}
-        }
-    }
-    let (Some(t), Some(v1)) = (t, v1) else {
+    let Some((t, v1)) = crate::text::timestamped_signature(header) else {
         return false;
     };
     if t.abs_diff(now) > MAX_AGE_SECONDS {

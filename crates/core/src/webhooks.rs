@@ -36,16 +36,7 @@ pub fn signature(secret: &[u8], timestamp: u64, body: &str) -> String {
 /// What a receiver does: whether `header` signs `body` under `secret`, sent
 /// no more than `tolerance` seconds from `now` (either way).
 pub fn verify(secret: &[u8], header: &str, body: &str, now: u64, tolerance: u64) -> bool {
-    let mut timestamp = None;
-    let mut given = None;
-    for part in header.split(',') {
-        match part.trim().split_once('=') {
-            Some(("t", t)) => timestamp = t.parse::<u64>().ok(),
-            Some(("v1", v)) => given = Some(v),
-            _ => {}
-        }
-    }
-    let (Some(timestamp), Some(given)) = (timestamp, given) else {
+    let Some((timestamp, given)) = crate::text::timestamped_signature(header) else {
         return false;
     };
     if timestamp.abs_diff(now) > tolerance {

@@ -9,7 +9,7 @@ use super::caller::{Caller, Flow, failed, refused};
 use super::identity::{Forwarded, caller_headers, expiry_warning, session_cookies};
 use super::io::Io;
 use super::signup_form;
-use super::steps::{AdminCall, Answer, Body, Call, Finish, Forward, Input, Reply, Step};
+use super::steps::{AdminCall, Body, Finish, Forward, Input, Reply, Step};
 use super::{captcha_gate, limited_action, login, password_change, rate_limit, reset_link};
 use super::{session_check, upload_check};
 use crate::bans::{Access, BanEntry, Denial, WarningKind, decide_access};
@@ -17,7 +17,7 @@ use crate::context::Context;
 use crate::form::query_carries;
 use crate::objects::{AuditEntry, AuditKind};
 use crate::policy::{CaptchaPage, ManualBanScope, Mode};
-use crate::ratelimit::{KeySource, Limits, RateAlgorithm, RateAnswer, RateOp};
+use crate::ratelimit::{KeySource, Limits, RateAlgorithm};
 use crate::ratelimit::{bucket_name, key_hash, seconds_up};
 use crate::refusal;
 use crate::request::{Request, RequestFacts, cross_site};
@@ -33,11 +33,9 @@ const MAX_ADMIN_BYTES: u64 = 64 * 1024;
 /// The whole pipeline for one request.
 pub(crate) async fn run(io: Io, facts: RequestFacts, ctx: Context) -> Reply {
     let req = Request::new(facts);
-    let headers = std::cell::RefCell::new(Vec::new());
-    let reply = match pipeline(&io, &req, ctx, &headers).await {
+    match pipeline(&io, &req, ctx).await {
         Ok(reply) | Err(reply) => reply,
-    };
-    with_headers(reply, headers.into_inner())
+    }
 }
 
 /// The headers every answer carries (a rate limit's) added to `reply`.
@@ -50,12 +48,7 @@ fn with_headers(mut reply: Reply, headers: Vec<(&'static str, String)>) -> Reply
     reply
 }
 
-async fn pipeline(
-    io: &Io,
-    req: &Request,
-    ctx: Context,
-    headers: &std::cell::RefCell<Vec<(&'static str, String)>>,
-) -> Flow<Reply> {
+async fn pipeline(io: &Io, req: &Request, ctx: Context) -> Flow<Reply> {
     let ip = req
         .client_ip()
         .and_then(crate::net::parse_client_ip)
@@ -85,9 +78,10 @@ async fn pipeline(
         audits: std::cell::Cell::new(0),
         headers: std::cell::RefCell::new(Vec::new()),
     };
-    let reply = requested(&c).await;
-    headers.borrow_mut().extend(c.headers.take());
-    reply
+    let reply = match requested(&c).await {
+        Ok(reply) | Err(reply) => reply,
+    };
+    Ok(with_headers(reply, c.headers.take()))
 }
 
 /// The pipeline after the caller is known.
@@ -372,17 +366,7 @@ async fn csp_report(c: &Caller<'_>) -> Flow<Reply> {
         &KeySource::Ip,
         Some(&c.key),
     );
-    let call = Call::Rate {
-        bucket: bucket_name(CSP_BUCKET, &hash),
-        op: RateOp::Take {
-            limits: CSP_REPORT_LIMITS,
-        },
-    };
-    let Input::Answer(Answer::Rate(RateAnswer::Taken(decision))) =
-        c.io.perform(Step::Ask(call)).await
-    else {
-        return refused(refusal::state_unavailable());
-    };
+    let decision = rate_limit::take(c, bucket_name(CSP_BUCKET, &hash), CSP_REPORT_LIMITS).await?;
     if !decision.allowed {
         let retry_after = seconds_up(decision.next_ms).max(1);
         return refused(refusal::rate_limited("csp-report", retry_after));

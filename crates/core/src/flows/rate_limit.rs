@@ -30,8 +30,8 @@ use crate::objects::{AuditEntry, AuditKind};
 use crate::paths::percent_decode_component;
 use crate::policy::{CaptchaPage, Mode};
 use crate::ratelimit::{
-    CompiledRule, Decision, KeySource, RateAction, RateAnswer, RateOp, bucket_name, key_hash,
-    limit_item, policy_item, seconds_up,
+    CompiledRule, Decision, KeySource, Limits, RateAction, RateAnswer, RateOp, bucket_name,
+    key_hash, limit_item, policy_item, seconds_up,
 };
 use crate::refusal::{self, Refusal};
 
@@ -60,18 +60,7 @@ pub(crate) async fn run(c: &Caller<'_>, user: Option<&str>) -> Flow<()> {
             &rule.source,
             value.as_deref(),
         );
-        let call = Call::Rate {
-            bucket: bucket_name(id, &hash),
-            op: RateOp::Take {
-                limits: rule.limits(),
-            },
-        };
-        // A bucket that cannot be asked fails closed.
-        let Input::Answer(Answer::Rate(RateAnswer::Taken(decision))) =
-            c.io.perform(Step::Ask(call)).await
-        else {
-            return refused(refusal::state_unavailable());
-        };
+        let decision = take(c, bucket_name(id, &hash), rule.limits()).await?;
         policies.push(policy_item(&rule.rule));
         limits.push(limit_item(&rule.rule, &decision));
         if decision.allowed {
@@ -98,6 +87,19 @@ pub(crate) async fn run(c: &Caller<'_>, user: Option<&str>) -> Flow<()> {
         return captcha_gate::check(c, CaptchaPage::RateLimit, 0).await;
     }
     refuse(c, rule, &decision, &hash).await
+}
+
+/// Counts one request in the `RateLimiter` named `bucket` under `limits`;
+/// its decision. A bucket that cannot be asked fails closed (503).
+pub(crate) async fn take(c: &Caller<'_>, bucket: String, limits: Limits) -> Flow<Decision> {
+    let call = Call::Rate {
+        bucket,
+        op: RateOp::Take { limits },
+    };
+    match c.io.perform(Step::Ask(call)).await {
+        Input::Answer(Answer::Rate(RateAnswer::Taken(decision))) => Ok(decision),
+        _ => refused(refusal::state_unavailable()),
+    }
 }
 
 fn set_headers(c: &Caller<'_>, policies: &[String], limits: &[String]) {
