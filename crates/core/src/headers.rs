@@ -3,7 +3,7 @@
 //! sends by default, with a CSP built from safe defaults plus the admin's
 //! extra sources per directive.
 
-use crate::policy::ResponsePolicy;
+use crate::policy::{HeaderMode, ResponsePolicy};
 
 /// Where browsers send CSP violation reports (report-only mode).
 pub(crate) const CSP_REPORT_PATH: &str = "/__portcullis/csp-report";
@@ -132,8 +132,21 @@ fn frame_ancestors(policy: &ResponsePolicy) -> String {
         .to_owned()
 }
 
-/// Every security header, as (name, value) pairs.
-pub fn security_headers(policy: &ResponsePolicy) -> Vec<(&'static str, String)> {
+/// One security header the edge sends, and how it meets the origin's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecurityHeader {
+    /// The header's name.
+    pub name: &'static str,
+    /// The edge's value.
+    pub value: String,
+    /// What happens when the origin sent the header too (never
+    /// [`HeaderMode::Off`]: those are left out).
+    pub mode: HeaderMode,
+}
+
+/// Every security header the edge sends, in order; a header whose mode is
+/// [`HeaderMode::Off`] is left out.
+pub fn security_headers(policy: &ResponsePolicy) -> Vec<SecurityHeader> {
     let csp = if policy.csp_report_only {
         (
             "Content-Security-Policy-Report-Only",
@@ -170,6 +183,88 @@ pub fn security_headers(policy: &ResponsePolicy) -> Vec<(&'static str, String)> 
         ));
     }
     headers
+        .into_iter()
+        .map(|(name, value)| SecurityHeader {
+            name,
+            value,
+            mode: policy.header_mode(name),
+        })
+        .filter(|h| h.mode != HeaderMode::Off)
+        .collect()
+}
+
+/// Most nonces and hashes taken from the origin's CSP per directive.
+const MAX_ADOPTED: usize = 16;
+
+/// Whether `token` is a CSP nonce or hash source (`'nonce-…'`,
+/// `'sha256-…'`, `'sha384-…'`, `'sha512-…'`, base64 or base64url inside).
+fn nonce_or_hash(token: &str) -> bool {
+    let Some(inner) = token.strip_prefix('\'').and_then(|t| t.strip_suffix('\'')) else {
+        return false;
+    };
+    let lower = inner.to_ascii_lowercase();
+    let value = ["nonce-", "sha256-", "sha384-", "sha512-"]
+        .iter()
+        .find_map(|p| lower.strip_prefix(p));
+    value.is_some_and(|v| {
+        !v.is_empty()
+            && v.len() <= 128
+            && v.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_'))
+    })
+}
+
+/// The edge's CSP `edge` for a response whose origin sent the CSP
+/// `origin` (one or more policies, comma-joined), in
+/// [`HeaderMode::Merge`]: the edge's `script-src` takes the nonce and hash
+/// sources of the origin's `script-src`, `script-src-elem` and
+/// `default-src`, and its `style-src` those of the origin's `style-src`,
+/// `style-src-elem` and `default-src` (at most 16 each). The origin's own
+/// policies stay in force beside it, so the two together never allow more
+/// than the origin's policy does, and the inline code it allows still runs.
+/// Nothing else of the origin's text reaches the edge's header.
+pub fn merge_csp(edge: &str, origin: &str) -> String {
+    let mut script: Vec<&str> = Vec::new();
+    let mut style: Vec<&str> = Vec::new();
+    for directive in origin.split([',', ';']) {
+        let mut tokens = directive.split_ascii_whitespace();
+        let Some(name) = tokens.next() else { continue };
+        let name = name.to_ascii_lowercase();
+        let (to_script, to_style) = match name.as_str() {
+            "script-src" | "script-src-elem" => (true, false),
+            "style-src" | "style-src-elem" => (false, true),
+            "default-src" => (true, true),
+            _ => continue,
+        };
+        for token in tokens.filter(|t| nonce_or_hash(t)) {
+            for (wanted, list) in [(to_script, &mut script), (to_style, &mut style)] {
+                if wanted && list.len() < MAX_ADOPTED && !list.contains(&token) {
+                    list.push(token);
+                }
+            }
+        }
+    }
+    if script.is_empty() && style.is_empty() {
+        return edge.to_owned();
+    }
+    edge.split("; ")
+        .map(|d| {
+            let adopted = if d.starts_with("script-src ") {
+                &script
+            } else if d.starts_with("style-src ") {
+                &style
+            } else {
+                return d.to_owned();
+            };
+            let mut out = d.to_owned();
+            for token in adopted {
+                out.push(' ');
+                out.push_str(token);
+            }
+            out
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Where to redirect a plain-HTTP request when HTTPS is forced, if anywhere.
@@ -215,11 +310,110 @@ pub const DROPPED_REQUEST_HEADERS: [&str; 21] = [
 mod tests {
     use super::*;
 
-    fn value<'a>(headers: &'a [(&'static str, String)], name: &str) -> Option<&'a str> {
+    fn value<'a>(headers: &'a [SecurityHeader], name: &str) -> Option<&'a str> {
         headers
             .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.as_str())
+            .find(|h| h.name == name)
+            .map(|h| h.value.as_str())
+    }
+
+    fn mode(headers: &[SecurityHeader], name: &str) -> Option<HeaderMode> {
+        headers.iter().find(|h| h.name == name).map(|h| h.mode)
+    }
+
+    #[test]
+    fn modes_per_header() {
+        let mut p = ResponsePolicy::default();
+        let h = security_headers(&p);
+        assert_eq!(mode(&h, "Content-Security-Policy"), Some(HeaderMode::Merge));
+        assert_eq!(mode(&h, "Referrer-Policy"), Some(HeaderMode::Set));
+        p.headers.insert("referrer-policy".into(), HeaderMode::Keep);
+        p.headers.insert("X-Frame-Options".into(), HeaderMode::Off);
+        p.headers
+            .insert("Content-Security-Policy".into(), HeaderMode::Set);
+        let h = security_headers(&p);
+        assert_eq!(mode(&h, "Referrer-Policy"), Some(HeaderMode::Keep));
+        assert_eq!(value(&h, "X-Frame-Options"), None, "off: not sent");
+        assert_eq!(mode(&h, "Content-Security-Policy"), Some(HeaderMode::Set));
+        p.csp_report_only = true;
+        let h = security_headers(&p);
+        assert_eq!(
+            mode(&h, "Content-Security-Policy-Report-Only"),
+            Some(HeaderMode::Set),
+            "the CSP's mode governs its report-only form"
+        );
+        p.headers
+            .insert("Content-Security-Policy".into(), HeaderMode::Off);
+        let h = security_headers(&p);
+        assert!(
+            h.iter()
+                .all(|h| !h.name.starts_with("Content-Security-Policy"))
+        );
+    }
+
+    #[test]
+    fn merge_adopts_nonces_and_hashes_only() {
+        let edge = content_security_policy(&ResponsePolicy::default());
+        let origin = "script-src 'nonce-r4nd0m+/=' 'strict-dynamic' https://evil.example 'unsafe-inline'; \
+                      style-src 'sha256-abc_-' 'unsafe-inline'; img-src *, \
+                      default-src 'NONCE-Two'; script-src 'nonce-bad;x' 'nonce-' nonce-bare";
+        let merged = merge_csp(&edge, origin);
+        let directive = |name: &str| {
+            merged
+                .split("; ")
+                .find(|d| d.starts_with(&format!("{name} ")))
+                .unwrap()
+                .to_owned()
+        };
+        assert_eq!(
+            directive("script-src"),
+            "script-src 'self' 'wasm-unsafe-eval' 'nonce-r4nd0m+/=' 'NONCE-Two'"
+        );
+        assert_eq!(
+            directive("style-src"),
+            "style-src 'self' 'sha256-abc_-' 'NONCE-Two'"
+        );
+        assert_eq!(directive("img-src"), "img-src 'self' data:");
+        for bad in ["evil", "strict-dynamic", "unsafe-inline", "bare", "*"] {
+            assert!(
+                !merged.contains(bad),
+                "{bad} must not reach the edge's CSP: {merged}"
+            );
+        }
+        assert_eq!(
+            merge_csp(&edge, "default-src 'self'"),
+            edge,
+            "nothing to adopt"
+        );
+        let many: String = (0..40).map(|i| format!("'nonce-n{i}' ")).collect();
+        let merged = merge_csp(&edge, &format!("script-src {many}"));
+        assert_eq!(merged.matches("'nonce-").count(), MAX_ADOPTED);
+    }
+
+    proptest::proptest! {
+        /// Whatever the origin sends, the merged CSP is the edge's, each
+        /// directive in place, with only nonce and hash sources added to
+        /// `script-src` and `style-src`.
+        #[test]
+        fn merge_only_adds_nonces_and_hashes(origin in "[a-zA-Z0-9 ;,'*:/+=_-]{0,200}|script-src '(nonce|sha256)-[a-zA-Z0-9;, ']{0,12}'") {
+            let edge = content_security_policy(&ResponsePolicy::default());
+            let merged = merge_csp(&edge, &origin);
+            let ours: Vec<&str> = edge.split("; ").collect();
+            let theirs: Vec<&str> = merged.split("; ").collect();
+            proptest::prop_assert_eq!(ours.len(), theirs.len());
+            for (mine, out) in ours.iter().zip(&theirs) {
+                let added = out.strip_prefix(mine);
+                proptest::prop_assert!(added.is_some(), "{} became {}", mine, out);
+                let added = added.unwrap_or_default();
+                if !added.is_empty() {
+                    proptest::prop_assert!(mine.starts_with("script-src ") || mine.starts_with("style-src "));
+                }
+                for token in added.split(' ').filter(|t| !t.is_empty()) {
+                    proptest::prop_assert!(nonce_or_hash(token), "{} added", token);
+                }
+            }
+            proptest::prop_assert!(!merged.contains(','));
+        }
     }
 
     #[test]

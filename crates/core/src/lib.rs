@@ -104,7 +104,7 @@ pub use document::Field;
 pub use error::Error;
 #[cfg(feature = "estimator")]
 pub use estimator::ESTIMATOR_MAX_CHARS;
-pub use headers::{DROPPED_REQUEST_HEADERS, security_headers};
+pub use headers::{DROPPED_REQUEST_HEADERS, SecurityHeader, merge_csp, security_headers};
 pub use lifecycle::{
     ChangeReason, HistoryFingerprint, UserPatch, UserRecord, UserSummary, valid_user_id,
 };
@@ -117,9 +117,10 @@ pub use net::{canonical_target, client_key, parse_client_ip};
 pub use password::PasswordChecker;
 pub use policy::{
     AuditPolicy, BanPolicy, CaptchaPage, CaptchaPolicy, CaptchaProvider, CspSources, FormFields,
-    FraudPolicy, LoginPolicy, ManualBan, ManualBanScope, POLICY_VERSION, PasswordPolicy, Policy,
-    ProbationAction, ProbationPolicy, PublicPolicy, ResetLinkLifetimes, ResponsePolicy,
-    RoutePolicy, SessionPolicy, SignupPolicy, SingleSession, UploadPolicy, WebhookPolicy,
+    FraudPolicy, HeaderMode, LoginPolicy, ManualBan, ManualBanScope, POLICY_VERSION,
+    PasswordPolicy, Policy, ProbationAction, ProbationPolicy, PublicPolicy, ResetLinkLifetimes,
+    ResponsePolicy, RoutePolicy, SECURITY_HEADER_NAMES, SessionPolicy, SignupPolicy, SingleSession,
+    UploadPolicy, WebhookPolicy,
 };
 pub use presets::NAMES as PRESET_NAMES;
 pub use probation::strip_links;

@@ -1067,7 +1067,47 @@ pub struct ResponsePolicy {
     /// report violations to `/__portcullis/csp-report`, which the audit log
     /// keeps, and block nothing). Defaults to `false`.
     pub csp_report_only: bool,
+    /// Per security header (by name, any case), what the edge does when the
+    /// origin sent that header too: see [`HeaderMode`]. A header left out is
+    /// `set`, except `Content-Security-Policy`, which is `merge`. Defaults
+    /// to empty.
+    pub headers: std::collections::BTreeMap<String, HeaderMode>,
 }
+
+/// How the edge sends one of its security headers beside the origin's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum HeaderMode {
+    /// The edge's value replaces the origin's.
+    Set,
+    /// The origin's value is kept when it sent one; otherwise the edge's.
+    Keep,
+    /// `Content-Security-Policy` only: the origin's policies are kept
+    /// beside the edge's (browsers enforce every one), and the edge's
+    /// `script-src` and `style-src` take the origin's nonces and hashes,
+    /// so the inline scripts and styles the origin allows still run.
+    Merge,
+    /// The edge never sends this header; the origin's passes as it is.
+    Off,
+}
+
+/// The security headers [`ResponsePolicy::headers`] may name, as the edge
+/// sends them.
+pub const SECURITY_HEADER_NAMES: [&str; 12] = [
+    "Content-Security-Policy",
+    "Cross-Origin-Opener-Policy",
+    "Cross-Origin-Resource-Policy",
+    "Origin-Agent-Cluster",
+    "Referrer-Policy",
+    "Strict-Transport-Security",
+    "X-Content-Type-Options",
+    "X-DNS-Prefetch-Control",
+    "X-Download-Options",
+    "X-Frame-Options",
+    "X-Permitted-Cross-Domain-Policies",
+    "X-XSS-Protection",
+];
 
 impl Default for ResponsePolicy {
     fn default() -> Self {
@@ -1078,11 +1118,30 @@ impl Default for ResponsePolicy {
             csp: CspSources::default(),
             referrer_policy: "no-referrer".to_owned(),
             csp_report_only: false,
+            headers: std::collections::BTreeMap::new(),
         }
     }
 }
 
 impl ResponsePolicy {
+    /// The mode of the security header `name` (one of
+    /// [`SECURITY_HEADER_NAMES`]); `Content-Security-Policy` also governs
+    /// its `-Report-Only` form.
+    pub fn header_mode(&self, name: &str) -> HeaderMode {
+        let name = name.strip_suffix("-Report-Only").unwrap_or(name);
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map_or(
+                if name == "Content-Security-Policy" {
+                    HeaderMode::Merge
+                } else {
+                    HeaderMode::Set
+                },
+                |(_, mode)| *mode,
+            )
+    }
+
     fn validate(&self) -> Result<(), Error> {
         const REFERRER: [&str; 8] = [
             "no-referrer",
@@ -1099,6 +1158,29 @@ impl ResponsePolicy {
                 "responses.referrerPolicy",
                 format!("must be one of {}", REFERRER.join(", ")),
             ));
+        }
+        let mut seen: Vec<&str> = Vec::new();
+        for (name, mode) in &self.headers {
+            let field = format!("responses.headers.{name}");
+            let Some(known) = SECURITY_HEADER_NAMES
+                .iter()
+                .find(|n| n.eq_ignore_ascii_case(name))
+            else {
+                return Err(Error::invalid(
+                    &field,
+                    format!("must be one of {}", SECURITY_HEADER_NAMES.join(", ")),
+                ));
+            };
+            if seen.contains(known) {
+                return Err(Error::invalid(&field, "is given twice (in another case)"));
+            }
+            seen.push(known);
+            if *mode == HeaderMode::Merge && *known != "Content-Security-Policy" {
+                return Err(Error::invalid(
+                    &field,
+                    "merge is for Content-Security-Policy only; use set, keep or off",
+                ));
+            }
         }
         self.csp.validate()
     }
@@ -1541,6 +1623,42 @@ mod tests {
         assert_eq!(e.field(), Some("passwords.minScore"));
         let e = Policy::from_json(r#"{"bans":{"neverBan":["10.0.0.0/33"]}}"#).unwrap_err();
         assert_eq!(e.field(), Some("bans.neverBan[0]"));
+    }
+
+    #[test]
+    fn header_modes_are_checked_by_name() {
+        let ok = Policy::from_json(
+            r#"{"responses":{"headers":{"content-security-policy":"keep","X-Frame-Options":"off"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            ok.responses
+                .header_mode("Content-Security-Policy-Report-Only"),
+            HeaderMode::Keep
+        );
+        assert_eq!(ok.responses.header_mode("X-Frame-Options"), HeaderMode::Off);
+        assert_eq!(ok.responses.header_mode("Referrer-Policy"), HeaderMode::Set);
+        for (json, field) in [
+            (
+                r#"{"X-Powered-By":"off"}"#,
+                "responses.headers.X-Powered-By",
+            ),
+            (
+                r#"{"Referrer-Policy":"merge"}"#,
+                "responses.headers.Referrer-Policy",
+            ),
+            (
+                r#"{"x-frame-options":"off","X-Frame-Options":"set"}"#,
+                "responses.headers.x-frame-options",
+            ),
+        ] {
+            let e =
+                Policy::from_json(&format!(r#"{{"responses":{{"headers":{json}}}}}"#)).unwrap_err();
+            assert_eq!(e.field(), Some(field), "{json}");
+        }
+        assert!(
+            Policy::from_json(r#"{"responses":{"headers":{"Referrer-Policy":"drop"}}}"#).is_err()
+        );
     }
 
     #[test]

@@ -25,7 +25,7 @@ use portcullis_core::Snapshot;
 use portcullis_core::objects::{
     BAN_SHARDS, BanLogAnswer, BanLogOp, ControlAnswer, ControlOp, Stored, ban_shard_name,
 };
-use portcullis_core::security_headers;
+use portcullis_core::{HeaderMode, security_headers};
 use std::time::Duration;
 
 use wasm_bindgen::JsValue;
@@ -37,7 +37,7 @@ use crate::objects::control::client as control;
 use crate::objects::stub;
 
 /// A cached snapshot and its security headers as a JS array (name, value,
-/// …), built once per snapshot.
+/// mode, …; mode `s` set, `k` keep, `m` merge), built once per snapshot.
 pub(crate) struct Replica {
     pub(crate) snapshot: Rc<Snapshot>,
     security: OnceCell<js_sys::Array>,
@@ -56,9 +56,15 @@ impl Replica {
         self.security
             .get_or_init(|| {
                 let array = js_sys::Array::new();
-                for (name, value) in security_headers(&self.snapshot.policy.responses) {
-                    array.push(&JsValue::from_str(name));
-                    array.push(&JsValue::from_str(&value));
+                for header in security_headers(&self.snapshot.policy.responses) {
+                    let mode = match header.mode {
+                        HeaderMode::Keep => "k",
+                        HeaderMode::Merge => "m",
+                        HeaderMode::Set | HeaderMode::Off => "s",
+                    };
+                    array.push(&JsValue::from_str(header.name));
+                    array.push(&JsValue::from_str(&header.value));
+                    array.push(&JsValue::from_str(mode));
                 }
                 array
             })

@@ -77,9 +77,34 @@ export async function fetchOrigin(request, target, toOrigin, priv) {
   }
 }
 
+// Core's merge_csp (the edge's CSP beside the origin's), handed over once
+// per isolate.
+let mergeCsp = null;
+
+export function setCspMerger(merger) {
+  mergeCsp = merger;
+}
+
+// The security headers as core's (name, value, mode) triples say: "s" sets
+// the edge's value, "k" keeps the origin's when it sent one, "m" (the CSP)
+// adds the edge's policy beside the origin's, merged with it by core.
+function setSecurity(headers, security) {
+  const theirs = headers.get("content-security-policy");
+  for (let i = 0; i + 2 < security.length; i += 3) {
+    const name = security[i], value = security[i + 1], mode = security[i + 2];
+    if (mode === "k") {
+      if (!headers.has(name)) headers.set(name, value);
+    } else if (mode === "m") {
+      headers.append(name, theirs === null ? value : mergeCsp(value, theirs));
+    } else {
+      headers.set(name, value);
+    }
+  }
+}
+
 export function secureResponse(response, security, extra, cookies, priv) {
   const headers = copyHeaders(response.headers, false);
-  setPairs(headers, security);
+  setSecurity(headers, security);
   setPairs(headers, extra);
   for (const cookie of cookies) headers.append("Set-Cookie", cookie);
   // A response that sets a session cookie must not be stored by a shared cache.
@@ -224,6 +249,9 @@ extern "C" {
 
     #[wasm_bindgen(js_name = setDropped)]
     pub(super) fn set_dropped(names: &js_sys::Array);
+
+    #[wasm_bindgen(js_name = setCspMerger)]
+    pub(super) fn set_csp_merger(merger: &JsValue);
 
     #[wasm_bindgen(js_name = secureResponse)]
     pub(super) fn secure_response(

@@ -4,8 +4,8 @@
 
 use std::cell::OnceCell;
 
-use portcullis_core::DROPPED_REQUEST_HEADERS;
 use portcullis_core::flows::{Body, Failure, Finish, Forward};
+use portcullis_core::{DROPPED_REQUEST_HEADERS, merge_csp};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -14,8 +14,9 @@ use worker::{Env, Result};
 use super::glue;
 
 thread_local! {
-    /// Whether core's list of dropped request headers reached the glue.
-    static DROPPED: OnceCell<()> = const { OnceCell::new() };
+    /// Whether core's list of dropped request headers and its CSP merge
+    /// reached the glue.
+    static GLUE_READY: OnceCell<()> = const { OnceCell::new() };
     /// `ORIGIN_URL`, read once per isolate (vars do not change while it lives).
     static ORIGIN: OnceCell<Option<String>> = const { OnceCell::new() };
     /// The same as a JavaScript string, for the hot path.
@@ -64,6 +65,22 @@ fn pairs(headers: &[(&'static str, String)]) -> Vec<String> {
         .collect()
 }
 
+/// Hands the glue, once per isolate, what it needs of core: the request
+/// headers to drop and [`merge_csp`].
+fn glue_ready() {
+    GLUE_READY.with(|d| {
+        d.get_or_init(|| {
+            glue::set_dropped(&js_list(&DROPPED_REQUEST_HEADERS));
+            let merge =
+                Closure::<dyn Fn(String, String) -> String>::new(|edge: String, origin: String| {
+                    merge_csp(&edge, &origin)
+                });
+            // One per isolate, alive as long as it is.
+            glue::set_csp_merger(&merge.into_js_value());
+        });
+    });
+}
+
 /// `response` with the security headers, `finish`'s headers and cookies
 /// (reserved `Portcullis-` headers of its own dropped).
 /// `private`: the request carried a verified identity (no shared cache).
@@ -73,6 +90,7 @@ pub(crate) fn secure(
     finish: &Finish,
     private: bool,
 ) -> web_sys::Response {
+    glue_ready();
     glue::secure_response(
         response,
         security,
@@ -102,9 +120,7 @@ pub(crate) async fn forward(
     let Some(base) = origin(env) else {
         return Ok(Err(Failure::OriginNotConfigured));
     };
-    DROPPED.with(|d| {
-        d.get_or_init(|| glue::set_dropped(&js_list(&DROPPED_REQUEST_HEADERS)));
-    });
+    glue_ready();
     let private = forward.private;
     let to_origin = pairs(&forward.to_origin);
     let empty = Finish::default();
