@@ -25,6 +25,9 @@ const FIRST_FEEDBACK = [
   "pkg/dist/rules/portcullis_rules_bg.wasm",
 ];
 const WORKER = ["crates/edge/build/index_bg.wasm", "crates/edge/build/index.js"];
+// `portcullis/react` on its own (React and the core entry not counted).
+const REACT = "pkg/src/react.js";
+const REACT_BUDGET = 3000;
 const FEATURES = [
   "--enable-bulk-memory", "--enable-nontrapping-float-to-int", "--enable-sign-ext",
   "--enable-mutable-globals", "--enable-reference-types", "--enable-multivalue",
@@ -60,6 +63,7 @@ function measure(dir) {
     firstFeedback: sum(FIRST_FEEDBACK),
     worker: sum(WORKER),
     workerCode: codeOnly(wasm) + gz(join(dir, WORKER[1])),
+    react: existsSync(join(dir, REACT)) ? gz(join(dir, REACT)) : 0,
   };
 }
 
@@ -78,10 +82,12 @@ const rows = [
   ["first feedback (gzip)", "firstFeedback"],
   ["Worker bundle as built (gzip)", "worker"],
   ["Worker code, names stripped (gzip)", "workerCode"],
+  ["portcullis/react entry (gzip)", "react"],
 ];
 console.log(`sizes in kB (1000 bytes), gzip -9; base ${base} vs this tree (${execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root }).toString().trim()} + working tree)`);
 console.log(`${"what".padEnd(36)} ${"base".padStart(8)} ${"now".padStart(8)}   change`);
 for (const [label, key] of rows) {
   console.log(`${label.padEnd(36)} ${kB(before[key])} ${kB(after[key])}   ${change(before[key], after[key])}`);
 }
+console.log(`portcullis/react <= ${REACT_BUDGET / 1000} kB gzip: ${after.react <= REACT_BUDGET ? "yes" : "NO"}`);
 writeFileSync(join(root, "tests", ".tmp", "sizes.json"), JSON.stringify({ base, before, after }, null, 2));

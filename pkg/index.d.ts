@@ -13,7 +13,7 @@ import type {
 
 export type { CheckResult, CrackTime, Feedback, Requirement, RuleId, RuleResult, RuleStatus };
 
-/** Language of the messages. */
+/** Language of the messages (what a requested locale falls back to). */
 export type Locale = "en" | "cs";
 
 /** Names of the built-in presets. */
@@ -27,8 +27,14 @@ export type PresetName =
   | "owasp-asvs-l2";
 
 export interface CheckerOptions {
-  /** Message language. Defaults to "en". */
-  locale?: Locale;
+  /**
+   * Message language, any BCP 47 tag (`navigator.language` works): it falls
+   * back as lookup does (`cs-CZ` → `cs`, `de-AT` → `de` → `en`) and never
+   * throws. Defaults to "en".
+   */
+  locale?: string;
+  /** `fromUrl` only: aborts the policy request. */
+  signal?: AbortSignal;
 }
 
 /** The person choosing the password (for the "does not contain your name" rule). */
@@ -61,7 +67,7 @@ export declare class PasswordChecker {
   readonly ready: Promise<PasswordChecker>;
   /** Whether the estimator is loaded. */
   readonly estimatorLoaded: boolean;
-  /** The message language. */
+  /** The message language, after fallback. */
   readonly locale: Locale;
   /** Checks a password against every rule. Before `ready`, estimator rules are "pending". */
   check(password: string, user?: UserInfo): CheckResult;
@@ -71,4 +77,32 @@ export declare class PasswordChecker {
   generate(): string;
   /** The public policy document this checker enforces. */
   policy(): PolicyDocument;
+}
+
+/** Every error body the Portcullis edge answers with. */
+export interface EdgeErrorBody {
+  /** The stable code, such as `password_rejected` or `rate_limited`. */
+  error: string;
+  /** A human-readable message (English). */
+  message: string;
+}
+
+/** 422 from signup, change password or reset: the rules the password failed (`history`: used recently). */
+export interface PasswordRejectedError extends EdgeErrorBody {
+  error: "password_rejected";
+  rules: (RuleId | "history")[];
+}
+
+/** 423 on login: the account is locked (`retryAfter` null: until an admin unlocks it). */
+export interface AccountLockedError extends EdgeErrorBody {
+  error: "account_locked";
+  retryAfter: number | null;
+  attemptsLeft: 0;
+}
+
+/** 429: a rate limit rule refused the request. */
+export interface RateLimitedError extends EdgeErrorBody {
+  error: "rate_limited";
+  rule: string;
+  retryAfter: number;
 }

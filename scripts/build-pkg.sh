@@ -26,6 +26,8 @@ build() { # name, wasm-opt level, cargo opt-level, extra cargo args...
 
 build rules -Oz z
 build full -O3 3 --features estimator
+# The stamp npm pack's prepack compares (scripts/pkg-stamp.mjs).
+node scripts/pkg-stamp.mjs write
 echo "built pkg/dist:"
 for f in pkg/dist/*/*.wasm pkg/dist/*/*.js; do
   printf '  %-40s %8d bytes, %7d gzip -9\n' "$f" "$(wc -c <"$f")" "$(gzip -9c "$f" | wc -c)"

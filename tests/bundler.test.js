@@ -24,7 +24,7 @@ out.textContent = "done";
 let browser;
 let server;
 before(async () => {
-  const app = installPackage();
+  const app = await installPackage();
   const site = join(app, "vite-site");
   mkdirSync(site, { recursive: true });
   writeFileSync(join(site, "index.html"), '<!doctype html><meta charset="utf-8"><div id="out">loading</div><script type="module" src="./main.js"></script>\n');

@@ -206,6 +206,8 @@ describe("policy documents", () => {
       assert.deepEqual(checker.requirements().slice(0, 1), [{ id: "minLength", message: "Alespoň 13 znaků" }]);
       assert.ok(checker.requirements().some((r) => r.id === "digit"));
       await assert.rejects(PasswordChecker.fromUrl(`${base}/missing`), /HTTP 404/);
+      // An aborted signal stops the request.
+      await assert.rejects(PasswordChecker.fromUrl(`${base}/__portcullis/policy`, { signal: AbortSignal.abort() }), { name: "AbortError" });
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
@@ -226,9 +228,18 @@ describe("bad input", () => {
     assert.throws(() => checker().check("ab\uD800cd"), /unpaired surrogate/);
     assert.throws(() => checker().check("ok", { name: "\uDC00" }), /unpaired surrogate/);
   });
-  test("unknown presets and locales list what is accepted", () => {
+  test("unknown presets list what is accepted", () => {
     assert.throws(() => PasswordChecker.fromPreset("nope"), /known presets: clientexec/);
     assert.throws(() => PasswordChecker.fromPreset(7), TypeError);
-    assert.throws(() => PasswordChecker.fromPreset("etendo", { locale: "de" }), /"en" or "cs"/);
+    assert.throws(() => PasswordChecker.fromPreset("etendo", { locale: 7 }), TypeError);
+    assert.throws(() => PasswordChecker.fromPreset("etendo", { signal: "stop" }), /AbortSignal/);
+  });
+  test("locales fall back along BCP 47, and an unknown one never throws", () => {
+    for (const [tag, locale] of [["de-AT", "en"], ["de", "en"], ["cs-CZ", "cs"], ["CS", "cs"], ["", "en"], ["x-klingon", "en"], ["cs_CZ", "cs"]]) {
+      const checker = PasswordChecker.fromPreset("etendo", { locale: tag });
+      assert.equal(checker.locale, locale, tag);
+      const message = checker.check("a").rules.find((r) => r.id === "minLength").message;
+      assert.match(message, locale === "cs" ? /znak/ : /characters/, tag);
+    }
   });
 });

@@ -10,7 +10,9 @@ import { test } from "node:test";
 import { installPackage, root } from "./support/package.js";
 
 const USAGE = `
-import { PasswordChecker, type CheckResult, type RuleId, type RuleStatus } from "portcullis";
+import { PasswordChecker, type AccountLockedError, type CheckResult, type PasswordRejectedError, type RuleId, type RuleStatus } from "portcullis";
+import { PasswordMeter, usePasswordCheck } from "portcullis/react";
+console.log(PasswordMeter, usePasswordCheck);
 
 const checker: PasswordChecker = PasswordChecker.fromPreset("nist-800-63b", { locale: "cs" });
 await checker.ready;
@@ -32,8 +34,21 @@ console.log(ok, score, ids, statuses, warning, display, names, fromUrl, generate
 PasswordChecker.fromPreset("nist");
 // @ts-expect-error: passwords are strings
 checker.check(12345);
-// @ts-expect-error: only "en" and "cs"
-PasswordChecker.fromPreset("etendo", { locale: "de" });
+// Any BCP 47 tag is accepted (it falls back), and the result is a known locale.
+const german: "en" | "cs" = PasswordChecker.fromPreset("etendo", { locale: "de-AT" }).locale;
+const aborted: Promise<PasswordChecker> = PasswordChecker.fromUrl("http://127.0.0.1/", { signal: AbortSignal.timeout(1000) });
+console.log(german, aborted);
+// The edge's error bodies are typed.
+const rejected: PasswordRejectedError = { error: "password_rejected", message: "…", rules: ["minLength", "history"] };
+const locked: AccountLockedError = { error: "account_locked", message: "…", retryAfter: null, attemptsLeft: 0 };
+console.log(rejected, locked);
+// @ts-expect-error: no such rule id in a refusal
+const wrongRule: PasswordRejectedError = { error: "password_rejected", message: "…", rules: ["minLenght"] };
+console.log(wrongRule);
+// @ts-expect-error: a locale is a string
+PasswordChecker.fromPreset("etendo", { locale: 7 });
+// @ts-expect-error: the signal is an AbortSignal
+PasswordChecker.fromUrl("http://127.0.0.1/", { signal: "stop" });
 // @ts-expect-error: score is a number or null, never a string
 const s: string = r.score;
 // @ts-expect-error: no such rule id
@@ -43,8 +58,8 @@ new PasswordChecker();
 console.log(s, bad);
 `;
 
-test("the package's declarations type-check real usage under --strict", () => {
-  const app = installPackage();
+test("the package's declarations type-check real usage under --strict", async () => {
+  const app = await installPackage();
   writeFileSync(join(app, "usage.ts"), USAGE);
   writeFileSync(
     join(app, "tsconfig.json"),

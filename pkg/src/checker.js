@@ -4,8 +4,6 @@
 // zxcvbn estimator and the common-password list (loaded on demand through
 // `checker.ready`). Argument checking lives here; every rule lives in Rust.
 
-const LOCALES = ["en", "cs"];
-
 /** @param {unknown} value @param {string} what */
 function requireString(value, what) {
   if (typeof value !== "string") {
@@ -17,14 +15,16 @@ function requireString(value, what) {
   return value;
 }
 
-function readOptions(opts) {
-  if (opts === undefined || opts === null) return { locale: "en" };
+// The locale falls back as BCP 47 lookup does (de-AT, de, en), in core: any
+// string is accepted, so `navigator.language` never throws.
+function readOptions(opts, rules) {
+  if (opts === undefined || opts === null) return { locale: "en", signal: undefined };
   if (typeof opts !== "object") throw new TypeError("options must be an object such as { locale: \"cs\" }");
   const locale = opts.locale ?? "en";
-  if (typeof locale !== "string" || !LOCALES.includes(locale.split(/[-_]/)[0].toLowerCase())) {
-    throw new Error(`unknown locale ${JSON.stringify(locale)}; use "en" or "cs"`);
-  }
-  return { locale };
+  if (typeof locale !== "string") throw new TypeError(`locale must be a string such as "cs-CZ", got ${typeof locale}`);
+  const signal = opts.signal ?? undefined;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError("signal must be an AbortSignal");
+  return { locale: rules.resolveLocale(locale), signal };
 }
 
 function readUser(user) {
@@ -93,13 +93,13 @@ export function makePasswordChecker(env) {
     /** A checker for a named preset. */
     static fromPreset(name, opts) {
       requireString(name, "preset name");
-      const { locale } = readOptions(opts);
+      const { locale } = readOptions(opts, env.rules);
       return new PasswordChecker(call(() => env.rules.Checker.fromPreset(name, locale)), locale);
     }
 
     /** A checker for a policy: the edge's public policy or a full policy, as an object or JSON text. */
     static fromPolicy(policy, opts) {
-      const { locale } = readOptions(opts);
+      const { locale } = readOptions(opts, env.rules);
       let doc = policy;
       if (typeof policy === "string") {
         try {
@@ -117,9 +117,10 @@ export function makePasswordChecker(env) {
       return new PasswordChecker(call(() => env.rules.Checker.fromPolicy(doc, locale)), locale);
     }
 
-    /** Fetches the policy JSON from `url` (such as the edge's /__portcullis/policy). */
+    /** Fetches the policy JSON from `url` (such as the edge's /__portcullis/policy); `opts.signal` aborts it. */
     static async fromUrl(url, opts) {
-      const response = await fetch(url, { headers: { accept: "application/json" } });
+      const { signal } = readOptions(opts, env.rules);
+      const response = await fetch(url, { headers: { accept: "application/json" }, signal });
       if (!response.ok) throw new Error(`policy request to ${url} failed with HTTP ${response.status}`);
       return PasswordChecker.fromPolicy(await response.text(), opts);
     }
@@ -141,7 +142,7 @@ export function makePasswordChecker(env) {
       return this.#full !== null;
     }
 
-    /** The locale of the messages. */
+    /** The locale of the messages, after fallback (`de-AT` gives `en`, `cs-CZ` gives `cs`). */
     get locale() {
       return this.#locale;
     }

@@ -60,9 +60,11 @@ pub struct Checker {
     policy_json: String,
 }
 
-fn locale(tag: &str) -> Result<Locale, JsError> {
-    Locale::parse(tag)
-        .ok_or_else(|| JsError::new(&format!("unknown locale `{tag}`; use \"en\" or \"cs\"")))
+/// The locale a BCP 47 tag falls back to (`de-AT` → `de` → `en`); never
+/// an error.
+#[wasm_bindgen(js_name = resolveLocale)]
+pub fn resolve_locale(tag: &str) -> String {
+    Locale::negotiate(tag).tag().to_owned()
 }
 
 #[wasm_bindgen]
@@ -90,7 +92,7 @@ impl Checker {
             serde_json::json!({ "version": POLICY_VERSION, "passwords": policy }).to_string();
         Ok(Checker {
             inner: PasswordChecker::with_text_ops(policy, JS_TEXT),
-            locale: locale(locale_tag)?,
+            locale: Locale::negotiate(locale_tag),
             policy_json,
         })
     }

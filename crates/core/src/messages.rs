@@ -30,6 +30,23 @@ impl Locale {
             _ => None,
         }
     }
+
+    /// The locale for any tag, as BCP 47 lookup falls back (RFC 4647
+    /// 3.4): `de-AT`, then `de`, then English. Never fails: an unknown,
+    /// empty or malformed tag is English.
+    pub fn negotiate(tag: &str) -> Self {
+        // Every locale here is a bare language, so lookup's truncation
+        // ends at the language subtag.
+        Self::parse(tag.trim()).unwrap_or_default()
+    }
+
+    /// The locale's language subtag: `en`, `cs`.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Self::En => "en",
+            Self::Cs => "cs",
+        }
+    }
 }
 
 /// Czech plural form for `n`: one, few (2–4) or many.
@@ -341,5 +358,19 @@ mod tests {
         assert_eq!(Locale::parse("cs-CZ"), Some(Locale::Cs));
         assert_eq!(Locale::parse("EN"), Some(Locale::En));
         assert_eq!(Locale::parse("de"), None);
+        for (tag, locale) in [
+            ("cs-CZ", Locale::Cs),
+            ("cs_CZ", Locale::Cs),
+            ("de-AT", Locale::En),
+            ("de", Locale::En),
+            ("", Locale::En),
+            ("x-private", Locale::En),
+            ("zh-Hant-TW", Locale::En),
+            ("CS", Locale::Cs),
+            ("  cs  ", Locale::Cs),
+        ] {
+            assert_eq!(Locale::negotiate(tag), locale, "{tag}");
+            assert_eq!(Locale::negotiate(tag).tag(), locale.tag());
+        }
     }
 }
