@@ -1,10 +1,6 @@
-// The PasswordChecker class shared by the Node and browser entry points.
-// It holds two wasm checkers built from one core: the small "rules" module
-// (loaded with the package, answers at once) and the "full" module with the
-// zxcvbn estimator and the common-password list (loaded on demand through
-// `checker.ready`). Argument checking lives here; every rule lives in Rust.
+// PasswordChecker for every entry point: the "rules" wasm answers at once,
+// the "full" one (zxcvbn) loads on `ready`. Every rule lives in Rust.
 
-/** @param {unknown} value @param {string} what */
 function requireString(value, what) {
   if (typeof value !== "string") {
     throw new TypeError(`${what} must be a string, got ${value === null ? "null" : typeof value}`);
@@ -15,8 +11,7 @@ function requireString(value, what) {
   return value;
 }
 
-// The locale falls back as BCP 47 lookup does (de-AT, de, en), in core: any
-// string is accepted, so `navigator.language` never throws.
+// Core resolves the locale along BCP 47 (de-AT, de, en): never throws.
 function readOptions(opts, rules) {
   if (opts === undefined || opts === null) return { locale: "en", signal: undefined };
   if (typeof opts !== "object") throw new TypeError("options must be an object such as { locale: \"cs\" }");
@@ -57,8 +52,7 @@ export function makePasswordChecker(env) {
   function loadFull() {
     if (!fullLoading) {
       fullLoading = env.loadFull().then((mod) => {
-        // zxcvbn builds its dictionaries on the first call (60-120 ms):
-        // pay that here, off the keystroke path.
+        // zxcvbn builds its dictionaries on the first call: not on a keystroke.
         mod.Checker.fromPreset("nist-800-63b", "en").check("warm-up", "", "", "", false);
         fullModule = mod;
         return mod;
@@ -110,8 +104,7 @@ export function makePasswordChecker(env) {
       } else if (policy === null || typeof policy !== "object" || Array.isArray(policy)) {
         throw new TypeError("policy must be a policy object or its JSON text");
       } else {
-        // A round trip through JSON drops what JSON cannot hold (functions,
-        // undefined, prototypes) exactly as a served document would.
+        // As a served document would be: no functions, undefined or prototypes.
         doc = JSON.parse(JSON.stringify(policy));
       }
       return new PasswordChecker(call(() => env.rules.Checker.fromPolicy(doc, locale)), locale);
