@@ -58,7 +58,10 @@ let edge;
 let browser;
 before(async () => {
   origin = await startApplication();
-  edge = await startEdge({ origin, policy: { bans: { warningsBeforeBan: 1000 } } });
+  // A rate limit rule on the nonce page: its RateLimit headers are added
+  // after the answer was secured, which must not add the edge's CSP twice.
+  const rateLimits = [{ id: "pages", match: { path: "/nonce" }, key: "ip", algorithm: "token-bucket", limit: 1000, windowSeconds: 60, action: "deny" }];
+  edge = await startEdge({ origin, policy: { bans: { warningsBeforeBan: 1000 }, rateLimits } });
   browser = await launchBrowser();
 });
 after(async () => {
@@ -91,10 +94,14 @@ describe("the CSP, merged by default", () => {
   test("both policies reach the client, the edge's with the origin's nonce", async () => {
     const r = await edge.request("/nonce", { ip: "198.18.96.1" });
     await r.arrayBuffer();
-    const [theirs, ours] = r.headers.get("content-security-policy").split(", ");
+    assert.ok(r.headers.get("ratelimit"), "the rule counted the page");
+    const policies = r.headers.get("content-security-policy").split(", ");
+    assert.equal(policies.length, 2, `the origin's and the edge's, once each: ${policies.join(" | ")}`);
+    const [theirs, ours] = policies;
     assert.match(theirs, /^script-src 'nonce-([A-Za-z0-9+/=]+)' 'strict-dynamic'; object-src 'none'/);
     const nonce = theirs.match(/'nonce-[^']+'/)[0];
-    assert.match(ours, new RegExp(`script-src 'self' 'wasm-unsafe-eval' ${nonce.replace(/[+/]/g, "\\$&")}(;|$)`));
+    assert.match(ours, new RegExp(`script-src-elem 'self' 'wasm-unsafe-eval' ${nonce.replace(/[+/]/g, "\\$&")}(;|$)`));
+    assert.match(ours, /script-src 'self' 'wasm-unsafe-eval'; /, "the edge's script-src itself is unchanged");
     assert.match(ours, /default-src 'self'/);
     assert.doesNotMatch(ours, /strict-dynamic/, "only nonces and hashes are taken from the origin");
   });

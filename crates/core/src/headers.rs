@@ -216,55 +216,70 @@ fn nonce_or_hash(token: &str) -> bool {
 
 /// The edge's CSP `edge` for a response whose origin sent the CSP
 /// `origin` (one or more policies, comma-joined), in
-/// [`HeaderMode::Merge`]: the edge's `script-src` takes the nonce and hash
-/// sources of the origin's `script-src`, `script-src-elem` and
-/// `default-src`, and its `style-src` those of the origin's `style-src`,
-/// `style-src-elem` and `default-src` (at most 16 each). The origin's own
-/// policies stay in force beside it, so the two together never allow more
-/// than the origin's policy does, and the inline code it allows still runs.
-/// Nothing else of the origin's text reaches the edge's header.
+/// [`HeaderMode::Merge`]. Per origin policy, the source list a browser uses
+/// for `<script>` elements is its `script-src-elem`, else `script-src`,
+/// else `default-src`; its nonce and hash sources (at most 16) go into a
+/// `script-src-elem` the edge adds: a copy of its `script-src` plus those
+/// tokens. `<style>` elements likewise, into `style-src-elem`. The edge's
+/// `script-src` and `style-src` stay as they were, so attributes keep the
+/// edge's rules (a nonce would turn off an admin's `'unsafe-inline'`). The
+/// origin's own policies stay in force beside it, so the two together never
+/// allow more than the origin's policy does, and the inline elements it
+/// allows still run. Nothing else of the origin's text reaches the edge's
+/// header.
 pub fn merge_csp(edge: &str, origin: &str) -> String {
     let mut script: Vec<&str> = Vec::new();
     let mut style: Vec<&str> = Vec::new();
-    for directive in origin.split([',', ';']) {
-        let mut tokens = directive.split_ascii_whitespace();
-        let Some(name) = tokens.next() else { continue };
-        let name = name.to_ascii_lowercase();
-        let (to_script, to_style) = match name.as_str() {
-            "script-src" | "script-src-elem" => (true, false),
-            "style-src" | "style-src-elem" => (false, true),
-            "default-src" => (true, true),
-            _ => continue,
-        };
-        for token in tokens.filter(|t| nonce_or_hash(t)) {
-            for (wanted, list) in [(to_script, &mut script), (to_style, &mut style)] {
-                if wanted && list.len() < MAX_ADOPTED && !list.contains(&token) {
-                    list.push(token);
+    for policy in origin.split(',') {
+        // The first of each directive counts, as in browsers.
+        let mut lists: [Option<&str>; 5] = [None; 5];
+        const NAMES: [&str; 5] = [
+            "script-src-elem",
+            "script-src",
+            "style-src-elem",
+            "style-src",
+            "default-src",
+        ];
+        for directive in policy.split(';') {
+            let directive = directive.trim();
+            let name = directive
+                .split_ascii_whitespace()
+                .next()
+                .unwrap_or_default();
+            if let Some(i) = NAMES.iter().position(|n| n.eq_ignore_ascii_case(name)) {
+                lists[i].get_or_insert(&directive[name.len()..]);
+            }
+        }
+        let script_list = lists[0].or(lists[1]).or(lists[4]);
+        let style_list = lists[2].or(lists[3]).or(lists[4]);
+        for (list, into) in [(script_list, &mut script), (style_list, &mut style)] {
+            let tokens = list.unwrap_or_default().split_ascii_whitespace();
+            for token in tokens.filter(|t| nonce_or_hash(t)) {
+                if into.len() < MAX_ADOPTED && !into.contains(&token) {
+                    into.push(token);
                 }
             }
         }
     }
-    if script.is_empty() && style.is_empty() {
-        return edge.to_owned();
+    let mut out: Vec<String> = edge.split("; ").map(str::to_owned).collect();
+    for (base, elem, adopted) in [
+        ("script-src ", "script-src-elem", &script),
+        ("style-src ", "style-src-elem", &style),
+    ] {
+        if adopted.is_empty() {
+            continue;
+        }
+        let Some(sources) = out.iter().find_map(|d| d.strip_prefix(base)) else {
+            continue;
+        };
+        let mut directive = format!("{elem} {sources}");
+        for token in adopted.iter() {
+            directive.push(' ');
+            directive.push_str(token);
+        }
+        out.push(directive);
     }
-    edge.split("; ")
-        .map(|d| {
-            let adopted = if d.starts_with("script-src ") {
-                &script
-            } else if d.starts_with("style-src ") {
-                &style
-            } else {
-                return d.to_owned();
-            };
-            let mut out = d.to_owned();
-            for token in adopted {
-                out.push(' ');
-                out.push_str(token);
-            }
-            out
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
+    out.join("; ")
 }
 
 /// Where to redirect a plain-HTTP request when HTTPS is forced, if anywhere.
@@ -355,7 +370,7 @@ mod tests {
     fn merge_adopts_nonces_and_hashes_only() {
         let edge = content_security_policy(&ResponsePolicy::default());
         let origin = "script-src 'nonce-r4nd0m+/=' 'strict-dynamic' https://evil.example 'unsafe-inline'; \
-                      style-src 'sha256-abc_-' 'unsafe-inline'; img-src *, \
+                      style-src 'sha256-abc_-' 'unsafe-inline'; img-src *; script-src 'nonce-second', \
                       default-src 'NONCE-Two'; script-src 'nonce-bad;x' 'nonce-' nonce-bare";
         let merged = merge_csp(&edge, origin);
         let directive = |name: &str| {
@@ -366,15 +381,33 @@ mod tests {
                 .to_owned()
         };
         assert_eq!(
-            directive("script-src"),
-            "script-src 'self' 'wasm-unsafe-eval' 'nonce-r4nd0m+/=' 'NONCE-Two'"
+            directive("script-src-elem"),
+            "script-src-elem 'self' 'wasm-unsafe-eval' 'nonce-r4nd0m+/='",
+            "the second policy has a script-src, so its default-src does not count for scripts; a repeated directive is ignored"
         );
         assert_eq!(
-            directive("style-src"),
-            "style-src 'self' 'sha256-abc_-' 'NONCE-Two'"
+            directive("style-src-elem"),
+            "style-src-elem 'self' 'sha256-abc_-' 'NONCE-Two'",
+            "the second policy's styles fall back to its default-src"
         );
-        assert_eq!(directive("img-src"), "img-src 'self' data:");
-        for bad in ["evil", "strict-dynamic", "unsafe-inline", "bare", "*"] {
+        assert_eq!(
+            directive("script-src"),
+            "script-src 'self' 'wasm-unsafe-eval'",
+            "attributes keep the edge's rules"
+        );
+        assert_eq!(directive("style-src"), "style-src 'self'");
+        assert!(
+            merged.starts_with(&edge),
+            "the edge's directives come first, unchanged"
+        );
+        for bad in [
+            "evil",
+            "strict-dynamic",
+            "unsafe-inline",
+            "bare",
+            "*",
+            "second",
+        ] {
             assert!(
                 !merged.contains(bad),
                 "{bad} must not reach the edge's CSP: {merged}"
@@ -391,24 +424,21 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// Whatever the origin sends, the merged CSP is the edge's, each
-        /// directive in place, with only nonce and hash sources added to
-        /// `script-src` and `style-src`.
+        /// Whatever the origin sends, the merged CSP is the edge's,
+        /// unchanged, followed at most by `-elem` copies of its
+        /// `script-src` and `style-src` with nonce and hash sources added.
         #[test]
         fn merge_only_adds_nonces_and_hashes(origin in "[a-zA-Z0-9 ;,'*:/+=_-]{0,200}|script-src '(nonce|sha256)-[a-zA-Z0-9;, ']{0,12}'") {
             let edge = content_security_policy(&ResponsePolicy::default());
             let merged = merge_csp(&edge, &origin);
-            let ours: Vec<&str> = edge.split("; ").collect();
-            let theirs: Vec<&str> = merged.split("; ").collect();
-            proptest::prop_assert_eq!(ours.len(), theirs.len());
-            for (mine, out) in ours.iter().zip(&theirs) {
-                let added = out.strip_prefix(mine);
-                proptest::prop_assert!(added.is_some(), "{} became {}", mine, out);
-                let added = added.unwrap_or_default();
-                if !added.is_empty() {
-                    proptest::prop_assert!(mine.starts_with("script-src ") || mine.starts_with("style-src "));
-                }
-                for token in added.split(' ').filter(|t| !t.is_empty()) {
+            let added = merged.strip_prefix(&edge);
+            proptest::prop_assert!(added.is_some(), "the edge's own directives changed: {}", merged);
+            for directive in added.unwrap_or_default().split("; ").filter(|d| !d.is_empty()) {
+                let rest = directive
+                    .strip_prefix("script-src-elem 'self' 'wasm-unsafe-eval' ")
+                    .or_else(|| directive.strip_prefix("style-src-elem 'self' "));
+                proptest::prop_assert!(rest.is_some(), "unexpected directive {}", directive);
+                for token in rest.unwrap_or_default().split(' ') {
                     proptest::prop_assert!(nonce_or_hash(token), "{} added", token);
                 }
             }

@@ -1084,9 +1084,9 @@ pub enum HeaderMode {
     /// The origin's value is kept when it sent one; otherwise the edge's.
     Keep,
     /// `Content-Security-Policy` only: the origin's policies are kept
-    /// beside the edge's (browsers enforce every one), and the edge's
-    /// `script-src` and `style-src` take the origin's nonces and hashes,
-    /// so the inline scripts and styles the origin allows still run.
+    /// beside the edge's (browsers enforce every one), and the edge adds
+    /// `script-src-elem` and `style-src-elem` with the origin's nonces and
+    /// hashes, so the inline scripts and styles the origin allows still run.
     Merge,
     /// The edge never sends this header; the origin's passes as it is.
     Off,
