@@ -367,6 +367,25 @@ mod tests {
     }
 
     #[test]
+    fn every_header_sent_can_be_named_in_the_policy() {
+        let mut p = ResponsePolicy {
+            force_https: true,
+            ..ResponsePolicy::default()
+        };
+        for report_only in [false, true] {
+            p.csp_report_only = report_only;
+            for h in security_headers(&p) {
+                let name = h.name.strip_suffix("-Report-Only").unwrap_or(h.name);
+                assert!(
+                    crate::policy::SECURITY_HEADER_NAMES.contains(&name),
+                    "{} is sent but responses.headers cannot name it",
+                    h.name
+                );
+            }
+        }
+    }
+
+    #[test]
     fn merge_adopts_nonces_and_hashes_only() {
         let edge = content_security_policy(&ResponsePolicy::default());
         let origin = "script-src 'nonce-r4nd0m+/=' 'strict-dynamic' https://evil.example 'unsafe-inline'; \

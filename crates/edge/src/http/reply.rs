@@ -74,14 +74,17 @@ pub(crate) fn render(reply: Reply, held: Held) -> Result<web_sys::Response> {
             Some(up) if up.secured && finish == Finish::default() => return Ok(up.response),
             Some(up) => {
                 let private = up.private;
-                // An answer secured on its way in gets only `finish` now:
-                // its security headers are there, and a merged CSP must
-                // not be added twice.
-                let none = js_sys::Array::new();
-                return Ok(match &held.security {
-                    Some(_) if up.secured => origin::secure(&up.response, &none, &finish, private),
-                    Some(security) => origin::secure(&up.response, security, &finish, private),
-                    None => unsecured(up.response, &finish)?,
+                return Ok(match (&held.security, up.secured) {
+                    // Secured on its way in: only `finish` is added now (its
+                    // security headers are there; a merged CSP must not be
+                    // added twice).
+                    (Some(_), true) => {
+                        origin::secure(&up.response, &js_sys::Array::new(), &finish, private)
+                    }
+                    (Some(security), false) => {
+                        origin::secure(&up.response, security, &finish, private)
+                    }
+                    (None, _) => unsecured(up.response, &finish)?,
                 });
             }
             None => {
