@@ -421,7 +421,7 @@ async function main() {
   }
 
   // Download sizes.
-  const firstFeedback = ["pkg/src/browser.js", "pkg/src/checker.js", "pkg/dist/rules/portcullis_rules.js", "pkg/dist/rules/portcullis_rules_bg.wasm"].map(gzipBytes);
+  const firstFeedback = ["pkg/src/browser.js", "pkg/src/checker.js", "pkg/dist/rules/portcullis_rules.js", "pkg/dist/rules/portcullis_rules_bg.wasm", "pkg/dist/locales/en.rules.js"].map(gzipBytes);
   const estimator = ["pkg/dist/full/portcullis_full.js", "pkg/dist/full/portcullis_full_bg.wasm"].map(gzipBytes);
   const zxcvbnJsDist = [gzipBytes("node_modules/zxcvbn/dist/zxcvbn.js")];
   const zxcvbnTsDist = ["node_modules/@zxcvbn-ts/core/dist/zxcvbn-ts.js", "node_modules/@zxcvbn-ts/language-common/dist/zxcvbn-ts.js", "node_modules/@zxcvbn-ts/language-en/dist/zxcvbn-ts.js"].map(gzipBytes);

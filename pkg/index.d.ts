@@ -5,16 +5,18 @@ import type {
   CheckResult,
   CrackTime,
   Feedback,
+  FeedbackMessage,
+  MessageParams,
   Requirement,
   RuleId,
   RuleResult,
   RuleStatus,
 } from "./dist/rules/portcullis_rules.js";
 
-export type { CheckResult, CrackTime, Feedback, Requirement, RuleId, RuleResult, RuleStatus };
+export type { CheckResult, CrackTime, Feedback, FeedbackMessage, MessageParams, Requirement, RuleId, RuleResult, RuleStatus };
 
 /** Language of the messages (what a requested locale falls back to). */
-export type Locale = "en" | "cs";
+export type Locale = "en" | "cs" | "de" | "fr" | "es" | "pl" | "sk";
 
 /** Names of the built-in presets. */
 export type PresetName =
@@ -29,8 +31,10 @@ export type PresetName =
 export interface CheckerOptions {
   /**
    * Message language, any BCP 47 tag (`navigator.language` works): it falls
-   * back as lookup does (`cs-CZ` → `cs`, `de-AT` → `de` → `en`) and never
-   * throws. Defaults to "en".
+   * back as lookup does (`cs-CZ` → `cs`, `de-AT` → `de`, `it` → `en`) and
+   * never throws. Defaults to "en". Messages other than English load on
+   * demand: until `ready` resolves (or after `PasswordChecker.loadLocale`),
+   * a checker speaks English.
    */
   locale?: string;
   /** `fromUrl` only: aborts the policy request. */
@@ -57,18 +61,25 @@ export declare class PasswordChecker {
   private constructor();
   /** Names of the built-in presets. */
   static presets(): PresetName[];
+  /**
+   * Loads the messages of a locale (any BCP 47 tag), so that checkers made
+   * afterwards speak it at once; resolves with the locale it fell back to.
+   */
+  static loadLocale(locale: string): Promise<Locale>;
   /** A checker for a built-in preset. Throws on an unknown name. */
   static fromPreset(name: PresetName, options?: CheckerOptions): PasswordChecker;
   /** A checker for a policy (object or JSON text). Throws an Error naming the invalid field. */
   static fromPolicy(policy: PolicyDocument | string, options?: CheckerOptions): PasswordChecker;
-  /** Fetches the policy JSON from a URL, such as the edge's `/__portcullis/policy`. */
+  /** Fetches the policy JSON from a URL, such as the edge's `/__portcullis/policy`, and the locale's messages. */
   static fromUrl(url: string | URL, options?: CheckerOptions): Promise<PasswordChecker>;
-  /** Starts loading the zxcvbn estimator; resolves with this checker once it is loaded. */
+  /** Starts loading the zxcvbn estimator and the locale's messages; resolves with this checker once both are loaded. */
   readonly ready: Promise<PasswordChecker>;
   /** Whether the estimator is loaded. */
   readonly estimatorLoaded: boolean;
   /** The message language, after fallback. */
   readonly locale: Locale;
+  /** The language the messages are in now: `locale` once its catalog has loaded, `en` before. */
+  readonly messagesLocale: Locale;
   /** Checks a password against every rule. Before `ready`, estimator rules are "pending". */
   check(password: string, user?: UserInfo): CheckResult;
   /** The active requirements, for a checklist before anything is typed. */

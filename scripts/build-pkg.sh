@@ -26,6 +26,8 @@ build() { # name, wasm-opt level, cargo opt-level, extra cargo args...
 
 build rules -Oz z
 build full -O3 3 --features estimator
+# The message catalogs, as ES modules (scripts/build-locales.mjs).
+node scripts/build-locales.mjs
 # The stamp npm pack's prepack compares (scripts/pkg-stamp.mjs).
 node scripts/pkg-stamp.mjs write
 echo "built pkg/dist:"

@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const stampFile = join(root, "pkg", "dist", ".stamp");
-const SOURCES = ["Cargo.lock", "Cargo.toml", "rust-toolchain.toml", "scripts/build-pkg.sh", "crates/core", "crates/browser"];
+const SOURCES = ["Cargo.lock", "Cargo.toml", "rust-toolchain.toml", "scripts/build-pkg.sh", "scripts/build-locales.mjs", "crates/core", "crates/browser"];
 const OUTPUTS = ["rules/portcullis_rules_bg.wasm", "rules/portcullis_rules.js", "full/portcullis_full_bg.wasm", "full/portcullis_full.js"];
 
 function files(path) {

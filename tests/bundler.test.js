@@ -12,15 +12,21 @@ import { installPackage, root } from "./support/package.js";
 const MAIN = `
 import { PasswordChecker } from "portcullis";
 const out = document.querySelector("#out");
+const loaded = () => performance.getEntriesByType("resource").map((e) => e.name.split("/").pop());
 const checker = PasswordChecker.fromPreset("owasp-asvs-l2");
 const before = checker.check("Tr0ub4dor&3");
 out.dataset.before = JSON.stringify({ pending: before.pending, score: before.score, rules: before.rules.map((r) => r.status) });
+const de = PasswordChecker.fromPreset("nist-800-63b", { locale: "de-AT" });
+out.dataset.deBefore = JSON.stringify({ locale: de.locale, speaks: de.messagesLocale, first: de.requirements()[0], loaded: loaded() });
+await de.ready;
+out.dataset.deAfter = JSON.stringify({ speaks: de.messagesLocale, first: de.requirements()[0], loaded: loaded() });
 await checker.ready;
 const after = checker.check("Tr0ub4dor&3 orbit lantern");
 out.dataset.after = JSON.stringify({ pending: after.pending, score: after.score, ok: after.ok });
 out.textContent = "done";
 `;
 
+const LOCALES = ["en", "cs", "de", "fr", "es", "pl", "sk"];
 let browser;
 let server;
 before(async () => {
@@ -34,6 +40,7 @@ before(async () => {
   assert.equal(built.status, 0, `vite build failed:\n${built.stdout}${built.stderr}`);
   const assets = readdirSync(join(site, "dist", "assets"));
   assert.ok(assets.filter((f) => f.endsWith(".wasm")).length >= 2, `wasm assets emitted: ${assets}`);
+  for (const tag of LOCALES) assert.ok(assets.some((f) => f.startsWith(`${tag}-`)), `a chunk of its own for ${tag}: ${assets}`);
   server = await serveDirectory(join(site, "dist"));
   browser = await launchBrowser();
 });
@@ -51,5 +58,23 @@ test("a Vite build of an app importing portcullis works in Chromium", async () =
   assert.equal(before.score, null);
   assert.ok(before.rules.includes("pass"));
   assert.deepEqual(after, { pending: false, score: 4, ok: true });
+  assert.deepEqual(problems, []);
+});
+
+test("only the visitor's locale loads, after the first feedback", async () => {
+  const { page, problems } = await openPage(browser, server.url);
+  await page.waitForFunction(() => document.querySelector("#out").textContent === "done", null, { timeout: 30_000 });
+  const before = JSON.parse(await page.getAttribute("#out", "data-de-before"));
+  const after = JSON.parse(await page.getAttribute("#out", "data-de-after"));
+  const chunks = (list) => LOCALES.filter((tag) => list.some((f) => f.startsWith(`${tag}-`)));
+  // The first feedback: English requirements from the main chunk, no catalog fetched.
+  assert.equal(before.locale, "de");
+  assert.equal(before.speaks, "en");
+  assert.deepEqual(before.first, { id: "minLength", params: { n: 15 }, message: "At least 15 characters" });
+  assert.deepEqual(chunks(before.loaded), []);
+  // On ready: German, and English whole (zxcvbn's advice for English checkers); no other language.
+  assert.equal(after.speaks, "de");
+  assert.deepEqual(after.first, { id: "minLength", params: { n: 15 }, message: "Mindestens 15 Zeichen" });
+  assert.deepEqual(chunks(after.loaded).sort(), ["de", "en"]);
   assert.deepEqual(problems, []);
 });

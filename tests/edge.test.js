@@ -320,6 +320,18 @@ describe("signup", () => {
     assert.ok(body.rules.includes("userInfo"));
   });
 
+  test("the refusal speaks the first Accept-Language tag the edge knows", async () => {
+    const refuse = async (language) => {
+      const f = form({ username: "bob", email: "bob@example.com", password: "bob12345" });
+      const r = await edge.request("/signup", { ip: "203.0.113.53", ...f, headers: { ...f.headers, "accept-language": language } });
+      assert.equal(r.status, 422);
+      return (await r.json()).message;
+    };
+    assert.match(await refuse("it-IT, de;q=0.8"), /^Mindestens \d+ Zeichen/);
+    assert.match(await refuse("pl-PL"), /^Co najmniej \d+ znaków/);
+    assert.match(await refuse("x-klingon"), /^At least \d+ characters/);
+  });
+
   test("a good signup reaches the origin with its body", async () => {
     const r = await edge.request("/signup", { ip: "203.0.113.52", ...form({ username: "bob", email: "bob@example.com", password: "vQ3#nT8!zKp2@wLm" }) });
     assert.equal(r.status, 200);

@@ -54,7 +54,7 @@ test("a registry takes the tarball and serves its repository and homepage", asyn
 function prepackIn({ dist, path }) {
   const copy = mkdtempSync(join(tmpdir(), "portcullis-prepack-"));
   try {
-    for (const f of ["Cargo.lock", "Cargo.toml", "rust-toolchain.toml", "scripts/build-pkg.sh", "scripts/pkg-stamp.mjs", "crates/core", "crates/browser"]) {
+    for (const f of ["Cargo.lock", "Cargo.toml", "rust-toolchain.toml", "scripts/build-pkg.sh", "scripts/build-locales.mjs", "scripts/pkg-stamp.mjs", "crates/core", "crates/browser"]) {
       cpSync(join(root, f), join(copy, f), { recursive: true });
     }
     mkdirSync(join(copy, "pkg", "dist"), { recursive: true });

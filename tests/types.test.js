@@ -21,21 +21,22 @@ const ok: boolean = r.ok;
 const score: 0 | 1 | 2 | 3 | 4 | null = r.score;
 const ids: RuleId[] = r.rules.map((rule) => rule.id);
 const statuses: RuleStatus[] = r.rules.map((rule) => rule.status);
-const warning: string | null | undefined = r.feedback?.warning;
+const warning: string | undefined = r.feedback?.warning?.message;
+const minimum: number | undefined = r.rules[0].params.n;
 const display: string | undefined = r.crackTime?.display;
 const names: string[] = PasswordChecker.presets();
 const fromUrl: Promise<PasswordChecker> = PasswordChecker.fromUrl("http://127.0.0.1/__portcullis/policy");
 const fromPolicy = PasswordChecker.fromPolicy({ version: 1, passwords: { minLength: 12 } });
 const generated: string = fromPolicy.generate();
 const first: string = fromPolicy.requirements()[0].message;
-console.log(ok, score, ids, statuses, warning, display, names, fromUrl, generated, first);
+console.log(ok, score, ids, statuses, warning, minimum, display, names, fromUrl, generated, first);
 
 // @ts-expect-error: not a preset name
 PasswordChecker.fromPreset("nist");
 // @ts-expect-error: passwords are strings
 checker.check(12345);
 // Any BCP 47 tag is accepted (it falls back), and the result is a known locale.
-const german: "en" | "cs" = PasswordChecker.fromPreset("etendo", { locale: "de-AT" }).locale;
+const german: "en" | "cs" | "de" | "fr" | "es" | "pl" | "sk" = PasswordChecker.fromPreset("etendo", { locale: "de-AT" }).locale;
 const aborted: Promise<PasswordChecker> = PasswordChecker.fromUrl("http://127.0.0.1/", { signal: AbortSignal.timeout(1000) });
 console.log(german, aborted);
 // The edge's error bodies are typed.

@@ -222,8 +222,8 @@ export function createCheckerUI(el, { text, user = () => ({}), onError = () => {
   }
 
   function renderFeedback(feedback) {
-    const warning = feedback?.warning ?? "";
-    const suggestions = feedback?.suggestions ?? [];
+    const warning = feedback?.warning?.message ?? "";
+    const suggestions = (feedback?.suggestions ?? []).map((s) => s.message);
     el.feedbackWarning.textContent = warning;
     el.feedbackWarning.hidden = !warning;
     el.feedbackSuggestions.replaceChildren(

@@ -1,5 +1,31 @@
 // PasswordChecker for every entry point: the "rules" wasm answers at once,
-// the "full" one (zxcvbn) loads on `ready`. Every rule lives in Rust.
+// the "full" one (zxcvbn) loads on `ready`. Every rule lives in Rust. Texts
+// are data: the English requirements here, whole catalogs (with zxcvbn's
+// advice) imported per language on `ready`. Each method is documented in
+// index.d.ts, not here: comments cost this first module bytes.
+import enRules from "../dist/locales/en.rules.js";
+
+const CATALOGS = {
+  en: () => import("../dist/locales/en.js"),
+  cs: () => import("../dist/locales/cs.js"),
+  de: () => import("../dist/locales/de.js"),
+  es: () => import("../dist/locales/es.js"),
+  fr: () => import("../dist/locales/fr.js"),
+  pl: () => import("../dist/locales/pl.js"),
+  sk: () => import("../dist/locales/sk.js"),
+};
+const catalogs = new Map();
+const catalogLoads = new Map();
+
+/** The whole catalog of a resolved locale; a failed import may be retried. */
+function loadCatalog(tag) {
+  if (!catalogLoads.has(tag)) {
+    const load = CATALOGS[tag]().then((m) => (catalogs.set(tag, m.default), m.default));
+    load.catch(() => catalogLoads.delete(tag));
+    catalogLoads.set(tag, load);
+  }
+  return catalogLoads.get(tag);
+}
 
 function requireString(value, what) {
   if (typeof value !== "string") {
@@ -51,9 +77,10 @@ export function makePasswordChecker(env) {
   let fullLoading = null;
   function loadFull() {
     if (!fullLoading) {
-      fullLoading = env.loadFull().then((mod) => {
+      // With English whole, so no checker made later lacks zxcvbn's advice.
+      fullLoading = Promise.all([env.loadFull(), loadCatalog("en")]).then(([mod, en]) => {
         // zxcvbn builds its dictionaries on the first call: not on a keystroke.
-        mod.Checker.fromPreset("nist-800-63b", "en").check("warm-up", "", "", "", false);
+        mod.Checker.fromPreset("nist-800-63b", en).check("warm-up", "", "", "", false);
         fullModule = mod;
         return mod;
       });
@@ -63,35 +90,48 @@ export function makePasswordChecker(env) {
     return fullLoading;
   }
 
+  // Until its catalog arrives (on `ready`), a checker speaks English.
   class PasswordChecker {
     #rules;
     #full = null;
     #locale;
+    #catalog;
     #ready = null;
 
-    constructor(rulesChecker, locale) {
-      this.#rules = rulesChecker;
+    constructor(make, locale) {
       this.#locale = locale;
+      this.#catalog = catalogs.get(locale) ?? catalogs.get("en") ?? enRules;
+      this.#rules = call(() => make(this.#catalog));
       if (fullModule) this.#attach(fullModule);
     }
 
     #attach(mod) {
-      if (!this.#full) this.#full = call(() => mod.Checker.fromPolicy(JSON.parse(this.#rules.policyJson()), this.#locale));
+      if (!this.#full) this.#full = call(() => mod.Checker.fromPolicy(this.policy(), this.#catalog));
     }
 
-    /** Names of the built-in presets. */
+    #speak(catalog) {
+      if (catalog === this.#catalog) return;
+      this.#catalog = catalog;
+      this.#rules = call(() => env.rules.Checker.fromPolicy(this.policy(), catalog));
+      this.#full = null;
+    }
+
+    static async loadLocale(tag) {
+      const { locale } = readOptions({ locale: tag }, env.rules);
+      await loadCatalog(locale);
+      return locale;
+    }
+
     static presets() {
       return env.rules.presets();
     }
 
-    /** A checker for a named preset. */
     static fromPreset(name, opts) {
       requireString(name, "preset name");
       const { locale } = readOptions(opts, env.rules);
-      return new PasswordChecker(call(() => env.rules.Checker.fromPreset(name, locale)), locale);
+      return new PasswordChecker((c) => env.rules.Checker.fromPreset(name, c), locale);
     }
 
-    /** A checker for a policy: the edge's public policy or a full policy, as an object or JSON text. */
     static fromPolicy(policy, opts) {
       const { locale } = readOptions(opts, env.rules);
       let doc = policy;
@@ -107,21 +147,22 @@ export function makePasswordChecker(env) {
         // As a served document would be: no functions, undefined or prototypes.
         doc = JSON.parse(JSON.stringify(policy));
       }
-      return new PasswordChecker(call(() => env.rules.Checker.fromPolicy(doc, locale)), locale);
+      return new PasswordChecker((c) => env.rules.Checker.fromPolicy(doc, c), locale);
     }
 
-    /** Fetches the policy JSON from `url` (such as the edge's /__portcullis/policy); `opts.signal` aborts it. */
     static async fromUrl(url, opts) {
-      const { signal } = readOptions(opts, env.rules);
+      const { signal, locale } = readOptions(opts, env.rules);
       const response = await fetch(url, { headers: { accept: "application/json" }, signal });
       if (!response.ok) throw new Error(`policy request to ${url} failed with HTTP ${response.status}`);
-      return PasswordChecker.fromPolicy(await response.text(), opts);
+      const text = await response.text();
+      await loadCatalog(locale);
+      return PasswordChecker.fromPolicy(text, opts);
     }
 
-    /** Resolves with this checker once the zxcvbn estimator has loaded; starts loading it. */
     get ready() {
       if (!this.#ready) {
-        this.#ready = loadFull().then((mod) => {
+        this.#ready = Promise.all([loadCatalog(this.#locale), loadFull()]).then(([catalog, mod]) => {
+          this.#speak(catalog);
           this.#attach(mod);
           return this;
         });
@@ -130,17 +171,14 @@ export function makePasswordChecker(env) {
       return this.#ready;
     }
 
-    /** Whether the estimator is loaded (score and feedback available). */
     get estimatorLoaded() {
       return this.#full !== null;
     }
 
-    /** The locale of the messages, after fallback (`de-AT` gives `en`, `cs-CZ` gives `cs`). */
     get locale() {
       return this.#locale;
     }
 
-    /** Checks a password; before `ready`, estimator rules are "pending". */
     check(password, user) {
       requireString(password, "password");
       const [username, email, name, isAdmin] = readUser(user);
@@ -148,19 +186,20 @@ export function makePasswordChecker(env) {
       return JSON.parse(checker.check(password, username, email, name, isAdmin));
     }
 
-    /** The active requirements, for a checklist before anything is typed. */
     requirements() {
       return JSON.parse(this.#rules.requirements());
     }
 
-    /** A random password that satisfies the policy. */
     generate() {
       return call(() => (this.#full ?? this.#rules).generate());
     }
 
-    /** The public policy document this checker enforces. */
     policy() {
       return JSON.parse(this.#rules.policyJson());
+    }
+
+    get messagesLocale() {
+      return this.#catalog.locale;
     }
   }
 

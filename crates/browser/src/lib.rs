@@ -10,7 +10,8 @@
 //! crossing the boundary is cheaper than building objects field by field).
 
 use portcullis_core::{
-    Field, Locale, POLICY_VERSION, PasswordChecker, PasswordPolicy, Policy, Subject, TextOps,
+    Catalog, Field, Locale, POLICY_VERSION, PasswordChecker, PasswordPolicy, Policy, Subject,
+    TextOps,
 };
 use wasm_bindgen::prelude::*;
 
@@ -30,12 +31,16 @@ export type RuleId =
   | "dictionaryWords" | "minScore";
 /** "pending": the rule needs the estimator, which has not loaded yet. "skipped": admin override. */
 export type RuleStatus = "pass" | "fail" | "pending" | "skipped";
-/** One checklist item. */
-export interface RuleResult { id: RuleId; status: RuleStatus; ok: boolean; message: string; }
+/** Values a message is built from: `n` for counts, `symbols` for a symbol set. */
+export interface MessageParams { n?: number; symbols?: string; }
+/** One checklist item: `message` in the checker's locale, `id` and `params` to phrase it yourself. */
+export interface RuleResult { id: RuleId; status: RuleStatus; ok: boolean; message: string; params: MessageParams; }
 /** A requirement before anything is typed. */
-export interface Requirement { id: RuleId; message: string; }
+export interface Requirement { id: RuleId; message: string; params: MessageParams; }
+/** A zxcvbn warning or suggestion: its stable id, no params, and the text. */
+export interface FeedbackMessage { id: string; params: MessageParams; message: string; }
 /** zxcvbn's advice, localised. */
-export interface Feedback { warning: string | null; suggestions: string[]; }
+export interface Feedback { warning: FeedbackMessage | null; suggestions: FeedbackMessage[]; }
 /** Offline slow-hash (10^4/s) crack time. */
 export interface CrackTime { seconds: number; display: string; }
 /** The verdict on one password. Estimator fields are null until `ready`. */
@@ -51,12 +56,12 @@ export interface CheckResult {
 }
 "#;
 
-/// A password checker for one policy and locale (wrapped by the package's
-/// `PasswordChecker`).
+/// A password checker for one policy and message catalog (wrapped by the
+/// package's `PasswordChecker`).
 #[wasm_bindgen]
 pub struct Checker {
     inner: PasswordChecker,
-    locale: Locale,
+    catalog: Catalog,
     policy_json: String,
 }
 
@@ -69,30 +74,33 @@ pub fn resolve_locale(tag: &str) -> String {
 
 #[wasm_bindgen]
 impl Checker {
-    /// A checker for the named preset.
+    /// A checker for the named preset, with texts from `catalog` (a parsed
+    /// `locales/<tag>.json` of the package).
     #[wasm_bindgen(js_name = fromPreset)]
-    pub fn from_preset(name: &str, locale_tag: &str) -> Result<Checker, JsError> {
+    pub fn from_preset(name: &str, catalog: &JsValue) -> Result<Checker, JsError> {
         let policy = Policy::preset(name).map_err(|e| JsError::new(&e.to_string()))?;
-        Self::build(policy.passwords, locale_tag)
+        Self::build(policy.passwords, catalog)
     }
 
     /// A checker for a policy document (the edge's public policy or a full
     /// policy) already parsed by `JSON.parse`: core reads the fields, so this
     /// module carries no JSON parser.
     #[wasm_bindgen(js_name = fromPolicy)]
-    pub fn from_policy(document: &JsValue, locale_tag: &str) -> Result<Checker, JsError> {
+    pub fn from_policy(document: &JsValue, catalog: &JsValue) -> Result<Checker, JsError> {
         let field = to_field(document, 0)?;
         let policy = PasswordPolicy::from_document_field(&field)
             .map_err(|e| JsError::new(&e.to_string()))?;
-        Self::build(policy, locale_tag)
+        Self::build(policy, catalog)
     }
 
-    fn build(policy: PasswordPolicy, locale_tag: &str) -> Result<Checker, JsError> {
+    fn build(policy: PasswordPolicy, catalog: &JsValue) -> Result<Checker, JsError> {
+        let catalog = Catalog::from_document(&to_field(catalog, 0)?)
+            .map_err(|e| JsError::new(&format!("invalid message catalog: {e}")))?;
         let policy_json =
             serde_json::json!({ "version": POLICY_VERSION, "passwords": policy }).to_string();
         Ok(Checker {
             inner: PasswordChecker::with_text_ops(policy, JS_TEXT),
-            locale: Locale::negotiate(locale_tag),
+            catalog,
             policy_json,
         })
     }
@@ -112,16 +120,18 @@ impl Checker {
             name: name.to_owned(),
             is_admin,
         };
-        self.inner.check(password, &subject, self.locale).to_json()
+        self.inner
+            .check(password, &subject, &self.catalog)
+            .to_json()
     }
 
     /// The active requirements as JSON (`Requirement[]`).
     pub fn requirements(&self) -> String {
         let list: Vec<serde_json::Value> = self
             .inner
-            .requirements(self.locale)
+            .requirements(&self.catalog)
             .into_iter()
-            .map(|(id, message)| serde_json::json!({ "id": id.as_str(), "message": message }))
+            .map(|(_, message)| serde_json::json!(message))
             .collect();
         serde_json::Value::Array(list).to_string()
     }
@@ -189,6 +199,15 @@ fn to_field(value: &JsValue, depth: usize) -> Result<Field, JsError> {
     Err(JsError::new(
         "invalid policy JSON: values must be JSON (objects, arrays, strings, numbers, booleans, null)",
     ))
+}
+
+/// The CLDR plural category core picks for the whole number `n` in the
+/// language of `tag` (only in the on-demand module: the tests compare it
+/// with `Intl.PluralRules`).
+#[cfg(feature = "estimator")]
+#[wasm_bindgen(js_name = pluralCategory)]
+pub fn plural_category(tag: &str, n: u32) -> String {
+    Locale::negotiate(tag).plural(n.into()).name().to_owned()
 }
 
 /// Names of the built-in presets.

@@ -2,7 +2,7 @@
 //! composition rules. Randomness comes in from the caller (the browser
 //! passes `crypto.getRandomValues`), so core stays deterministic under test.
 
-use crate::messages::Locale;
+use crate::messages::Catalog;
 use crate::password::PasswordChecker;
 use crate::verdict::{RuleStatus, Subject};
 
@@ -65,7 +65,7 @@ fn generate_password(checker: &PasswordChecker, fill: &mut dyn FnMut(&mut [u8]))
             chars.swap(i, rng.below(i + 1));
         }
         candidate = chars.into_iter().collect();
-        let verdict = checker.check(&candidate, &Subject::default(), Locale::En);
+        let verdict = checker.check(&candidate, &Subject::default(), &Catalog::NONE);
         if verdict.rules.iter().all(|r| r.status != RuleStatus::Fail) {
             break;
         }
@@ -96,6 +96,7 @@ impl Rng<'_> {
 #[cfg(all(test, feature = "nfkc"))]
 mod tests {
     use super::*;
+    use crate::messages::Locale;
     use crate::policy::Policy;
     use proptest::prelude::*;
 
@@ -117,7 +118,7 @@ mod tests {
             let policy = Policy::preset(crate::presets::NAMES[preset]).unwrap().passwords;
             let checker = PasswordChecker::new(policy);
             let pw = checker.generate(&mut seeded(seed));
-            let v = checker.check(&pw, &Subject::default(), Locale::En);
+            let v = checker.check(&pw, &Subject::default(), Locale::En.catalog());
             // Without the estimator its rules stay pending; none may fail.
             prop_assert!(v.failed_rule_ids().is_empty(), "{} failed {:?}", pw, v.failed_rule_ids());
             prop_assert_eq!(v.ok, cfg!(feature = "estimator") || !v.pending);

@@ -13,7 +13,7 @@
 //!
 //! let policy = Policy::preset("owasp-asvs-l2")?;
 //! let checker = PasswordChecker::new(policy.passwords);
-//! let verdict = checker.check("short", &Subject::default(), Locale::En);
+//! let verdict = checker.check("short", &Subject::default(), Locale::En.catalog());
 //! assert!(!verdict.ok);
 //! assert_eq!(verdict.failed_rule_ids(), vec!["minLength"]);
 //! # }
@@ -111,7 +111,7 @@ pub use lifecycle::{
 #[cfg(feature = "nfkc")]
 pub use lockout::account_key;
 pub use lockout::{AccountLock, Gate};
-pub use messages::Locale;
+pub use messages::{Catalog, Locale, Message, Param, Params, Plural};
 pub use mode::Mode;
 pub use net::{canonical_target, client_key, parse_client_ip};
 pub use password::PasswordChecker;

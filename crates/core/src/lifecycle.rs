@@ -552,11 +552,10 @@ pub(crate) fn change_accepted(status: u16, header: Option<&str>) -> bool {
 
 /// The message for a password refused by the history rule (rule id
 /// `history`).
-pub(crate) fn reused_message(locale: crate::messages::Locale) -> &'static str {
-    match locale {
-        crate::messages::Locale::Cs => "Toto heslo jste nedávno použili; zvolte jiné.",
-        _ => "You used this password recently; choose another one.",
-    }
+pub(crate) fn reused_message(locale: crate::messages::Locale) -> String {
+    locale
+        .catalog()
+        .format("refusals.passwordReused", &crate::messages::Params::none())
 }
 
 /// Longest user id the edge accepts from the origin or the admin API.

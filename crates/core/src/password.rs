@@ -9,7 +9,7 @@
 //! more than a long password: it is reported as too long and the other rules
 //! look at that bounded prefix.
 
-use crate::messages::{self, Locale};
+use crate::messages::{self, Catalog, Message, Params};
 use crate::policy::PasswordPolicy;
 use crate::text::TextOps;
 use crate::verdict::{
@@ -57,23 +57,24 @@ impl PasswordChecker {
 
     /// The active rules with their requirement texts, for showing the
     /// checklist before anything is typed.
-    pub fn requirements(&self, locale: Locale) -> Vec<(RuleId, String)> {
+    pub fn requirements(&self, catalog: &Catalog) -> Vec<(RuleId, Message)> {
         self.active_rules()
             .into_iter()
-            .map(|id| (id, messages::rule_message(id, &self.policy, locale)))
+            .map(|id| (id, rule_message(id, &self.policy, catalog)))
             .collect()
     }
 
     /// Evaluates `password` with every rule, using the strength estimator
     /// when it is compiled in.
-    pub fn check(&self, password: &str, subject: &Subject, locale: Locale) -> Verdict {
+    /// Texts come from `catalog` (`Locale::catalog` for the built-in ones).
+    pub fn check(&self, password: &str, subject: &Subject, catalog: &Catalog) -> Verdict {
         #[cfg(feature = "estimator")]
         {
-            self.evaluate(password, subject, locale, true)
+            self.evaluate(password, subject, catalog, true)
         }
         #[cfg(not(feature = "estimator"))]
         {
-            self.evaluate(password, subject, locale, false)
+            self.evaluate(password, subject, catalog, false)
         }
     }
 
@@ -83,9 +84,9 @@ impl PasswordChecker {
         &self,
         password: &str,
         subject: &Subject,
-        locale: Locale,
+        catalog: &Catalog,
     ) -> Verdict {
-        self.evaluate(password, subject, locale, false)
+        self.evaluate(password, subject, catalog, false)
     }
 
     fn active_rules(&self) -> Vec<RuleId> {
@@ -114,7 +115,7 @@ impl PasswordChecker {
         &self,
         password: &str,
         subject: &Subject,
-        locale: Locale,
+        catalog: &Catalog,
         use_estimator: bool,
     ) -> Verdict {
         let p = &self.policy;
@@ -156,16 +157,20 @@ impl PasswordChecker {
                         estimate.as_ref(),
                     )
                 };
+                let Message {
+                    params, message, ..
+                } = rule_message(id, p, catalog);
                 RuleResult {
                     id,
                     status,
                     ok: matches!(status, RuleStatus::Pass | RuleStatus::Skipped),
-                    message: messages::rule_message(id, p, locale),
+                    message,
+                    params,
                 }
             })
             .collect::<Vec<_>>();
 
-        verdict(rules, length, estimate.as_ref(), locale)
+        verdict(rules, length, estimate.as_ref(), catalog)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -220,15 +225,50 @@ impl PasswordChecker {
     }
 }
 
-/// The verdict of the rules' results and the estimate, in `locale`.
+/// The requirement message of one rule under `policy`: the rule id with
+/// its parameters (`symbol` with a set says `symbolFrom`).
+pub(crate) fn rule_message(id: RuleId, policy: &PasswordPolicy, catalog: &Catalog) -> Message {
+    let (key, params) = match id {
+        RuleId::MinLength => (id.as_str(), Params::count(policy.min_length.into())),
+        RuleId::MaxLength => (id.as_str(), Params::count(policy.max_length.into())),
+        RuleId::CharacterClasses => (
+            id.as_str(),
+            Params::count(policy.min_character_classes.into()),
+        ),
+        RuleId::RepeatedCharacters => (
+            id.as_str(),
+            Params::count(policy.max_repeated_characters.into()),
+        ),
+        RuleId::MinScore => (id.as_str(), Params::count(policy.min_score.into())),
+        RuleId::Symbol => match policy.symbols.as_deref() {
+            Some(set) => {
+                let spaced: Vec<String> = set.chars().map(String::from).collect();
+                ("symbolFrom", Params::text("symbols", spaced.join(" ")))
+            }
+            None => (id.as_str(), Params::none()),
+        },
+        _ => (id.as_str(), Params::none()),
+    };
+    Message {
+        id: id.as_str(),
+        message: catalog.format(&format!("rules.{key}"), &params),
+        params,
+    }
+}
+
+/// The verdict of the rules' results and the estimate, in `catalog`'s language.
 fn verdict(
     rules: Vec<RuleResult>,
     length: usize,
     estimate: Option<&Estimate>,
-    locale: Locale,
+    catalog: &Catalog,
 ) -> Verdict {
     let ok = rules.iter().all(|r| r.ok);
     let pending = rules.iter().any(|r| r.status == RuleStatus::Pending);
+    // Without the estimator there is never an estimate: saying so drops
+    // the crack time's float code from the browser's first module.
+    #[cfg(not(feature = "estimator"))]
+    let estimate: Option<&Estimate> = estimate.and(None);
     let (score, guesses_log10, crack_time, feedback) = match estimate {
         Some(e) => {
             // Offline attack on a slow hash: 10^4 guesses per second.
@@ -238,14 +278,16 @@ fn verdict(
                 Some(e.guesses_log10),
                 Some(CrackTime {
                     seconds,
-                    display: messages::duration_text(seconds, locale),
+                    display: messages::duration_text(seconds, catalog),
                 }),
                 Some(Feedback {
-                    warning: e.warning.map(|w| messages::warning_text(w, locale)),
+                    warning: e
+                        .warning
+                        .map(|w| catalog.message("warnings", w, Params::none())),
                     suggestions: e
                         .suggestions
                         .iter()
-                        .map(|s| messages::suggestion_text(s, locale))
+                        .map(|s| catalog.message("suggestions", s, Params::none()))
                         .collect(),
                 }),
             )
@@ -365,6 +407,7 @@ fn longest_run(s: &str) -> usize {
 #[cfg(all(test, feature = "nfkc"))]
 mod tests {
     use super::*;
+    use crate::messages::Locale;
     use crate::text::nfkc;
 
     fn checker(edit: impl FnOnce(&mut PasswordPolicy)) -> PasswordChecker {
@@ -389,7 +432,11 @@ mod tests {
             lowercase: str::to_lowercase,
         };
         let c = PasswordChecker::with_text_ops(PasswordPolicy::default(), ops);
-        let v = c.check_without_estimator(&"é".repeat(1 << 20), &Subject::default(), Locale::En);
+        let v = c.check_without_estimator(
+            &"é".repeat(1 << 20),
+            &Subject::default(),
+            Locale::En.catalog(),
+        );
         assert_eq!(v.length, 129);
         assert_eq!(v.failed_rule_ids(), vec!["maxLength"]);
     }
@@ -413,21 +460,21 @@ mod tests {
             p.max_length = 4;
         });
         // "ﬁ" (one code point) becomes "fi" (two) under NFKC.
-        let v = c.check_without_estimator("ﬁﬁ", &anyone(), Locale::En);
+        let v = c.check_without_estimator("ﬁﬁ", &anyone(), Locale::En.catalog());
         assert_eq!(v.length, 4);
         assert_eq!(status(&v, RuleId::MinLength), RuleStatus::Pass);
         // "e" + combining acute composes to one code point.
-        let v = c.check_without_estimator("e\u{301}abc", &anyone(), Locale::En);
+        let v = c.check_without_estimator("e\u{301}abc", &anyone(), Locale::En.catalog());
         assert_eq!(v.length, 4);
         // Emoji count as one each, not as UTF-16 units.
-        let v = c.check_without_estimator("😀😀😀😀", &anyone(), Locale::En);
+        let v = c.check_without_estimator("😀😀😀😀", &anyone(), Locale::En.catalog());
         assert_eq!(v.length, 4);
     }
 
     #[test]
     fn too_long_is_refused_not_truncated() {
         let c = checker(|p| p.max_length = 10);
-        let v = c.check_without_estimator(&"x".repeat(1_000_000), &anyone(), Locale::En);
+        let v = c.check_without_estimator(&"x".repeat(1_000_000), &anyone(), Locale::En.catalog());
         assert_eq!(status(&v, RuleId::MaxLength), RuleStatus::Fail);
         assert_eq!(v.length, 11);
         assert!(!v.ok);
@@ -441,12 +488,12 @@ mod tests {
             p.require_digit = true;
             p.require_symbol = true;
         });
-        let v = c.check_without_estimator("abcdefgh", &anyone(), Locale::En);
+        let v = c.check_without_estimator("abcdefgh", &anyone(), Locale::En.catalog());
         assert_eq!(status(&v, RuleId::Lowercase), RuleStatus::Pass);
         assert_eq!(status(&v, RuleId::Uppercase), RuleStatus::Fail);
         assert_eq!(status(&v, RuleId::Digit), RuleStatus::Fail);
         assert_eq!(status(&v, RuleId::Symbol), RuleStatus::Fail);
-        let v = c.check_without_estimator("Ab1 efgh", &anyone(), Locale::En);
+        let v = c.check_without_estimator("Ab1 efgh", &anyone(), Locale::En.catalog());
         assert_eq!(
             status(&v, RuleId::Symbol),
             RuleStatus::Pass,
@@ -460,27 +507,27 @@ mod tests {
             p.require_symbol = true;
             p.symbols = Some("!@#$%^&*".into());
         });
-        let v = c.check_without_estimator("abcdefg~", &anyone(), Locale::En);
+        let v = c.check_without_estimator("abcdefg~", &anyone(), Locale::En.catalog());
         assert_eq!(status(&v, RuleId::Symbol), RuleStatus::Fail);
-        let v = c.check_without_estimator("abcdefg@", &anyone(), Locale::En);
+        let v = c.check_without_estimator("abcdefg@", &anyone(), Locale::En.catalog());
         assert_eq!(status(&v, RuleId::Symbol), RuleStatus::Pass);
     }
 
     #[test]
     fn n_of_four_classes() {
         let c = checker(|p| p.min_character_classes = 3);
-        let v = c.check_without_estimator("abcdEFGH", &anyone(), Locale::En);
+        let v = c.check_without_estimator("abcdEFGH", &anyone(), Locale::En.catalog());
         assert_eq!(status(&v, RuleId::CharacterClasses), RuleStatus::Fail);
-        let v = c.check_without_estimator("abcdEFG1", &anyone(), Locale::En);
+        let v = c.check_without_estimator("abcdEFG1", &anyone(), Locale::En.catalog());
         assert_eq!(status(&v, RuleId::CharacterClasses), RuleStatus::Pass);
     }
 
     #[test]
     fn repeated_characters() {
         let c = checker(|p| p.max_repeated_characters = 2);
-        let v = c.check_without_estimator("aabbaacc", &anyone(), Locale::En);
+        let v = c.check_without_estimator("aabbaacc", &anyone(), Locale::En.catalog());
         assert_eq!(status(&v, RuleId::RepeatedCharacters), RuleStatus::Pass);
-        let v = c.check_without_estimator("abcaaade", &anyone(), Locale::En);
+        let v = c.check_without_estimator("abcaaade", &anyone(), Locale::En.catalog());
         assert_eq!(status(&v, RuleId::RepeatedCharacters), RuleStatus::Fail);
     }
 
@@ -499,10 +546,10 @@ mod tests {
             "MyNovák2024",
             "jan.novak@example.cz",
         ] {
-            let v = c.check_without_estimator(pw, &who, Locale::En);
+            let v = c.check_without_estimator(pw, &who, Locale::En.catalog());
             assert_eq!(status(&v, RuleId::UserInfo), RuleStatus::Fail, "{pw}");
         }
-        let v = c.check_without_estimator("tiger-lily-42", &who, Locale::En);
+        let v = c.check_without_estimator("tiger-lily-42", &who, Locale::En.catalog());
         assert_eq!(status(&v, RuleId::UserInfo), RuleStatus::Pass);
     }
 
@@ -512,7 +559,7 @@ mod tests {
             p.min_score = 3;
             p.forbid_dictionary_words = true;
         });
-        let v = c.check_without_estimator("password", &anyone(), Locale::En);
+        let v = c.check_without_estimator("password", &anyone(), Locale::En.catalog());
         assert!(v.pending);
         assert!(!v.ok);
         assert_eq!(v.score, None);
@@ -525,7 +572,7 @@ mod tests {
     #[test]
     fn admin_words_fail_the_blocklist_at_once() {
         let c = checker(|p| p.blocklist_extra = vec!["Portcullis2026".into()]);
-        let v = c.check_without_estimator("PORTCULLIS2026", &anyone(), Locale::En);
+        let v = c.check_without_estimator("PORTCULLIS2026", &anyone(), Locale::En.catalog());
         assert_eq!(status(&v, RuleId::Blocklist), RuleStatus::Fail);
     }
 
@@ -536,7 +583,7 @@ mod tests {
             p.require_digit = true;
         });
         let ids: Vec<_> = c
-            .requirements(Locale::En)
+            .requirements(Locale::En.catalog())
             .into_iter()
             .map(|(id, _)| id)
             .collect();
@@ -553,19 +600,19 @@ mod tests {
             is_admin: true,
             ..Subject::default()
         };
-        let v = c.check_without_estimator("abc", &admin, Locale::En);
+        let v = c.check_without_estimator("abc", &admin, Locale::En.catalog());
         assert_eq!(status(&v, RuleId::Digit), RuleStatus::Skipped);
         assert_eq!(status(&v, RuleId::MinLength), RuleStatus::Fail);
-        let v = c.check_without_estimator("abcdefgh", &admin, Locale::En);
+        let v = c.check_without_estimator("abcdefgh", &admin, Locale::En.catalog());
         assert!(v.ok);
-        let v = c.check_without_estimator("abcdefgh", &anyone(), Locale::En);
+        let v = c.check_without_estimator("abcdefgh", &anyone(), Locale::En.catalog());
         assert!(!v.ok);
     }
 
     #[test]
     fn messages_follow_locale() {
         let c = checker(|p| p.min_length = 12);
-        let v = c.check_without_estimator("", &anyone(), Locale::Cs);
+        let v = c.check_without_estimator("", &anyone(), Locale::Cs.catalog());
         assert_eq!(v.rules[0].message, "Alespoň 12 znaků");
     }
 }

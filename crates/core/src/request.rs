@@ -223,10 +223,16 @@ impl Request {
         self.header(2).unwrap_or_default()
     }
 
-    /// The language of messages: the first `Accept-Language` tag we speak.
+    /// The language of messages: the first `Accept-Language` tag, in the
+    /// order sent, that we speak (`it, de;q=0.8` gives German); English
+    /// when there is none.
     pub(crate) fn locale(&self) -> Locale {
         self.header(3)
-            .and_then(|v| v.split([',', ';']).next().and_then(Locale::parse))
+            .and_then(|v| {
+                v.split(',')
+                    .take(32)
+                    .find_map(|tag| Locale::parse(tag.split(';').next().unwrap_or_default()))
+            })
             .unwrap_or_default()
     }
 
@@ -366,6 +372,17 @@ mod tests {
             (bare.path(), bare.path_and_query(), bare.route()),
             ("/", "/", "/")
         );
+    }
+
+    #[test]
+    fn the_first_accept_language_tag_spoken_wins() {
+        let locale = |v: &str| request("POST", "https://e/signup", &[(3, v)]).locale();
+        assert_eq!(locale("de-AT,de;q=0.9,en;q=0.8"), Locale::De);
+        assert_eq!(locale("it-IT, fr;q=0.7, en;q=0.5"), Locale::Fr);
+        assert_eq!(locale("pl"), Locale::Pl);
+        assert_eq!(locale("x-klingon, *;q=0.1"), Locale::En);
+        assert_eq!(locale(""), Locale::En);
+        assert_eq!(request("GET", "https://e/", &[]).locale(), Locale::En);
     }
 
     #[test]

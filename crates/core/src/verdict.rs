@@ -2,6 +2,7 @@
 //! strength estimate and the verdict as a whole. Plain data shared by the
 //! checker, its messages and the estimator.
 
+use crate::messages::{Message, Params};
 use serde::Serialize;
 
 /// Stable id of a password rule; the JSON and JS name is the camelCase form.
@@ -88,6 +89,9 @@ pub struct RuleResult {
     pub ok: bool,
     /// The requirement, phrased for a checklist, in the requested language.
     pub message: String,
+    /// The values in the message (`{ "n": 8 }` for a minimum length), so
+    /// an application can phrase `id` itself.
+    pub params: Params,
 }
 
 /// How long an offline attacker needs (slow hash, 10^4 guesses per second).
@@ -105,9 +109,9 @@ pub struct CrackTime {
 #[serde(rename_all = "camelCase")]
 pub struct Feedback {
     /// The main problem, if any.
-    pub warning: Option<String>,
+    pub warning: Option<Message>,
     /// What would help.
-    pub suggestions: Vec<String>,
+    pub suggestions: Vec<Message>,
 }
 
 /// What the strength estimator found. Produced by the estimator module of

@@ -165,7 +165,7 @@ async fn succeeded(
                 ..Subject::default()
             };
             PasswordChecker::new(policy.passwords.clone())
-                .check(password, &subject, c.req.locale())
+                .check(password, &subject, c.req.locale().catalog())
                 .ok
         };
         let op = UserOp::Login(LoginRequest {

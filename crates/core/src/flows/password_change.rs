@@ -108,8 +108,11 @@ pub(crate) async fn vet(
             _ => return refused(refusal::internal()),
         }
     }
-    let verdict =
-        PasswordChecker::new(policy.passwords.clone()).check(password, &subject, c.req.locale());
+    let verdict = PasswordChecker::new(policy.passwords.clone()).check(
+        password,
+        &subject,
+        c.req.locale().catalog(),
+    );
     let mode = policy.passwords.mode;
     if !verdict.ok {
         c.enforce(mode, "passwords", refusal::password_rejected(&verdict))

@@ -32,8 +32,11 @@ pub(crate) async fn check(c: &Caller<'_>) -> Flow<()> {
         name,
         is_admin: false,
     };
-    let verdict =
-        PasswordChecker::new(policy.passwords.clone()).check(&text(1), &subject, c.req.locale());
+    let verdict = PasswordChecker::new(policy.passwords.clone()).check(
+        &text(1),
+        &subject,
+        c.req.locale().catalog(),
+    );
     if verdict.ok {
         Ok(())
     } else {
