@@ -7,10 +7,10 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { writeFileSync, mkdirSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { launchBrowser, openPage } from "./support/browser.js";
+import { freePort } from "./support/origins.js";
 import { installInto, root, tmp } from "./support/package.js";
 
 const site = join(tmp, "next-app");
@@ -66,18 +66,6 @@ export async function POST(request) {
 }
 `,
 };
-
-/** A free loopback port. */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 let browser;
 let server;

@@ -14,7 +14,7 @@ const ORIGINS = join(root, "tests", "origins");
 export const FLASK_PYTHON = join(root, "target", "flask-venv", "bin", "python");
 
 /** A port free on 127.0.0.1 just now. */
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.on("error", reject);
