@@ -2,7 +2,12 @@
 // zxcvbn 4.4.2 (the original JavaScript) and @zxcvbn-ts/core 4.x with the
 // common + English language packages, all in one Node process on one corpus.
 //
-//   node bench/password.js [--peer-budget=SECONDS] [--corpus=N]
+//   node bench/password.js [--peer-budget=SECONDS] [--corpus=N] [--base=<commit> | --base-pkg=<dir>]
+//
+// With --base (a commit, built in a worktree under tests/.tmp by its own
+// scripts/build-pkg.sh) or --base-pkg (another checkout's pkg/, built), the
+// package as it was runs beside this one in the same rounds, and a line
+// compares their medians and p99s: a before-and-after in one run.
 //
 // Prints, and writes to bench/results/password.json:
 //   - per-check time over the corpus (bench/corpus.js): median, p90, p99, max,
@@ -22,7 +27,7 @@ import { createRequire } from "node:module";
 import { gzipSync } from "node:zlib";
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { execFileSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import os from "node:os";
 import path from "node:path";
 
@@ -35,13 +40,13 @@ const at = (p) => path.join(ROOT, p);
 
 const ZXCVBN_TS_SETUP = "new ZxcvbnFactory({ dictionary: { ...common.dictionary, ...en.dictionary }, graphs: common.adjacencyGraphs, translations: en.translations })";
 
-async function loadOurs() {
-  const { PasswordChecker } = await import(new URL("../pkg/src/node.js", import.meta.url).href);
+async function loadOurs(pkgDir = at("pkg"), name = "portcullis") {
+  const { PasswordChecker } = await import(pathToFileURL(path.join(pkgDir, "src", "node.js")).href);
   const checker = PasswordChecker.fromPreset("owasp-asvs-l2", { locale: "en" });
   await checker.ready;
   if (!checker.estimatorLoaded) throw new Error("portcullis: estimator not loaded after `await checker.ready`");
   return {
-    name: "portcullis",
+    name,
     // The whole public call: argument checks, wasm check, JSON.parse.
     run: (pw) => checker.check(pw),
     read: (r) => ({ score: r.score, log10: r.guessesLog10 }),
@@ -73,6 +78,9 @@ async function loadZxcvbnTs() {
     maxLength: factory.options.maxLength,
   };
 }
+
+/** The name the package at --base / --base-pkg runs under. */
+const BASE = "portcullis (base)";
 
 const LOADERS = { "portcullis": loadOurs, "zxcvbn.js": loadZxcvbnJs, "zxcvbn-ts": loadZxcvbnTs };
 
@@ -280,6 +288,14 @@ async function main() {
   const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, "").split("=")));
   const peerBudgetS = Number(args["peer-budget"] ?? process.env.BENCH_PEER_BUDGET_S ?? 15);
   const corpusSize = Number(args.corpus ?? 3000);
+  let basePkg = args["base-pkg"] ?? null;
+  if (args.base) {
+    const { runScript, worktree } = await import("./base.js");
+    const dir = worktree(args.base);
+    process.stderr.write(`building the package at ${args.base} in ${dir}\n`);
+    runScript(dir, "scripts/build-pkg.sh");
+    basePkg = path.join(dir, "pkg");
+  }
   if (!(peerBudgetS > 0) || !(corpusSize > 0)) throw new Error("usage: node bench/password.js [--peer-budget=SECONDS] [--corpus=N]");
 
   const { buildLabelledCorpus, corpusDigest, describeCorpus, mulberry32, SEED } = await import("./corpus.js");
@@ -328,7 +344,16 @@ async function main() {
     setup[name] = { loadMs: Number(t1 - t0) / 1e6, firstCallMs: Number(t2 - t1) / 1e6 };
     impls.push(impl);
   }
-  const zxcvbnTsMaxLength = impls[2].maxLength;
+  if (basePkg) {
+    // Right after ours, so both see the same machine in every round.
+    const t0 = process.hrtime.bigint();
+    const impl = await loadOurs(basePkg, BASE);
+    const t1 = process.hrtime.bigint();
+    impl.run("warm-up");
+    setup[BASE] = { loadMs: Number(t1 - t0) / 1e6, firstCallMs: Number(process.hrtime.bigint() - t1) / 1e6 };
+    impls.splice(1, 0, impl);
+  }
+  const zxcvbnTsMaxLength = impls.find((i) => i.name === "zxcvbn-ts").maxLength;
 
   // Corpus rounds: A, B, C over the whole corpus; then again.
   const rounds = [];
@@ -358,6 +383,10 @@ async function main() {
   const worst = worstCaseInputs(mulberry32, SEED);
   const worstResults = { portcullis: {}, "zxcvbn.js": {}, "zxcvbn-ts": {} };
   for (const w of worst) worstResults.portcullis[w.id] = oursWorstCase(impls[0], w.password);
+  if (basePkg) {
+    worstResults[BASE] = {};
+    for (const w of worst) worstResults[BASE][w.id] = oursWorstCase(impls[1], w.password);
+  }
   for (const name of ["zxcvbn.js", "zxcvbn-ts"]) {
     for (const w of worst) {
       const t0 = Date.now();
@@ -454,6 +483,13 @@ async function main() {
   ];
   console.log(`\nPer-check time over the corpus, round 2 of 2 (each password once, whole, after a warm-up call):\n`);
   console.log(table(["implementation", "median µs", "p90 µs", "p99 µs", "max µs", "mean µs", "worst case 1000 chars a / b / c / d (ms)", "gzip kB"], rows));
+  if (basePkg) {
+    const ratio = (key) => (s2("portcullis")[key] / s2(BASE)[key]).toFixed(3);
+    const b = s2(BASE);
+    const o = s2("portcullis");
+    console.log(`\n  before and after, same rounds: base (${basePkg}) median ${fmtUs(b.medianUs)} µs, p99 ${fmtUs(b.p99Us)} µs; this tree median ${fmtUs(o.medianUs)} µs, p99 ${fmtUs(o.p99Us)} µs; ratio now/base: median ${ratio("medianUs")}, p99 ${ratio("p99Us")}`);
+    console.log(`    round 1: base median ${fmtUs(timing[BASE].round1.medianUs)} µs (p99 ${fmtUs(timing[BASE].round1.p99Us)}), this tree ${fmtUs(timing.portcullis.round1.medianUs)} µs (p99 ${fmtUs(timing.portcullis.round1.p99Us)}); worst case base ${worst.map((w) => fmtMs(worstResults[BASE][w.id].ms)).join(" / ")} ms`);
+  }
   console.log(`\n  round 1 (colder JIT) medians: ${impls.map((i) => `${i.name} ${fmtUs(timing[i.name].round1.medianUs)} µs (p99 ${fmtUs(timing[i.name].round1.p99Us)})`).join(", ")}`);
   console.log(`  wall time per round: ${impls.map((i) => `${i.name} ${timing[i.name].round1WallS.toFixed(1)} s / ${timing[i.name].round2WallS.toFixed(1)} s`).join(", ")}`);
   console.log(`  load + first call: ${impls.map((i) => `${i.name} ${fmtMs(setup[i.name].loadMs)} + ${fmtMs(setup[i.name].firstCallMs)} ms`).join(", ")}`);

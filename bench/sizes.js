@@ -7,12 +7,11 @@
 // The Worker is also measured without its wasm name section (code only),
 // so a change that strips the names cannot hide code growth.
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
+import { root, runScript, worktree } from "./base.js";
 
-const root = join(fileURLToPath(import.meta.url), "..", "..");
 const arg = (name, fallback) =>
   process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? fallback;
 const base = arg("base", "891e3c0");
@@ -34,20 +33,6 @@ const FEATURES = [
   "--enable-bulk-memory", "--enable-nontrapping-float-to-int", "--enable-sign-ext",
   "--enable-mutable-globals", "--enable-reference-types", "--enable-multivalue",
 ];
-
-function run(cwd, script) {
-  execFileSync("bash", [script], { cwd, stdio: ["ignore", "ignore", "inherit"] });
-}
-
-/** A worktree of `commit` under tests/.tmp, with this tree's node_modules. */
-function worktree(commit) {
-  const dir = join(root, "tests", ".tmp", `base-${commit}`);
-  if (!existsSync(dir)) {
-    execFileSync("git", ["worktree", "add", "--detach", "-f", dir, commit], { cwd: root, stdio: "ignore" });
-  }
-  if (!existsSync(join(dir, "node_modules"))) symlinkSync(join(root, "node_modules"), join(dir, "node_modules"));
-  return dir;
-}
 
 const gz = (file) => gzipSync(readFileSync(file), { level: 9 }).length;
 
@@ -72,8 +57,8 @@ function measure(dir) {
 const baseDir = arg("base-dir", null) ?? worktree(base);
 if (build) {
   for (const dir of [baseDir, root]) {
-    run(dir, "scripts/build-pkg.sh");
-    run(dir, "scripts/build-edge.sh");
+    runScript(dir, "scripts/build-pkg.sh");
+    runScript(dir, "scripts/build-edge.sh");
   }
 }
 const before = measure(baseDir);

@@ -1,32 +1,27 @@
-// Public types of the `portcullis` package. The result types are generated
-// by wasm-bindgen from the Rust crate (crates/browser/src/lib.rs) and
-// re-exported here, so they cannot drift from what the core returns.
+// Public types of the `portcullis` package. Everything core hands to
+// JavaScript (a check's result, the requirements, the policy documents,
+// the preset and locale names) is typed in types.d.ts, which is generated
+// from core's Rust types (scripts/build-types.mjs), so it cannot drift
+// from what the checker returns. This file types the JavaScript API.
 import type {
   CheckResult,
-  CrackTime,
-  Feedback,
-  FeedbackMessage,
-  MessageParams,
+  PasswordPolicy,
+  Policy,
+  PresetName,
+  Locale,
+  PublicPolicy,
   Requirement,
   RuleId,
-  RuleResult,
-  RuleStatus,
-} from "./dist/rules/portcullis_rules.js";
+} from "./types.js";
 
-export type { CheckResult, CrackTime, Feedback, FeedbackMessage, MessageParams, Requirement, RuleId, RuleResult, RuleStatus };
+export type * from "./types.js";
 
-/** Language of the messages (what a requested locale falls back to). */
-export type Locale = "en" | "cs" | "de" | "fr" | "es" | "pl" | "sk";
-
-/** Names of the built-in presets. */
-export type PresetName =
-  | "clientexec"
-  | "clientspace"
-  | "smartertrack"
-  | "etendo"
-  | "czech-transfer"
-  | "nist-800-63b"
-  | "owasp-asvs-l2";
+/**
+ * A policy document: the edge's public policy (`GET /__portcullis/policy`)
+ * or a whole policy, where every field is optional (defaults fill in).
+ * Unknown fields are errors, in TypeScript and at run time alike.
+ */
+export type PolicyDocument = Policy | PublicPolicy;
 
 export interface CheckerOptions {
   /**
@@ -48,13 +43,6 @@ export interface UserInfo {
   name?: string;
   /** The site marks this user as an administrator (policy may let admins skip strength rules). */
   isAdmin?: boolean;
-}
-
-/** The password rules of a policy as the edge's public endpoint serves them (or a full policy). */
-export interface PolicyDocument {
-  version?: number;
-  passwords?: Record<string, unknown>;
-  [section: string]: unknown;
 }
 
 export declare class PasswordChecker {
@@ -86,8 +74,8 @@ export declare class PasswordChecker {
   requirements(): Requirement[];
   /** A random password that satisfies the policy. */
   generate(): string;
-  /** The public policy document this checker enforces. */
-  policy(): PolicyDocument;
+  /** The policy document this checker enforces: its version and password rules. */
+  policy(): { version: number; passwords: PasswordPolicy };
 }
 
 /** Every error body the Portcullis edge answers with. */

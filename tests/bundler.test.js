@@ -1,6 +1,7 @@
 // The package through a bundler: a small app imports "portcullis", Vite
 // builds it, and the built app runs in headless Chromium: the rules answer
-// at once and the estimator chunk loads on demand.
+// at once and the estimator chunk loads on demand. And with no bundler: a
+// plain HTML page imports the installed package through an import map.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
@@ -29,8 +30,19 @@ out.textContent = "done";
 const LOCALES = ["en", "cs", "de", "fr", "es", "pl", "sk"];
 let browser;
 let server;
+let plainServer;
 before(async () => {
   const app = await installPackage();
+  // No bundler: the page and the installed node_modules, served as files.
+  const plain = join(app, "plain");
+  mkdirSync(plain, { recursive: true });
+  writeFileSync(
+    join(plain, "index.html"),
+    '<!doctype html><meta charset="utf-8"><div id="out">loading</div>\n' +
+      '<script type="importmap">{ "imports": { "portcullis": "/node_modules/portcullis/src/browser.js" } }</script>\n' +
+      `<script type="module">${MAIN}</script>\n`,
+  );
+  plainServer = await serveDirectory(app);
   const site = join(app, "vite-site");
   mkdirSync(site, { recursive: true });
   writeFileSync(join(site, "index.html"), '<!doctype html><meta charset="utf-8"><div id="out">loading</div><script type="module" src="./main.js"></script>\n');
@@ -47,6 +59,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await server?.close();
+  await plainServer?.close();
 });
 
 test("a Vite build of an app importing portcullis works in Chromium", async () => {
@@ -76,5 +89,24 @@ test("only the visitor's locale loads, after the first feedback", async () => {
   assert.equal(after.speaks, "de");
   assert.deepEqual(after.first, { id: "minLength", params: { n: 15 }, message: "Mindestens 15 Zeichen" });
   assert.deepEqual(chunks(after.loaded).sort(), ["de", "en"]);
+  assert.deepEqual(problems, []);
+});
+
+test("a plain HTML page imports the installed package with an import map, no bundler", async () => {
+  const { page, problems } = await openPage(browser, `${plainServer.url}plain/`);
+  await page.waitForFunction(() => document.querySelector("#out").textContent === "done", null, { timeout: 30_000 });
+  const read = async (name) => JSON.parse(await page.getAttribute("#out", `data-${name}`));
+  const before = await read("before");
+  assert.equal(before.pending, true);
+  assert.equal(before.score, null);
+  assert.deepEqual(await read("after"), { pending: false, score: 4, ok: true });
+  const deBefore = await read("de-before");
+  const deAfter = await read("de-after");
+  assert.equal(deBefore.speaks, "en");
+  assert.deepEqual(deAfter.first, { id: "minLength", params: { n: 15 }, message: "Mindestens 15 Zeichen" });
+  // The files as published: the rules wasm at once, catalogs of de and en only.
+  assert.ok(deBefore.loaded.includes("portcullis_rules_bg.wasm"), deBefore.loaded.join(" "));
+  const catalogs = deAfter.loaded.filter((f) => /^[a-z]{2}\.js$/.test(f)).sort();
+  assert.deepEqual(catalogs, ["de.js", "en.js"]);
   assert.deepEqual(problems, []);
 });

@@ -22,40 +22,6 @@ const JS_TEXT: TextOps = TextOps {
     lowercase: |text| js_sys::JsString::from(text).to_lower_case().into(),
 };
 
-#[wasm_bindgen(typescript_custom_section)]
-const TYPES: &'static str = r#"
-/** Stable id of a password rule. */
-export type RuleId =
-  | "minLength" | "maxLength" | "lowercase" | "uppercase" | "digit" | "symbol"
-  | "characterClasses" | "repeatedCharacters" | "userInfo" | "blocklist"
-  | "dictionaryWords" | "minScore";
-/** "pending": the rule needs the estimator, which has not loaded yet. "skipped": admin override. */
-export type RuleStatus = "pass" | "fail" | "pending" | "skipped";
-/** Values a message is built from: `n` for counts, `symbols` for a symbol set. */
-export interface MessageParams { n?: number; symbols?: string; }
-/** One checklist item: `message` in the checker's locale, `id` and `params` to phrase it yourself. */
-export interface RuleResult { id: RuleId; status: RuleStatus; ok: boolean; message: string; params: MessageParams; }
-/** A requirement before anything is typed. */
-export interface Requirement { id: RuleId; message: string; params: MessageParams; }
-/** A zxcvbn warning or suggestion: its stable id, no params, and the text. */
-export interface FeedbackMessage { id: string; params: MessageParams; message: string; }
-/** zxcvbn's advice, localised. */
-export interface Feedback { warning: FeedbackMessage | null; suggestions: FeedbackMessage[]; }
-/** Offline slow-hash (10^4/s) crack time. */
-export interface CrackTime { seconds: number; display: string; }
-/** The verdict on one password. Estimator fields are null until `ready`. */
-export interface CheckResult {
-  ok: boolean;
-  pending: boolean;
-  length: number;
-  score: 0 | 1 | 2 | 3 | 4 | null;
-  guessesLog10: number | null;
-  crackTime: CrackTime | null;
-  rules: RuleResult[];
-  feedback: Feedback | null;
-}
-"#;
-
 /// A password checker for one policy and message catalog (wrapped by the
 /// package's `PasswordChecker`).
 #[wasm_bindgen]
@@ -105,7 +71,8 @@ impl Checker {
         })
     }
 
-    /// The verdict on `password` as JSON (a `CheckResult`).
+    /// The verdict on `password` as JSON (a `CheckResult`: core's
+    /// `Verdict`, whose TypeScript type `pkg/types.d.ts` is generated from).
     pub fn check(
         &self,
         password: &str,
@@ -127,13 +94,8 @@ impl Checker {
 
     /// The active requirements as JSON (`Requirement[]`).
     pub fn requirements(&self) -> String {
-        let list: Vec<serde_json::Value> = self
-            .inner
-            .requirements(&self.catalog)
-            .into_iter()
-            .map(|(_, message)| serde_json::json!(message))
-            .collect();
-        serde_json::Value::Array(list).to_string()
+        // Plain data with string keys: cannot fail.
+        serde_json::to_string(&self.inner.requirements(&self.catalog)).unwrap_or_default()
     }
 
     /// A random password that satisfies the policy (randomness from

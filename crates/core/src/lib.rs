@@ -127,7 +127,7 @@ pub use probation::strip_links;
 pub use request::{FACT_HEADERS, RequestFacts};
 pub use routes::AdminRoute;
 #[cfg(feature = "schema")]
-pub use schema::policy_schema;
+pub use schema::{package_types_schema, policy_schema};
 pub use session::Revocations;
 pub use snapshot::{FRAUD_FEED_RECORD, REVOCATIONS_RECORD, Secrets, Snapshot};
 pub use text::TextOps;
@@ -135,5 +135,5 @@ pub use text::TextOps;
 pub use text::nfkc;
 pub use tokens::{ResetError, ResetGrant, ResetPurpose, TokenError, token_digest, verify_hs256};
 pub use verdict::{
-    CrackTime, Estimate, Feedback, RuleId, RuleResult, RuleStatus, Subject, Verdict,
+    CrackTime, Estimate, Feedback, Requirement, RuleId, RuleResult, RuleStatus, Subject, Verdict,
 };

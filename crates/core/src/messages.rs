@@ -17,6 +17,7 @@ use crate::document::Field;
 use crate::error::Error;
 
 /// Language of the messages.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, DeriveSerialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -250,6 +251,8 @@ impl Serialize for Params {
 /// A message: its stable id and parameters, for applications that
 /// translate it themselves, beside the text in the requested language.
 #[derive(Debug, Clone, PartialEq, DeriveSerialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(rename = "FeedbackMessage"))]
 pub struct Message {
     /// Stable id, such as `commonPassword` (the catalog key without its
     /// section).

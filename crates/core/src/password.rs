@@ -13,7 +13,7 @@ use crate::messages::{self, Catalog, Message, Params};
 use crate::policy::PasswordPolicy;
 use crate::text::TextOps;
 use crate::verdict::{
-    CrackTime, Estimate, Feedback, RuleId, RuleResult, RuleStatus, Subject, Verdict,
+    CrackTime, Estimate, Feedback, Requirement, RuleId, RuleResult, RuleStatus, Subject, Verdict,
 };
 
 /// How many raw code points are normalised per allowed code point.
@@ -57,10 +57,19 @@ impl PasswordChecker {
 
     /// The active rules with their requirement texts, for showing the
     /// checklist before anything is typed.
-    pub fn requirements(&self, catalog: &Catalog) -> Vec<(RuleId, Message)> {
+    pub fn requirements(&self, catalog: &Catalog) -> Vec<Requirement> {
         self.active_rules()
             .into_iter()
-            .map(|id| (id, rule_message(id, &self.policy, catalog)))
+            .map(|id| {
+                let Message {
+                    params, message, ..
+                } = rule_message(id, &self.policy, catalog);
+                Requirement {
+                    id,
+                    params,
+                    message,
+                }
+            })
             .collect()
     }
 
@@ -585,7 +594,7 @@ mod tests {
         let ids: Vec<_> = c
             .requirements(Locale::En.catalog())
             .into_iter()
-            .map(|(id, _)| id)
+            .map(|r| r.id)
             .collect();
         assert_eq!(ids, vec![RuleId::MinLength, RuleId::MaxLength]);
     }

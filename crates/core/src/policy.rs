@@ -1559,6 +1559,7 @@ impl WebhookPolicy {
 }
 
 /// The CAPTCHA settings a browser may see.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PublicCaptcha {
@@ -1574,6 +1575,7 @@ pub struct PublicCaptcha {
 
 /// What the edge's public policy endpoint serves. Its JSON is also a valid
 /// (partial) [`Policy`] document, so [`Policy::from_json`] reads it.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PublicPolicy {

@@ -3,11 +3,21 @@
 //! `deny_unknown_fields`) with every number's bounds from core's table
 //! (`minimum`, `maximum`). `docs/policy.schema.json` is its output; a
 //! test keeps the two equal.
+//!
+//! Beside it, the schema of every type the npm package hands to
+//! JavaScript (`docs/package-types.schema.json`): the policy documents,
+//! a check's result, the requirements, the preset and locale names.
+//! `scripts/build-types.mjs` turns it into `pkg/types.d.ts`, so the
+//! package's TypeScript types come from these Rust types, not from a
+//! second hand-written copy.
 
-use serde_json::Value;
+use schemars::{JsonSchema, Schema, SchemaGenerator, generate::SchemaSettings, json_schema};
+use serde_json::{Map, Value};
 
 use crate::bounds::BOUNDS;
-use crate::policy::Policy;
+use crate::messages::{Locale, Params};
+use crate::policy::{Policy, PublicPolicy};
+use crate::verdict::{Requirement, Verdict};
 
 /// The schema as pretty JSON, with a trailing newline.
 pub fn policy_schema() -> String {
@@ -24,6 +34,81 @@ pub fn policy_schema() -> String {
         "{}\n",
         serde_json::to_string_pretty(&schema).unwrap_or_default()
     )
+}
+
+/// The package's types as one JSON Schema: a `$defs` entry per type,
+/// named as TypeScript users see them, as pretty JSON with a trailing
+/// newline.
+pub fn package_types_schema() -> String {
+    // What the package answers is described as serialised (an `Option`
+    // is `null`, never missing); what it reads, as read (defaults fill in
+    // what is missing, so every policy field is optional).
+    let mut answers = SchemaGenerator::new(SchemaSettings::default().for_serialize());
+    answers.subschema_for::<Verdict>();
+    answers.subschema_for::<Requirement>();
+    answers.subschema_for::<Locale>();
+    let mut documents = SchemaGenerator::default();
+    documents.subschema_for::<PublicPolicy>();
+    let mut defs = answers.take_definitions(true);
+    defs.extend(documents.take_definitions(true));
+    // The policy's own definitions carry the bounds: they win.
+    let Ok(Value::Object(mut policy)) = serde_json::from_str::<Value>(&policy_schema()) else {
+        return String::new();
+    };
+    if let Some(Value::Object(policy_defs)) = policy.remove("$defs") {
+        defs.extend(policy_defs);
+    }
+    let dialect = policy.remove("$schema").unwrap_or(Value::Null);
+    policy.remove("title");
+    defs.insert("Policy".to_owned(), Value::Object(policy));
+    defs.insert("PresetName".to_owned(), preset_names().to_value());
+    let root = json_schema!({
+        "$schema": dialect,
+        "title": "PortcullisPackageTypes",
+        "description": "The types the npm package `portcullis` hands to JavaScript, generated from portcullis-core's Rust types.",
+        "$defs": Value::Object(sorted(defs)),
+    });
+    format!(
+        "{}\n",
+        serde_json::to_string_pretty(&root).unwrap_or_default()
+    )
+}
+
+fn sorted(map: Map<String, Value>) -> Map<String, Value> {
+    let mut entries: Vec<_> = map.into_iter().collect();
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    entries.into_iter().collect()
+}
+
+fn preset_names() -> Schema {
+    json_schema!({
+        "description": "Names of the built-in presets.",
+        "enum": crate::presets::NAMES,
+    })
+}
+
+/// A zxcvbn score: the integers 0 to 4, or null before the estimator has
+/// loaded (a union of literals in TypeScript, not `number`).
+pub(crate) fn score(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "enum": [0, 1, 2, 3, 4, null] })
+}
+
+impl JsonSchema for Params {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "MessageParams".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "Values a message is built from: `n` for counts, `symbols` for a symbol set.",
+            "type": "object",
+            "properties": {
+                "n": { "type": "integer", "minimum": 0 },
+                "symbols": { "type": "string" },
+            },
+            "additionalProperties": false,
+        })
+    }
 }
 
 fn number(n: f64) -> Value {

@@ -6,6 +6,7 @@ use crate::messages::{Message, Params};
 use serde::Serialize;
 
 /// Stable id of a password rule; the JSON and JS name is the camelCase form.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -63,6 +64,7 @@ impl RuleId {
 }
 
 /// Outcome of one rule.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -78,6 +80,7 @@ pub enum RuleStatus {
 }
 
 /// One checklist item.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RuleResult {
@@ -94,7 +97,20 @@ pub struct RuleResult {
     pub params: Params,
 }
 
+/// A requirement before anything is typed: the rule and its text.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Requirement {
+    /// Which rule.
+    pub id: RuleId,
+    /// The values in the message, as in [`RuleResult::params`].
+    pub params: Params,
+    /// The requirement, phrased for a checklist, in the requested language.
+    pub message: String,
+}
+
 /// How long an offline attacker needs (slow hash, 10^4 guesses per second).
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CrackTime {
@@ -105,6 +121,7 @@ pub struct CrackTime {
 }
 
 /// The estimator's advice.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Feedback {
@@ -147,6 +164,8 @@ pub struct Subject {
 }
 
 /// The verdict on one password.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(rename = "CheckResult"))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Verdict {
@@ -156,15 +175,16 @@ pub struct Verdict {
     pub pending: bool,
     /// Length in code points after NFKC (counting stops at `maxLength + 1`).
     pub length: usize,
-    /// zxcvbn score 0–4, `None` before the estimator has loaded.
+    /// zxcvbn score 0–4, null (`None`) until the estimator has loaded.
+    #[cfg_attr(feature = "schema", schemars(schema_with = "crate::schema::score"))]
     pub score: Option<u8>,
-    /// log10 of the estimated guesses, `None` before the estimator has loaded.
+    /// log10 of the estimated guesses, null (`None`) until the estimator has loaded.
     pub guesses_log10: Option<f64>,
-    /// Offline slow-hash crack time, `None` before the estimator has loaded.
+    /// Offline slow-hash crack time, null (`None`) until the estimator has loaded.
     pub crack_time: Option<CrackTime>,
     /// One entry per active rule, in a stable order.
     pub rules: Vec<RuleResult>,
-    /// zxcvbn warning and suggestions, `None` before the estimator has loaded.
+    /// zxcvbn warning and suggestions, null (`None`) until the estimator has loaded.
     pub feedback: Option<Feedback>,
 }
 
