@@ -40,7 +40,7 @@ describe("with Control unavailable", () => {
   test("logins, new bans, the hot path and wrong admin keys keep working, and the audit entries arrive once it is back", async () => {
     const alice = await signIn(edge, "198.18.40.2", "alice");
     assert.equal(await get(edge, "/app/x", alice), 200);
-    assert.deepEqual(await edge.control(false), { down: true, refused: 0 });
+    assert.deepEqual(await edge.control(false), { down: true, hang: false, refused: 0 });
 
     // Past the cache lifetime the refresh fails: the last snapshot stays.
     await sleep(1300);
@@ -100,6 +100,32 @@ describe("with Control unavailable", () => {
     await edge.control(true);
     // The user's object retries; once Control has it and the replica
     // refreshed, the other session is over.
+    await eventually(async () => (await get(edge, "/app/x", second)) !== 200, "the older session ended");
+  });
+
+  test("a Control that hangs holds a password change at most briefly, and the revocation still lands", async () => {
+    const first = await signIn(edge, "198.18.41.11", "frank");
+    const second = await signIn(edge, "198.18.41.12", "frank");
+    assert.equal(await get(edge, "/app/x", second), 200);
+    await edge.control("hang");
+    try {
+      const started = Date.now();
+      const change = await edge.request("/account/password", {
+        ip: "198.18.41.11",
+        method: "POST",
+        body: new URLSearchParams({ password: PASSWORD, new_password: "Heron-quartz-57-meadow", _xsrf: first.xsrf }).toString(),
+        headers: { "content-type": "application/x-www-form-urlencoded", Cookie: first.cookie },
+      });
+      await change.arrayBuffer();
+      const took = Date.now() - started;
+      assert.equal(change.status, 200, "the change goes through while Control hangs");
+      // The revocation waits 1.5 s for Control, then the alarm takes over
+      // (without the bound it waited the stand-in's whole 20 s).
+      assert.ok(took < 10_000, `the change took ${took} ms`);
+      assert.ok(edge.logs.join("").includes("not confirmed within"), "the wait that ran out is logged");
+    } finally {
+      await edge.control(true);
+    }
     await eventually(async () => (await get(edge, "/app/x", second)) !== 200, "the older session ended");
   });
 });

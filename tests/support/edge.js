@@ -90,14 +90,23 @@ export async function startOrigin({ users = {}, isLogin = (path) => path === "/l
  */
 const CONTROL_SWITCH = `
 export class Control {
-  constructor(state, env) { this.env = env; this.down = false; this.refused = 0; }
+  constructor(state, env) { this.env = env; this.down = false; this.hang = false; this.refused = 0; this.held = []; }
   async fetch(request) {
     const url = new URL(request.url);
     if (url.pathname === "/__switch") {
-      if (url.searchParams.has("down")) this.down = url.searchParams.get("down") === "1";
-      return Response.json({ down: this.down, refused: this.refused });
+      if (url.searchParams.has("down")) {
+        this.hang = url.searchParams.get("down") === "hang";
+        this.down = this.hang || url.searchParams.get("down") === "1";
+        if (!this.hang) for (const release of this.held.splice(0)) release();
+      }
+      return Response.json({ down: this.down, hang: this.hang, refused: this.refused });
     }
-    if (this.down) { this.refused++; return new Response("Control is down (test stand-in)", { status: 503 }); }
+    if (this.down) {
+      this.refused++;
+      // Hanging: no answer until switched back, or 20 s at most.
+      if (this.hang) await new Promise((release) => { this.held.push(release); setTimeout(release, 20000); });
+      return new Response("Control is down (test stand-in)", { status: 503 });
+    }
     return this.env.REAL.get(this.env.REAL.idFromName("control")).fetch(request);
   }
 }
@@ -183,10 +192,14 @@ export async function startEdge({ origin, policy = {}, persist = mkdtempSync(joi
   /** Like `request`, through Miniflare's dispatchFetch, which can set `request.cf`. */
   const dispatch = (path, { ip = "203.0.113.1", headers = {}, ...init } = {}) =>
     mf.dispatchFetch(path.startsWith("https://") ? path : new URL(path, url), { redirect: "manual", ...init, headers: { "CF-Connecting-IP": ip, ...headers } });
-  /** Switches Control on or off (`controlSwitch` only); gives `{ down, refused }`. */
+  /**
+   * Switches Control on (true), off (false: it refuses at once) or to
+   * "hang" (it answers nothing until switched back, 20 s at most)
+   * (`controlSwitch` only); gives `{ down, hang, refused }`.
+   */
   const control = async (up) => {
     const worker = await mf.getWorker("control-switch");
-    const query = up === undefined ? "" : `?down=${up ? 0 : 1}`;
+    const query = up === undefined ? "" : `?down=${up === "hang" ? "hang" : up ? 0 : 1}`;
     return (await worker.fetch(`http://switch/__switch${query}`)).json();
   };
   /** This isolate's Durable Object requests per binding (the admin metrics). */

@@ -67,6 +67,30 @@ pub(crate) async fn join_all<T: 'static, F: std::future::Future<Output = T> + 's
         .collect()
 }
 
+/// `future`'s output, or `None` when `ms` milliseconds pass first. The
+/// future is not cancelled (a request it sent may still land): use it
+/// for calls that are safe to repeat.
+pub(crate) async fn within<T: 'static>(
+    ms: u64,
+    future: impl std::future::Future<Output = T> + 'static,
+) -> Option<T> {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    let slot = Rc::new(RefCell::new(None));
+    let filled = slot.clone();
+    let work = wasm_bindgen_futures::future_to_promise(async move {
+        *filled.borrow_mut() = Some(future.await);
+        Ok(JsValue::UNDEFINED)
+    });
+    let timer = wasm_bindgen_futures::future_to_promise(async move {
+        worker::Delay::from(std::time::Duration::from_millis(ms)).await;
+        Ok(JsValue::UNDEFINED)
+    });
+    let race = js_sys::Promise::race(&js_sys::Array::of2(&work, &timer));
+    let _ = wasm_bindgen_futures::JsFuture::from(race).await;
+    slot.borrow_mut().take()
+}
+
 /// Calls `op` on the object `name` of `binding`. The generic part only
 /// encodes and decodes; the fetch is one function for every object (each
 /// async function is a state machine: one instead of one per object).

@@ -9,7 +9,10 @@
 //! older sessions everywhere. The revocation is stored first and handed
 //! to Control until Control confirms it: when Control is busy or away,
 //! the alarm tries again (every 2 seconds, then less often, up to a
-//! minute), so a stolen session never outlives a change silently.
+//! minute), so a stolen session never outlives a change silently. The
+//! password change waits for Control at most [`REVOKE_WAIT_MS`]: a Control
+//! that hangs rather than refuses leaves the retry to the alarm, instead of
+//! holding the user's change (and this object) with it.
 
 use portcullis_core::UserRecord;
 use portcullis_core::objects::{
@@ -24,6 +27,9 @@ use crate::objects::{storage, stub};
 /// The first retry's delay; each next one doubles, up to [`MAX_RETRY_MS`].
 const RETRY_MS: u64 = 2000;
 const MAX_RETRY_MS: u64 = 60_000;
+/// How long a revocation waits for Control's answer before the alarm takes
+/// over (a revocation is safe to repeat).
+const REVOKE_WAIT_MS: u64 = 1500;
 
 /// A revocation Control has not confirmed.
 #[derive(serde::Serialize, serde::Deserialize, Default)]
@@ -55,8 +61,13 @@ impl UserState {
             user: pending.user.clone(),
             before: Some(pending.before),
         };
-        match control::call(&self.env, &op).await {
-            Ok(Stored::Answer(ControlAnswer::Revoked { .. })) => {
+        let env = self.env.clone();
+        let answer = stub::within(
+            REVOKE_WAIT_MS,
+            async move { control::call(&env, &op).await },
+        );
+        match answer.await {
+            Some(Ok(Stored::Answer(ControlAnswer::Revoked { .. }))) => {
                 // A later change may have stored a later moment meanwhile
                 // (the object takes requests while it waits): only what
                 // Control confirmed is cleared.
@@ -66,8 +77,14 @@ impl UserState {
                 }
             }
             outcome => {
-                if let Err(e) = outcome {
-                    worker::console_error!("portcullis: session revocation not taken yet: {e}");
+                match outcome {
+                    Some(Err(e)) => {
+                        worker::console_error!("portcullis: session revocation not taken yet: {e}");
+                    }
+                    None => worker::console_error!(
+                        "portcullis: session revocation not confirmed within {REVOKE_WAIT_MS} ms; retrying later"
+                    ),
+                    Some(Ok(_)) => {}
                 }
                 let delay = RETRY_MS
                     .saturating_mul(1 << pending.tries.min(5))
