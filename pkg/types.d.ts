@@ -802,9 +802,29 @@ export interface PublicPolicy {
    */
   passwords: PasswordPolicy;
   /**
+   * The vault's public key, when a passphrase has made one; absent
+   * otherwise.
+   */
+  vault?: PublicVault | null;
+  /**
    * Document format version.
    */
   version: number;
+}
+/**
+ * What a browser may see of the vault: the public policy's `vault`, once
+ * the administrator has created the passphrase (see `vault`).
+ */
+export interface PublicVault {
+  /**
+   * The key pair's id, the second part of every envelope
+   * (`pcv1.<keyId>.<base64url>`).
+   */
+  keyId: string;
+  /**
+   * The X25519 public key, base64url of its 32 bytes, no padding.
+   */
+  publicKey: string;
 }
 /**
  * The requests a rule counts.

@@ -59,6 +59,9 @@ pub enum AuditKind {
     WouldRefuse,
     /// A browser reported a CSP violation (report-only mode); not a warning.
     CspReport,
+    /// A vault operation: the passphrase created, reset or deleted, a batch
+    /// encrypted or decrypted (how many items; never a value), or refused.
+    Vault,
 }
 
 impl AuditKind {
@@ -86,6 +89,7 @@ impl AuditKind {
             Self::RateLimited => "rateLimited",
             Self::WouldRefuse => "wouldRefuse",
             Self::CspReport => "cspReport",
+            Self::Vault => "vault",
         }
     }
 }

@@ -82,6 +82,8 @@ mod snapshot;
 mod text;
 mod tokens;
 mod uploads;
+#[cfg(feature = "vault")]
+pub mod vault;
 mod verdict;
 pub mod webhooks;
 
@@ -118,9 +120,9 @@ pub use password::PasswordChecker;
 pub use policy::{
     AuditPolicy, BanPolicy, CaptchaPage, CaptchaPolicy, CaptchaProvider, CspSources, FormFields,
     FraudPolicy, HeaderMode, LoginPolicy, ManualBan, ManualBanScope, POLICY_VERSION,
-    PasswordPolicy, Policy, ProbationAction, ProbationPolicy, PublicPolicy, ResetLinkLifetimes,
-    ResponsePolicy, RoutePolicy, SECURITY_HEADER_NAMES, SessionPolicy, SignupPolicy, SingleSession,
-    UploadPolicy, WebhookPolicy,
+    PasswordPolicy, Policy, ProbationAction, ProbationPolicy, PublicPolicy, PublicVault,
+    ResetLinkLifetimes, ResponsePolicy, RoutePolicy, SECURITY_HEADER_NAMES, SessionPolicy,
+    SignupPolicy, SingleSession, UploadPolicy, WebhookPolicy,
 };
 pub use presets::NAMES as PRESET_NAMES;
 pub use probation::strip_links;

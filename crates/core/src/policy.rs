@@ -167,6 +167,7 @@ impl Policy {
                 site_key: self.captcha.site_key.clone(),
                 pages: self.captcha.pages.clone(),
             },
+            vault: None,
         }
     }
 
@@ -1573,6 +1574,19 @@ pub struct PublicCaptcha {
     pub pages: Vec<CaptchaPage>,
 }
 
+/// What a browser may see of the vault: the public policy's `vault`, once
+/// the administrator has created the passphrase (see `vault`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PublicVault {
+    /// The X25519 public key, base64url of its 32 bytes, no padding.
+    pub public_key: String,
+    /// The key pair's id, the second part of every envelope
+    /// (`pcv1.<keyId>.<base64url>`).
+    pub key_id: String,
+}
+
 /// What the edge's public policy endpoint serves. Its JSON is also a valid
 /// (partial) [`Policy`] document, so [`Policy::from_json`] reads it.
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -1585,6 +1599,10 @@ pub struct PublicPolicy {
     pub passwords: PasswordPolicy,
     /// The CAPTCHA provider and site key.
     pub captcha: PublicCaptcha,
+    /// The vault's public key, when a passphrase has made one; absent
+    /// otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vault: Option<PublicVault>,
 }
 
 #[cfg(test)]

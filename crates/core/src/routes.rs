@@ -144,6 +144,16 @@ pub enum AdminRoute {
     UserMethodNotAllowed(String),
     /// `DELETE /records/<kind>/<name>`: clear a stored record (also an unreadable one).
     ClearRecord(String),
+    /// `GET /vault`: whether a passphrase exists, the key id, when made.
+    VaultState,
+    /// `POST /vault/passphrase`: create it, or reset it.
+    VaultPassphrase,
+    /// `DELETE /vault/passphrase`: destroy the key pair.
+    VaultDelete,
+    /// `POST /vault/encrypt`: values to envelopes.
+    VaultEncrypt,
+    /// `POST /vault/decrypt`: envelopes to values, with the passphrase.
+    VaultDecrypt,
 }
 
 /// Makes a route of the captured part (empty for routes without one).
@@ -151,7 +161,7 @@ type Build = fn(String) -> AdminRoute;
 
 /// The admin API, one line per route: method (`*` = any), prefix, whether
 /// a part follows it, suffix, and the route. First match wins.
-const ADMIN_ROUTES: [(&str, &str, bool, &str, Build); 22] = [
+const ADMIN_ROUTES: [(&str, &str, bool, &str, Build); 27] = [
     ("GET", "/settings", false, "", |_| AdminRoute::ReadSettings),
     ("PATCH", "/settings", false, "", |_| {
         AdminRoute::PatchSettings
@@ -198,6 +208,19 @@ const ADMIN_ROUTES: [(&str, &str, bool, &str, Build); 22] = [
     ("PATCH", "/users/", true, "", AdminRoute::PatchUser),
     ("*", "/users/", true, "", AdminRoute::UserMethodNotAllowed),
     ("DELETE", "/records/", true, "", AdminRoute::ClearRecord),
+    ("GET", "/vault", false, "", |_| AdminRoute::VaultState),
+    ("POST", "/vault/passphrase", false, "", |_| {
+        AdminRoute::VaultPassphrase
+    }),
+    ("DELETE", "/vault/passphrase", false, "", |_| {
+        AdminRoute::VaultDelete
+    }),
+    ("POST", "/vault/encrypt", false, "", |_| {
+        AdminRoute::VaultEncrypt
+    }),
+    ("POST", "/vault/decrypt", false, "", |_| {
+        AdminRoute::VaultDecrypt
+    }),
 ];
 
 impl AdminRoute {

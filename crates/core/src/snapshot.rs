@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::bans::{AccessLists, BanEntry};
 use crate::paths::{PathPatterns, canonical_path, route_key};
-use crate::policy::Policy;
+use crate::policy::{Policy, PublicPolicy, PublicVault};
 use std::rc::Rc;
 
 use crate::lockout::LockCache;
@@ -114,6 +114,8 @@ struct Document {
     revocations: Revocations,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     unreadable: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    vault: Option<PublicVault>,
 }
 
 /// One isolate's view of the configuration.
@@ -129,6 +131,8 @@ pub struct Snapshot {
     pub secrets: Secrets,
     /// Sessions ended before their time (rotation, admin).
     pub revocations: Revocations,
+    /// The vault's public key, once a passphrase has made one.
+    pub vault: Option<PublicVault>,
     /// Control's records that could not be read ([`REVOCATIONS_RECORD`],
     /// [`FRAUD_FEED_RECORD`]): the requests that need them fail closed.
     pub unreadable: Vec<String>,
@@ -180,6 +184,7 @@ impl From<Document> for Snapshot {
     fn from(d: Document) -> Self {
         let mut snapshot = Self::new(d.policy, d.bans, d.secrets, d.revocations);
         snapshot.unreadable = d.unreadable;
+        snapshot.vault = d.vault;
         snapshot
     }
 }
@@ -192,11 +197,21 @@ impl From<Snapshot> for Document {
             secrets: s.secrets,
             revocations: s.revocations,
             unreadable: s.unreadable,
+            vault: s.vault,
         }
     }
 }
 
 impl Snapshot {
+    /// What the public policy endpoint serves: the policy's public part and
+    /// the vault's public key.
+    pub fn public_policy(&self) -> PublicPolicy {
+        PublicPolicy {
+            vault: self.vault.clone(),
+            ..self.policy.public()
+        }
+    }
+
     /// A snapshot of these parts, its routes prepared.
     pub fn new(
         policy: Policy,
@@ -211,6 +226,7 @@ impl Snapshot {
             bans,
             secrets,
             revocations,
+            vault: None,
             unreadable: Vec::new(),
             loaded_at_ms: 0,
             verified: Rc::default(),

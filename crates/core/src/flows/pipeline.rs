@@ -248,7 +248,7 @@ async fn own(c: &Caller<'_>, route: OwnRoute) -> Flow<Reply> {
     match route {
         OwnRoute::PublicPolicy => Ok(Reply::Json {
             status: 200,
-            body: serde_json::json!(c.policy().public()),
+            body: serde_json::json!(c.snapshot.public_policy()),
         }),
         OwnRoute::NotFound => Err(Reply::Refuse(refusal::not_found())),
         OwnRoute::Console => console(c).await,

@@ -127,6 +127,12 @@ fn snapshot(
     // shards.
     let mut snapshot = Snapshot::new(policy, Vec::new(), secrets, revocations);
     snapshot.unreadable = unreadable;
+    // An unreadable key pair publishes none: fields for the vault are then
+    // refused, never forwarded in the clear.
+    snapshot.vault = super::admin::vault::stored_key(store)?
+        .ok()
+        .flatten()
+        .map(|key| key.public());
     Ok(Stored::Answer(ControlAnswer::Snapshot {
         snapshot: Box::new(snapshot),
     }))

@@ -10,6 +10,7 @@ mod people;
 mod records;
 mod secrets;
 mod settings;
+pub(crate) mod vault;
 
 use portcullis_core::AdminRoute;
 use portcullis_core::refusal;
@@ -99,5 +100,6 @@ pub(crate) async fn handle(
         AdminRoute::EndUserSessions(id) => people::end_sessions(&a, &id).await,
         AdminRoute::UserMethodNotAllowed(id) => people::method_not_allowed(&id),
         AdminRoute::ClearRecord(rest) => records::clear(&a, &rest).await,
+        vault_route => vault::handle(&a, &vault_route, &text),
     }
 }
