@@ -650,6 +650,11 @@ export interface Policy {
    */
   uploads?: UploadPolicy;
   /**
+   * Form fields the edge replaces by vault envelopes before the origin
+   * sees them. Defaults to [`VaultPolicy::default`] (none).
+   */
+  vault?: VaultPolicy;
+  /**
    * Document format version. Defaults to [`POLICY_VERSION`].
    */
   version?: number;
@@ -1030,6 +1035,43 @@ export interface UploadPolicy {
    * Defaults to `[".*"]`.
    */
   staffExtensions?: string[];
+}
+/**
+ * Where the edge seals form fields into vault envelopes.
+ */
+export interface VaultPolicy {
+  /**
+   * The key pair's id, likewise; ignored when read, never written.
+   */
+  keyId?: string | null;
+  /**
+   * The vault's public key as the public policy serves it (so that
+   * document reads as a policy too); ignored when read, never written.
+   */
+  publicKey?: string | null;
+  /**
+   * Routes and their fields, at most 16. On a request to one of these
+   * paths (any method), each named field of an urlencoded, multipart or
+   * JSON body (a top-level member) is replaced by its envelope, unless
+   * it already is one for the vault's key; the field in the query, a
+   * spelling that could read as it, a duplicate, another media type or
+   * a content encoding is refused, and before a passphrase exists the
+   * request is 503 `vault_not_ready`. Defaults to none.
+   */
+  routes?: VaultRoute[];
+}
+/**
+ * One route whose form fields the edge seals.
+ */
+export interface VaultRoute {
+  /**
+   * The field names to seal (1 to 16), such as `card_number`.
+   */
+  fields: string[];
+  /**
+   * The path (a trailing `*` matches a prefix), such as `/billing`.
+   */
+  path: string;
 }
 /**
  * Signed webhooks for security events. The signing secret is a secret of

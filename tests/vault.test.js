@@ -103,6 +103,9 @@ describe("the vault", () => {
     assert.equal(tooMany.status, 422, "batches are bounded");
     const garbage = await post(edge, "/decrypt", { passphrase: PASSPHRASE, items: "all" });
     assert.equal(garbage.status, 400);
+    const numeric = await post(edge, "/encrypt", { items: [{ field: "card_number", value: 4111111111111111 }] });
+    assert.equal(numeric.status, 400);
+    assert.ok(!JSON.stringify(numeric.body).includes("4111"), `the value is not quoted back: ${numeric.body.message}`);
   });
 
   test("a reset re-wraps the same key pair: old envelopes stay readable, the old passphrase no longer works", async () => {
@@ -155,5 +158,126 @@ describe("the vault", () => {
     }
     assert.ok(statuses.includes(429), statuses.join(" "));
     assert.ok(statuses.filter((s) => s === 403).length <= 10, statuses.join(" "));
+    // Spent for everyone, the right passphrase too, until the window ends.
+    const right = await edge.admin("/vault/decrypt", { method: "POST", body: JSON.stringify({ passphrase: PASSPHRASE, items: [{ field: "card_number", envelope: await sealWithHpkeJs((await publicPolicy()).vault, "card_number", CARD) }] }) });
+    assert.equal(right.status, 429);
+    const retry = Number(right.headers.get("retry-after"));
+    assert.ok(retry >= 1 && retry <= 60, `Retry-After ${retry}`);
+    await right.arrayBuffer();
+  });
+});
+
+describe("fields sealed at the edge", () => {
+  let fieldOrigin;
+  let fieldEdge;
+  let vaultKey;
+  const POLICY = { vault: { routes: [{ path: "/billing", fields: ["card_number", "cvv"] }, { path: "/domains/*", fields: ["domain_password"] }] } };
+  const send = (path, body, contentType, extra = {}) =>
+    fieldEdge.request(path, { method: "POST", body, ip: "198.51.100.40", headers: { "content-type": contentType, ...extra } });
+  /** What the origin received last, as text. */
+  const received = () => fieldOrigin.seen.at(-1).body;
+  const open = async (field, envelope) =>
+    (await adminJson(fieldEdge, "/vault/decrypt", { method: "POST", body: JSON.stringify({ passphrase: PASSPHRASE, items: [{ field, envelope }] }) })).body.values?.[0];
+
+  before(async () => {
+    fieldOrigin = await startOrigin();
+    fieldEdge = await startEdge({ origin: fieldOrigin, policy: POLICY });
+  });
+  after(async () => {
+    await fieldEdge?.dispose();
+    await fieldOrigin?.close();
+  });
+
+  test("before a passphrase: a form carrying a vault field is 503 vault_not_ready, and the origin sees nothing", async () => {
+    const before = fieldOrigin.seen.length;
+    const r = await send("/billing", `name=Al&card_number=${encodeURIComponent(CARD)}`, "application/x-www-form-urlencoded");
+    assert.equal(r.status, 503);
+    assert.equal((await r.json()).error, "vault_not_ready");
+    assert.equal(fieldOrigin.seen.length, before);
+    const other = await send("/billing", "name=Al", "application/x-www-form-urlencoded");
+    assert.equal(other.status, 200, "a form without vault fields passes");
+    await other.arrayBuffer();
+    const made = await adminJson(fieldEdge, "/vault/passphrase", { method: "POST", body: JSON.stringify({ passphrase: PASSPHRASE }) });
+    assert.equal(made.status, 201);
+    vaultKey = { keyId: made.body.keyId, publicKey: made.body.publicKey };
+  });
+
+  test("urlencoded, multipart and JSON: the origin gets envelopes that open to the values, everything else as sent", async () => {
+    let r = await send("/billing", `name=Al&card_number=${encodeURIComponent(CARD)}&cvv=123`, "application/x-www-form-urlencoded");
+    assert.equal(r.status, 200);
+    await r.arrayBuffer();
+    const form = new URLSearchParams(received());
+    assert.equal(form.get("name"), "Al");
+    assert.match(form.get("card_number"), new RegExp(`^pcv1\\.${vaultKey.keyId}\\.`));
+    assert.equal(await open("card_number", form.get("card_number")), CARD);
+    assert.equal(await open("cvv", form.get("cvv")), "123");
+    assert.ok(!received().includes("4111"), "no cleartext reached the origin");
+
+    const boundary = "----portcullis-test";
+    const multipart = [
+      `--${boundary}\r\nContent-Disposition: form-data; name="card_number"\r\n\r\n${CARD}\r\n`,
+      `--${boundary}\r\nContent-Disposition: form-data; name="note"\r\n\r\nkeep me\r\n`,
+      `--${boundary}--\r\n`,
+    ].join("");
+    r = await send("/billing", multipart, `multipart/form-data; boundary=${boundary}`);
+    assert.equal(r.status, 200);
+    await r.arrayBuffer();
+    const parts = received().split(`--${boundary}`);
+    const sealedPart = parts.find((p) => p.includes('name="card_number"')).split("\r\n\r\n")[1].replace(/\r\n$/, "");
+    assert.equal(await open("card_number", sealedPart), CARD);
+    assert.ok(received().includes("keep me"));
+    assert.equal(fieldOrigin.seen.at(-1).headers["content-length"], String(Buffer.byteLength(received())), "the length is the new body's");
+
+    r = await send("/domains/example.com", JSON.stringify({ domain: "example.com", domain_password: DOMAIN_PASSWORD, n: 1 }), "application/json");
+    assert.equal(r.status, 200);
+    await r.arrayBuffer();
+    const json = JSON.parse(received());
+    assert.equal(json.domain, "example.com");
+    assert.equal(json.n, 1);
+    assert.equal(await open("domain_password", json.domain_password), DOMAIN_PASSWORD);
+  });
+
+  test("an envelope the browser made passes as it is, and @hpke/core's opens", async () => {
+    const envelope = await sealWithHpkeJs(vaultKey, "card_number", CARD);
+    const r = await send("/billing", `card_number=${envelope}`, "application/x-www-form-urlencoded");
+    assert.equal(r.status, 200);
+    await r.arrayBuffer();
+    assert.equal(new URLSearchParams(received()).get("card_number"), envelope);
+    assert.equal(await open("card_number", envelope), CARD);
+  });
+
+  test("every other spelling is refused and never reaches the origin", async () => {
+    const before = fieldOrigin.seen.length;
+    const cases = [
+      ["/billing?card_number=4111", "x=1", "application/x-www-form-urlencoded", 400],
+      ["/billing", "card.number=4111", "application/x-www-form-urlencoded", 400],
+      ["/billing", "card_number[]=4111", "application/x-www-form-urlencoded", 400],
+      ["/billing", "CARD_NUMBER=4111", "application/x-www-form-urlencoded", 400],
+      ["/billing", "card_number=1&card_number=2", "application/x-www-form-urlencoded", 400],
+      ["/billing", '{"card_number":4111111111111111}', "application/json", 400],
+      ["/billing", "card_number=4111", "text/plain", 415],
+      ["/billing", "<card_number>4111</card_number>", "application/xml", 415],
+      ["/Billing", "card_number=4111", "text/plain", 415],
+      ["/billing.php", "card_number=4111", "text/plain", 415],
+      ["/index.php/billing", "card_number=4111", "text/plain", 415],
+    ];
+    for (const [path, body, type, status] of cases) {
+      const r = await send(path, body, type);
+      assert.equal(r.status, status, `${path} ${type} ${body}`);
+      await r.arrayBuffer();
+    }
+    const gz = await send("/billing", "card_number=4111", "application/x-www-form-urlencoded", { "content-encoding": "gzip" });
+    assert.ok(gz.status >= 400, "a content encoding is refused");
+    await gz.arrayBuffer();
+    const get = await fieldEdge.request("/billing?card_number=4111", { ip: "198.51.100.41" });
+    assert.equal(get.status, 400, "the field in a GET's query");
+    await get.arrayBuffer();
+    assert.equal(fieldOrigin.seen.length, before, "the origin saw none of them");
+  });
+
+  test("a vault route cannot cover a route the edge forwards itself", async () => {
+    const r = await adminJson(fieldEdge, "/settings", { method: "PATCH", body: JSON.stringify({ vault: { routes: [{ path: "/account/*", fields: ["card_number"] }] } }) });
+    assert.equal(r.status, 422);
+    assert.equal(r.body.field, "vault.routes[0].path");
   });
 });

@@ -40,6 +40,20 @@ impl Context {
         &self.random
     }
 
+    /// 32 secret bytes for `label`: HMAC-SHA-256 keyed by the random
+    /// bytes, so each label's are independent of the others' and of
+    /// [`Self::random`] (an ephemeral key per sealed field).
+    #[cfg(feature = "vault")]
+    pub(crate) fn secret_for(&self, label: &[u8]) -> [u8; 32] {
+        use hmac::{Hmac, Mac};
+        let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(&self.random) else {
+            // HMAC takes a key of any length: unreachable.
+            return [0; 32];
+        };
+        mac.update(label);
+        mac.finalize().into_bytes().into()
+    }
+
     /// 16 bytes derived from the random bytes for `label` (SHA-256 of
     /// both), independent of [`Self::random`]'s other uses: an id that
     /// must be unique, never a secret.

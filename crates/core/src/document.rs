@@ -59,7 +59,7 @@ impl Field {
 }
 
 /// Top-level sections of the policy document.
-const SECTIONS: [&str; 15] = [
+const SECTIONS: [&str; 16] = [
     "$schema",
     "version",
     "passwords",
@@ -75,6 +75,7 @@ const SECTIONS: [&str; 15] = [
     "audit",
     "webhooks",
     "rateLimits",
+    "vault",
 ];
 
 fn wrong_type(field: &str, expected: &str, got: &Field) -> Error {

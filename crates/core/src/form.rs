@@ -229,6 +229,102 @@ fn pick<'a>(
     }
 }
 
+/// The body with each of `names` that it carries replaced by what `seal`
+/// makes of its value (`seal(name, value)`), every other byte as sent;
+/// `None` when it carries none of them (nothing to rewrite). The form is
+/// read as [`checked_fields`] reads it (one spelling, once, as text), and
+/// refused when the query carries one of the names (it would reach the
+/// origin as sent) or the body is not urlencoded, multipart or JSON.
+pub(crate) fn seal_fields(
+    req: &Request,
+    body: &[u8],
+    names: &[&str],
+    seal: &mut dyn FnMut(&str, &str) -> Result<String, Refusal>,
+) -> Result<Option<Vec<u8>>, Refusal> {
+    if query_carries(req, names) {
+        return Err(refusal::ambiguous_field());
+    }
+    let media = req.media_type();
+    let known = [
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+        "application/json",
+    ];
+    if body.is_empty() {
+        return Ok(None);
+    }
+    if !known.contains(&media.as_str()) {
+        return Err(refusal::unsupported_body(
+            "This route's fields are sealed by the edge: send urlencoded, multipart or JSON.",
+        ));
+    }
+    let values = checked_fields(req, body, names)?;
+    let mut rewritten: Option<Vec<u8>> = None;
+    for (name, value) in names.iter().zip(values) {
+        let Some(value) = value else { continue };
+        let sealed = seal(name, &value)?;
+        let current = rewritten.as_deref().unwrap_or(body);
+        rewritten = Some(replace_field(req, current, name, &sealed)?);
+    }
+    Ok(rewritten)
+}
+
+/// `body` with the one field `name` holding `value` instead (the body
+/// passed [`checked_fields`] for that name, so it holds it once).
+fn replace_field(req: &Request, body: &[u8], name: &str, value: &str) -> Result<Vec<u8>, Refusal> {
+    let ambiguous = refusal::ambiguous_field;
+    match req.media_type().as_str() {
+        "multipart/form-data" => {
+            let (_, type_params) = params::strict(req.content_type()).map_err(|_| ambiguous())?;
+            parts::replace(req.content_type(), &type_params, body, name, value)
+                .map_err(|_| ambiguous())
+        }
+        "application/json" => {
+            let Members(members) = serde_json::from_slice(body).map_err(|_| ambiguous())?;
+            let mut out = String::from("{");
+            for (i, (key, member)) in members.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                let member = if key == name {
+                    Value::String(value.to_owned())
+                } else {
+                    member
+                };
+                out.push_str(&Value::String(key).to_string());
+                out.push(':');
+                out.push_str(&member.to_string());
+            }
+            out.push('}');
+            Ok(out.into_bytes())
+        }
+        _ => {
+            let text = std::str::from_utf8(body).map_err(|_| ambiguous())?;
+            let mut found = false;
+            let pairs: Vec<String> = text
+                .split('&')
+                .map(|pair| {
+                    let raw = pair.split_once('=').map_or(pair, |(n, _)| n);
+                    if form_decode(raw).as_deref() == Some(name) {
+                        found = true;
+                        // An envelope is letters, digits, `.`, `_` and `-`: no escaping.
+                        format!(
+                            "{raw}={}",
+                            form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>()
+                        )
+                    } else {
+                        pair.to_owned()
+                    }
+                })
+                .collect();
+            if !found {
+                return Err(ambiguous());
+            }
+            Ok(pairs.join("&").into_bytes())
+        }
+    }
+}
+
 /// The one value of query parameter `name`, read the way every origin
 /// reads it (a rate limit's key): `None` when absent; refused when a
 /// duplicate, a `;`, or a name PHP or qs folds into it could read as
@@ -298,6 +394,132 @@ mod tests {
             &["username", "password"],
         )
         .map_err(|r| r.code)
+    }
+
+    fn sealed(
+        url: &str,
+        content_type: &str,
+        encoding: Option<&str>,
+        body: &str,
+    ) -> Result<Option<String>, &'static str> {
+        let mut seal = |name: &str, value: &str| Ok(format!("pcv1.k.{name}-{}", value.len()));
+        seal_fields(
+            &request(url, content_type, encoding),
+            body.as_bytes(),
+            &["card_number"],
+            &mut seal,
+        )
+        .map(|b| b.map(|b| String::from_utf8(b).unwrap()))
+        .map_err(|r| r.code)
+    }
+
+    #[test]
+    fn vault_fields_are_replaced_in_place_in_every_format() {
+        assert_eq!(
+            sealed(
+                "/billing",
+                URLENCODED,
+                None,
+                "name=Al&card_number=4111+1111&x=%41"
+            ),
+            Ok(Some(
+                "name=Al&card_number=pcv1.k.card_number-9&x=%41".into()
+            ))
+        );
+        assert_eq!(
+            sealed(
+                "/billing",
+                "application/json",
+                None,
+                r#"{"card_number":"4111","n":[1,{"a":null}]}"#
+            ),
+            Ok(Some(
+                r#"{"card_number":"pcv1.k.card_number-4","n":[1,{"a":null}]}"#.into()
+            ))
+        );
+        let multipart = "--b\r\nContent-Disposition: form-data; name=\"card_number\"\r\n\r\n4111\r\n--b\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\ny\r\n--b--\r\n";
+        assert_eq!(
+            sealed(
+                "/billing",
+                "multipart/form-data; boundary=b",
+                None,
+                multipart
+            ),
+            Ok(Some(
+                multipart.replace("\r\n4111\r\n", "\r\npcv1.k.card_number-4\r\n")
+            ))
+        );
+        // Nothing to seal: the body passes as it is.
+        assert_eq!(sealed("/billing", URLENCODED, None, "name=Al"), Ok(None));
+        assert_eq!(sealed("/billing", "text/plain", None, ""), Ok(None));
+    }
+
+    #[test]
+    fn vault_fields_in_any_other_spelling_are_refused() {
+        let ambiguous = Err("ambiguous_field");
+        assert_eq!(
+            sealed("/billing?card_number=4111", URLENCODED, None, "x=1"),
+            ambiguous
+        );
+        assert_eq!(
+            sealed("/billing?card.number=4111", URLENCODED, None, "x=1"),
+            ambiguous
+        );
+        assert_eq!(
+            sealed("/billing", URLENCODED, None, "card.number=4111"),
+            ambiguous
+        );
+        assert_eq!(
+            sealed("/billing", URLENCODED, None, "card_number[]=4111"),
+            ambiguous
+        );
+        assert_eq!(
+            sealed("/billing", URLENCODED, None, "Card_Number=4111"),
+            ambiguous
+        );
+        assert_eq!(
+            sealed("/billing", URLENCODED, None, "x=1;card_number=4111"),
+            ambiguous
+        );
+        assert_eq!(
+            sealed("/billing", URLENCODED, None, "card_number=1&card_number=2"),
+            Err("duplicate_field")
+        );
+        assert_eq!(
+            sealed(
+                "/billing",
+                "application/json",
+                None,
+                r#"{"card_number":4111}"#
+            ),
+            ambiguous
+        );
+        assert_eq!(
+            sealed("/billing", URLENCODED, Some("gzip"), "card_number=4111"),
+            ambiguous
+        );
+        assert_eq!(
+            sealed(
+                "/billing",
+                "application/x-www-form-urlencoded; charset=latin1",
+                None,
+                "card_number=4111"
+            ),
+            ambiguous
+        );
+        assert_eq!(
+            sealed("/billing", "text/plain", None, "card_number=4111"),
+            Err("unsupported_body")
+        );
+        assert_eq!(
+            sealed(
+                "/billing",
+                "application/xml",
+                None,
+                "<card_number>4111</card_number>"
+            ),
+            Err("unsupported_body")
+        );
     }
 
     #[test]

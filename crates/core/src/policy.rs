@@ -59,6 +59,9 @@ pub struct Policy {
     pub webhooks: WebhookPolicy,
     /// Rate limits by any key, at most 32 rules (see `ratelimit`). Defaults to none.
     pub rate_limits: Vec<crate::ratelimit::RateLimitRule>,
+    /// Form fields the edge replaces by vault envelopes before the origin
+    /// sees them. Defaults to [`VaultPolicy::default`] (none).
+    pub vault: VaultPolicy,
 }
 
 impl Default for Policy {
@@ -79,6 +82,7 @@ impl Default for Policy {
             audit: AuditPolicy::default(),
             webhooks: WebhookPolicy::default(),
             rate_limits: Vec::new(),
+            vault: VaultPolicy::default(),
         }
     }
 }
@@ -193,6 +197,7 @@ impl Policy {
         self.routes.validate()?;
         at_least("audit.retentionSeconds", self.audit.retention_seconds, 1)?;
         self.webhooks.validate()?;
+        self.vault.validate(&self.routes)?;
         crate::ratelimit::validate(&self.rate_limits)
     }
 }
@@ -1574,6 +1579,93 @@ pub struct PublicCaptcha {
     pub pages: Vec<CaptchaPage>,
 }
 
+/// Where the edge seals form fields into vault envelopes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct VaultPolicy {
+    /// Routes and their fields, at most 16. On a request to one of these
+    /// paths (any method), each named field of an urlencoded, multipart or
+    /// JSON body (a top-level member) is replaced by its envelope, unless
+    /// it already is one for the vault's key; the field in the query, a
+    /// spelling that could read as it, a duplicate, another media type or
+    /// a content encoding is refused, and before a passphrase exists the
+    /// request is 503 `vault_not_ready`. Defaults to none.
+    pub routes: Vec<VaultRoute>,
+    /// The vault's public key as the public policy serves it (so that
+    /// document reads as a policy too); ignored when read, never written.
+    #[serde(skip_serializing)]
+    pub public_key: Option<String>,
+    /// The key pair's id, likewise; ignored when read, never written.
+    #[serde(skip_serializing)]
+    pub key_id: Option<String>,
+}
+
+/// One route whose form fields the edge seals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VaultRoute {
+    /// The path (a trailing `*` matches a prefix), such as `/billing`.
+    pub path: String,
+    /// The field names to seal (1 to 16), such as `card_number`.
+    pub fields: Vec<String>,
+}
+
+/// Most vault routes, and most fields of one.
+const MAX_VAULT_ROUTES: usize = 16;
+
+impl VaultPolicy {
+    fn validate(&self, routes: &RoutePolicy) -> Result<(), Error> {
+        if self.routes.len() > MAX_VAULT_ROUTES {
+            return Err(Error::invalid("vault.routes", "at most 16 routes"));
+        }
+        // The checked routes forward their own forms: a vault field there
+        // would reach the origin in the clear.
+        let checked: Vec<String> = [
+            &routes.login,
+            &routes.logout,
+            &routes.signup,
+            &routes.change_password,
+            &routes.reset,
+        ]
+        .iter()
+        .map(|p| crate::paths::route_key(&crate::paths::canonical_path(p)))
+        .collect();
+        for (i, route) in self.routes.iter().enumerate() {
+            let at = format!("vault.routes[{i}]");
+            check_path(&format!("{at}.path"), &route.path)?;
+            let patterns = crate::paths::PathPatterns::new(std::slice::from_ref(&route.path));
+            if checked.iter().any(|c| patterns.matches(c)) {
+                return Err(Error::invalid(
+                    &format!("{at}.path"),
+                    "must not cover the login, logout, signup, change-password or reset route (the edge forwards those forms itself)",
+                ));
+            }
+            if route.fields.is_empty() || route.fields.len() > MAX_VAULT_ROUTES {
+                return Err(Error::invalid(
+                    &format!("{at}.fields"),
+                    "1 to 16 field names",
+                ));
+            }
+            for (j, field) in route.fields.iter().enumerate() {
+                let plain = !field.is_empty()
+                    && field.len() <= 128
+                    && field
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+                if !plain {
+                    return Err(Error::invalid(
+                        &format!("{at}.fields[{j}]"),
+                        format!("`{field}` must be 1 to 128 letters, digits, `_` or `-`"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// What a browser may see of the vault: the public policy's `vault`, once
 /// the administrator has created the passphrase (see `vault`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -1703,9 +1795,20 @@ mod tests {
         let mut p = Policy::default();
         p.passwords.min_length = 11;
         p.captcha.site_key = "site".into();
-        let json = serde_json::to_string(&p.public()).unwrap();
+        let mut public = p.public();
+        public.vault = Some(PublicVault {
+            public_key: "cHVibGlj".into(),
+            key_id: "id".into(),
+        });
+        let json = serde_json::to_string(&public).unwrap();
+        assert!(json.contains("publicKey"), "{json}");
         let back = Policy::from_json(&json).unwrap();
         assert_eq!(back.passwords, p.passwords);
         assert_eq!(back.captcha.site_key, "site");
+        assert!(back.vault.routes.is_empty());
+        // The browser's reader takes it too (`PasswordChecker.fromUrl`).
+        assert_eq!(PasswordPolicy::from_document(&json).unwrap(), p.passwords);
+        // And the vault's key is never written back into a policy.
+        assert!(!back.to_json().contains("publicKey"));
     }
 }

@@ -85,6 +85,8 @@ pub struct Routes {
     pub uploads: PathPatterns,
     /// The rate limit rules, prepared.
     pub rate_limits: Vec<crate::ratelimit::CompiledRule>,
+    /// The vault's routes and the fields it seals there.
+    pub vault: Vec<(PathPatterns, Vec<String>)>,
 }
 
 impl Routes {
@@ -100,7 +102,32 @@ impl Routes {
             protected: PathPatterns::new(&r.protected),
             uploads: PathPatterns::new(&policy.uploads.paths),
             rate_limits: crate::ratelimit::compile(&policy.rate_limits),
+            vault: policy
+                .vault
+                .routes
+                .iter()
+                .map(|r| {
+                    (
+                        PathPatterns::new(std::slice::from_ref(&r.path)),
+                        r.fields.clone(),
+                    )
+                })
+                .collect(),
         }
+    }
+
+    /// The fields the vault seals on this request's route (every matching
+    /// route's), or `None` when no vault route matches.
+    pub(crate) fn vault_fields(&self, req: &crate::request::Request) -> Option<Vec<&str>> {
+        let mut fields: Vec<&str> = Vec::new();
+        for (patterns, names) in &self.vault {
+            if req.under(patterns) {
+                fields.extend(names.iter().map(String::as_str));
+            }
+        }
+        fields.sort_unstable();
+        fields.dedup();
+        (!fields.is_empty()).then_some(fields)
     }
 }
 

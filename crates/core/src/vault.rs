@@ -26,6 +26,7 @@ use hpke::{Deserializable, Kem, OpModeR, OpModeS, Serializable};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fmt;
+use zeroize::Zeroizing;
 
 pub use crate::policy::PublicVault;
 use crate::refusal::Refusal;
@@ -244,8 +245,8 @@ fn wrap(
     random: &[u8; REWRAP_RANDOM],
 ) -> Result<(String, String, String), VaultError> {
     let (salt, nonce) = random.split_at(16);
-    let kek = wrapping_key(passphrase, salt, KdfParams::DEFAULT)?;
-    let cipher = Aes256Gcm::new(&kek.into());
+    let kek = Zeroizing::new(wrapping_key(passphrase, salt, KdfParams::DEFAULT)?);
+    let cipher = Aes256Gcm::new(&(*kek).into());
     let aad = wrap_aad(key_id);
     let wrapped = cipher
         .encrypt(
@@ -281,7 +282,8 @@ pub fn create(
     let key_id = key_id(&public);
     let mut wrap_random = [0; REWRAP_RANDOM];
     wrap_random.copy_from_slice(rest);
-    let (salt, nonce, wrapped) = wrap(&private_key.to_bytes(), &key_id, passphrase, &wrap_random)?;
+    let private = Zeroizing::new(private_key.to_bytes().to_vec());
+    let (salt, nonce, wrapped) = wrap(&private, &key_id, passphrase, &wrap_random)?;
     Ok(VaultKey {
         key_id,
         public_key: B64URL.encode(public),
@@ -314,14 +316,29 @@ pub fn unlock(key: &VaultKey, passphrase: &str) -> Result<Unlocked, VaultError> 
     if passphrase.len() > MAX_PASSPHRASE_BYTES {
         return Err(VaultError::WrongPassphrase);
     }
-    let decode = |s: &str| B64URL.decode(s).map_err(|_| VaultError::DamagedKey);
+    let decode = |s: &str, len: usize| {
+        B64URL
+            .decode(s)
+            .ok()
+            .filter(|b| b.len() == len)
+            .ok_or(VaultError::DamagedKey)
+    };
+    // A damaged or altered record is refused before Argon2 runs: lengths,
+    // and a cost no larger than a Worker can afford nor weaker than ours.
     let (salt, nonce, wrapped) = (
-        decode(&key.salt)?,
-        decode(&key.nonce)?,
-        decode(&key.wrapped)?,
+        decode(&key.salt, 16)?,
+        decode(&key.nonce, 12)?,
+        decode(&key.wrapped, KEY_LEN + TAG_LEN)?,
     );
-    let kek = wrapping_key(passphrase, &salt, key.kdf)?;
-    let cipher = Aes256Gcm::new(&kek.into());
+    let kdf = key.kdf;
+    if !(19 * 1024..=64 * 1024).contains(&kdf.memory_kib)
+        || !(1..=10).contains(&kdf.iterations)
+        || !(1..=4).contains(&kdf.parallelism)
+    {
+        return Err(VaultError::DamagedKey);
+    }
+    let kek = Zeroizing::new(wrapping_key(passphrase, &salt, kdf)?);
+    let cipher = Aes256Gcm::new(&(*kek).into());
     let aad = wrap_aad(&key.key_id);
     let private = cipher
         .decrypt(
@@ -332,8 +349,15 @@ pub fn unlock(key: &VaultKey, passphrase: &str) -> Result<Unlocked, VaultError> 
             },
         )
         .map_err(|_| VaultError::WrongPassphrase)?;
+    let private = Zeroizing::new(private);
     let private_key = <X25519HkdfSha256 as Kem>::PrivateKey::from_bytes(&private)
         .map_err(|_| VaultError::DamagedKey)?;
+    // The record's public key and id must be the private key's: a record
+    // altered to seal to another key is refused, not used.
+    let public = X25519HkdfSha256::sk_to_pk(&private_key).to_bytes();
+    if B64URL.encode(public) != key.public_key || key_id(&public) != key.key_id {
+        return Err(VaultError::DamagedKey);
+    }
     Ok(Unlocked {
         key_id: key.key_id.clone(),
         private_key,
@@ -352,12 +376,8 @@ pub fn rewrap(
 ) -> Result<VaultKey, VaultError> {
     check_passphrase(new_passphrase)?;
     let unlocked = unlock(key, old_passphrase)?;
-    let (salt, nonce, wrapped) = wrap(
-        &unlocked.private_key.to_bytes(),
-        &key.key_id,
-        new_passphrase,
-        random,
-    )?;
+    let private = Zeroizing::new(unlocked.private_key.to_bytes().to_vec());
+    let (salt, nonce, wrapped) = wrap(&private, &key.key_id, new_passphrase, random)?;
     Ok(VaultKey {
         salt,
         nonce,
@@ -410,7 +430,7 @@ fn hpke_seal(
     info: &[u8],
     aad: &[u8],
     plaintext: &[u8],
-    random: &[u8],
+    random: &[u8; SEAL_RANDOM],
 ) -> Result<(Vec<u8>, Vec<u8>), VaultError> {
     let public = <X25519HkdfSha256 as Kem>::PublicKey::from_bytes(public)
         .map_err(|_| VaultError::BadPublicKey)?;
@@ -493,7 +513,8 @@ pub fn open(unlocked: &Unlocked, field: &str, envelope: &str) -> Result<String, 
 
 /// `POST /vault/passphrase`: `{ "passphrase" }` creates the key pair;
 /// `{ "passphrase", "newPassphrase" }` resets the passphrase.
-#[derive(Debug, Deserialize)]
+// No Debug: it holds a passphrase or cleartext.
+#[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PassphraseRequest {
     /// The passphrase to create, or the one in force for a reset.
@@ -504,7 +525,8 @@ pub struct PassphraseRequest {
 }
 
 /// One value to seal: its field's name and the value.
-#[derive(Debug, Deserialize)]
+// No Debug: it holds a passphrase or cleartext.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EncryptItem {
     /// The field the value belongs to (the envelope's `aad`).
@@ -514,7 +536,8 @@ pub struct EncryptItem {
 }
 
 /// `POST /vault/encrypt`: `{ "items": [{ "field", "value" }] }`.
-#[derive(Debug, Deserialize)]
+// No Debug: it holds a passphrase or cleartext.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EncryptRequest {
     /// At most [`MAX_BATCH`].
@@ -522,7 +545,8 @@ pub struct EncryptRequest {
 }
 
 /// One envelope to open: its field's name and the envelope.
-#[derive(Debug, Deserialize)]
+// No Debug: it holds a passphrase or cleartext.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DecryptItem {
     /// The field the envelope was sealed for.
@@ -532,7 +556,8 @@ pub struct DecryptItem {
 }
 
 /// `POST /vault/decrypt`: `{ "passphrase", "items": [{ "field", "envelope" }] }`.
-#[derive(Debug, Deserialize)]
+// No Debug: it holds a passphrase or cleartext.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DecryptRequest {
     /// The vault's passphrase.
@@ -543,7 +568,8 @@ pub struct DecryptRequest {
 
 /// `DELETE /vault/passphrase`: `{ "confirm": "delete" }`, so that no stray
 /// request destroys the key pair.
-#[derive(Debug, Deserialize)]
+// No Debug: it holds a passphrase or cleartext.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeleteRequest {
     /// Must be `"delete"`.
@@ -552,15 +578,16 @@ pub struct DeleteRequest {
 
 /// Reads an admin request's JSON body as `T`; the refusal names what is wrong.
 pub fn read_request<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, Refusal> {
-    serde_json::from_str(body).map_err(|e| {
-        Refusal::new(
-            400,
-            "invalid_body",
-            format!(
-                "The body is not the expected JSON: {}",
-                crate::policy::strip_position(&e.to_string())
-            ),
-        )
+    let de = &mut serde_json::Deserializer::from_str(body);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        // The path only: serde's own text quotes the value (a card number).
+        let at = e.path().to_string();
+        let message = if at == "." {
+            "The body is not the expected JSON object.".to_owned()
+        } else {
+            format!("The body is not the expected JSON at `{at}` (see the README for the shape).")
+        };
+        Refusal::new(400, "invalid_body", message)
     })
 }
 
@@ -595,6 +622,11 @@ pub fn encrypt_batch(
     Ok(out)
 }
 
+/// The batch's size, checked before an unwrapping attempt is taken.
+pub fn check_decrypt(request: &DecryptRequest) -> Result<(), Refusal> {
+    check_batch(request.items.len())
+}
+
 /// Opens every item of a batch with the passphrase: 403 for a wrong
 /// passphrase (nothing else said), 422 naming the first item that does not
 /// open, and no value returned unless all open.
@@ -613,7 +645,11 @@ pub fn decrypt_batch(key: &VaultKey, request: &DecryptRequest) -> Result<Vec<Str
 
 /// 422 naming the item at `index` and why.
 fn item_refused(index: usize, error: &VaultError) -> Refusal {
-    Refusal::new(422, "envelope_invalid", format!("Item {index}: {error}."))
+    let code = match error {
+        VaultError::ValueTooLong | VaultError::BadField => "invalid_item",
+        _ => "envelope_invalid",
+    };
+    Refusal::new(422, code, format!("Item {index}: {error}."))
         .with("index", index)
         .with(
             "reason",
@@ -682,7 +718,10 @@ impl Attempts {
     /// Takes one attempt at `now`: the record to store, or the 429 to
     /// answer (with the seconds until the window ends).
     pub fn take(self, now: u64) -> Result<Attempts, Refusal> {
-        let current = if now.saturating_sub(self.window_start) >= ATTEMPT_WINDOW_SECONDS {
+        // A window from the future (a clock set back, a damaged row) is over too.
+        let current = if now < self.window_start
+            || now.saturating_sub(self.window_start) >= ATTEMPT_WINDOW_SECONDS
+        {
             Attempts {
                 window_start: now,
                 count: 0,
@@ -897,7 +936,7 @@ mod tests {
             &info,
             &field("aad"),
             &field("pt"),
-            &hex("ikmE"),
+            &hex("ikmE").try_into().unwrap(),
         )
         .unwrap();
         assert_eq!(enc, hex("enc"));
@@ -948,11 +987,23 @@ mod tests {
         let empty: DecryptRequest =
             read_request(&format!(r#"{{"passphrase":"{PASS}","items":[]}}"#)).unwrap();
         assert_eq!(decrypt_batch(&key, &empty).unwrap_err().status, 422);
-        assert_eq!(
+        let Err(refused) =
             read_request::<DecryptRequest>(r#"{"passphrase":"x","items":[],"extra":1}"#)
-                .unwrap_err()
-                .status,
-            400
+        else {
+            panic!("an unknown member is refused");
+        };
+        assert_eq!(refused.status, 400);
+        // The value is never quoted back.
+        let Err(refused) =
+            read_request::<EncryptRequest>(r#"{"items":[{"field":"c","value":4111111111111111}]}"#)
+        else {
+            panic!("a number is not a value");
+        };
+        assert!(!refused.message.contains("4111"), "{}", refused.message);
+        assert!(
+            refused.message.contains("items[0].value"),
+            "{}",
+            refused.message
         );
     }
 
@@ -966,6 +1017,61 @@ mod tests {
         assert_eq!(refused.status, 429);
         assert!(refused.headers.contains(&("Retry-After", "30".to_owned())));
         assert_eq!(a.take(1_060).unwrap().count, 1, "a new window");
+    }
+
+    #[test]
+    fn altered_records_are_refused_before_argon2_or_use() {
+        let key = vault();
+        let other = create(PASS, &random(7), 0).unwrap();
+        // Another public key, or id, than the wrapped private key's.
+        let swapped = VaultKey {
+            public_key: other.public_key.clone(),
+            ..key.clone()
+        };
+        assert_eq!(unlock(&swapped, PASS).unwrap_err(), VaultError::DamagedKey);
+        let renamed = VaultKey {
+            key_id: "x".into(),
+            ..key.clone()
+        };
+        assert!(unlock(&renamed, PASS).is_err());
+        // A cost no Worker can pay, or weaker than ours.
+        for kdf in [
+            KdfParams {
+                memory_kib: u32::MAX,
+                ..KdfParams::DEFAULT
+            },
+            KdfParams {
+                memory_kib: 8,
+                ..KdfParams::DEFAULT
+            },
+            KdfParams {
+                iterations: u32::MAX,
+                ..KdfParams::DEFAULT
+            },
+        ] {
+            let costly = VaultKey { kdf, ..key.clone() };
+            assert_eq!(unlock(&costly, PASS).unwrap_err(), VaultError::DamagedKey);
+        }
+        let short = VaultKey {
+            nonce: "AAAA".into(),
+            ..key.clone()
+        };
+        assert_eq!(unlock(&short, PASS).unwrap_err(), VaultError::DamagedKey);
+    }
+
+    #[test]
+    fn a_window_from_the_future_is_over() {
+        let stuck = Attempts {
+            window_start: u64::MAX,
+            count: MAX_ATTEMPTS,
+        };
+        assert_eq!(
+            stuck.take(1_000).unwrap(),
+            Attempts {
+                window_start: 1_000,
+                count: 1
+            }
+        );
     }
 
     #[test]

@@ -260,7 +260,7 @@ impl Run<'_> {
             .map_or_else(js_sys::Array::new, |r| r.security());
         let stripped = match forward.body {
             Body::Stripped => self.stripped.as_ref(),
-            Body::Own | Body::Text(_) => None,
+            Body::Own | Body::Text(_) | Body::Bytes(_) => None,
         };
         match origin::forward(self.req, self.env, &forward, &security, stripped).await {
             Ok(Ok(answered)) => {

@@ -21,6 +21,7 @@ mod session_check;
 mod signup_form;
 mod steps;
 mod upload_check;
+mod vault_fields;
 
 pub use machine::Machine;
 pub use steps::{

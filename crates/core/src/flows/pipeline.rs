@@ -11,7 +11,7 @@ use super::io::Io;
 use super::signup_form;
 use super::steps::{AdminCall, Body, Finish, Forward, Input, Reply, Step};
 use super::{captcha_gate, limited_action, login, password_change, rate_limit, reset_link};
-use super::{session_check, upload_check};
+use super::{session_check, upload_check, vault_fields};
 use crate::bans::{Access, BanEntry, Denial, WarningKind, decide_access};
 use crate::context::Context;
 use crate::form::query_carries;
@@ -124,9 +124,12 @@ async fn requested(c: &Caller<'_>) -> Flow<Reply> {
         .map_or(Role::EndUser, |c| Role::from_session_roles(&c.roles));
     upload_check::run(c, role).await?;
     let finish = forwarding(c, &session);
-    let status = match limited_action::run(c, session.renewed.as_ref(), &finish).await? {
+    let status = match vault_fields::run(c, &finish).await? {
         Some(status) => status,
-        None => pass_through(c, finish, checked.is_some() && req.submits()).await?,
+        None => match limited_action::run(c, session.renewed.as_ref(), &finish).await? {
+            Some(status) => status,
+            None => pass_through(c, finish, checked.is_some() && req.submits()).await?,
+        },
     };
     // The origin's 403 on a protected path is a warning (the request is
     // answered: a warning that cannot be recorded is only logged).

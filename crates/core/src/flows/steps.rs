@@ -209,6 +209,8 @@ pub enum Body {
     Own,
     /// This text instead (its length recomputed).
     Text(String),
+    /// These bytes instead (a form with sealed fields; its length recomputed).
+    Bytes(Vec<u8>),
     /// The form [`Step::StripMultipart`] rebuilt.
     Stripped,
 }

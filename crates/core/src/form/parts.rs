@@ -116,6 +116,40 @@ fn spelling(name: &str, plain: bool) -> Entry {
     }
 }
 
+/// The body with the data of the plain-named part `name` replaced by
+/// `value` (the body must have passed [`multipart`] and hold that part once).
+pub(crate) fn replace(
+    content_type: &str,
+    type_params: &[(String, String)],
+    body: &[u8],
+    name: &str,
+    value: &str,
+) -> Result<Vec<u8>, Ambiguous> {
+    let boundary = boundary(content_type, type_params)?;
+    let parts = multipart::parts(body, boundary.as_bytes()).map_err(|_| Ambiguous)?;
+    let base = body.as_ptr() as usize;
+    for part in parts {
+        let header = header(part.headers)?;
+        if header.doubtful
+            || !header
+                .names
+                .iter()
+                .any(|e| e.name == name && e.value != Read::Doubtful)
+        {
+            continue;
+        }
+        // `data` is a slice of `body`: where it starts and ends there.
+        let start = part.data.as_ptr() as usize - base;
+        let end = start + part.data.len();
+        let mut out = Vec::with_capacity(body.len() + value.len());
+        out.extend_from_slice(&body[..start]);
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(&body[end..]);
+        return Ok(out);
+    }
+    Err(Ambiguous)
+}
+
 /// The fields of a multipart body, or [`Ambiguous`].
 pub(crate) fn multipart(
     content_type: &str,

@@ -146,6 +146,7 @@ pub(crate) async fn forward(
         (body, _) => {
             let body = match body {
                 Body::Text(text) => JsValue::from_str(text),
+                Body::Bytes(bytes) => js_sys::Uint8Array::from(bytes.as_slice()).into(),
                 _ => stripped.cloned().unwrap_or(JsValue::NULL),
             };
             let target = format!("{base}{}", path_and_query(&req.url()));

@@ -41,12 +41,15 @@ fn random<const N: usize>() -> Result<[u8; N]> {
 /// Takes one unwrapping attempt (Argon2id runs): the 429 when the window's
 /// are spent.
 fn take_attempt(a: &Admin<'_>) -> Result<std::result::Result<(), Refusal>> {
-    let attempts = a
-        .store
-        .record::<Attempts>(ATTEMPTS_ROW)?
-        .ok()
-        .flatten()
-        .unwrap_or_default();
+    // An unreadable row fails closed: this window is spent (the next one
+    // starts fresh, so it heals by itself).
+    let attempts = match a.store.record::<Attempts>(ATTEMPTS_ROW)? {
+        Ok(found) => found.unwrap_or_default(),
+        Err(_) => Attempts {
+            window_start: a.now,
+            count: vault::MAX_ATTEMPTS,
+        },
+    };
     Ok(match attempts.take(a.now) {
         Ok(next) => {
             a.store.put_record(ATTEMPTS_ROW, &next)?;
@@ -72,7 +75,10 @@ fn done(
 
 /// A refusal, audited as such when it concerns the passphrase.
 fn refused(a: &Admin<'_>, action: &str, refusal: &Refusal) -> Result<Response> {
-    if matches!(refusal.code, "wrong_passphrase" | "rate_limited") {
+    if matches!(
+        refusal.code,
+        "wrong_passphrase" | "rate_limited" | "envelope_invalid"
+    ) {
         a.audit(
             AuditKind::Vault,
             json!({ "action": action, "refused": refusal.code }),
@@ -232,6 +238,9 @@ fn decrypt(a: &Admin<'_>, body: &str) -> Result<Response> {
         Ok(None) => return reply::refusal(&vault::not_ready()),
         Err(refusal) => return reply::refusal(&refusal),
     };
+    if let Err(refusal) = vault::check_decrypt(&request) {
+        return reply::refusal(&refusal);
+    }
     if let Err(refusal) = take_attempt(a)? {
         return refused(a, "decrypt", &refusal);
     }
