@@ -32,7 +32,7 @@ pub fn application_key_matches(expected: &str, presented: &str) -> bool {
 /// HMAC-SHA256 under the pepper), so that an isolate can refuse a wrong
 /// key without asking Control and without holding the key itself.
 pub fn application_key_digest(pepper: &str, key: &str) -> String {
-    use hmac::{Hmac, Mac};
+    use hmac::{Hmac, KeyInit, Mac};
     let mut mac = Hmac::<Sha256>::new_from_slice(pepper.as_bytes())
         .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
     mac.update(key.as_bytes());

@@ -45,7 +45,7 @@ impl Context {
     /// [`Self::random`] (an ephemeral key per sealed field).
     #[cfg(feature = "vault")]
     pub(crate) fn secret_for(&self, label: &[u8]) -> [u8; 32] {
-        use hmac::{Hmac, Mac};
+        use hmac::{Hmac, KeyInit, Mac};
         let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(&self.random) else {
             // HMAC takes a key of any length: unreachable.
             return [0; 32];

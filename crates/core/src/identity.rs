@@ -8,7 +8,7 @@
 //! refusing anything older than 60 s) refuses traffic that did not come
 //! through the edge, and identity headers the edge did not set.
 
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 

@@ -9,7 +9,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
 #[cfg(feature = "nfkc")]
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 #[cfg(feature = "nfkc")]
 use sha2::Sha256;

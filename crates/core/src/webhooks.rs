@@ -7,7 +7,7 @@
 //! are retried with exponential backoff up to `webhooks.maxAttempts`. Pure:
 //! the edge sends, stores and schedules.
 
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;

@@ -53,7 +53,7 @@ fn rfc7515_a1_tampered_fails() {
 /// function's building block: core's token digests rely on the same `hmac`.
 #[test]
 fn rfc4231_hmac_sha256() {
-    use hmac::{Hmac, Mac};
+    use hmac::{Hmac, KeyInit, Mac};
     let cases: [(&[u8], &[u8], &str); 3] = [
         (
             &[0x0b; 20],
