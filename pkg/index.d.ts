@@ -74,9 +74,22 @@ export declare class PasswordChecker {
   requirements(): Requirement[];
   /** A random password that satisfies the policy. */
   generate(): string;
+  /** The same as the package's `encryptField`. */
+  static encryptField(policy: PublicPolicy | string, fieldName: string, value: string): Promise<string>;
   /** The policy document this checker enforces: its version and password rules. */
   policy(): { version: number; passwords: PasswordPolicy };
 }
+
+/**
+ * Seals `value` for the form field `fieldName` to the vault's public key,
+ * taken from the edge's public policy (`GET /__portcullis/policy`, which
+ * carries `vault` once an administrator has created the passphrase): the
+ * envelope `pcv1.<keyId>.<base64url>` to send instead of the value. The
+ * edge passes it as it is and the origin stores it; only the vault's
+ * passphrase opens it, so neither sees the value. Loads the on-demand
+ * module. Rejects when the policy has no vault key.
+ */
+export declare function encryptField(policy: PublicPolicy | string, fieldName: string, value: string): Promise<string>;
 
 /** Every error body the Portcullis edge answers with. */
 export interface EdgeErrorBody {

@@ -8,6 +8,7 @@ import { after, before, describe, test } from "node:test";
 import { Aes128Gcm, CipherSuite, HkdfSha256 } from "@hpke/core";
 import { DhkemX25519HkdfSha256 } from "@hpke/dhkem-x25519";
 import { adminJson, startEdge, startOrigin } from "./support/edge.js";
+import { importPackage } from "./support/package.js";
 
 const PASSPHRASE = "staple orbit lantern quartz";
 const NEW_PASSPHRASE = "meadow heron kestrel basalt";
@@ -235,6 +236,27 @@ describe("fields sealed at the edge", () => {
     assert.equal(json.domain, "example.com");
     assert.equal(json.n, 1);
     assert.equal(await open("domain_password", json.domain_password), DOMAIN_PASSWORD);
+  });
+
+  test("the npm package's encryptField seals to the public policy: the edge passes it, the passphrase opens it", async () => {
+    const { encryptField, PasswordChecker } = await importPackage();
+    const policy = await (await fieldEdge.request("/__portcullis/policy")).json();
+    const envelope = await encryptField(policy, "card_number", CARD);
+    assert.match(envelope, new RegExp(`^pcv1\\.${vaultKey.keyId}\\.`));
+    assert.notEqual(await encryptField(JSON.stringify(policy), "card_number", CARD), envelope, "a fresh ephemeral key each time");
+    const r = await send("/billing", `card_number=${envelope}&cvv=${await encryptField(policy, "cvv", "123")}`, "application/x-www-form-urlencoded");
+    assert.equal(r.status, 200);
+    await r.arrayBuffer();
+    const form = new URLSearchParams(received());
+    assert.equal(form.get("card_number"), envelope, "passed as it is");
+    assert.equal(await open("card_number", envelope), CARD);
+    assert.equal(await open("cvv", form.get("cvv")), "123");
+    // Moved to another field, it does not open.
+    assert.equal(await open("cvv", envelope), undefined);
+    await assert.rejects(encryptField({ version: 1 }, "card_number", CARD), /no vault key/);
+    await assert.rejects(encryptField(policy, "card_number", 4111), TypeError);
+    // The checker class carries it too, for one import.
+    assert.equal(typeof PasswordChecker.encryptField, "function");
   });
 
   test("an envelope the browser made passes as it is, and @hpke/core's opens", async () => {

@@ -201,6 +201,17 @@ export function makePasswordChecker(env) {
     get messagesLocale() {
       return this.#catalog.locale;
     }
+
+    static async encryptField(policy, field, value) {
+      const vault = (typeof policy === "string" ? JSON.parse(policy) : policy)?.vault;
+      if (typeof vault?.publicKey !== "string" || typeof vault.keyId !== "string") {
+        throw new Error("the policy has no vault key: an administrator creates the vault's passphrase first");
+      }
+      requireString(field, "fieldName");
+      requireString(value, "value");
+      const mod = await loadFull();
+      return call(() => mod.sealField(vault.publicKey, vault.keyId, field, value));
+    }
   }
 
   return PasswordChecker;

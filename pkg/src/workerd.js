@@ -17,3 +17,4 @@ async function loadFull() {
 }
 
 export const PasswordChecker = makePasswordChecker({ rules, loadFull });
+export const encryptField = PasswordChecker.encryptField;

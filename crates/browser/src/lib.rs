@@ -172,6 +172,28 @@ pub fn plural_category(tag: &str, n: u32) -> String {
     Locale::negotiate(tag).plural(n.into()).name().to_owned()
 }
 
+/// Seals `value` for the form field `field` to the vault's public key (the
+/// public policy's `vault`): the envelope the edge passes as it is and only
+/// the vault's passphrase opens. Only in the on-demand module.
+#[cfg(feature = "estimator")]
+#[wasm_bindgen(js_name = sealField)]
+pub fn seal_field(
+    public_key: &str,
+    key_id: &str,
+    field: &str,
+    value: &str,
+) -> Result<String, JsError> {
+    let mut random = [0u8; portcullis_core::vault::SEAL_RANDOM];
+    getrandom::fill(&mut random)
+        .map_err(|_| JsError::new("no secure random source (crypto.getRandomValues) available"))?;
+    let vault = portcullis_core::PublicVault {
+        public_key: public_key.to_owned(),
+        key_id: key_id.to_owned(),
+    };
+    portcullis_core::vault::seal(&vault, field, value, &random)
+        .map_err(|e| JsError::new(&e.to_string()))
+}
+
 /// Names of the built-in presets.
 #[wasm_bindgen]
 pub fn presets() -> Vec<String> {
