@@ -167,7 +167,69 @@ export const SECTIONS = [
     ],
     secrets: ["webhookSecret"],
   },
+  {
+    id: "vault",
+    title: { en: "Vault", cs: "Trezor" },
+    fields: [
+      f("vault.routes", "json", "Form fields the edge encrypts before your application sees them, per path (a trailing * matches a prefix). Example: [{\"path\": \"/billing\", \"fields\": [\"card_number\"]}]. Until a passphrase exists, such forms are refused (503), never forwarded in the clear.", "Pole formulářů, která brána zašifruje dřív, než je uvidí vaše aplikace, podle cesty (* na konci = prefix). Příklad: [{\"path\": \"/billing\", \"fields\": [\"card_number\"]}]. Dokud heslo trezoru neexistuje, takové formuláře se odmítnou (503), nikdy se nepředají nezašifrované."),
+    ],
+  },
 ];
+
+/**
+ * The "Vault" section: the passphrase (Clientexec's "CC Passphrase") and
+ * the batch encryption of stored passwords ("Domain Encryption").
+ */
+export const VAULT = {
+  en: {
+    heading: "Passphrase and encryption",
+    intro: "Card numbers and domain passwords are encrypted to the vault's public key; only the passphrase opens them. The passphrase is created the first time you encrypt; it is never stored, so keep it safe.",
+    none: "No passphrase yet: nothing can be encrypted.",
+    active: (id, created, set) => `Active key ${id}, created ${created}; passphrase set ${set}.`,
+    passphrase: "Passphrase (at least 12 characters)",
+    newPassphrase: "New passphrase",
+    create: "Create passphrase",
+    reset: "Reset passphrase",
+    resetHelp: "Enter your old passphrase and a new one; everything encrypted so far stays readable.",
+    remove: "Delete passphrase",
+    removeTitle: "Delete the passphrase?",
+    removeEffect: "The key pair is destroyed: stored card numbers and passwords can no longer be read, and your customers must re-enter their credit card numbers. A new passphrase makes a new key pair.",
+    removeOk: "Yes, delete",
+    field: "Field name",
+    values: "One value per line",
+    envelopes: "One encrypted value per line",
+    encrypt: "Encrypt passwords",
+    encryptHelp: "Encrypts the values (for example all domain passwords) for the field; store what comes back. Encryption is recommended for your data security.",
+    decrypt: "Decrypt passwords",
+    decryptHelp: "Decrypts the values with the passphrase; they appear on this screen. Each use is in the audit log (how many, never the values).",
+    result: "Result",
+    done: "Done.",
+  },
+  cs: {
+    heading: "Heslo a šifrování",
+    intro: "Čísla karet a hesla domén se šifrují veřejným klíčem trezoru; otevře je jen heslo trezoru. Heslo se vytvoří při prvním šifrování; nikde se neukládá, dobře si ho uschovejte.",
+    none: "Heslo trezoru zatím neexistuje: nelze nic šifrovat.",
+    active: (id, created, set) => `Aktivní klíč ${id}, vytvořen ${created}; heslo nastaveno ${set}.`,
+    passphrase: "Heslo trezoru (alespoň 12 znaků)",
+    newPassphrase: "Nové heslo trezoru",
+    create: "Vytvořit heslo",
+    reset: "Změnit heslo",
+    resetHelp: "Zadejte staré a nové heslo; vše dosud zašifrované zůstane čitelné.",
+    remove: "Smazat heslo",
+    removeTitle: "Smazat heslo trezoru?",
+    removeEffect: "Klíčový pár bude zničen: uložená čísla karet a hesla už nepůjde přečíst a zákazníci budou muset čísla platebních karet zadat znovu. Nové heslo vytvoří nový klíčový pár.",
+    removeOk: "Ano, smazat",
+    field: "Název pole",
+    values: "Jedna hodnota na řádek",
+    envelopes: "Jedna zašifrovaná hodnota na řádek",
+    encrypt: "Zašifrovat hesla",
+    encryptHelp: "Zašifruje hodnoty (například všechna hesla domén) pro dané pole; uložte si výsledek. Šifrování doporučujeme pro bezpečnost vašich dat.",
+    decrypt: "Dešifrovat hesla",
+    decryptHelp: "Dešifruje hodnoty heslem trezoru; zobrazí se na této obrazovce. Každé použití je v auditním záznamu (kolik hodnot, nikdy hodnoty samy).",
+    result: "Výsledek",
+    done: "Hotovo.",
+  },
+};
 
 /**
  * The "Rate limits" section: help for each field of a rule (the policy's

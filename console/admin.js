@@ -13,7 +13,7 @@
 // Hooks for tests: body[data-state] "signed-out" | "signed-in";
 // [data-path="<setting>"] rows with .field-error; #save-<section>,
 // #status-<section>; #bans-table, #locked-table, #audit-table, #chart.
-import { RATE_LIMITS, SECRETS, SECTIONS, UI } from "./admin-text.js";
+import { RATE_LIMITS, SECRETS, SECTIONS, UI, VAULT } from "./admin-text.js";
 
 const API = "/__portcullis/admin";
 const $ = (id) => document.getElementById(id);
@@ -180,11 +180,16 @@ async function saveSection(spec, section) {
 // ---- secrets ------------------------------------------------------------------------
 
 function confirmRotation(name) {
+  return confirmDialog(`${tx.confirmRotate} ${SECRETS[name].label[locale]}`, SECRETS[name].effect[locale], tx.confirm);
+}
+
+/** Asks in the page's dialog; resolves true when confirmed. */
+function confirmDialog(title, effect, ok) {
   const dialog = $("confirm-dialog");
-  $("confirm-title").textContent = `${tx.confirmRotate} ${SECRETS[name].label[locale]}`;
-  $("confirm-effect").textContent = SECRETS[name].effect[locale];
+  $("confirm-title").textContent = title;
+  $("confirm-effect").textContent = effect;
   $("confirm-cancel").textContent = tx.cancel;
-  $("confirm-ok").textContent = tx.confirm;
+  $("confirm-ok").textContent = ok;
   return new Promise((resolve) => {
     dialog.addEventListener("close", () => resolve(dialog.returnValue === "confirm"), { once: true });
     dialog.showModal();
@@ -324,6 +329,80 @@ function deliveriesPanel() {
   });
   return el("div", { class: "card panel", id: "deliveries-panel" },
     el("h2", { class: "card-heading", text: tx.deliveriesHeading }), list);
+}
+
+// ---- vault --------------------------------------------------------------------------
+
+function vaultPanel() {
+  const vx = VAULT[locale];
+  const box = el("div", { class: "card panel", id: "vault-panel" }, el("h2", { class: "card-heading", text: vx.heading }), el("p", { class: "hint", text: vx.intro }));
+  const state = el("p", { id: "vault-state", role: "status" });
+  const status = el("p", { class: "hint", id: "vault-status", role: "status" });
+  const input = (id, label, type = "password") => {
+    const control = el("input", { id, type, autocomplete: "off", spellcheck: "false" });
+    return [control, el("label", {}, label, control)];
+  };
+  const [pass, passLabel] = input("vault-passphrase", vx.passphrase);
+  const [next, nextLabel] = input("vault-new-passphrase", vx.newPassphrase);
+  const [field, fieldLabel] = input("vault-field", vx.field, "text");
+  const items = el("textarea", { id: "vault-items", rows: 4, spellcheck: "false" });
+  const output = el("textarea", { id: "vault-output", rows: 4, readonly: true, spellcheck: "false" });
+  const button = (id, text) => el("button", { type: "button", class: "ghost", id, text });
+  const create = button("vault-create", vx.create);
+  const reset = button("vault-reset", vx.reset);
+  const remove = button("vault-delete", vx.remove);
+  const encrypt = button("vault-encrypt", vx.encrypt);
+  const decrypt = button("vault-decrypt", vx.decrypt);
+  const render = async () => {
+    const { data } = await api("/vault");
+    const active = data.state === "active";
+    box.dataset.vault = data.state;
+    state.textContent = active ? vx.active(data.keyId, when(data.createdAt), when(data.passphraseSetAt)) : vx.none;
+    create.hidden = active;
+    for (const b of [reset, remove, encrypt, decrypt]) b.hidden = !active;
+    nextLabel.hidden = !active;
+  };
+  refreshers.set("vault", render);
+  /** Calls the vault's API; shows the edge's message when refused. */
+  const act = async (path, body, method = "POST") => {
+    const { status: code, data } = await api(`/vault${path}`, { method, body });
+    status.textContent = code < 300 ? vx.done : data.message ?? `HTTP ${code}`;
+    status.dataset.outcome = code < 300 ? "done" : "error";
+    return code < 300 ? data : null;
+  };
+  const lines = () => items.value.split("\n").map((l) => l.trim()).filter(Boolean);
+  create.addEventListener("click", async () => {
+    await act("/passphrase", { passphrase: pass.value });
+    pass.value = "";
+    await render();
+  });
+  reset.addEventListener("click", async () => {
+    await act("/passphrase", { passphrase: pass.value, newPassphrase: next.value });
+    pass.value = next.value = "";
+    await render();
+  });
+  remove.addEventListener("click", async () => {
+    if (!(await confirmDialog(vx.removeTitle, vx.removeEffect, vx.removeOk))) return;
+    await act("/passphrase", { confirm: "delete" }, "DELETE");
+    await render();
+  });
+  encrypt.addEventListener("click", async () => {
+    const data = await act("/encrypt", { items: lines().map((value) => ({ field: field.value.trim(), value })) });
+    output.value = data ? data.envelopes.join("\n") : "";
+  });
+  decrypt.addEventListener("click", async () => {
+    const data = await act("/decrypt", { passphrase: pass.value, items: lines().map((envelope) => ({ field: field.value.trim(), envelope })) });
+    output.value = data ? data.values.join("\n") : "";
+  });
+  box.append(state,
+    el("div", { class: "inline-fields" }, passLabel, nextLabel, create, reset, remove),
+    el("p", { class: "hint", text: `${vx.resetHelp} ${vx.removeEffect}` }),
+    el("div", { class: "inline-fields" }, fieldLabel),
+    el("label", { for: items.id, text: `${vx.values} / ${vx.envelopes}` }), items,
+    el("div", { class: "tools-row" }, encrypt, decrypt),
+    el("p", { class: "hint", text: `${vx.encryptHelp} ${vx.decryptHelp}` }),
+    el("label", { for: output.id, text: vx.result }), output, status);
+  return box;
 }
 
 // ---- audit --------------------------------------------------------------------------
@@ -542,6 +621,7 @@ async function settingsSection(spec) {
   if (spec.id === "bans") section.append(bansPanel());
   if (spec.id === "sessions") section.append(sessionsPanel());
   if (spec.id === "integrations") section.append(deliveriesPanel());
+  if (spec.id === "vault") section.append(vaultPanel());
   return section;
 }
 

@@ -58,6 +58,7 @@ test("the console speaks Czech too", async () => {
   assert.equal(await page.textContent("#signin-submit"), "Přihlásit se");
   await signIn(page);
   assert.equal(await page.textContent("#tab-login"), "Ochrana přihlášení");
+  assert.equal(await page.textContent("#tab-vault"), "Trezor");
   assert.match(await page.textContent('[data-path="passwords.minLength"] label'), /Nejkratší heslo/);
   // Each feature's mode is shown in its section.
   for (const path of ["passwords.mode", "login.mode", "bans.mode", "captcha.mode", "uploads.mode", "probation.mode"]) {
@@ -234,6 +235,47 @@ test("rate limits: add a rule and see it enforced, edit it, an invalid one saves
   assert.equal(await cs.page.textContent("#tab-ratelimits"), "Omezení počtu požadavků");
   assert.match(await cs.page.textContent('[data-rule-field="key"] label'), /Počítá se podle/);
   assert.deepEqual(expectedProblems(cs.problems), []);
+});
+
+test("the vault: create the passphrase, encrypt and decrypt passwords, delete it after the confirmation", async () => {
+  const passphrase = "console vault passphrase 42";
+  const { page, problems } = await open("/__portcullis/console/");
+  await signIn(page);
+  await page.click("#tab-vault");
+  await page.waitForFunction(() => document.querySelector("#vault-panel")?.dataset.vault === "none");
+  assert.match(await page.textContent("#vault-state"), /No passphrase/);
+  await page.fill("#vault-passphrase", "too short");
+  await page.click("#vault-create");
+  await page.waitForSelector("#vault-status[data-outcome=error]");
+  assert.match(await page.textContent("#vault-status"), /12 characters/);
+  await page.fill("#vault-passphrase", passphrase);
+  await page.click("#vault-create");
+  await page.waitForFunction(() => document.querySelector("#vault-panel").dataset.vault === "active");
+  assert.match(await page.textContent("#vault-state"), /Active key/);
+  assert.equal(await page.inputValue("#vault-passphrase"), "", "the passphrase is not kept in the page");
+
+  await page.fill("#vault-field", "domain_password");
+  await page.fill("#vault-items", "hunter2\nswordfish");
+  await page.click("#vault-encrypt");
+  await page.waitForFunction(() => document.querySelector("#vault-output").value.startsWith("pcv1."));
+  const envelopes = await page.inputValue("#vault-output");
+  assert.equal(envelopes.split("\n").length, 2);
+  assert.ok(!envelopes.includes("hunter2"));
+  await page.fill("#vault-items", envelopes);
+  await page.fill("#vault-passphrase", passphrase);
+  await page.click("#vault-decrypt");
+  await page.waitForFunction(() => document.querySelector("#vault-output").value === "hunter2\nswordfish");
+
+  // The deletion asks first, says what follows, and a cancel keeps the key.
+  await page.click("#vault-delete");
+  assert.match(await page.textContent("#confirm-effect"), /re-enter their credit card numbers/);
+  await page.click("#confirm-cancel");
+  assert.equal((await edge.admin("/vault").then((r) => r.json())).state, "active");
+  await page.click("#vault-delete");
+  await page.click("#confirm-ok");
+  await page.waitForFunction(() => document.querySelector("#vault-panel").dataset.vault === "none");
+  assert.equal((await edge.admin("/vault").then((r) => r.json())).state, "none");
+  assert.deepEqual(expectedProblems(problems), []);
 });
 
 test("rotating a secret asks first and says who is signed out; secrets never appear", async () => {
