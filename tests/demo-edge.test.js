@@ -149,3 +149,30 @@ test("forgot password: a self-service link sets a new password once", async () =
   await page.waitForSelector("#reset-reason[data-reason=reset_link_used]");
   assert.deepEqual(expectedProblems(problems), []);
 });
+
+test("billing: the card number is sealed in the browser; the edge and the demo application only ever see the envelope", async () => {
+  const card = "4242424242424242";
+  // Before a passphrase, the page says so and cannot submit.
+  let { page, problems } = await openPage(browser, new URL("/billing", edge.url).href);
+  await page.waitForFunction(() => document.body.dataset.vault !== "");
+  assert.equal(await page.getAttribute("body", "data-vault"), "none");
+  assert.equal(await page.isDisabled("#billing-submit"), true);
+  const made = await edge.admin("/vault/passphrase", { method: "POST", body: JSON.stringify({ passphrase: "demo vault passphrase 77" }) });
+  assert.equal(made.status, 201);
+  await made.arrayBuffer();
+  ({ page, problems } = await openPage(browser, new URL("/billing", edge.url).href));
+  await page.waitForFunction(() => document.body.dataset.vault === "ready");
+  const posted = [];
+  page.on("request", (r) => r.method() === "POST" && posted.push(r.postData() ?? ""));
+  await page.fill("#cardholder", "Ada Lovelace");
+  await page.fill("#card-number", "4242 4242 4242 4242");
+  await page.click("#billing-submit");
+  await page.waitForSelector("#stored-envelope");
+  const envelope = await page.textContent("#stored-envelope");
+  assert.match(envelope, /^pcv1\./);
+  assert.equal(posted.length, 1);
+  assert.ok(!posted[0].includes("4242"), `the browser sent no cleartext: ${posted[0]}`);
+  const opened = await edge.admin("/vault/decrypt", { method: "POST", body: JSON.stringify({ passphrase: "demo vault passphrase 77", items: [{ field: "card_number", envelope }] }) });
+  assert.deepEqual((await opened.json()).values, [card]);
+  assert.deepEqual(expectedProblems(problems), []);
+});

@@ -32,6 +32,9 @@
 //                           shows it (a demo: a real site emails it); with `Portcullis-Reset-User`:
 //                           token, new_password → sets it, 303 /login?reason=password_reset
 //   POST /logout            303 /login (the edge ends the session)
+//   GET  /billing           www/billing.html: a card number sealed in the browser
+//                           (the package's encryptField) to the vault's key
+//   POST /billing           cardholder, card_number (an envelope) → shows what it stored
 // The edge drops every client-sent `Portcullis-*` header, so behind it those
 // request headers are trustworthy; this server alone believes anyone who
 // sends them (it is a demo: changing a password still needs the current one).

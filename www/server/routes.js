@@ -186,7 +186,24 @@ async function handleLogout(req, res) {
 }
 
 /** Path → method → handler(req, res, app, url); HEAD is answered by GET. */
+/**
+ * The billing form's post: what this application stores is the envelope
+ * the browser (or the edge) made; it cannot read the card number.
+ */
+async function handleBilling(req, res) {
+  const form = await readForm(req, res);
+  if (!form) return;
+  const locale = normalizeLocale(form.get("locale"));
+  const envelope = form.get("card_number") ?? "";
+  const ok = envelope.startsWith("pcv1.");
+  const message = ok
+    ? `Stored for ${escapeHtml(form.get("cardholder") ?? "")}: <code id="stored-envelope">${escapeHtml(envelope)}</code>. Only the vault's passphrase opens it.`
+    : "No encrypted card number arrived.";
+  sendHtml(res, ok ? 200 : 400, resultPage({ locale, page: "billing-result", ok, title: "Billing", message, links: [["/billing", "Billing"]] }));
+}
+
 export const ROUTES = {
+  "/billing": { GET: (req, res) => sendFile(req, res, path.join(WWW_ROOT, "billing.html")), POST: handleBilling },
   "/signup": { GET: (req, res) => redirect(res, "/"), POST: handleSignup },
   "/login": { GET: (req, res) => sendFile(req, res, path.join(WWW_ROOT, "login.html")), POST: handleLogin },
   "/logout": { POST: handleLogout },
