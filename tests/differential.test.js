@@ -91,8 +91,11 @@ function suite(name, start) {
         policy: {
           captcha: { enabled: true, provider: "turnstile", siteKey: "site-key", verifyUrl: verifier.url, pages: ["signup"], verifyTimeoutSeconds: 5 },
           routes: { login: routes.login, signup: routes.signup, changePassword: routes.change, reset: routes.reset },
+          vault: { routes: [{ path: routes.vault, fields: [TARGETS.vault.field] }] },
         },
       });
+      const made = await adminJson(edge, "/vault/passphrase", { method: "POST", body: JSON.stringify({ passphrase: "differential suite vault passphrase" }) });
+      assert.equal(made.status, 201, "the vault's passphrase");
     });
     after(async () => {
       await edge?.dispose();
@@ -143,6 +146,16 @@ function suite(name, start) {
       // An answer that is not JSON is the origin's own, reading nothing
       // (Flask answers OPTIONS itself): the edge answers in JSON.
       if (!res.json) return { outcome: "agreed", detail: `origin ${res.status} without a reading` };
+      if (v.target === "vault") {
+        // Every reading of the field must be an envelope: the value, real
+        // or decoy, never reaches the origin in the clear.
+        if (!fromOrigin) return { outcome: "UNEXPECTED", detail: `${res.status} ${res.text.slice(0, 160)}` };
+        const t = TARGETS.vault;
+        const read = originReadings(res.json, t.field);
+        const clear = JSON.stringify(res.json.fields).includes(`4111${v.id}0000`);
+        const sealed = read.every((value) => typeof value === "string" && /^pcv1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(value));
+        return { outcome: sealed && !clear ? "agreed" : "DIFFERENT", detail: `origin read ${JSON.stringify(read).slice(0, 160)}` };
+      }
       const expected = { signup: "password_rejected", change: "password_rejected", reset: "password_rejected", token: "captcha_failed" }[v.target];
       if (!fromOrigin && code !== expected) return { outcome: "UNEXPECTED", detail: `${res.status} ${res.text.slice(0, 160)}` };
       const field = (TARGETS[v.target] ?? TARGETS.login).field;

@@ -43,6 +43,7 @@ export function expressApp() {
   app.post("/signup", answer("signup"));
   app.post("/account/password", answer("change"));
   app.post("/reset", answer("reset"));
+  app.all("/billing", answer("vault"));
   app.all(["/app", "/app/*"], answer("app"));
   app.all(["/account", "/account/*"], answer("account"));
   app.all("*", answer("other"));

@@ -70,6 +70,11 @@ def reset():
     return answer("reset")
 
 
+@app.route("/billing", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+def billing():
+    return answer("vault")
+
+
 @app.route("/app", methods=["GET", "POST"])
 @app.route("/app/<path:rest>", methods=["GET", "POST"])
 def protected(rest=""):

@@ -8,9 +8,9 @@ import { deflateSync, gzipSync } from "node:zlib";
 
 /** The checked routes of each origin (PHP routes by file). */
 export const ROUTES = {
-  express: { login: "/login", signup: "/signup", change: "/account/password", reset: "/reset" },
-  flask: { login: "/login", signup: "/signup", change: "/account/password", reset: "/reset" },
-  php: { login: "/login.php", signup: "/signup.php", change: "/account/password.php", reset: "/reset.php" },
+  express: { login: "/login", signup: "/signup", change: "/account/password", reset: "/reset", vault: "/billing" },
+  flask: { login: "/login", signup: "/signup", change: "/account/password", reset: "/reset", vault: "/billing" },
+  php: { login: "/login.php", signup: "/signup.php", change: "/account/password.php", reset: "/reset.php", vault: "/billing.php" },
 };
 
 /** The CAPTCHA token's field (Turnstile). */
@@ -28,6 +28,8 @@ export const TARGETS = {
   token: { route: "signup", field: TOKEN_FIELD, real: (id) => `t${id}-real`, decoy: (id) => `t${id}-decoy` },
   change: { route: "change", field: "new_password", real: (id) => `Kestrel-violet-${id}-Harbor`, decoy: (id) => `${id}aaaaaaaaaaaaaaaa` },
   reset: { route: "reset", field: "new_password", real: (id) => `Kestrel-violet-${id}-Harbor`, decoy: (id) => `${id}aaaaaaaaaaaaaaaa` },
+  // The vault's sealed field: whatever the origin reads must be an envelope.
+  vault: { route: "vault", field: "card_number", real: (id) => `4111${id}0000real`, decoy: (id) => `4111${id}0000decoy` },
 };
 
 /** The other fields each route's form carries, plainly. */
@@ -38,6 +40,7 @@ function baseFields(target, id, ctx) {
     signup: [["username", `u${id}`], ["email", `u${id}@example.com`], ["password", TARGETS.signup.real(id)], [TOKEN_FIELD, TARGETS.token.real(id)]],
     change: [["new_password", t.real(id)]],
     reset: [["token", ctx.resetToken ?? ""], ["new_password", t.real(id)]],
+    vault: [["cardholder", `c${id}`]],
   }[t.route];
   return fields.filter(([name]) => name !== t.field);
 }
