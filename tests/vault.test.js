@@ -173,8 +173,8 @@ describe("fields sealed at the edge", () => {
   let fieldEdge;
   let vaultKey;
   const POLICY = { vault: { routes: [{ path: "/billing", fields: ["card_number", "cvv"] }, { path: "/domains/*", fields: ["domain_password"] }] } };
-  const send = (path, body, contentType, extra = {}) =>
-    fieldEdge.request(path, { method: "POST", body, ip: "198.51.100.40", headers: { "content-type": contentType, ...extra } });
+  const send = (path, body, contentType, extra = {}, ip = "198.51.100.40") =>
+    fieldEdge.request(path, { method: "POST", body, ip, headers: { "content-type": contentType, ...extra } });
   /** What the origin received last, as text. */
   const received = () => fieldOrigin.seen.at(-1).body;
   const open = async (field, envelope) =>
@@ -282,15 +282,24 @@ describe("fields sealed at the edge", () => {
       ["/Billing", "card_number=4111", "text/plain", 415],
       ["/billing.php", "card_number=4111", "text/plain", 415],
       ["/index.php/billing", "card_number=4111", "text/plain", 415],
+      ["/billing", "payment%5Bcard_number%5D=4111", "application/x-www-form-urlencoded", 400],
+      ["/billing", "card_number%5D=4111", "application/x-www-form-urlencoded", 400],
+      ["/billing", '{"payment":{"card_number":"4111"}}', "application/json", 400],
+      ["/billing", '{"note":"&card_number=4111&"}', "application/json", 400],
+      ["/billing", '\ufeff{"card_number":"4111"}', "application/x-www-form-urlencoded", 400],
     ];
-    for (const [path, body, type, status] of cases) {
-      const r = await send(path, body, type);
+    // Each refusal is a warning: one address a case, so none is banned.
+    for (const [i, [path, body, type, status]] of cases.entries()) {
+      const r = await send(path, body, type, {}, `198.51.100.${60 + i}`);
       assert.equal(r.status, status, `${path} ${type} ${body}`);
       await r.arrayBuffer();
     }
-    const gz = await send("/billing", "card_number=4111", "application/x-www-form-urlencoded", { "content-encoding": "gzip" });
+    const gz = await send("/billing", "card_number=4111", "application/x-www-form-urlencoded", { "content-encoding": "gzip" }, "198.51.100.91");
     assert.ok(gz.status >= 400, "a content encoding is refused");
     await gz.arrayBuffer();
+    const cookie = await send("/billing", "x=1", "application/x-www-form-urlencoded", { cookie: "card_number=4111" }, "198.51.100.90");
+    assert.equal(cookie.status, 400, "the field in a cookie");
+    await cookie.arrayBuffer();
     const get = await fieldEdge.request("/billing?card_number=4111", { ip: "198.51.100.41" });
     assert.equal(get.status, 400, "the field in a GET's query");
     await get.arrayBuffer();
@@ -298,8 +307,15 @@ describe("fields sealed at the edge", () => {
   });
 
   test("a vault route cannot cover a route the edge forwards itself", async () => {
-    const r = await adminJson(fieldEdge, "/settings", { method: "PATCH", body: JSON.stringify({ vault: { routes: [{ path: "/account/*", fields: ["card_number"] }] } }) });
-    assert.equal(r.status, 422);
+    const patch = async (body) => adminJson(fieldEdge, "/settings", { method: "PATCH", body: JSON.stringify(body) });
+    for (const path of ["/account/*", "/login.php", "/Signup"]) {
+      const r = await patch({ vault: { routes: [{ path, fields: ["card_number"] }] } });
+      assert.equal(r.status, 422, path);
+      assert.equal(r.body.field, "vault.routes[0].path");
+    }
+    const probation = { enabled: true, actions: [{ name: "thread", method: "POST", path: "/billing", limitPerDay: 3 }] };
+    const r = await patch({ probation });
+    assert.equal(r.status, 422, "a probation action on a vault route");
     assert.equal(r.body.field, "vault.routes[0].path");
   });
 });

@@ -99,7 +99,16 @@ fn reads_as(name: &str, key: &str) -> bool {
                 .map(|(inner, _)| inner)
         })
         .flatten();
-    fold(name) == key || fold(before) == key || leading.is_some_and(|inner| fold(inner) == key)
+    // Rack 2 drops brackets around a name (`name]`, `]name`, `[[name]]`).
+    let rack = name
+        .trim_start_matches(['[', ']'])
+        .split(['[', ']'])
+        .next()
+        .unwrap_or_default();
+    fold(name) == key
+        || fold(before) == key
+        || fold(rack) == key
+        || leading.is_some_and(|inner| fold(inner) == key)
 }
 
 /// The entries of `folded` names in `entries`.
@@ -182,7 +191,17 @@ pub(crate) fn checked_fields(
     // Some origins read the query before the body (Flask's `values`, PHP's
     // `$_REQUEST`), others only one of them.
     let query = urlencoded_checked(req.query(), &folded)?;
-    let entries = match req.media_type().as_str() {
+    let media = req.media_type();
+    if media == "application/json" || media == "multipart/form-data" {
+        // An origin may read any body as urlencoded, whatever the type
+        // says (PHP's `parse_str(file_get_contents('php://input'))` for a
+        // PUT, a parser registered for every type), and both split on `&`.
+        let raw = urlencoded(&String::from_utf8_lossy(body), &['&']);
+        if folded.iter().any(|f| matching(&raw, f).next().is_some()) {
+            return Err(ambiguous());
+        }
+    }
+    let entries = match media.as_str() {
         "application/json" => json(body).ok_or_else(ambiguous)?,
         "multipart/form-data" => {
             parts::multipart(req.content_type(), &type_params, body).map_err(|_| ambiguous())?
@@ -192,8 +211,12 @@ pub(crate) fn checked_fields(
             // An origin may read its body as JSON whatever the type says
             // (`json_decode(file_get_contents('php://input'))`), and PHP
             // reads JSON that serde does not (`1e400`, deep nesting): a
-            // form never starts like JSON.
-            if text.trim_start().starts_with(['{', '[']) {
+            // form never starts like JSON, nor holds a NUL or a byte-order
+            // mark (JSON in UTF-16 or UTF-32, or after a BOM, which
+            // Python's `json.loads` reads).
+            let start = text
+                .trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}' || c == '\0');
+            if start.starts_with(['{', '[']) || text.contains(['\0', '\u{feff}']) {
                 return Err(ambiguous());
             }
             urlencoded_checked(text, &folded)?
@@ -258,6 +281,16 @@ pub(crate) fn seal_fields(
             "This route's fields are sealed by the edge: send urlencoded, multipart or JSON.",
         ));
     }
+    if carries_nested(req, body, names) {
+        return Err(refusal::ambiguous_field());
+    }
+    if req.cookies().is_some_and(|c| {
+        c.split(';')
+            .any(|pair| reads_as_any(pair.split('=').next().unwrap_or_default().trim(), names))
+    }) {
+        // PHP's `$_REQUEST` takes cookies too, where no php.ini orders it.
+        return Err(refusal::ambiguous_field());
+    }
     let values = checked_fields(req, body, names)?;
     let mut rewritten: Option<Vec<u8>> = None;
     for (name, value) in names.iter().zip(values) {
@@ -267,6 +300,59 @@ pub(crate) fn seal_fields(
         rewritten = Some(replace_field(req, current, name, &sealed)?);
     }
     Ok(rewritten)
+}
+
+/// Whether `name` is one of `names` in any spelling an origin may read as it.
+fn reads_as_any(name: &str, names: &[&str]) -> bool {
+    let name = percent_decode(name);
+    names.iter().any(|n| reads_as(&name, &fold(n)))
+}
+
+/// Whether the request carries one of `names` nested, where an application
+/// that binds models or objects reads it (`payment[card_number]`,
+/// `payment.card_number`, `!card_number`, a JSON member below the top):
+/// only the top-level field is sealed, so any other place is refused.
+fn carries_nested(req: &Request, body: &[u8], names: &[&str]) -> bool {
+    let mut entries = urlencoded(req.query(), &['&', ';']);
+    match req.media_type().as_str() {
+        "application/json" => {
+            if let Ok(value) = serde_json::from_slice::<Value>(body) {
+                return nested_json(&value, names, 0);
+            }
+        }
+        "multipart/form-data" => {
+            if let Ok((_, type_params)) = params::strict(req.content_type())
+                && let Ok(parts) = parts::multipart(req.content_type(), &type_params, body)
+            {
+                entries.extend(parts);
+            }
+        }
+        _ => {
+            if let Ok(text) = std::str::from_utf8(body) {
+                entries.extend(urlencoded(text, &['&', ';']));
+            }
+        }
+    }
+    entries.iter().any(|e| {
+        names.iter().any(|n| {
+            e.name != *n
+                && e.name
+                    .split(['[', ']', '.', '!', ' '])
+                    .any(|piece| fold(piece) == fold(n))
+        })
+    })
+}
+
+/// Whether a member below the top level of `value` is named as one of `names`.
+fn nested_json(value: &Value, names: &[&str], depth: usize) -> bool {
+    match value {
+        Value::Object(members) => members.iter().any(|(key, member)| {
+            (depth > 0 && names.iter().any(|n| fold(key) == fold(n)))
+                || nested_json(member, names, depth + 1)
+        }),
+        Value::Array(items) => items.iter().any(|item| nested_json(item, names, depth + 1)),
+        _ => false,
+    }
 }
 
 /// `body` with the one field `name` holding `value` instead (the body
@@ -507,6 +593,23 @@ mod tests {
             ),
             ambiguous
         );
+        for (body, kind) in [
+            ("payment[card_number]=4111", URLENCODED),
+            ("payment.card_number=4111", URLENCODED),
+            ("!card_number=4111", URLENCODED),
+            ("card_number]=4111", URLENCODED),
+            ("]card_number=4111", URLENCODED),
+            ("\u{feff}{\"card_number\":\"4111\"}", URLENCODED),
+            ("\0{\0\"\0c\0", URLENCODED),
+            (r#"{"payment":{"card_number":"4111"}}"#, "application/json"),
+            (
+                r#"{"__proto__":{"card_number":"4111"}}"#,
+                "application/json",
+            ),
+            (r#"{"note":"&card_number=4111&"}"#, "application/json"),
+        ] {
+            assert_eq!(sealed("/billing", kind, None, body), ambiguous, "{body}");
+        }
         assert_eq!(
             sealed("/billing", "text/plain", None, "card_number=4111"),
             Err("unsupported_body")

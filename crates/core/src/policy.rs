@@ -197,7 +197,7 @@ impl Policy {
         self.routes.validate()?;
         at_least("audit.retentionSeconds", self.audit.retention_seconds, 1)?;
         self.webhooks.validate()?;
-        self.vault.validate(&self.routes)?;
+        self.vault.validate(&self.routes, &self.probation)?;
         crate::ratelimit::validate(&self.rate_limits)
     }
 }
@@ -1616,7 +1616,7 @@ pub struct VaultRoute {
 const MAX_VAULT_ROUTES: usize = 16;
 
 impl VaultPolicy {
-    fn validate(&self, routes: &RoutePolicy) -> Result<(), Error> {
+    fn validate(&self, routes: &RoutePolicy, probation: &ProbationPolicy) -> Result<(), Error> {
         if self.routes.len() > MAX_VAULT_ROUTES {
             return Err(Error::invalid("vault.routes", "at most 16 routes"));
         }
@@ -1636,10 +1636,25 @@ impl VaultPolicy {
             let at = format!("vault.routes[{i}]");
             check_path(&format!("{at}.path"), &route.path)?;
             let patterns = crate::paths::PathPatterns::new(std::slice::from_ref(&route.path));
-            if checked.iter().any(|c| patterns.matches(c)) {
+            // Also through another spelling of the same route (`/login.php`).
+            let key = crate::paths::route_key(&crate::paths::canonical_path(
+                route.path.trim_end_matches('*'),
+            ));
+            if checked.iter().any(|c| patterns.matches(c) || *c == key) {
                 return Err(Error::invalid(
                     &format!("{at}.path"),
                     "must not cover the login, logout, signup, change-password or reset route (the edge forwards those forms itself)",
+                ));
+            }
+            // Probation's limited actions forward their own (rewritten) forms.
+            let actions = probation
+                .actions
+                .iter()
+                .map(|a| crate::paths::route_key(&crate::paths::canonical_path(&a.path)));
+            if probation.enabled && actions.clone().any(|a| patterns.matches(&a) || a == key) {
+                return Err(Error::invalid(
+                    &format!("{at}.path"),
+                    "must not cover a probation action's path (probation forwards those forms itself)",
                 ));
             }
             if route.fields.is_empty() || route.fields.len() > MAX_VAULT_ROUTES {

@@ -491,8 +491,13 @@ fn parse(envelope: &str) -> Result<(&str, Vec<u8>), VaultError> {
 
 /// Whether `value` is a well-formed envelope for the key `key_id` (the
 /// edge forwards such a value as it is: the browser sealed it).
+/// Only its form is checked (the edge cannot open it): an origin must not
+/// take "looks like an envelope" for "sealed by Portcullis"; no longer
+/// than a sealed [`MAX_VALUE_BYTES`] value.
 pub fn is_envelope_for(value: &str, key_id: &str) -> bool {
-    parse(value).is_ok_and(|(id, _)| id == key_id)
+    parse(value).is_ok_and(|(id, payload)| {
+        id == key_id && payload.len() <= KEY_LEN + MAX_VALUE_BYTES + TAG_LEN
+    })
 }
 
 /// Opens an envelope of the field `field` with the unlocked key.

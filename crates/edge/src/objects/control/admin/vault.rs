@@ -31,6 +31,16 @@ pub(crate) fn stored_key(store: &Store) -> Result<std::result::Result<Option<Vau
         .map_err(|_| vault::refusal(&vault::VaultError::DamagedKey)))
 }
 
+/// The key pair, or the refusal: 503 `vault_not_ready` before a
+/// passphrase exists, `vault_damaged` when its row does not read.
+fn active_key(store: &Store) -> Result<std::result::Result<VaultKey, Refusal>> {
+    Ok(match stored_key(store)? {
+        Ok(Some(key)) => Ok(key),
+        Ok(None) => Err(vault::not_ready()),
+        Err(refusal) => Err(refusal),
+    })
+}
+
 /// `n` random bytes from the runtime.
 fn random<const N: usize>() -> Result<[u8; N]> {
     let mut bytes = [0; N];
@@ -202,9 +212,8 @@ fn encrypt(a: &Admin<'_>, body: &str) -> Result<Response> {
         Ok(request) => request,
         Err(refusal) => return reply::refusal(&refusal),
     };
-    let key = match stored_key(a.store)? {
-        Ok(Some(key)) => key,
-        Ok(None) => return reply::refusal(&vault::not_ready()),
+    let key = match active_key(a.store)? {
+        Ok(key) => key,
         Err(refusal) => return reply::refusal(&refusal),
     };
     let mut failed = false;
@@ -233,9 +242,8 @@ fn decrypt(a: &Admin<'_>, body: &str) -> Result<Response> {
         Ok(request) => request,
         Err(refusal) => return reply::refusal(&refusal),
     };
-    let key = match stored_key(a.store)? {
-        Ok(Some(key)) => key,
-        Ok(None) => return reply::refusal(&vault::not_ready()),
+    let key = match active_key(a.store)? {
+        Ok(key) => key,
         Err(refusal) => return reply::refusal(&refusal),
     };
     if let Err(refusal) = vault::check_decrypt(&request) {
