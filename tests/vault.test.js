@@ -303,6 +303,9 @@ describe("fields sealed at the edge", () => {
     const get = await fieldEdge.request("/billing?card_number=4111", { ip: "198.51.100.41" });
     assert.equal(get.status, 400, "the field in a GET's query");
     await get.arrayBuffer();
+    const cookieGet = await fieldEdge.request("/billing", { ip: "198.51.100.42", headers: { cookie: "card_number=4111" } });
+    assert.equal(cookieGet.status, 400, "the field in a GET's cookie (no body)");
+    await cookieGet.arrayBuffer();
     assert.equal(fieldOrigin.seen.length, before, "the origin saw none of them");
   });
 

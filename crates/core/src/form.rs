@@ -264,7 +264,7 @@ pub(crate) fn seal_fields(
     names: &[&str],
     seal: &mut dyn FnMut(&str, &str) -> Result<String, Refusal>,
 ) -> Result<Option<Vec<u8>>, Refusal> {
-    if query_carries(req, names) {
+    if carried_outside_body(req, names) {
         return Err(refusal::ambiguous_field());
     }
     let media = req.media_type();
@@ -284,13 +284,6 @@ pub(crate) fn seal_fields(
     if carries_nested(req, body, names) {
         return Err(refusal::ambiguous_field());
     }
-    if req.cookies().is_some_and(|c| {
-        c.split(';')
-            .any(|pair| reads_as_any(pair.split('=').next().unwrap_or_default().trim(), names))
-    }) {
-        // PHP's `$_REQUEST` takes cookies too, where no php.ini orders it.
-        return Err(refusal::ambiguous_field());
-    }
     let values = checked_fields(req, body, names)?;
     let mut rewritten: Option<Vec<u8>> = None;
     for (name, value) in names.iter().zip(values) {
@@ -300,6 +293,18 @@ pub(crate) fn seal_fields(
         rewritten = Some(replace_field(req, current, name, &sealed)?);
     }
     Ok(rewritten)
+}
+
+/// Whether the query or a cookie carries one of `names` in a spelling an
+/// origin may read as it (PHP's `$_REQUEST` takes cookies too, where no
+/// php.ini orders it): there it would reach the origin as sent, with or
+/// without a body.
+pub(crate) fn carried_outside_body(req: &Request, names: &[&str]) -> bool {
+    query_carries(req, names)
+        || req.cookies().is_some_and(|c| {
+            c.split(';')
+                .any(|pair| reads_as_any(pair.split('=').next().unwrap_or_default().trim(), names))
+        })
 }
 
 /// Whether `name` is one of `names` in any spelling an origin may read as it.
@@ -393,7 +398,7 @@ fn replace_field(req: &Request, body: &[u8], name: &str, value: &str) -> Result<
                     let raw = pair.split_once('=').map_or(pair, |(n, _)| n);
                     if form_decode(raw).as_deref() == Some(name) {
                         found = true;
-                        // An envelope is letters, digits, `.`, `_` and `-`: no escaping.
+                        // An envelope (letters, digits, `.`, `_`, `-`) comes out as it is.
                         format!(
                             "{raw}={}",
                             form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>()
@@ -542,87 +547,188 @@ mod tests {
 
     #[test]
     fn vault_fields_in_any_other_spelling_are_refused() {
-        let ambiguous = Err("ambiguous_field");
-        assert_eq!(
-            sealed("/billing?card_number=4111", URLENCODED, None, "x=1"),
-            ambiguous
-        );
-        assert_eq!(
-            sealed("/billing?card.number=4111", URLENCODED, None, "x=1"),
-            ambiguous
-        );
-        assert_eq!(
-            sealed("/billing", URLENCODED, None, "card.number=4111"),
-            ambiguous
-        );
-        assert_eq!(
-            sealed("/billing", URLENCODED, None, "card_number[]=4111"),
-            ambiguous
-        );
-        assert_eq!(
-            sealed("/billing", URLENCODED, None, "Card_Number=4111"),
-            ambiguous
-        );
-        assert_eq!(
-            sealed("/billing", URLENCODED, None, "x=1;card_number=4111"),
-            ambiguous
-        );
-        assert_eq!(
-            sealed("/billing", URLENCODED, None, "card_number=1&card_number=2"),
-            Err("duplicate_field")
-        );
-        assert_eq!(
-            sealed(
-                "/billing",
-                "application/json",
+        const JSON: &str = "application/json";
+        let cases: [(&str, &str, Option<&str>, &str, &str); 22] = [
+            (
+                "/billing?card_number=4111",
+                URLENCODED,
                 None,
-                r#"{"card_number":4111}"#
+                "x=1",
+                "ambiguous_field",
             ),
-            ambiguous
-        );
-        assert_eq!(
-            sealed("/billing", URLENCODED, Some("gzip"), "card_number=4111"),
-            ambiguous
-        );
-        assert_eq!(
-            sealed(
+            (
+                "/billing?card.number=4111",
+                URLENCODED,
+                None,
+                "x=1",
+                "ambiguous_field",
+            ),
+            (
+                "/billing",
+                URLENCODED,
+                None,
+                "card.number=4111",
+                "ambiguous_field",
+            ),
+            (
+                "/billing",
+                URLENCODED,
+                None,
+                "card_number[]=4111",
+                "ambiguous_field",
+            ),
+            (
+                "/billing",
+                URLENCODED,
+                None,
+                "Card_Number=4111",
+                "ambiguous_field",
+            ),
+            (
+                "/billing",
+                URLENCODED,
+                None,
+                "x=1;card_number=4111",
+                "ambiguous_field",
+            ),
+            (
+                "/billing",
+                URLENCODED,
+                None,
+                "card_number=1&card_number=2",
+                "duplicate_field",
+            ),
+            (
+                "/billing",
+                JSON,
+                None,
+                r#"{"card_number":4111}"#,
+                "ambiguous_field",
+            ),
+            (
+                "/billing",
+                URLENCODED,
+                Some("gzip"),
+                "card_number=4111",
+                "ambiguous_field",
+            ),
+            (
                 "/billing",
                 "application/x-www-form-urlencoded; charset=latin1",
                 None,
-                "card_number=4111"
+                "card_number=4111",
+                "ambiguous_field",
             ),
-            ambiguous
-        );
-        for (body, kind) in [
-            ("payment[card_number]=4111", URLENCODED),
-            ("payment.card_number=4111", URLENCODED),
-            ("!card_number=4111", URLENCODED),
-            ("card_number]=4111", URLENCODED),
-            ("]card_number=4111", URLENCODED),
-            ("\u{feff}{\"card_number\":\"4111\"}", URLENCODED),
-            ("\0{\0\"\0c\0", URLENCODED),
-            (r#"{"payment":{"card_number":"4111"}}"#, "application/json"),
             (
-                r#"{"__proto__":{"card_number":"4111"}}"#,
-                "application/json",
+                "/billing",
+                URLENCODED,
+                None,
+                "payment[card_number]=4111",
+                "ambiguous_field",
             ),
-            (r#"{"note":"&card_number=4111&"}"#, "application/json"),
-        ] {
-            assert_eq!(sealed("/billing", kind, None, body), ambiguous, "{body}");
-        }
-        assert_eq!(
-            sealed("/billing", "text/plain", None, "card_number=4111"),
-            Err("unsupported_body")
-        );
-        assert_eq!(
-            sealed(
+            (
+                "/billing",
+                URLENCODED,
+                None,
+                "payment.card_number=4111",
+                "ambiguous_field",
+            ),
+            (
+                "/billing",
+                URLENCODED,
+                None,
+                "!card_number=4111",
+                "ambiguous_field",
+            ),
+            (
+                "/billing",
+                URLENCODED,
+                None,
+                "card_number]=4111",
+                "ambiguous_field",
+            ),
+            (
+                "/billing",
+                URLENCODED,
+                None,
+                "]card_number=4111",
+                "ambiguous_field",
+            ),
+            (
+                "/billing",
+                URLENCODED,
+                None,
+                "\u{feff}{\"card_number\":\"4111\"}",
+                "ambiguous_field",
+            ),
+            (
+                "/billing",
+                URLENCODED,
+                None,
+                "\0{\0\"\0c\0",
+                "ambiguous_field",
+            ),
+            (
+                "/billing",
+                JSON,
+                None,
+                r#"{"payment":{"card_number":"4111"}}"#,
+                "ambiguous_field",
+            ),
+            (
+                "/billing",
+                JSON,
+                None,
+                r#"{"__proto__":{"card_number":"4111"}}"#,
+                "ambiguous_field",
+            ),
+            (
+                "/billing",
+                JSON,
+                None,
+                r#"{"note":"&card_number=4111&"}"#,
+                "ambiguous_field",
+            ),
+            (
+                "/billing",
+                "text/plain",
+                None,
+                "card_number=4111",
+                "unsupported_body",
+            ),
+            (
                 "/billing",
                 "application/xml",
                 None,
-                "<card_number>4111</card_number>"
+                "<card_number>4111</card_number>",
+                "unsupported_body",
             ),
-            Err("unsupported_body")
-        );
+        ];
+        for (url, kind, encoding, body, code) in cases {
+            assert_eq!(
+                sealed(url, kind, encoding, body),
+                Err(code),
+                "{url} {kind} {body}"
+            );
+        }
+    }
+
+    #[test]
+    fn vault_fields_in_a_cookie_are_refused_with_or_without_a_body() {
+        let mut headers: [Option<String>; 11] = Default::default();
+        headers[1] = Some("theme=dark; card%5Fnumber=4111".into());
+        let req = Request::new(RequestFacts {
+            method: "GET".into(),
+            url: "https://edge.example/billing".into(),
+            headers,
+            has_body: false,
+        });
+        assert!(carried_outside_body(&req, &["card_number"]));
+        let mut seal = |_: &str, _: &str| Ok(String::new());
+        let refused = seal_fields(&req, b"", &["card_number"], &mut seal).unwrap_err();
+        assert_eq!(refused.code, "ambiguous_field");
+        let plain = request("/billing", URLENCODED, None);
+        assert!(!carried_outside_body(&plain, &["card_number"]));
     }
 
     #[test]

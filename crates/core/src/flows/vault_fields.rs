@@ -18,7 +18,7 @@ pub(crate) async fn run(c: &Caller<'_>, forwarded: &Forwarded) -> Flow<Option<u1
         return Ok(None);
     };
     if !req.has_body() {
-        if crate::form::query_carries(req, &fields) {
+        if crate::form::carried_outside_body(req, &fields) {
             return Err(c.refuse(refusal::ambiguous_field()).await);
         }
         return Ok(None);
