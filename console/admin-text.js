@@ -150,6 +150,7 @@ export const SECTIONS = [
       f("probation.minReplies", "number", "Accounts with fewer replies are on probation (0 = replies ignored).", "Účty s menším počtem odpovědí jsou ve zkušební době (0 = nezohledňuje se)."),
       f("probation.actions", "json", "Limited actions: name, method, path, limitPerDay (JSON).", "Omezené akce: name, method, path, limitPerDay (JSON)."),
       f("probation.captcha", "bool", "Ask for a CAPTCHA on those actions.", "Vyžadovat u těchto akcí CAPTCHA."),
+      f("probation.moderatePosts", "bool", "Moderate new users' posts: tell the application which rule holds the account (Portcullis-Probation: account-age, reply-count), so it can hold their posts for approval.", "Moderovat příspěvky nových uživatelů: sdělit aplikaci, které pravidlo účet drží ve zkušební době (Portcullis-Probation: account-age, reply-count), aby mohla jejich příspěvky podržet ke schválení."),
       f("probation.stripLinks", "bool", "Turn links in their posts into plain text.", "Převádět odkazy v jejich příspěvcích na prostý text."),
       f("probation.searchPath", "text", "The search page whose result pages are capped.", "Stránka vyhledávání s omezeným počtem stránek výsledků."),
       f("probation.maxSearchPages", "number", "Most search result pages (also for visitors; 0 = no cap).", "Nejvíce stránek výsledků (i pro návštěvníky; 0 = bez omezení)."),

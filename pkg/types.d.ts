@@ -764,6 +764,14 @@ export interface ProbationPolicy {
    */
   mode?: Mode;
   /**
+   * Tell the origin, on every request from an account on probation,
+   * which rule put it there (`Portcullis-Probation: account-age`,
+   * `reply-count`, or both comma-separated), so it can hold the posts of
+   * new users for approval (SmarterTrack's "Moderate new user community
+   * posts"). Defaults to `true`.
+   */
+  moderatePosts?: boolean;
+  /**
    * The search path whose result pages are capped. Defaults to `"/search"`.
    */
   searchPath?: string;

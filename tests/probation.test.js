@@ -13,7 +13,7 @@ let edge;
 before(async () => {
   const now = { createdAgo: 0 };
   origin = await startOrigin({
-    users: { "new-nina": now, "new-otto": now, "new-pia": now, "old-olga": { createdAgo: 365 * 86400 }, "staff-sam": { roles: ["staff"], ...now } },
+    users: { "new-nina": now, "new-otto": now, "new-pia": now, "old-olga": { createdAgo: 365 * 86400 }, "staff-sam": { roles: ["staff"], ...now }, "new-quinn": now, "old-uma": { createdAgo: 365 * 86400 } },
   });
   edge = await startEdge({
     origin,
@@ -129,6 +129,37 @@ describe("probation", () => {
       await r.arrayBuffer();
     }
     assert.equal(new URLSearchParams(lastSeen("/community/threads").body).get("title"), "t1 https://b.example");
+  });
+
+  test("the origin is told which rule holds an account on probation (Portcullis-Probation), until it leaves", async () => {
+    const told = async (s, path = "/app/dashboard") => {
+      const r = await edge.request(path, { ip: ip(), headers: { Cookie: s.cookie, "Portcullis-Probation": "none" } });
+      assert.equal(r.status, 200);
+      await r.arrayBuffer();
+      return lastSeen(path).headers["portcullis-probation"];
+    };
+    assert.equal(await told(await signIn(edge, ip(), "new-quinn")), "account-age,reply-count");
+    const uma = await signIn(edge, ip(), "old-uma");
+    assert.equal(await told(uma), "reply-count");
+    // Her two replies end reply-count: the answer to the second renews
+    // her session, and the origin is no longer told.
+    let session = uma;
+    for (let i = 0; i < 2; i++) {
+      const r = await post(session, "/community/replies", { text: `reply ${i}` });
+      assert.equal(r.status, 200);
+      await r.arrayBuffer();
+      const renewed = r.headers.getSetCookie().find((c) => c.startsWith("__Host-portcullis-session="));
+      assert.ok(renewed, `reply ${i} renews the session`);
+      session = { ...session, cookie: renewed.split(";")[0] };
+      assert.equal(lastSeen("/community/replies").headers["portcullis-probation"], "reply-count");
+    }
+    assert.equal(await told(session), undefined);
+    // Staff, and a client that sends the header itself: never told.
+    assert.equal(await told(await signIn(edge, ip(), "staff-sam")), undefined);
+    const anonymous = await edge.request("/community/about", { ip: ip(), headers: { "Portcullis-Probation": "account-age" } });
+    assert.equal(anonymous.status, 200);
+    await anonymous.arrayBuffer();
+    assert.equal(lastSeen("/community/about").headers["portcullis-probation"], undefined);
   });
 
   test("search result pages are capped for anonymous visitors and accounts on probation", async () => {

@@ -402,6 +402,11 @@ impl UserRecord {
         }
     }
 
+    /// Replies the origin accepted so far.
+    pub fn replies(&self) -> u32 {
+        self.actions.replies
+    }
+
     /// Whether the user, in `role`, is on probation at `now`.
     pub fn on_probation(&self, policy: &Policy, role: Role, now: u64) -> bool {
         on_probation(

@@ -371,6 +371,12 @@ pub enum UserAnswer {
         expires_at: Option<u64>,
         /// Whether the account is on probation.
         probation: bool,
+        /// The account's creation time, as far as the record knows it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        created: Option<u64>,
+        /// The replies it has made so far.
+        #[serde(default)]
+        replies: u32,
     },
     /// The login is refused.
     LoginRefused {
@@ -400,6 +406,11 @@ pub enum UserAnswer {
     ActionCounted {
         /// Whether the user is on probation.
         probation: bool,
+    },
+    /// A use is settled; the user's replies now.
+    Settled {
+        /// Replies so far.
+        replies: u32,
     },
     /// The 24-hour limit is reached.
     ActionLimited {
@@ -471,7 +482,8 @@ pub fn apply_user(record: &mut UserRecord, op: &UserOp, now: u64) -> (UserAnswer
             } else {
                 record.action_failed(action);
             }
-            (UserAnswer::Done, Save::Yes)
+            let replies = record.replies();
+            (UserAnswer::Settled { replies }, Save::Yes)
         }
         UserOp::Patch { policy, patch } => {
             record.apply(patch, now);
@@ -504,6 +516,8 @@ fn login(record: &mut UserRecord, request: &LoginRequest, now: u64) -> (UserAnsw
                 change: grant.change,
                 expires_at: grant.password_expires_at,
                 probation,
+                created: record.created,
+                replies: record.replies(),
             },
             Save::Yes,
         ),

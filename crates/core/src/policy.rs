@@ -1341,6 +1341,12 @@ pub struct ProbationPolicy {
     /// Most search result pages (also for anonymous users); `0` = no cap.
     /// Defaults to `5`.
     pub max_search_pages: u32,
+    /// Tell the origin, on every request from an account on probation,
+    /// which rule put it there (`Portcullis-Probation: account-age`,
+    /// `reply-count`, or both comma-separated), so it can hold the posts of
+    /// new users for approval (SmarterTrack's "Moderate new user community
+    /// posts"). Defaults to `true`.
+    pub moderate_posts: bool,
     /// `"enforce"`: probation's limits refuse; `"monitor"`: the request passes and
     /// the audit log says what would have happened (`wouldRefuse`).
     /// Defaults to `"enforce"`.
@@ -1371,6 +1377,7 @@ impl Default for ProbationPolicy {
             strip_links: true,
             search_path: "/search".to_owned(),
             max_search_pages: 5,
+            moderate_posts: true,
             mode: Mode::Enforce,
         }
     }

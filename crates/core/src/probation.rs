@@ -19,9 +19,58 @@ pub(crate) const WINDOW_SECONDS: u64 = 24 * 60 * 60;
 /// The action name whose successful uses count as replies.
 pub(crate) const REPLY_ACTION: &str = "reply";
 
-/// Whether an account is on probation. `created` is the account's creation
-/// time as the origin gave it at login (`Portcullis-Login-Created`); an
-/// unknown age counts as new. Staff and admins are never on probation.
+/// Which rules hold an account on probation: it is too young, or has too
+/// few replies. Neither: it is not on probation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Standing {
+    /// Younger than `accountAgeSeconds` (or of unknown age).
+    pub(crate) account_age: bool,
+    /// Fewer replies than `minReplies`.
+    pub(crate) reply_count: bool,
+}
+
+impl Standing {
+    /// Whether either rule holds the account.
+    pub(crate) fn on_probation(self) -> bool {
+        self.account_age || self.reply_count
+    }
+
+    /// The `Portcullis-Probation` value: the rules that hold the account,
+    /// comma-separated; `None` when it is not on probation.
+    pub(crate) fn header(self) -> Option<String> {
+        let names = [
+            (self.account_age, "account-age"),
+            (self.reply_count, "reply-count"),
+        ];
+        let held: Vec<&str> = names
+            .into_iter()
+            .filter_map(|(on, name)| on.then_some(name))
+            .collect();
+        (!held.is_empty()).then(|| held.join(","))
+    }
+}
+
+/// Which rules hold an account on probation. `created` is the account's
+/// creation time as the origin gave it at login (`Portcullis-Login-Created`);
+/// an unknown age counts as new. Staff and admins are never on probation.
+pub(crate) fn standing(
+    policy: &ProbationPolicy,
+    role: Role,
+    created: Option<u64>,
+    replies: u32,
+    now: u64,
+) -> Standing {
+    if !policy.enabled || role != Role::EndUser {
+        return Standing::default();
+    }
+    Standing {
+        account_age: policy.account_age_seconds > 0
+            && created.is_none_or(|at| now.saturating_sub(at) < policy.account_age_seconds),
+        reply_count: policy.min_replies > 0 && replies < policy.min_replies,
+    }
+}
+
+/// Whether an account is on probation (see [`standing`]).
 pub(crate) fn on_probation(
     policy: &ProbationPolicy,
     role: Role,
@@ -29,13 +78,26 @@ pub(crate) fn on_probation(
     replies: u32,
     now: u64,
 ) -> bool {
-    if !policy.enabled || role != Role::EndUser {
-        return false;
+    standing(policy, role, created, replies, now).on_probation()
+}
+
+/// The `Portcullis-Probation` header for a session that began on
+/// probation (`on_probation_at_login`), from what the session carries: the
+/// account's creation time and its replies, so an account that ages out
+/// during the session loses `account-age` at once. `None` when probation
+/// or `moderatePosts` is off, or the session is not on probation.
+pub(crate) fn moderation_header(
+    policy: &ProbationPolicy,
+    role: Role,
+    on_probation_at_login: bool,
+    created: Option<u64>,
+    replies: u32,
+    now: u64,
+) -> Option<String> {
+    if !policy.moderate_posts || !on_probation_at_login {
+        return None;
     }
-    let young = policy.account_age_seconds > 0
-        && created.is_none_or(|at| now.saturating_sub(at) < policy.account_age_seconds);
-    let quiet = policy.min_replies > 0 && replies < policy.min_replies;
-    young || quiet
+    standing(policy, role, created, replies, now).header()
 }
 
 /// The configured action a request is, if any (method and canonical path).

@@ -166,6 +166,8 @@ pub(crate) fn new_session(
         pwx: None,
         lms: now.saturating_mul(1000),
         prb: false,
+        crt: None,
+        rpl: 0,
         nbf: None,
     }
 }

@@ -81,6 +81,15 @@ pub struct Claims {
     /// without a round trip).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub prb: bool,
+    /// The account's creation time (unix seconds) when the session began
+    /// on probation and the origin gave it: `account-age` ends with the
+    /// session still open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crt: Option<u64>,
+    /// The account's replies while on probation (renewed when the origin
+    /// accepts one): `reply-count` ends with the session still open.
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub rpl: u32,
     /// Not before (unix seconds): RFC 7519's `nbf`, honoured when a token
     /// carries it (the edge's own tokens do not).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -88,6 +97,10 @@ pub struct Claims {
 }
 
 fn is_zero(value: &u64) -> bool {
+    *value == 0
+}
+
+fn is_zero_u32(value: &u32) -> bool {
     *value == 0
 }
 
@@ -337,6 +350,8 @@ mod tests {
             pwx: None,
             lms: 0,
             prb: false,
+            crt: None,
+            rpl: 0,
             nbf: None,
         }
     }

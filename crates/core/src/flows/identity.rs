@@ -3,19 +3,32 @@
 //! and its XSRF token, and the password expiry warning.
 
 use super::steps::Finish;
-use crate::policy::PasswordPolicy;
+use crate::policy::{PasswordPolicy, ProbationPolicy};
+use crate::probation::moderation_header;
+use crate::roles::Role;
 use crate::session::{password_expires_in, session_cookie, xsrf_cookie};
 use crate::snapshot::Secrets;
 use crate::tokens::{Claims, dangerous};
 
 /// The headers that tell the origin who is calling (client copies are
-/// dropped by the shell: only the edge can set them).
-pub(crate) fn caller_headers(claims: &Claims) -> Vec<(&'static str, String)> {
-    vec![
+/// dropped by the shell: only the edge can set them), and which probation
+/// rules hold the account when the origin moderates new users' posts.
+pub(crate) fn caller_headers(
+    claims: &Claims,
+    probation: &ProbationPolicy,
+    now: u64,
+) -> Vec<(&'static str, String)> {
+    let mut headers = vec![
         ("Portcullis-User", claims.sub.clone()),
         ("Portcullis-Session", claims.sid.clone()),
         ("Portcullis-Roles", claims.roles.join(",")),
-    ]
+    ];
+    let role = Role::from_session_roles(&claims.roles);
+    if let Some(rules) = moderation_header(probation, role, claims.prb, claims.crt, claims.rpl, now)
+    {
+        headers.push(("Portcullis-Probation", rules));
+    }
+    headers
 }
 
 /// The cookies that carry the session and its XSRF token (the session's

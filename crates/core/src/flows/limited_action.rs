@@ -7,12 +7,13 @@
 
 use super::caller::{Caller, Flow, failed, refused};
 use super::captcha_gate;
-use super::identity::Forwarded;
-use super::steps::{Body, Failure, Forward, Input, Step};
+use super::identity::{Forwarded, session_cookies};
+use super::steps::{Body, Failure, Finish, Forward, Input, Step};
 use crate::objects::{UserAnswer, UserOp};
 use crate::policy::CaptchaPage;
 use crate::probation::{
-    matching_action, search_capped_for, search_page_refused, strip_links, strip_links_in_json,
+    REPLY_ACTION, matching_action, search_capped_for, search_page_refused, strip_links,
+    strip_links_in_json,
 };
 use crate::refusal;
 use crate::request::MAX_FORM_BYTES;
@@ -21,12 +22,13 @@ use crate::tokens::Claims;
 
 /// Probation for this request: `None` when it does not apply (the request
 /// goes on as usual), a refusal, or the origin's status when a limited
-/// action reached it (its answer is the reply).
+/// action reached it (its answer is the reply, with the [`Finish`] still to
+/// add to it).
 pub(crate) async fn run(
     c: &Caller<'_>,
     claims: Option<&Claims>,
     forwarded: &Forwarded,
-) -> Flow<Option<u16>> {
+) -> Flow<Option<(u16, Finish)>> {
     let probation = &c.policy().probation;
     if !probation.enabled {
         return Ok(None);
@@ -62,6 +64,9 @@ pub(crate) async fn run(
         }
         _ => return refused(refusal::internal()),
     };
+    // A reply may end `reply-count`: its session is renewed after the
+    // origin's answer, with the count the record now holds.
+    let counts_reply = on_probation && session.prb && action.name == REPLY_ACTION;
     let settle_use = |accepted: bool| settle(c, &session.sub, &action.name, accepted);
     let body = match prepare(c, on_probation).await {
         Ok(body) => body,
@@ -70,18 +75,28 @@ pub(crate) async fn run(
             return Err(reply);
         }
     };
-    let forward = Forward::new(
-        forwarded.to_origin.clone(),
-        body,
-        &[],
-        Some(forwarded.finish.clone()),
-    );
+    let finish = (!counts_reply).then(|| forwarded.finish.clone());
+    let forward = Forward::new(forwarded.to_origin.clone(), body, &[], finish);
     match c.forward(forward).await {
         Ok(upstream) => {
             // A reply the origin accepted counts toward leaving probation;
             // a use it refused is given back.
-            settle_use(upstream.status < 400).await;
-            Ok(Some(upstream.status))
+            let replies = settle_use(upstream.status < 400).await;
+            let finish = match replies {
+                _ if !counts_reply => Finish::default(),
+                Some(replies) if replies != session.rpl => {
+                    let claims = Claims {
+                        rpl: replies,
+                        ..session.clone()
+                    };
+                    Finish {
+                        headers: forwarded.finish.headers.clone(),
+                        cookies: session_cookies(&c.snapshot.secrets, &claims, c.now()),
+                    }
+                }
+                _ => forwarded.finish.clone(),
+            };
+            Ok(Some((upstream.status, finish)))
         }
         Err(reply) => {
             settle_use(false).await;
@@ -104,14 +119,18 @@ async fn prepare(c: &Caller<'_>, on_probation: bool) -> Flow<Body> {
     }
 }
 
-/// Tells the user's record how a counted use ended. A failure is logged by
-/// the shell, never turned into an error: the origin may already have answered.
-async fn settle(c: &Caller<'_>, user: &str, action: &str, accepted: bool) {
+/// Tells the user's record how a counted use ended, and gives the replies
+/// it now holds. A failure is logged by the shell, never turned into an
+/// error: the origin may already have answered.
+async fn settle(c: &Caller<'_>, user: &str, action: &str, accepted: bool) -> Option<u32> {
     let op = UserOp::SettleAction {
         action: action.to_owned(),
         accepted,
     };
-    let _ = c.user(user, op).await;
+    match c.user(user, op).await {
+        Ok(UserAnswer::Settled { replies }) => Some(replies),
+        _ => None,
+    }
 }
 
 /// The request's form with every text value passed through core's

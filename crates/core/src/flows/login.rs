@@ -183,10 +183,16 @@ async fn succeeded(
                 change,
                 expires_at,
                 probation,
+                created,
+                replies,
             } => {
                 claims.chg = change.map(|reason| reason.as_str().to_owned());
                 claims.pwx = expires_at;
                 claims.prb = probation;
+                if probation {
+                    claims.crt = created;
+                    claims.rpl = replies;
+                }
             }
             UserAnswer::LoginRefused {
                 refusal: LoginRefusal::Inactive,

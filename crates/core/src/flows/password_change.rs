@@ -34,7 +34,7 @@ pub(crate) async fn run(c: &Caller<'_>, claims: Option<&Claims>) -> Flow<Reply> 
     let secrets = &c.snapshot.secrets;
     let (to_origin, mut finish) = match claims {
         Some(claims) => (
-            caller_headers(claims),
+            caller_headers(claims, &c.policy().probation, now),
             Finish {
                 headers: expiry_warning(passwords, claims, now),
                 cookies: session_cookies(secrets, claims, now),

@@ -124,11 +124,14 @@ async fn requested(c: &Caller<'_>) -> Flow<Reply> {
         .map_or(Role::EndUser, |c| Role::from_session_roles(&c.roles));
     upload_check::run(c, role).await?;
     let finish = forwarding(c, &session);
-    let status = match vault_fields::run(c, &finish).await? {
-        Some(status) => status,
+    let (status, added) = match vault_fields::run(c, &finish).await? {
+        Some(status) => (status, Finish::default()),
         None => match limited_action::run(c, session.renewed.as_ref(), &finish).await? {
-            Some(status) => status,
-            None => pass_through(c, finish, checked.is_some() && req.submits()).await?,
+            Some(done) => done,
+            None => {
+                let checked = checked.is_some() && req.submits();
+                (pass_through(c, finish, checked).await?, Finish::default())
+            }
         },
     };
     // The origin's 403 on a protected path is a warning (the request is
@@ -136,7 +139,7 @@ async fn requested(c: &Caller<'_>) -> Flow<Reply> {
     if status == 403 && session.protected {
         c.warn_answered(WarningKind::OriginForbidden).await;
     }
-    Ok(Reply::Upstream(Finish::default()))
+    Ok(Reply::Upstream(added))
 }
 
 /// The routes with checks of their own, matched on their route key (see
@@ -444,7 +447,7 @@ fn forwarding(c: &Caller<'_>, session: &session_check::Session) -> Forwarded {
     let now = c.now();
     match &session.renewed {
         Some(claims) => Forwarded {
-            to_origin: caller_headers(claims),
+            to_origin: caller_headers(claims, &c.policy().probation, now),
             finish: Finish {
                 headers: expiry_warning(&c.policy().passwords, claims, now),
                 cookies: if session.renewal_due {

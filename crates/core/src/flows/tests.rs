@@ -9,13 +9,15 @@ use super::{Answer, Call, Failure, Input, Machine, Reply, Step, Upstream};
 use crate::bans::{BanEntry, WarningKind};
 use crate::context::Context;
 use crate::lockout::Gate;
-use crate::objects::{AccountOp, ControlAnswer, GuardAnswer, GuardOp, LockAnswer, UserAnswer};
+use crate::objects::{
+    AccountOp, ControlAnswer, GuardAnswer, GuardOp, LockAnswer, UserAnswer, UserOp,
+};
 use crate::policy::{ManualBanScope, Policy};
 use crate::request::{FACT_HEADERS, RequestFacts};
 use crate::session::{Revocations, new_session};
 use crate::snapshot::{Secrets, Snapshot};
 use crate::tokens::dangerous::sign_jwt;
-use crate::tokens::xsrf_token;
+use crate::tokens::{Claims, verify_hs256, xsrf_token};
 
 const NOW_MS: u64 = 1_800_000_000_000;
 const JWT: &str = "flow-test-jwt-secret-0123456789abcdef";
@@ -213,6 +215,8 @@ fn a_login_checks_the_lockout_then_the_origin_then_settles() {
             change: None,
             expires_at: None,
             probation: false,
+            created: None,
+            replies: 0,
         })),
         other => panic!("unexpected {other:?}"),
     });
@@ -658,6 +662,155 @@ fn the_origins_403_to_a_limited_action_on_a_protected_path_is_a_warning() {
     assert_eq!(warned, [WarningKind::OriginForbidden]);
 }
 
+/// A signed-in request to `path` with a session of these claims (mapped
+/// from a new one), and the steps' answers for a reply use: the headers
+/// the origin saw and the reply.
+fn on_probation_request(
+    policy: &Policy,
+    path: &str,
+    claims: impl Fn(Claims) -> Claims,
+    replies_after: u32,
+) -> (Vec<(&'static str, String)>, Reply) {
+    let now = NOW_MS / 1000;
+    let claims = claims(new_session("u-new", "sid-1", vec![], &policy.sessions, now));
+    let cookie = format!(
+        "__Host-portcullis-session={}",
+        sign_jwt(JWT.as_bytes(), &claims)
+    );
+    let xsrf = xsrf_token(XSRF.as_bytes(), "sid-1");
+    let facts = facts(
+        "POST",
+        path,
+        &[
+            ip("203.0.113.7"),
+            ("Cookie", &cookie),
+            ("X-XSRF-Token", &xsrf),
+            FORM,
+            LENGTH,
+        ],
+        true,
+    );
+    let mut seen = Vec::new();
+    let (_, reply) = drive(facts, |step| match step {
+        Step::Snapshot => Input::Snapshot(snapshot(policy.clone())),
+        Step::Ask(Call::User {
+            op: UserOp::SettleAction { .. },
+            ..
+        }) => answered(UserAnswer::Settled {
+            replies: replies_after,
+        }),
+        Step::Ask(Call::User { .. }) => answered(UserAnswer::ActionCounted { probation: true }),
+        Step::Forward(forward) => {
+            seen = forward.to_origin.clone();
+            upstream(201, vec![])
+        }
+        other => panic!("unexpected {other:?}"),
+    });
+    (seen, reply)
+}
+
+fn probation_header<'a>(headers: &'a [(&'static str, String)]) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(name, _)| *name == "Portcullis-Probation")
+        .map(|(_, value)| value.as_str())
+}
+
+#[test]
+fn the_origin_is_told_which_rule_holds_an_account_on_probation() {
+    let mut policy = Policy::default();
+    policy.probation.enabled = true;
+    policy.probation.strip_links = false;
+    policy.probation.captcha = false;
+    policy.probation.min_replies = 3;
+    let now = NOW_MS / 1000;
+    let young = |c: Claims| Claims {
+        prb: true,
+        crt: Some(now - 60),
+        rpl: 3,
+        ..c
+    };
+    let quiet = |c: Claims| Claims {
+        prb: true,
+        crt: Some(now - 30 * 86_400),
+        rpl: 1,
+        ..c
+    };
+    let both = |c: Claims| Claims {
+        prb: true,
+        crt: None,
+        rpl: 0,
+        ..c
+    };
+    // A session from before the header (no creation time, no replies):
+    // every rule the policy has.
+    let older = |c: Claims| Claims { prb: true, ..c };
+    let off = |c: Claims| Claims { prb: false, ..c };
+    type Case<'a> = (&'a dyn Fn(Claims) -> Claims, Option<&'a str>);
+    let cases: [Case; 5] = [
+        (&young, Some("account-age")),
+        (&quiet, Some("reply-count")),
+        (&both, Some("account-age,reply-count")),
+        (&older, Some("account-age,reply-count")),
+        (&off, None),
+    ];
+    for (claims, expected) in cases {
+        let (seen, _) = on_probation_request(&policy, "/app/other", claims, 0);
+        assert_eq!(probation_header(&seen), expected);
+    }
+    // Aged out with the session still open: the header goes with it.
+    let aged = |c: Claims| Claims {
+        prb: true,
+        crt: Some(now - 8 * 86_400),
+        rpl: 5,
+        ..c
+    };
+    let (seen, _) = on_probation_request(&policy, "/app/other", aged, 0);
+    assert_eq!(probation_header(&seen), None);
+    // The setting off, or probation off: no header.
+    policy.probation.moderate_posts = false;
+    let (seen, _) = on_probation_request(&policy, "/app/other", both, 0);
+    assert_eq!(probation_header(&seen), None);
+    policy.probation.moderate_posts = true;
+    policy.probation.enabled = false;
+    let (seen, _) = on_probation_request(&policy, "/app/other", both, 0);
+    assert_eq!(probation_header(&seen), None);
+}
+
+#[test]
+fn an_accepted_reply_renews_the_session_with_the_replies_counted() {
+    let mut policy = Policy::default();
+    policy.probation.enabled = true;
+    policy.probation.strip_links = false;
+    policy.probation.captcha = false;
+    policy.probation.min_replies = 3;
+    let now = NOW_MS / 1000;
+    let quiet = |c: Claims| Claims {
+        prb: true,
+        crt: Some(now - 30 * 86_400),
+        rpl: 2,
+        ..c
+    };
+    let (seen, reply) = on_probation_request(&policy, "/community/replies", quiet, 3);
+    assert_eq!(probation_header(&seen), Some("reply-count"));
+    let Reply::Upstream(finish) = reply else {
+        panic!("{reply:?}")
+    };
+    let session = finish
+        .cookies
+        .iter()
+        .find_map(|c| c.strip_prefix("__Host-portcullis-session="))
+        .and_then(|c| c.split(';').next())
+        .expect("the session renewed");
+    let claims: Claims =
+        serde_json::from_slice(&verify_hs256(JWT.as_bytes(), session).expect("signed"))
+            .expect("claims");
+    assert_eq!(claims.rpl, 3);
+    let (seen, _) =
+        on_probation_request(&policy, "/app/other", |c| Claims { rpl: 3, ..quiet(c) }, 0);
+    assert_eq!(probation_header(&seen), None);
+}
+
 // A password passes only with the estimator (the edge always has it).
 #[test]
 #[cfg(feature = "estimator")]
@@ -893,6 +1046,8 @@ fn any_input(snapshot: Rc<Snapshot>) -> impl Strategy<Value = Input> {
             change: None,
             expires_at: None,
             probation: false,
+            created: None,
+            replies: 0,
         },
         UserAnswer::Done,
     ]);
