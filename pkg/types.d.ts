@@ -54,11 +54,12 @@ export type RuleId =
   | "userInfo"
   | "blocklist"
   | "dictionaryWords"
-  | "minScore";
+  | "minScore"
+  | "breached";
 /**
  * Outcome of one rule.
  */
-export type RuleStatus = "pass" | "fail" | "pending" | "skipped";
+export type RuleStatus = "pass" | "fail" | "pending" | "skipped" | "deferred";
 /**
  * What happens when a user who already has a session logs in again.
  */
@@ -156,6 +157,38 @@ export interface ManualBan {
    * What the ban blocks. Defaults to `"all"`.
    */
   scope?: ManualBanScope;
+}
+/**
+ * The breached-password check (NIST SP 800-63B asks for it): the edge
+ * sends the first 5 hex digits of the password's SHA-1 to a range API
+ * (with `Add-Padding: true`) and looks the rest up in the answer; the
+ * password itself never leaves.
+ */
+export interface BreachedPolicy {
+  /**
+   * Check new passwords. Off in every preset (the range API is a third
+   * party on the network). Defaults to `false`.
+   */
+  enabled?: boolean;
+  /**
+   * Accept the password when the range API is down or slow. Defaults to
+   * `false` (503 `breach_check_unavailable`).
+   */
+  failOpen?: boolean;
+  /**
+   * Refuse a password seen at least this many times. Defaults to `1`.
+   */
+  minCount?: number;
+  /**
+   * The range API; the prefix is appended. https, or plain http to
+   * loopback (tests, a self-hosted mirror on the same host).
+   * Defaults to `"https://api.pwnedpasswords.com/range/"`.
+   */
+  rangeUrl?: string;
+  /**
+   * How long to wait for the range API (1–30). Defaults to `2`.
+   */
+  timeoutSeconds?: number;
 }
 /**
  * CAPTCHA: the browser renders the provider's widget, the edge verifies.
@@ -508,6 +541,11 @@ export interface PasswordPolicy {
    * Words the admin adds to the blocklist. Defaults to empty.
    */
   blocklistExtra?: string[];
+  /**
+   * Refuse passwords found in known data breaches (checked by the edge on
+   * signup, change and reset through a k-anonymity range API).
+   */
+  breached?: BreachedPolicy;
   /**
    * A new account must change its password at first login. Defaults to `false`.
    */

@@ -155,6 +155,17 @@ describe("checking", () => {
     assert.equal(checker.check("abcdefgh").ok, false);
   });
 
+  test("a policy with the breach check on lists it, deferred to the edge's answer, without holding the form", () => {
+    const checker = PasswordChecker.fromPolicy({ passwords: { breached: { enabled: true }, minScore: 0 } }, { locale: "cs" });
+    const r = checker.check("Quiet-harbor-lantern-81");
+    const rule = r.rules.find((x) => x.id === "breached");
+    assert.deepEqual([rule.status, rule.ok], ["deferred", true]);
+    assert.equal(rule.message, "Nenachází se ve známých únicích dat");
+    assert.equal(r.ok, true);
+    assert.ok(checker.requirements().some((x) => x.id === "breached"));
+    assert.equal(status(PasswordChecker.fromPolicy({ passwords: { minScore: 0 } }).check("x"), "breached"), undefined, "off: not listed");
+  });
+
   test("admin blocklist words fail at once, whole-password and case-insensitive", () => {
     const checker = PasswordChecker.fromPolicy({ passwords: { blocklistExtra: ["Portcullis2026"], minScore: 0 } });
     assert.equal(status(checker.check("PORTCULLIS2026"), "blocklist"), "fail");

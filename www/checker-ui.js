@@ -17,7 +17,7 @@ export const DEFAULT_PRESET = "owasp-asvs-l2";
 /** The edge's public policy (crates/edge); the standalone server answers 404. */
 export const SITE_POLICY_URL = "/__portcullis/policy";
 
-const MARKS = { pass: "✓", fail: "✗", pending: "…", skipped: "–" };
+const MARKS = { pass: "✓", fail: "✗", pending: "…", skipped: "–", deferred: "…" };
 
 /**
  * A checker for the site's policy from the edge, or null when there is none

@@ -4,14 +4,14 @@
 // by the app, so this entry holds no wasm and stays small.
 import { createElement as h, useEffect, useMemo, useRef, useState } from "react";
 
-const MARKS = { pass: "✓", fail: "✗", pending: "…", skipped: "–" };
+const MARKS = { pass: "✓", fail: "✗", pending: "…", skipped: "–", deferred: "…" };
 
 /** English texts; pass `labels` to translate any of them. */
 export const DEFAULT_LABELS = {
   meter: "Password strength",
   scores: ["Very weak", "Weak", "Fair", "Strong", "Very strong"],
   unknown: "Not rated yet",
-  status: { pass: "met", fail: "not met", pending: "checked when the estimator loads", skipped: "not required" },
+  status: { pass: "met", fail: "not met", pending: "checked when the estimator loads", skipped: "not required", deferred: "checked when you submit" },
   summary: (met, total) => `${met} of ${total} requirements met`,
   allMet: "All requirements met",
 };

@@ -31,13 +31,15 @@ const fn bound(field: &'static str, min: u64, max: u64) -> Bound {
 }
 
 /// Every number of the policy document.
-pub const BOUNDS: [Bound; 47] = [
+pub const BOUNDS: [Bound; 49] = [
     bound("passwords.minLength", 1, 4096),
     bound("passwords.maxLength", 1, 4096),
     bound("passwords.minCharacterClasses", 0, 4),
     bound("passwords.minScore", 0, 4),
     bound("passwords.maxRepeatedCharacters", 0, 4096),
     bound("passwords.historyCount", 0, 100),
+    bound("passwords.breached.minCount", 1, 1_000_000_000),
+    bound("passwords.breached.timeoutSeconds", 1, 30),
     bound("passwords.expirySeconds", 0, MAX_SECONDS),
     bound("passwords.expiryWarningSeconds", 0, MAX_SECONDS),
     bound("login.maxFailedAttempts", 1, 1000),

@@ -220,6 +220,7 @@ impl PasswordPolicy {
                 "expiryWarningSeconds" => p.expiry_warning_seconds = whole(f, v)?,
                 "changeOnFirstLogin" => p.change_on_first_login = boolean(f, v)?,
                 "applyToExisting" => p.apply_to_existing = boolean(f, v)?,
+                "breached" => p.breached = breached(f, v)?,
                 other => {
                     return Err(Error::PolicyJson {
                         field: format!("passwords.{other}"),
@@ -230,6 +231,20 @@ impl PasswordPolicy {
         }
         Ok(p)
     }
+}
+
+/// The `passwords.breached` section, as far as a page needs it: whether
+/// the edge checks (its other members are the edge's, which validates
+/// them in full).
+fn breached(field: &str, value: &Field) -> Result<crate::policy::BreachedPolicy, Error> {
+    let Field::Object(fields) = value else {
+        return Err(wrong_type(field, "an object", value));
+    };
+    let mut b = crate::policy::BreachedPolicy::default();
+    if let Some((_, v)) = fields.iter().find(|(k, _)| k == "enabled") {
+        b.enabled = boolean(&format!("{field}.enabled"), v)?;
+    }
+    Ok(b)
 }
 
 #[cfg(test)]
@@ -257,6 +272,8 @@ mod tests {
         let mut p = PasswordPolicy::default();
         p.symbols = Some("!".into());
         p.blocklist_extra = vec!["word".into()];
+        // Of `breached`, a page reads `enabled` only.
+        p.breached.enabled = true;
         let value = serde_json::to_value(&p).unwrap();
         let doc = serde_json::json!({ "passwords": value }).to_string();
         assert_eq!(PasswordPolicy::from_document(&doc).unwrap(), p);
@@ -286,6 +303,43 @@ mod tests {
             Some("passwords.blocklistExtra[1]")
         );
         assert_eq!(field(r#"{"passwords":[]}"#).field(), Some("passwords"));
+        // The browser's reader reads whether the edge checks; the edge's
+        // reader checks every value (the range API is the edge's alone).
+        assert_eq!(
+            field(r#"{"passwords":{"breached":true}}"#).field(),
+            Some("passwords.breached")
+        );
+        assert_eq!(
+            field(r#"{"passwords":{"breached":{"enabled":1}}}"#).field(),
+            Some("passwords.breached.enabled")
+        );
+        let values = [
+            (
+                r#"{"passwords":{"breached":{"failopen":true}}}"#,
+                "failopen",
+            ),
+            (r#"{"passwords":{"breached":{"minCount":"x"}}}"#, "minCount"),
+            (r#"{"passwords":{"breached":{"minCount":0}}}"#, "minCount"),
+            (
+                r#"{"passwords":{"breached":{"rangeUrl":"http://a.example/"}}}"#,
+                "rangeUrl",
+            ),
+            (
+                r#"{"passwords":{"breached":{"rangeUrl":"https://a.example/?x="}}}"#,
+                "rangeUrl",
+            ),
+            (
+                r#"{"passwords":{"breached":{"timeoutSeconds":31}}}"#,
+                "timeoutSeconds",
+            ),
+        ];
+        for (json, name) in values {
+            let name = format!("passwords.breached.{name}");
+            assert_eq!(
+                Policy::from_json(json).unwrap_err().field(),
+                Some(name.as_str())
+            );
+        }
         assert_eq!(
             field(r#"{"passwords":{"maxLength":0}}"#).field(),
             Some("passwords.maxLength")

@@ -42,6 +42,7 @@ mod admin;
 mod audit;
 mod bans;
 mod bounds;
+pub mod breach;
 mod captcha;
 mod context;
 mod document;

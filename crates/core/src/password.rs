@@ -102,6 +102,7 @@ impl PasswordChecker {
         let p = &self.policy;
         let mut rules = vec![RuleId::MinLength, RuleId::MaxLength];
         if !p.enforce_strength {
+            rules.extend(p.breached.enabled.then_some(RuleId::Breached));
             return rules;
         }
         let optional = [
@@ -117,6 +118,7 @@ impl PasswordChecker {
             (p.min_score > 0, RuleId::MinScore),
         ];
         rules.extend(optional.iter().filter(|(on, _)| *on).map(|(_, id)| *id));
+        rules.extend(p.breached.enabled.then_some(RuleId::Breached));
         rules
     }
 
@@ -153,7 +155,7 @@ impl PasswordChecker {
             .active_rules()
             .into_iter()
             .map(|id| {
-                let status = if override_strength && !id.is_length() {
+                let status = if override_strength && !id.is_length() && id != RuleId::Breached {
                     RuleStatus::Skipped
                 } else {
                     self.rule_status(
@@ -172,7 +174,10 @@ impl PasswordChecker {
                 RuleResult {
                     id,
                     status,
-                    ok: matches!(status, RuleStatus::Pass | RuleStatus::Skipped),
+                    ok: matches!(
+                        status,
+                        RuleStatus::Pass | RuleStatus::Skipped | RuleStatus::Deferred
+                    ),
                     message,
                     params,
                 }
@@ -230,6 +235,7 @@ impl PasswordChecker {
                 Some(e) => pass(e.score >= p.min_score),
                 None => RuleStatus::Pending,
             },
+            RuleId::Breached => RuleStatus::Deferred,
         }
     }
 }

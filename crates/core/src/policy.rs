@@ -186,6 +186,9 @@ impl Policy {
         // Plain data with string keys: serialising cannot fail.
         crate::bounds::check(&serde_json::to_value(self).unwrap_or_default())?;
         self.passwords.validate("passwords")?;
+        // The range API is the edge's alone: the browser's reader of the
+        // password rules does not carry URL checks (first-feedback bytes).
+        self.passwords.breached.validate("passwords.breached")?;
         self.login.validate()?;
         self.bans.validate()?;
         self.sessions.validate()?;
@@ -383,11 +386,66 @@ pub struct PasswordPolicy {
     /// (and require a change when they fail); when off, a policy change
     /// affects new passwords only. Defaults to `true`.
     pub apply_to_existing: bool,
+    /// Refuse passwords found in known data breaches (checked by the edge on
+    /// signup, change and reset through a k-anonymity range API).
+    #[serde(default)]
+    pub breached: BreachedPolicy,
     /// `"enforce"`: the edge's password rules (signup, change, reset) refuse; `"monitor"`: the request passes and
     /// the audit log says what would have happened (`wouldRefuse`).
     /// Defaults to `"enforce"`.
     #[serde(default, skip_serializing_if = "Mode::is_enforce")]
     pub mode: Mode,
+}
+
+/// The breached-password check (NIST SP 800-63B asks for it): the edge
+/// sends the first 5 hex digits of the password's SHA-1 to a range API
+/// (with `Add-Padding: true`) and looks the rest up in the answer; the
+/// password itself never leaves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct BreachedPolicy {
+    /// Check new passwords. Off in every preset (the range API is a third
+    /// party on the network). Defaults to `false`.
+    pub enabled: bool,
+    /// The range API; the prefix is appended. https, or plain http to
+    /// loopback (tests, a self-hosted mirror on the same host).
+    /// Defaults to `"https://api.pwnedpasswords.com/range/"`.
+    pub range_url: String,
+    /// Refuse a password seen at least this many times. Defaults to `1`.
+    pub min_count: u32,
+    /// How long to wait for the range API (1–30). Defaults to `2`.
+    pub timeout_seconds: u64,
+    /// Accept the password when the range API is down or slow. Defaults to
+    /// `false` (503 `breach_check_unavailable`).
+    pub fail_open: bool,
+}
+
+impl Default for BreachedPolicy {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            range_url: "https://api.pwnedpasswords.com/range/".to_owned(),
+            min_count: 1,
+            timeout_seconds: 2,
+            fail_open: false,
+        }
+    }
+}
+
+impl BreachedPolicy {
+    /// The range URL (its numbers are in `bounds`' table).
+    fn validate(&self, prefix: &str) -> Result<(), Error> {
+        let field = format!("{prefix}.rangeUrl");
+        check_url(&field, &self.range_url)?;
+        if self.range_url.contains(['?', '#']) {
+            return Err(Error::invalid(
+                &field,
+                "must end where the prefix is appended (no query or fragment)",
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Default for PasswordPolicy {
@@ -414,6 +472,7 @@ impl Default for PasswordPolicy {
             expiry_warning_seconds: 7 * DAY,
             change_on_first_login: false,
             apply_to_existing: true,
+            breached: BreachedPolicy::default(),
             mode: Mode::Enforce,
         }
     }

@@ -317,6 +317,29 @@ pub fn password_reused(locale: crate::messages::Locale) -> Refusal {
     .with("rules", ["history"])
 }
 
+/// 422 for a password found in known data breaches at least
+/// `passwords.breached.minCount` times (rule id `breached`), the count in
+/// the message.
+pub fn password_breached(locale: crate::messages::Locale, count: u64) -> Refusal {
+    let message = locale.catalog().format(
+        "refusals.passwordBreached",
+        &crate::messages::Params::count(count),
+    );
+    Refusal::new(422, "password_rejected", message)
+        .with("rules", ["breached"])
+        .with("count", count)
+}
+
+/// 503: the breached-password range API did not answer (in time) and the
+/// policy fails closed.
+pub fn breach_check_unavailable() -> Refusal {
+    Refusal::new(
+        503,
+        "breach_check_unavailable",
+        "The password could not be checked against known data breaches just now; please try again.",
+    )
+}
+
 /// 503: the CAPTCHA provider did not answer and the policy fails closed.
 pub fn captcha_unavailable() -> Refusal {
     Refusal::new(

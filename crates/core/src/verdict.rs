@@ -35,6 +35,9 @@ pub enum RuleId {
     DictionaryWords,
     /// zxcvbn score at least `minScore`.
     MinScore,
+    /// Not found in known data breaches (`passwords.breached`); the edge
+    /// checks it when the form is submitted.
+    Breached,
 }
 
 impl RuleId {
@@ -53,6 +56,7 @@ impl RuleId {
             Self::Blocklist => "blocklist",
             Self::DictionaryWords => "dictionaryWords",
             Self::MinScore => "minScore",
+            Self::Breached => "breached",
         }
     }
 
@@ -77,6 +81,9 @@ pub enum RuleStatus {
     Pending,
     /// An administrator's override skips this strength rule.
     Skipped,
+    /// The edge checks this rule when the form is submitted (breached
+    /// passwords): met as far as the page can tell.
+    Deferred,
 }
 
 /// One checklist item.

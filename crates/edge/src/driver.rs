@@ -5,6 +5,7 @@
 
 use std::rc::Rc;
 
+use portcullis_core::breach::{Range, RangeCache};
 use portcullis_core::flows::{
     AdminCall, Answer, Body, Call, CaptchaCheck, Failure, Forward, Input, Machine, Reply, Step,
     Upstream,
@@ -135,6 +136,7 @@ impl Run<'_> {
                 }
             }
             Step::VerifyCaptcha(check) => self.captcha(check).await,
+            Step::BreachRange { url, timeout_ms } => breach_range(&url, timeout_ms).await,
             Step::Invalidate => {
                 replica::invalidate();
                 Input::Done
@@ -316,4 +318,26 @@ fn stored<T>(stored: Stored<T>, wrap: fn(T) -> Answer) -> Input {
         Stored::Answer(answer) => Input::Answer(wrap(answer)),
         Stored::Unreadable { .. } => Input::Failed(Failure::StateUnavailable),
     }
+}
+
+thread_local! {
+    /// This isolate's breached-password ranges (core bounds it).
+    static RANGES: std::cell::RefCell<RangeCache> = std::cell::RefCell::new(RangeCache::default());
+}
+
+/// A breached-password range: from the isolate's cache, or fetched and
+/// read by core (`None`: unavailable, nothing cached).
+async fn breach_range(url: &str, timeout_ms: u32) -> Input {
+    let now = clock::now_millis() / 1000;
+    if let Some(range) = RANGES.with(|cache| cache.borrow().get(url, now)) {
+        return Input::Range(Some(range));
+    }
+    let range = outbound::fetch_range(url, timeout_ms)
+        .await
+        .and_then(|body| Range::parse(&body))
+        .map(Rc::new);
+    if let Some(range) = &range {
+        RANGES.with(|cache| cache.borrow_mut().put(url, range.clone(), now));
+    }
+    Input::Range(range)
 }

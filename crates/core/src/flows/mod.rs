@@ -6,6 +6,7 @@
 //! Durable Object call, the origin fetch) and hands the result back with
 //! [`Machine::resume`], until the flow answers with [`Step::Respond`].
 
+mod breach_check;
 mod caller;
 mod captcha_gate;
 mod identity;

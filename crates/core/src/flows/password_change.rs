@@ -5,6 +5,7 @@
 //! remembers it, the user's other sessions end, and this session goes on
 //! without its change requirement.
 
+use super::breach_check;
 use super::caller::{Caller, Flow, refused};
 use super::identity::{caller_headers, expiry_warning, session_cookies};
 use super::steps::{Body, Finish, Forward, Input, Reply, Step, Upstream};
@@ -72,7 +73,7 @@ pub(crate) async fn run(c: &Caller<'_>, claims: Option<&Claims>) -> Flow<Reply> 
 /// the account's own login name and email as the user record knows them
 /// (and the user id) for "does not contain the username or email";
 /// administrators may skip the strength rules when the policy says so;
-/// then the user's history. Gives the fingerprint to remember once the
+/// then known data breaches (never skipped) and the user's history. Gives the fingerprint to remember once the
 /// origin takes the password (`None` without a user).
 pub(crate) async fn vet(
     c: &Caller<'_>,
@@ -118,6 +119,7 @@ pub(crate) async fn vet(
         c.enforce(mode, "passwords", refusal::password_rejected(&verdict))
             .await?;
     }
+    breach_check::check(c, password).await?;
     match vetted {
         Some((fingerprint, true)) => {
             let refusal = refusal::password_reused(c.req.locale());

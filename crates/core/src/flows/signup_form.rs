@@ -1,7 +1,8 @@
-//! The signup form: a blocked email domain or a password that fails the
-//! policy is refused (422) before the origin sees the form (the password
-//! rules only say so in monitor mode).
+//! The signup form: a blocked email domain, a password that fails the
+//! policy or was found in data breaches is refused (422) before the origin
+//! sees the form (the password rules only say so in monitor mode).
 
+use super::breach_check;
 use super::caller::{Caller, Flow, refused};
 use crate::password::PasswordChecker;
 use crate::refusal;
@@ -32,16 +33,16 @@ pub(crate) async fn check(c: &Caller<'_>) -> Flow<()> {
         name,
         is_admin: false,
     };
+    let password = text(1);
     let verdict = PasswordChecker::new(policy.passwords.clone()).check(
-        &text(1),
+        &password,
         &subject,
         c.req.locale().catalog(),
     );
-    if verdict.ok {
-        Ok(())
-    } else {
+    if !verdict.ok {
         let mode = policy.passwords.mode;
         c.enforce(mode, "passwords", refusal::password_rejected(&verdict))
-            .await
+            .await?;
     }
+    breach_check::check(c, &password).await
 }

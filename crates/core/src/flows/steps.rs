@@ -51,6 +51,17 @@ pub enum Step {
     Settle(Option<String>),
     /// POST a CAPTCHA verification. Answer: [`Input::Captcha`].
     VerifyCaptcha(CaptchaCheck),
+    /// The breached-password range at this URL (the range API and a
+    /// five-hex-digit prefix, nothing else of the password), from the
+    /// isolate's bounded cache ([`crate::breach::RangeCache`]) or fetched
+    /// with `Add-Padding: true` and read with [`crate::breach::Range::parse`].
+    /// Answer: [`Input::Range`].
+    BreachRange {
+        /// The range's URL.
+        url: String,
+        /// How long to wait (milliseconds).
+        timeout_ms: u32,
+    },
     /// Forget the isolate's snapshot: a change this request made must be
     /// seen by the next one. Answer: [`Input::Done`].
     Invalidate,
@@ -298,6 +309,9 @@ pub enum Input {
         /// Its body.
         body: String,
     },
+    /// The breached-password range; `None` when the range API did not
+    /// answer 200 with a range in time.
+    Range(Option<Rc<crate::breach::Range>>),
     /// Upstream answered.
     Upstream(Upstream),
     /// A document of the shell's (its counters).

@@ -5,7 +5,7 @@ use std::rc::Rc;
 
 use proptest::prelude::*;
 
-use super::{Answer, Call, Failure, Input, Machine, Reply, Step, Upstream};
+use super::{Answer, Call, Failure, Finish, Input, Machine, Reply, Step, Upstream};
 use crate::bans::{BanEntry, WarningKind};
 use crate::context::Context;
 use crate::lockout::Gate;
@@ -121,6 +121,7 @@ fn kind(step: &Step) -> &'static str {
         Step::Metrics => "metrics",
         Step::Asset(_) => "asset",
         Step::VerifyCaptcha(_) => "captcha",
+        Step::BreachRange { .. } => "breach-range",
         Step::Invalidate => "invalidate",
         Step::Admin(_) => "admin",
         Step::Forward(_) => "forward",
@@ -413,6 +414,87 @@ fn a_signup_with_a_weak_password_never_reaches_the_origin() {
         refusal.warning.is_none(),
         "a weak password is not a warning"
     );
+}
+
+/// A signup with a strong password under a policy with the breach check
+/// on: the range URL asked for and the reply, `range` answering it.
+#[cfg(feature = "estimator")]
+fn breached_signup(
+    breached: crate::policy::BreachedPolicy,
+    range: impl Fn() -> Option<&'static str>,
+) -> (Vec<String>, Reply) {
+    let mut policy = Policy::default();
+    policy.passwords.breached = breached;
+    let facts = facts("POST", "/signup", &[ip("203.0.113.7"), FORM, LENGTH], true);
+    let mut asked = Vec::new();
+    let (_, reply) = drive(facts, |step| match step {
+        Step::Snapshot => Input::Snapshot(snapshot(policy.clone())),
+        Step::ReadBody => Input::Body(
+            b"email=a%40example.com&password=Quiet-harbor-lantern-81&username=al".to_vec(),
+        ),
+        Step::BreachRange { url, timeout_ms } => {
+            assert_eq!(*timeout_ms, 2000);
+            asked.push(url.clone());
+            Input::Range(range().and_then(crate::breach::Range::parse).map(Rc::new))
+        }
+        Step::Forward(_) => upstream(201, vec![]),
+        other => panic!("unexpected {other:?}"),
+    });
+    (asked, reply)
+}
+
+#[test]
+#[cfg(feature = "estimator")]
+fn a_signup_with_a_breached_password_is_refused_with_its_count() {
+    let on = crate::policy::BreachedPolicy {
+        enabled: true,
+        range_url: "http://127.0.0.1:9/range/".into(),
+        ..Default::default()
+    };
+    let (prefix, suffix) = crate::breach::split_hash("Quiet-harbor-lantern-81");
+    let line: &'static str = Box::leak(format!("{suffix}:42\r\n").into_boxed_str());
+    let (asked, reply) = breached_signup(on.clone(), || Some(line));
+    assert_eq!(asked, [format!("http://127.0.0.1:9/range/{prefix}")]);
+    let Reply::Refuse(refusal) = reply else {
+        panic!("{reply:?}")
+    };
+    assert_eq!((refusal.status, refusal.code), (422, "password_rejected"));
+    let body = refusal.body();
+    assert_eq!(body["rules"], serde_json::json!(["breached"]));
+    assert_eq!(body["count"], 42);
+    assert!(refusal.message.contains("42 times"), "{}", refusal.message);
+    // Seen fewer times than minCount, or not at all: the origin gets it.
+    let strict = crate::policy::BreachedPolicy {
+        min_count: 43,
+        ..on.clone()
+    };
+    let (_, reply) = breached_signup(strict, || Some(line));
+    assert_eq!(reply, Reply::Upstream(Finish::default()));
+    let (_, reply) = breached_signup(on.clone(), || Some(""));
+    assert_eq!(reply, Reply::Upstream(Finish::default()));
+    // The range API down, slow or answering junk: 503 unless failOpen.
+    let (_, reply) = breached_signup(on.clone(), || None);
+    let Reply::Refuse(refusal) = reply else {
+        panic!("{reply:?}")
+    };
+    assert_eq!(
+        (refusal.status, refusal.code),
+        (503, "breach_check_unavailable")
+    );
+    let (_, reply) = breached_signup(on.clone(), || Some("<html>down</html>"));
+    assert!(
+        matches!(reply, Reply::Refuse(ref r) if r.status == 503),
+        "{reply:?}"
+    );
+    let open = crate::policy::BreachedPolicy {
+        fail_open: true,
+        ..on
+    };
+    let (_, reply) = breached_signup(open, || None);
+    assert_eq!(reply, Reply::Upstream(Finish::default()));
+    // Off (every preset): never asked.
+    let (asked, _) = breached_signup(Default::default(), || panic!("asked"));
+    assert!(asked.is_empty());
 }
 
 // A password passes only with the estimator (the edge always has it).

@@ -144,12 +144,15 @@ export async function postSigned(url, body, signature, timeoutMs) {
 }
 
 // The text at `url` when it answers 200 within `timeoutMs` and `cap`
-// bytes; null otherwise (read as a stream, never past the cap).
-export async function fetchText(url, cap, timeoutMs) {
+// bytes; null otherwise (read as a stream, never past the cap). `what`
+// names it in the log (never the URL); `padding` asks a range API to pad
+// its answer (`Add-Padding: true`), so its size says nothing of the prefix.
+export async function fetchText(url, cap, timeoutMs, what, padding) {
   try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    const headers = padding ? { "Add-Padding": "true" } : {};
+    const response = await fetch(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
     if (response.status !== 200 || !response.body) {
-      console.error("portcullis: fraud feed answered " + response.status);
+      console.error("portcullis: " + what + " answered " + response.status);
       return null;
     }
     const reader = response.body.getReader();
@@ -161,14 +164,14 @@ export async function fetchText(url, cap, timeoutMs) {
       size += value.length;
       if (size > cap) {
         await reader.cancel();
-        console.error("portcullis: fraud feed is over " + cap + " bytes");
+        console.error("portcullis: " + what + " is over " + cap + " bytes");
         return null;
       }
       chunks.push(value);
     }
     return new TextDecoder().decode(await new Blob(chunks).arrayBuffer());
   } catch (e) {
-    console.error("portcullis: fraud feed unreachable: " + e);
+    console.error("portcullis: " + what + " unreachable: " + e);
     return null;
   }
 }
@@ -263,7 +266,13 @@ extern "C" {
     ) -> web_sys::Response;
 
     #[wasm_bindgen(js_name = fetchText)]
-    pub(super) fn fetch_text_js(url: &str, cap: u32, timeout_ms: u32) -> js_sys::Promise;
+    pub(super) fn fetch_text_js(
+        url: &str,
+        cap: u32,
+        timeout_ms: u32,
+        what: &str,
+        padding: bool,
+    ) -> js_sys::Promise;
 
     #[wasm_bindgen(js_name = fetchOrigin)]
     pub(super) fn fetch_origin_js(

@@ -1,5 +1,5 @@
 //! The edge's fetches other than to the origin: CAPTCHA verification,
-//! signed webhooks, the fraud feed.
+//! signed webhooks, the fraud feed, breached-password ranges.
 
 use wasm_bindgen_futures::JsFuture;
 use worker::Result;
@@ -35,8 +35,17 @@ pub(crate) async fn post_signed(
 /// `MAX_FEED_BYTES`; `None` (logged) otherwise.
 pub(crate) async fn fetch_text(url: &str) -> Option<String> {
     let cap = u32::try_from(portcullis_core::MAX_FEED_BYTES).unwrap_or(u32::MAX);
-    let answer = JsFuture::from(glue::fetch_text_js(url, cap, 60_000))
+    let answer = JsFuture::from(glue::fetch_text_js(url, cap, 60_000, "fraud feed", false))
         .await
         .ok()?;
     answer.as_string()
+}
+
+/// A breached-password range (`Add-Padding: true`) when the range API
+/// answers 200 within `timeout_ms` and core's size cap; `None` (logged)
+/// otherwise.
+pub(crate) async fn fetch_range(url: &str, timeout_ms: u32) -> Option<String> {
+    let cap = portcullis_core::breach::MAX_RANGE_BYTES;
+    let promise = glue::fetch_text_js(url, cap, timeout_ms, "breach range API", true);
+    JsFuture::from(promise).await.ok()?.as_string()
 }
