@@ -103,7 +103,11 @@ export const SECTIONS = [
     fields: [
       f("captcha.mode", "select", "Mode of the CAPTCHA: enforce refuses; monitor lets requests pass and records in the audit log what would have been refused (wouldRefuse).", "Režim – CAPTCHA: enforce odmítá; monitor požadavky propustí a do auditního záznamu zapíše, co by bylo odmítnuto (wouldRefuse).", { options: ["enforce", "monitor"] }),
       f("captcha.enabled", "bool", "Ask for a CAPTCHA on the pages below.", "Vyžadovat CAPTCHA na níže uvedených stránkách."),
-      f("captcha.provider", "select", "The CAPTCHA provider.", "Poskytovatel CAPTCHA.", { options: ["none", "turnstile", "recaptchaV2", "recaptchaV3", "hcaptcha"] }),
+      f("captcha.provider", "select", "The CAPTCHA provider; builtin is the edge's own proof of work (no third party, no image puzzle, no secret key).", "Poskytovatel CAPTCHA; builtin je vlastní výpočetní úloha brány (bez třetí strany, bez obrázků, bez tajného klíče).", { options: ["none", "turnstile", "recaptchaV2", "recaptchaV3", "hcaptcha", "builtin"] }),
+      f("captcha.builtin.difficulty", "number", "Built-in: leading zero bits of the proof of work (each bit doubles the work; 20 = about a million hashes, half a second in a browser).", "Vestavěná: počet nulových bitů výpočetní úlohy (každý bit práci zdvojnásobí; 20 = asi milion hashů, půl sekundy v prohlížeči)."),
+      f("captcha.builtin.raisedDifficulty", "number", "Built-in: the difficulty for clients with recent security warnings.", "Vestavěná: obtížnost pro klienty s nedávnými bezpečnostními varováními."),
+      f("captcha.builtin.raiseAfterWarnings", "number", "Built-in: warnings in the ban window from which the difficulty is raised (0 = never).", "Vestavěná: počet varování v okně zákazu, od kterého se obtížnost zvýší (0 = nikdy)."),
+      f("captcha.builtin.expirySeconds", "seconds", "Built-in: how long a challenge may be solved and used (each is accepted once).", "Vestavěná: jak dlouho lze úlohu vyřešit a použít (každá platí jen jednou)."),
       f("captcha.siteKey", "text", "The provider's site key (public).", "Veřejný klíč webu u poskytovatele."),
       f("captcha.pages", "list", "Pages with a CAPTCHA: signup, login, reset, changePassword, probationAction.", "Stránky s CAPTCHA: signup, login, reset, changePassword, probationAction."),
       f("captcha.afterFailedLogins", "number", "On login, only after this many failed attempts (0 = always).", "Při přihlášení až po tolika neúspěšných pokusech (0 = vždy)."),

@@ -91,6 +91,51 @@ export declare class PasswordChecker {
  */
 export declare function encryptField(policy: PublicPolicy | string, fieldName: string, value: string): Promise<string>;
 
+/** A built-in CAPTCHA challenge, as `GET /__portcullis/challenge?route=…` answers. */
+export interface Challenge {
+  /** `pc1.<difficulty>.<expires>.<nonce>.<mac>`, signed by the edge for one route and client. */
+  challenge: string;
+  /** Always "SHA-256". */
+  algorithm: "SHA-256";
+  /** Leading zero bits the solution's SHA-256 needs: 2^difficulty hashes expected. */
+  difficulty: number;
+  /** Unix seconds after which the edge refuses it. */
+  expires: number;
+  /** The form field to send the solution in: "portcullis-captcha". */
+  field: string;
+}
+
+/** Progress of a solve: hashes tried so far against those expected. */
+export interface SolveProgress {
+  tried: number;
+  expected: number;
+  done: boolean;
+}
+
+export interface SolveOptions {
+  /** Called after every slice of 50,000 hashes, and when solved. */
+  onProgress?: (progress: SolveProgress) => void;
+  /** Stops the search (and the request for the challenge). */
+  signal?: AbortSignal;
+  /** The edge's origin; defaults to the page's. */
+  base?: string | URL;
+}
+
+/** A challenge for the form that posts to `route` (such as "/signup"). */
+export declare function fetchChallenge(route: string, options?: SolveOptions): Promise<Challenge>;
+/**
+ * The value to send in `portcullis-captcha` for `challenge`: found in a Web
+ * Worker in browsers (the on-demand module), in slices elsewhere.
+ */
+export declare function solveChallenge(challenge: Challenge, options?: SolveOptions): Promise<string>;
+/** `fetchChallenge` then `solveChallenge`. */
+export declare function solveCaptcha(route: string, options?: SolveOptions): Promise<string>;
+/**
+ * Solves a challenge for the path `form` posts to and puts the solution in
+ * its hidden `portcullis-captcha` input (added when missing).
+ */
+export declare function fillCaptcha(form: HTMLFormElement, options?: SolveOptions): Promise<string>;
+
 /** Every error body the Portcullis edge answers with. */
 export interface EdgeErrorBody {
   /** The stable code, such as `password_rejected` or `rate_limited`. */

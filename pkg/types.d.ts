@@ -191,6 +191,31 @@ export interface BreachedPolicy {
   timeoutSeconds?: number;
 }
 /**
+ * The built-in CAPTCHA: a SHA-256 proof of work the edge issues, signs
+ * and verifies itself (no third party, no image puzzle).
+ */
+export interface BuiltinCaptcha {
+  /**
+   * Leading zero bits the solution's SHA-256 must have: 2^N hashes
+   * expected. Defaults to `20` (1,048,576 hashes).
+   */
+  difficulty?: number;
+  /**
+   * How long a challenge may be solved and used. Defaults to `300`.
+   */
+  expirySeconds?: number;
+  /**
+   * Warnings in the ban window from which a client gets the raised
+   * difficulty; `0` = never raised. Defaults to `3`.
+   */
+  raiseAfterWarnings?: number;
+  /**
+   * The difficulty for clients with recent warnings. Defaults to `22`
+   * (4,194,304 hashes).
+   */
+  raisedDifficulty?: number;
+}
+/**
  * CAPTCHA: the browser renders the provider's widget, the edge verifies.
  */
 export interface CaptchaPolicy {
@@ -199,6 +224,10 @@ export interface CaptchaPolicy {
    * logins of the account; `0` = always. Defaults to `0`.
    */
   afterFailedLogins?: number;
+  /**
+   * The built-in proof-of-work challenge (provider `builtin`).
+   */
+  builtin?: BuiltinCaptcha;
   /**
    * The switch, separate from the keys; without a secret key the
    * CAPTCHA stays off anyway. Defaults to `false`.

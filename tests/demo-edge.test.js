@@ -181,3 +181,42 @@ test("billing: the card number is sealed in the browser; the edge and the demo a
   assert.deepEqual((await opened.json()).values, [card]);
   assert.deepEqual(expectedProblems(problems), []);
 });
+
+test("signup with the built-in CAPTCHA: the page solves the edge's challenge in a Web Worker and the edge lets the form through", async () => {
+  const on = await edge.admin("/settings", {
+    method: "PATCH",
+    body: JSON.stringify({ captcha: { enabled: true, provider: "builtin", pages: ["signup"] } }),
+  });
+  assert.equal(on.status, 200, await on.text());
+  try {
+    const { page, problems } = await openPage(browser, new URL("/", edge.url).href);
+    const posted = [];
+    page.on("request", (r) => r.method() === "POST" && posted.push(r.postData() ?? ""));
+    const workers = [];
+    page.on("worker", (w) => workers.push(w.url()));
+    await page.waitForSelector("body[data-ready=rules]");
+    await page.fill("#username", "captcha-carla");
+    await page.fill("#email", "carla@example.com");
+    await page.fill("#password", NEW_PASSWORD);
+    await page.fill("#confirm", NEW_PASSWORD);
+    await page.waitForFunction(() => !document.querySelector("#submit").disabled, null, { timeout: 30_000 });
+    await page.click("#submit");
+    await page.waitForSelector("body[data-page=signup-result]", { timeout: 30_000 });
+    assert.match(await page.textContent("body"), /captcha-carla/);
+    assert.ok(workers.some((u) => u.endsWith("/captcha-worker.js")), `solved in a Web Worker: ${workers}`);
+    const sent = new URLSearchParams(posted.at(-1));
+    assert.match(sent.get("portcullis-captcha"), /^pc1\.20\.\d+\.[0-9a-f]{32}\.[\w-]+\.\d+$/);
+    assert.deepEqual(expectedProblems(problems), []);
+    // Without the page's solution, the same form is refused.
+    const bare = await edge.request("/signup", {
+      method: "POST",
+      body: new URLSearchParams({ username: "captcha-bot", email: "bot@example.com", password: NEW_PASSWORD }).toString(),
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
+    assert.equal(bare.status, 403);
+    assert.equal((await bare.json()).reason, "missing");
+  } finally {
+    const off = await edge.admin("/settings", { method: "PATCH", body: JSON.stringify({ captcha: { enabled: false } }) });
+    await off.arrayBuffer();
+  }
+});

@@ -17,10 +17,11 @@
 //   body[data-locale]        "en" | "cs"
 //   #meter[data-score]       "0".."4", "" when unknown; #meter[data-state] idle|loading|ready|error
 //   #requirements > li[data-rule][data-status]   #confirm-status[data-match] "true"|"false"|""
+//   #captcha-status[data-state] "" | working | solved | failed (the built-in CAPTCHA)
 // The package's browser entry, by path. An application would write
 // `from "portcullis"` and let its bundler (or an import map) resolve it.
 // The checklist itself is www/checker-ui.js (shared with the account page).
-import { PasswordChecker } from "/pkg/src/browser.js";
+import { PasswordChecker, fillCaptcha } from "/pkg/src/browser.js";
 import { DEFAULT_PRESET, SITE_POLICY_URL, checkerElements, createCheckerUI, fetchSitePolicy } from "/checker-ui.js";
 import { CHECKER_TEXT, LOCALES, TEXT as PAGE_TEXT, localizeNav } from "/i18n.js";
 
@@ -39,6 +40,9 @@ const SIGNUP_TEXT = {
     passwordLabel: "Password",
     confirmLabel: "Confirm password",
     submit: "Create account",
+    captchaWorking: (p) => `Checking this is a person, not a script… ${p}%`,
+    captchaDone: "Checked.",
+    captchaFailed: (m) => `The check could not be done (${m}); try again.`,
     fineprint: "Demo only: the server keeps accounts in memory until it restarts.",
     sourcePreset: (n) => `Built-in preset “${n}”.`,
     sourceUrl: (u) => `Policy loaded from ${u}.`,
@@ -59,6 +63,9 @@ const SIGNUP_TEXT = {
     passwordLabel: "Heslo",
     confirmLabel: "Heslo znovu",
     submit: "Vytvořit účet",
+    captchaWorking: (p) => `Ověřujeme, že jde o člověka, ne o skript… ${p} %`,
+    captchaDone: "Ověřeno.",
+    captchaFailed: (m) => `Ověření se nepodařilo (${m}); zkuste to znovu.`,
     fineprint: "Pouze ukázka: server uchovává účty v paměti do svého restartu.",
     sourcePreset: (n) => `Vestavěná sada pravidel „${n}“.`,
     sourceUrl: (u) => `Pravidla načtena z ${u}.`,
@@ -79,6 +86,7 @@ const el = {
   policySource: $("policy-source"),
   policyError: $("policy-error"),
   form: $("signup"),
+  captchaStatus: $("captcha-status"),
   formLocale: $("form-locale"),
   username: $("username"),
   email: $("email"),
@@ -272,6 +280,41 @@ async function loadSitePolicy() {
   el.preset.value = "";
   return checker;
 }
+
+/**
+ * The built-in CAPTCHA (provider `builtin`), when the edge's public policy
+ * asks for it on signup: on submit, the proof of work is found in a Web
+ * Worker with progress shown, put in `portcullis-captcha`, and the form
+ * is sent as usual.
+ */
+async function builtinCaptcha() {
+  const response = await fetch(SITE_POLICY_URL).catch(() => null);
+  const captcha = response?.ok ? (await response.json()).captcha : null;
+  if (!captcha?.enabled || captcha.provider !== "builtin" || !captcha.pages?.includes("signup")) return;
+  const status = el.captchaStatus;
+  el.form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    status.hidden = false;
+    status.dataset.state = "working";
+    try {
+      await fillCaptcha(el.form, {
+        onProgress: ({ tried, expected, done }) => {
+          const percent = done ? 100 : Math.min(99, Math.round((100 * tried) / expected));
+          status.textContent = t().captchaWorking(percent);
+        },
+      });
+      status.dataset.state = "solved";
+      status.textContent = t().captchaDone;
+      // The form has a control with the id `submit`, which shadows the method.
+      HTMLFormElement.prototype.submit.call(el.form);
+    } catch (error) {
+      status.dataset.state = "failed";
+      status.textContent = t().captchaFailed(String(error?.message ?? error));
+    }
+  });
+}
+
+builtinCaptcha().catch((error) => console.warn("Portcullis: CAPTCHA setup failed:", error));
 
 start().catch((error) => {
   console.error("Portcullis demo failed to start:", error);

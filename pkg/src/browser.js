@@ -14,3 +14,12 @@ async function loadFull() {
 
 export const PasswordChecker = makePasswordChecker({ rules, loadFull });
 export const encryptField = PasswordChecker.encryptField;
+// The built-in CAPTCHA loads on first use (the first module stays small).
+let captcha;
+const solver = () =>
+  (captcha ??= import("./captcha.js").then((m) =>
+    m.makeCaptcha({ loadFull, workerUrl: new URL("./captcha-worker.js", import.meta.url) })));
+export const fetchChallenge = async (...a) => (await solver()).fetchChallenge(...a);
+export const solveChallenge = async (...a) => (await solver()).solveChallenge(...a);
+export const solveCaptcha = async (...a) => (await solver()).solveCaptcha(...a);
+export const fillCaptcha = async (...a) => (await solver()).fillCaptcha(...a);

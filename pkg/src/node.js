@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import * as rules from "../dist/rules/portcullis_rules.js";
+import { makeCaptcha } from "./captcha.js";
 import { makePasswordChecker } from "./checker.js";
 
 rules.initSync({ module: readFileSync(new URL("../dist/rules/portcullis_rules_bg.wasm", import.meta.url)) });
@@ -16,3 +17,4 @@ async function loadFull() {
 
 export const PasswordChecker = makePasswordChecker({ rules, loadFull });
 export const encryptField = PasswordChecker.encryptField;
+export const { fetchChallenge, solveChallenge, solveCaptcha, fillCaptcha } = makeCaptcha({ loadFull });

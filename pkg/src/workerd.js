@@ -7,6 +7,7 @@ import * as rules from "../dist/rules/portcullis_rules.js";
 import rulesWasm from "../dist/rules/portcullis_rules_bg.wasm";
 import * as full from "../dist/full/portcullis_full.js";
 import fullWasm from "../dist/full/portcullis_full_bg.wasm";
+import { makeCaptcha } from "./captcha.js";
 import { makePasswordChecker } from "./checker.js";
 
 rules.initSync({ module: rulesWasm });
@@ -18,3 +19,4 @@ async function loadFull() {
 
 export const PasswordChecker = makePasswordChecker({ rules, loadFull });
 export const encryptField = PasswordChecker.encryptField;
+export const { fetchChallenge, solveChallenge, solveCaptcha, fillCaptcha } = makeCaptcha({ loadFull });

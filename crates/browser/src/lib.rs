@@ -194,6 +194,24 @@ pub fn seal_field(
         .map_err(|e| JsError::new(&e.to_string()))
 }
 
+/// The built-in CAPTCHA's solver: the first counter from `start`, trying
+/// at most `count`, whose `SHA-256(prefix ‖ counter)` starts with `bits`
+/// zero bits (`prefix`: the challenge and a dot); `-1` when none does. The
+/// package calls it in slices from a Web Worker, reporting progress
+/// between them. Only in the on-demand module.
+#[cfg(feature = "estimator")]
+#[wasm_bindgen(js_name = solveChallenge)]
+pub fn solve_challenge(prefix: &str, bits: u32, start: f64, count: u32) -> f64 {
+    // Counters stay below 2^53, exact in a JS number.
+    let start = if start.is_finite() && start >= 0.0 {
+        start as u64
+    } else {
+        0
+    };
+    portcullis_core::challenge::solve(prefix, bits, start, count.into())
+        .map_or(-1.0, |counter| counter as f64)
+}
+
 /// Names of the built-in presets.
 #[wasm_bindgen]
 pub fn presets() -> Vec<String> {

@@ -31,7 +31,7 @@ const fn bound(field: &'static str, min: u64, max: u64) -> Bound {
 }
 
 /// Every number of the policy document.
-pub const BOUNDS: [Bound; 49] = [
+pub const BOUNDS: [Bound; 53] = [
     bound("passwords.minLength", 1, 4096),
     bound("passwords.maxLength", 1, 4096),
     bound("passwords.minCharacterClasses", 0, 4),
@@ -72,6 +72,10 @@ pub const BOUNDS: [Bound; 49] = [
         max: 1.0,
     },
     bound("captcha.afterFailedLogins", 0, 1000),
+    bound("captcha.builtin.difficulty", 1, 32),
+    bound("captcha.builtin.raisedDifficulty", 1, 32),
+    bound("captcha.builtin.raiseAfterWarnings", 0, 1000),
+    bound("captcha.builtin.expirySeconds", 1, 3600),
     bound("captcha.verifyTimeoutSeconds", 1, 60),
     bound("responses.hstsMaxAgeSeconds", 0, 2 * 365 * 86_400),
     bound("uploads.maxBytes", 1, 100 * 1024 * 1024),

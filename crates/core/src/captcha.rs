@@ -13,8 +13,17 @@ pub(crate) fn token_field(provider: CaptchaProvider) -> Option<&'static str> {
         CaptchaProvider::Turnstile => Some("cf-turnstile-response"),
         CaptchaProvider::RecaptchaV2 | CaptchaProvider::RecaptchaV3 => Some("g-recaptcha-response"),
         CaptchaProvider::Hcaptcha => Some("h-captcha-response"),
+        CaptchaProvider::Builtin => Some(crate::challenge::FIELD),
         _ => None,
     }
+}
+
+/// Whether the CAPTCHA is on and usable: a provider with a field, and its
+/// secret (the built-in one needs none: it signs with the pepper).
+fn configured(policy: &CaptchaPolicy, has_secret: bool) -> bool {
+    policy.enabled
+        && token_field(policy.provider).is_some()
+        && (has_secret || policy.provider == CaptchaProvider::Builtin)
 }
 
 /// The provider's own verify endpoint.
@@ -31,7 +40,7 @@ pub(crate) fn default_verify_url(provider: CaptchaProvider) -> Option<&'static s
     }
 }
 
-/// Whether `page` needs a CAPTCHA now. No secret means CAPTCHA is off; on
+/// Whether `page` needs a CAPTCHA now. No secret means a provider's CAPTCHA is off; on
 /// the login page, `afterFailedLogins` (when set) waits for that many
 /// failures of the account.
 pub(crate) fn required(
@@ -40,7 +49,7 @@ pub(crate) fn required(
     page: CaptchaPage,
     failed_logins: u32,
 ) -> bool {
-    if !policy.enabled || !has_secret || token_field(policy.provider).is_none() {
+    if !configured(policy, has_secret) {
         return false;
     }
     if !policy.pages.contains(&page) {
@@ -94,13 +103,11 @@ pub(crate) fn required_for(
     // A rate limit's `captcha` action asks for the configured CAPTCHA
     // whatever its pages say.
     if page == CaptchaPage::RateLimit {
-        return settings.enabled && has_secret && token_field(settings.provider).is_some();
+        return configured(settings, has_secret);
     }
     if page == CaptchaPage::ProbationAction
         && policy.probation.captcha
-        && settings.enabled
-        && has_secret
-        && token_field(settings.provider).is_some()
+        && configured(settings, has_secret)
     {
         return true;
     }

@@ -44,6 +44,7 @@ mod bans;
 mod bounds;
 pub mod breach;
 mod captcha;
+pub mod challenge;
 mod context;
 mod document;
 mod error;

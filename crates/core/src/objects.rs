@@ -180,6 +180,12 @@ pub enum GuardOp {
         /// counts once.
         token: Option<String>,
     },
+    /// How many warnings the client has inside the ban window (the
+    /// built-in CAPTCHA's raised difficulty).
+    Count {
+        /// The ban window (seconds).
+        window_seconds: u64,
+    },
     /// The administrator lifted the client's ban.
     Lift,
     /// The administrator's reset of the record (also of an unreadable one).
@@ -211,6 +217,11 @@ pub enum GuardAnswer {
     },
     /// The same token was warned about already within the window: not counted.
     Repeated,
+    /// Warnings inside the window ([`GuardOp::Count`]).
+    Counted {
+        /// How many.
+        in_window: usize,
+    },
     /// Done.
     Done,
 }
@@ -244,6 +255,13 @@ pub fn apply_guard(record: &mut IpRecord, op: &GuardOp, now: u64) -> GuardAnswer
                 in_window: record.warnings.len(),
             }
         }
+        GuardOp::Count { window_seconds } => GuardAnswer::Counted {
+            in_window: record
+                .warnings
+                .iter()
+                .filter(|at| now.saturating_sub(**at) < *window_seconds)
+                .count(),
+        },
         GuardOp::Lift => {
             record.lift();
             GuardAnswer::Done

@@ -998,10 +998,42 @@ pub struct CaptchaPolicy {
     pub fail_open: bool,
     /// How long to wait for the provider. Defaults to `5`.
     pub verify_timeout_seconds: u64,
+    /// The built-in proof-of-work challenge (provider `builtin`).
+    pub builtin: BuiltinCaptcha,
     /// `"enforce"`: the CAPTCHA refuse; `"monitor"`: the request passes and
     /// the audit log says what would have happened (`wouldRefuse`).
     /// Defaults to `"enforce"`.
     pub mode: Mode,
+}
+
+/// The built-in CAPTCHA: a SHA-256 proof of work the edge issues, signs
+/// and verifies itself (no third party, no image puzzle).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct BuiltinCaptcha {
+    /// Leading zero bits the solution's SHA-256 must have: 2^N hashes
+    /// expected. Defaults to `20` (1,048,576 hashes).
+    pub difficulty: u32,
+    /// The difficulty for clients with recent warnings. Defaults to `22`
+    /// (4,194,304 hashes).
+    pub raised_difficulty: u32,
+    /// Warnings in the ban window from which a client gets the raised
+    /// difficulty; `0` = never raised. Defaults to `3`.
+    pub raise_after_warnings: u32,
+    /// How long a challenge may be solved and used. Defaults to `300`.
+    pub expiry_seconds: u64,
+}
+
+impl Default for BuiltinCaptcha {
+    fn default() -> Self {
+        Self {
+            difficulty: 20,
+            raised_difficulty: 22,
+            raise_after_warnings: 3,
+            expiry_seconds: 300,
+        }
+    }
 }
 
 impl Default for CaptchaPolicy {
@@ -1020,6 +1052,7 @@ impl Default for CaptchaPolicy {
             log_results: false,
             fail_open: false,
             verify_timeout_seconds: 5,
+            builtin: BuiltinCaptcha::default(),
             mode: Mode::Enforce,
         }
     }

@@ -524,6 +524,14 @@ pub enum RateOp {
         /// The rule's limits.
         limits: Limits,
     },
+    /// Spend a built-in CAPTCHA challenge's nonce: the first spend of an
+    /// id is allowed, every later one (until it expires) is not.
+    Spend {
+        /// The nonce.
+        id: String,
+        /// Until when it stays spent (unix milliseconds).
+        until_ms: u64,
+    },
 }
 
 /// A `RateLimiter`'s answer.
@@ -532,6 +540,11 @@ pub enum RateOp {
 pub enum RateAnswer {
     /// The decision.
     Taken(Decision),
+    /// Whether this was the id's first spend.
+    Spent {
+        /// `true` the first time.
+        first: bool,
+    },
 }
 
 /// Whole seconds, rounded up (a header never says 0 for "not yet").

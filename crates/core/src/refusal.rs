@@ -340,6 +340,16 @@ pub fn breach_check_unavailable() -> Refusal {
     )
 }
 
+/// 400: a challenge asked for without a usable `route` (the path of the
+/// form it is for).
+pub fn invalid_challenge_route() -> Refusal {
+    Refusal::new(
+        400,
+        "invalid_route",
+        "Ask for a challenge with ?route=<the path the form posts to>, such as ?route=/signup.",
+    )
+}
+
 /// 503: the CAPTCHA provider did not answer and the policy fails closed.
 pub fn captcha_unavailable() -> Refusal {
     Refusal::new(

@@ -16,6 +16,8 @@ pub(crate) enum OwnRoute {
     Console,
     /// `POST /__portcullis/csp-report`: browsers' CSP violation reports.
     CspReport,
+    /// `GET /__portcullis/challenge?route=…`: a built-in CAPTCHA challenge.
+    Challenge,
     /// Anything else in the edge's namespace.
     NotFound,
 }
@@ -24,6 +26,9 @@ pub(crate) enum OwnRoute {
 pub(crate) const ADMIN_PREFIX: &str = "/__portcullis/admin";
 /// The admin route the isolate answers itself: its own counters.
 pub(crate) const METRICS_PATH: &str = "/__portcullis/admin/metrics";
+
+/// The built-in CAPTCHA's challenge route.
+pub(crate) const CHALLENGE_PATH: &str = "/__portcullis/challenge";
 
 /// The console's path (its files are under it, with a slash).
 pub(crate) const CONSOLE_PATH: &str = "/__portcullis/console";
@@ -71,8 +76,9 @@ pub(crate) fn console_path(path: &str) -> ConsolePath {
 }
 
 /// Exact paths and prefixes of the edge's own routes, first match wins.
-const OWN_ROUTES: [(&str, bool, OwnRoute); 5] = [
+const OWN_ROUTES: [(&str, bool, OwnRoute); 6] = [
     ("/__portcullis/policy", false, OwnRoute::PublicPolicy),
+    (CHALLENGE_PATH, false, OwnRoute::Challenge),
     (crate::headers::CSP_REPORT_PATH, false, OwnRoute::CspReport),
     (ADMIN_PREFIX, true, OwnRoute::Admin),
     (CONSOLE_PATH, true, OwnRoute::Console),
@@ -288,6 +294,8 @@ mod tests {
     fn own_routes_only_by_their_exact_spelling() {
         assert_eq!(own("/__portcullis/policy"), Some(OwnRoute::PublicPolicy));
         assert_eq!(own("/__portcullis/policy/"), Some(OwnRoute::NotFound));
+        assert_eq!(own("/__portcullis/challenge"), Some(OwnRoute::Challenge));
+        assert_eq!(own("/__portcullis/challenge/"), Some(OwnRoute::NotFound));
         assert_eq!(own("/__portcullis/admin/bans"), Some(OwnRoute::Admin));
         assert_eq!(own("/__PORTCULLIS/admin/bans"), Some(OwnRoute::NotFound));
         assert_eq!(own("/x/../__portcullis/policy"), Some(OwnRoute::NotFound));

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-type HmacSha256 = Hmac<Sha256>;
+pub(crate) type HmacSha256 = Hmac<Sha256>;
 
 /// Longest token accepted before any decoding.
 const MAX_TOKEN_LEN: usize = 4096;
@@ -104,7 +104,8 @@ fn is_zero_u32(value: &u32) -> bool {
     *value == 0
 }
 
-fn mac(secret: &[u8]) -> HmacSha256 {
+/// An HMAC-SHA-256 under `secret` (any length).
+pub(crate) fn mac(secret: &[u8]) -> HmacSha256 {
     // HMAC takes keys of any length: this cannot fail.
     HmacSha256::new_from_slice(secret).unwrap_or_else(|_| unreachable_mac())
 }

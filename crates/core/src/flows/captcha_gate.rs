@@ -6,10 +6,12 @@
 use serde_json::json;
 
 use super::caller::{Caller, Flow, failed};
-use super::steps::{CaptchaCheck, Input, Step};
+use super::steps::{Answer, Call, CaptchaCheck, Input, Step};
 use crate::captcha::{Decision, decide, required_for, token_field, verify_request};
+use crate::challenge::{signing_key, spend_bucket, verify};
 use crate::objects::{AuditEntry, AuditKind};
-use crate::policy::CaptchaPage;
+use crate::policy::{CaptchaPage, CaptchaProvider};
+use crate::ratelimit::{RateAnswer, RateOp};
 use crate::refusal;
 
 /// Passes, or answers with the refusal, for the CAPTCHA of `page`
@@ -31,27 +33,14 @@ pub(crate) async fn check(c: &Caller<'_>, page: CaptchaPage, failed_logins: u32)
         .next()
         .flatten()
         .unwrap_or_default();
-    let Some((url, body)) =
-        verify_request(settings, secret.unwrap_or_default(), &token, &c.ip_text)
-    else {
-        return Ok(());
-    };
-    let (status, answer) = if token.is_empty() {
-        (200, r#"{"success":false}"#.to_owned())
+    let (decision, result) = if settings.provider == CaptchaProvider::Builtin {
+        builtin(c, &token).await?
     } else {
-        let timeout_ms =
-            u32::try_from(settings.verify_timeout_seconds.saturating_mul(1000)).unwrap_or(u32::MAX);
-        let check = CaptchaCheck {
-            url,
-            body,
-            timeout_ms,
-        };
-        match c.io.perform(Step::VerifyCaptcha(check)).await {
-            Input::Captcha { status, body } => (status, body),
-            other => return Err(failed(other)),
+        match provider(c, &token).await? {
+            Some(outcome) => outcome,
+            None => return Ok(()),
         }
     };
-    let (decision, result) = decide(settings, status, &answer);
     if settings.log_results {
         let detail = json!({ "page": page, "result": result });
         c.audit(AuditEntry::new(
@@ -75,4 +64,59 @@ pub(crate) async fn check(c: &Caller<'_>, page: CaptchaPage, failed_logins: u32)
                 .await
         }
     }
+}
+
+/// The built-in challenge's decision: the solution checked by core, then
+/// its nonce spent once in its shard (a replay is refused; a shard that
+/// cannot be asked fails closed unless `failOpen`).
+async fn builtin(c: &Caller<'_>, solution: &str) -> Flow<(Decision, &'static str)> {
+    let settings = &c.policy().captcha;
+    let key = signing_key(&c.snapshot.secrets.pepper);
+    let min = settings.builtin.difficulty;
+    let solved = match verify(&key, solution, c.req.route_key(), &c.key, min, c.now()) {
+        Ok(solved) => solved,
+        Err(reason) => return Ok((Decision::Refuse(reason), reason)),
+    };
+    let call = Call::Rate {
+        bucket: spend_bucket(&solved.nonce),
+        op: RateOp::Spend {
+            until_ms: solved.expires.saturating_mul(1000),
+            id: solved.nonce,
+        },
+    };
+    Ok(match c.io.perform(Step::Ask(call)).await {
+        Input::Answer(Answer::Rate(RateAnswer::Spent { first: true })) => (Decision::Pass, "pass"),
+        Input::Answer(Answer::Rate(RateAnswer::Spent { first: false })) => {
+            (Decision::Refuse("replayed"), "replayed")
+        }
+        _ if settings.fail_open => (Decision::Pass, "unavailable"),
+        _ => (Decision::Unavailable, "unavailable"),
+    })
+}
+
+/// A provider's decision on `token` (its siteverify endpoint asked);
+/// `None` when the provider has no endpoint.
+async fn provider(c: &Caller<'_>, token: &str) -> Flow<Option<(Decision, &'static str)>> {
+    let settings = &c.policy().captcha;
+    let secret = c.snapshot.secrets.captcha.as_deref();
+    let Some((url, body)) = verify_request(settings, secret.unwrap_or_default(), token, &c.ip_text)
+    else {
+        return Ok(None);
+    };
+    let (status, answer) = if token.is_empty() {
+        (200, r#"{"success":false}"#.to_owned())
+    } else {
+        let timeout_ms =
+            u32::try_from(settings.verify_timeout_seconds.saturating_mul(1000)).unwrap_or(u32::MAX);
+        let check = CaptchaCheck {
+            url,
+            body,
+            timeout_ms,
+        };
+        match c.io.perform(Step::VerifyCaptcha(check)).await {
+            Input::Captcha { status, body } => (status, body),
+            other => return Err(failed(other)),
+        }
+    };
+    Ok(Some(decide(settings, status, &answer)))
 }

@@ -9,6 +9,7 @@
 mod breach_check;
 mod caller;
 mod captcha_gate;
+mod challenge_route;
 mod identity;
 mod io;
 mod limited_action;

@@ -10,7 +10,8 @@ use super::identity::{Forwarded, caller_headers, expiry_warning, session_cookies
 use super::io::Io;
 use super::signup_form;
 use super::steps::{AdminCall, Body, Finish, Forward, Input, Reply, Step};
-use super::{captcha_gate, limited_action, login, password_change, rate_limit, reset_link};
+use super::{captcha_gate, challenge_route, limited_action, login, password_change};
+use super::{rate_limit, reset_link};
 use super::{session_check, upload_check, vault_fields};
 use crate::bans::{Access, BanEntry, Denial, WarningKind, decide_access};
 use crate::context::Context;
@@ -259,6 +260,7 @@ async fn own(c: &Caller<'_>, route: OwnRoute) -> Flow<Reply> {
         OwnRoute::NotFound => Err(Reply::Refuse(refusal::not_found())),
         OwnRoute::Console => console(c).await,
         OwnRoute::CspReport => csp_report(c).await,
+        OwnRoute::Challenge => challenge_route::run(c).await,
         OwnRoute::Admin => {
             // The key is checked here, against its digest in the snapshot:
             // a wrong one never reaches Control. Only a key presented and

@@ -1331,7 +1331,9 @@ fn rate_request(
                 .collect(),
         ),
         Step::Ask(Call::Rate { bucket, op }) => {
-            let crate::ratelimit::RateOp::Take { limits } = op;
+            let crate::ratelimit::RateOp::Take { limits } = op else {
+                panic!("no challenge is spent here: {op:?}");
+            };
             let state = buckets
                 .entry(bucket.clone())
                 .or_insert_with(|| crate::ratelimit::BucketState::fresh(NOW_MS, *limits));

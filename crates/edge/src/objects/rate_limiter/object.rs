@@ -9,11 +9,14 @@
 //! writes one row and expired times go in one `DELETE`. The state is kept
 //! in memory between requests and re-read after any failed write. An
 //! alarm forgets the bucket once it is idle (an empty log, a full bucket).
+//!
+//! A shard of the built-in CAPTCHA's spent challenges (`:challenge:<xx>`)
+//! keeps their nonces in a `spent` table until they expire instead.
 
 use std::cell::RefCell;
 
 use portcullis_core::objects::Stored;
-use portcullis_core::ratelimit::{BucketState, Counter, RateAnswer, RateOp, SlidingLog};
+use portcullis_core::ratelimit::{BucketState, Counter, Limits, RateAnswer, RateOp, SlidingLog};
 use worker::{DurableObject, Env, Request, Response, Result, State, durable_object};
 
 use crate::clock;
@@ -77,14 +80,13 @@ impl RateLimiter {
     fn take(
         &self,
         bucket: &mut BucketState,
-        op: &RateOp,
+        limits: Limits,
         now: u64,
         fresh: bool,
     ) -> Result<RateAnswer> {
-        let RateOp::Take { limits } = op;
         let before = bucket.limits;
         let was_log = matches!(bucket.counter, Counter::Log(_));
-        let (decision, change) = bucket.take(now, *limits);
+        let (decision, change) = bucket.take(now, limits);
         let sql = self.state.storage().sql();
         match &bucket.counter {
             Counter::Log(_) => {
@@ -125,6 +127,66 @@ impl RateLimiter {
         }
     }
 
+    /// Records `id` as spent until `until_ms`; whether this was its first
+    /// spend. Read and written with no await between: exact however many
+    /// isolates ask at once.
+    fn spend(&self, id: &str, until_ms: u64) -> Result<bool> {
+        let sql = self.state.storage().sql();
+        sql.exec(
+            "CREATE TABLE IF NOT EXISTS spent (id TEXT PRIMARY KEY, until INTEGER NOT NULL)",
+            None,
+        )?;
+        let now = clock::now_millis() as f64;
+        sql.exec("DELETE FROM spent WHERE until <= ?", vec![now.into()])?;
+        let seen: Vec<Time> = sql
+            .exec(
+                "SELECT until AS ts FROM spent WHERE id = ?",
+                vec![id.into()],
+            )?
+            .to_array()?;
+        if !seen.is_empty() {
+            return Ok(false);
+        }
+        sql.exec(
+            "INSERT INTO spent (id, until) VALUES (?, ?)",
+            vec![id.into(), (until_ms as f64).into()],
+        )?;
+        Ok(true)
+    }
+
+    /// Forgets expired spent challenges; the latest expiry of those left
+    /// (`None`: this shard keeps none, or is a rate limit bucket).
+    fn forget_spent(&self) -> Result<Option<u64>> {
+        let sql = self.state.storage().sql();
+        let tables: Vec<Time> = sql
+            .exec(
+                "SELECT COUNT(*) AS ts FROM sqlite_master WHERE type = 'table' AND name = 'spent'",
+                None,
+            )?
+            .to_array()?;
+        if tables.first().is_none_or(|t| t.ts < 1.0) {
+            return Ok(None);
+        }
+        let now = clock::now_millis() as f64;
+        sql.exec("DELETE FROM spent WHERE until <= ?", vec![now.into()])?;
+        let left: Vec<Time> = sql
+            .exec("SELECT MAX(until) AS ts FROM spent", None)?
+            .to_array()?;
+        match left.first() {
+            Some(Time { ts }) if *ts > now => Ok(Some(*ts as u64)),
+            _ => {
+                sql.exec("DROP TABLE spent", None)?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// An alarm at `at_ms` (unix milliseconds) unless one is set.
+    async fn wake_at(&self, at_ms: u64) -> Result<()> {
+        let wait = at_ms.saturating_sub(clock::now_millis());
+        self.wake_later(wait).await
+    }
+
     async fn wake_later(&self, window_ms: u64) -> Result<()> {
         if !self.alarm_set.get() {
             self.state
@@ -154,7 +216,14 @@ impl DurableObject for RateLimiter {
             Ok(op) => op,
             Err(refusal) => return Ok(refusal),
         };
-        let RateOp::Take { limits } = op;
+        let limits = match op {
+            RateOp::Take { limits } => limits,
+            RateOp::Spend { id, until_ms } => {
+                let first = self.spend(&id, until_ms)?;
+                self.wake_at(until_ms).await?;
+                return stub::answer(&Stored::Answer(RateAnswer::Spent { first }));
+            }
+        };
         let cached = self.bucket.borrow_mut().take();
         let loaded = match cached {
             Some(bucket) => Some(bucket),
@@ -168,7 +237,7 @@ impl DurableObject for RateLimiter {
         let now = clock::now_millis();
         let fresh = loaded.is_none();
         let mut bucket = loaded.unwrap_or_else(|| BucketState::fresh(now, limits));
-        let answer = self.take(&mut bucket, &op, now, fresh)?;
+        let answer = self.take(&mut bucket, limits, now, fresh)?;
         *self.bucket.borrow_mut() = Some(bucket);
         self.wake_later(limits.window_ms).await?;
         stub::answer(&Stored::Answer(answer))
@@ -176,6 +245,11 @@ impl DurableObject for RateLimiter {
 
     async fn alarm(&self) -> Result<Response> {
         self.alarm_set.set(false);
+        // A shard of spent challenges keeps them until they expire.
+        if let Some(next) = self.forget_spent()? {
+            self.wake_at(next).await?;
+            return Response::ok("");
+        }
         let cached = self.bucket.borrow_mut().take();
         let bucket = match cached {
             Some(bucket) => bucket,
