@@ -67,8 +67,9 @@ pub(crate) async fn check(c: &Caller<'_>, page: CaptchaPage, failed_logins: u32)
 }
 
 /// The built-in challenge's decision: the solution checked by core, then
-/// its nonce spent once in its shard (a replay is refused; a shard that
-/// cannot be asked fails closed unless `failOpen`).
+/// its nonce spent once in its shard (a replay is refused). A shard that
+/// cannot be asked fails closed even under `failOpen`: passing then would
+/// let one solution be replayed without limit.
 async fn builtin(c: &Caller<'_>, solution: &str) -> Flow<(Decision, &'static str)> {
     let settings = &c.policy().captcha;
     let key = signing_key(&c.snapshot.secrets.pepper);
@@ -89,7 +90,6 @@ async fn builtin(c: &Caller<'_>, solution: &str) -> Flow<(Decision, &'static str
         Input::Answer(Answer::Rate(RateAnswer::Spent { first: false })) => {
             (Decision::Refuse("replayed"), "replayed")
         }
-        _ if settings.fail_open => (Decision::Pass, "unavailable"),
         _ => (Decision::Unavailable, "unavailable"),
     })
 }

@@ -46,7 +46,10 @@ impl DurableObject for IpGuard {
                 Err(unreadable) => return Ok(unreadable),
             };
         let answer = apply_guard(&mut record, &op, clock::now_seconds());
-        storage::save(&self.state, "record", &record)?;
+        // A count only reads: a client without a record gets none.
+        if !matches!(op, GuardOp::Count { .. }) {
+            storage::save(&self.state, "record", &record)?;
+        }
         if let (
             GuardOp::Warn { policy, .. },
             GuardAnswer::Warned {

@@ -129,14 +129,20 @@ impl RateLimiter {
 
     /// Records `id` as spent until `until_ms`; whether this was its first
     /// spend. Read and written with no await between: exact however many
-    /// isolates ask at once.
+    /// isolates ask at once. A challenge already expired by this object's
+    /// clock is never a first spend: its row may be gone (a request that
+    /// began before the expiry and read its body slowly must not reuse it).
     fn spend(&self, id: &str, until_ms: u64) -> Result<bool> {
+        let now_ms = clock::now_millis();
+        if until_ms <= now_ms {
+            return Ok(false);
+        }
         let sql = self.state.storage().sql();
         sql.exec(
             "CREATE TABLE IF NOT EXISTS spent (id TEXT PRIMARY KEY, until INTEGER NOT NULL)",
             None,
         )?;
-        let now = clock::now_millis() as f64;
+        let now = now_ms as f64;
         sql.exec("DELETE FROM spent WHERE until <= ?", vec![now.into()])?;
         let seen: Vec<Time> = sql
             .exec(
@@ -169,8 +175,12 @@ impl RateLimiter {
         }
         let now = clock::now_millis() as f64;
         sql.exec("DELETE FROM spent WHERE until <= ?", vec![now.into()])?;
+        // No aggregate: with no rows left it would read as NULL.
         let left: Vec<Time> = sql
-            .exec("SELECT MAX(until) AS ts FROM spent", None)?
+            .exec(
+                "SELECT until AS ts FROM spent ORDER BY until DESC LIMIT 1",
+                None,
+            )?
             .to_array()?;
         match left.first() {
             Some(Time { ts }) if *ts > now => Ok(Some(*ts as u64)),
