@@ -4,7 +4,8 @@
 /**
  * Pages that can require a CAPTCHA.
  */
-export type CaptchaPage = "login" | "signup" | "reset" | "changePassword" | "probationAction" | "rateLimit";
+export type CaptchaPage =
+  "login" | "signup" | "reset" | "changePassword" | "probationAction" | "rateLimit" | "unverifiedAction";
 /**
  * CAPTCHA providers the edge verifies.
  */
@@ -274,7 +275,14 @@ export interface CaptchaPolicy {
    */
   siteKey?: string;
   /**
-   * Require it from users whose email is not verified (later phase).
+   * The actions that need the CAPTCHA from unverified users. Defaults to
+   * new tickets and new threads (`POST /tickets`, `POST /community/threads`).
+   */
+  unverifiedActions?: RouteAction[];
+  /**
+   * Require it from signed-in users whose email is not verified (the
+   * origin's `Portcullis-Login-Verified: false` at login, kept in the
+   * session until it sends `true`), on `unverifiedActions`.
    * Defaults to `false`.
    */
   unverifiedUsers?: boolean;
@@ -287,6 +295,19 @@ export interface CaptchaPolicy {
    * Defaults to `null` (the provider's own).
    */
   verifyUrl?: string | null;
+}
+/**
+ * A request by method and path (a trailing `*` matches a prefix).
+ */
+export interface RouteAction {
+  /**
+   * HTTP method, such as `POST`.
+   */
+  method: string;
+  /**
+   * Path; a trailing `*` matches a prefix.
+   */
+  path: string;
 }
 /**
  * The verdict on one password.

@@ -6,7 +6,7 @@
 // raised difficulty.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { startEdge, startOrigin } from "./support/edge.js";
+import { signIn, startEdge, startOrigin } from "./support/edge.js";
 import { importPackage } from "./support/package.js";
 
 let pkg;
@@ -14,7 +14,11 @@ let origin;
 let edge;
 before(async () => {
   pkg = await importPackage();
-  origin = await startOrigin();
+  origin = await startOrigin({
+    users: { "unverified-uma": { verified: false }, "verified-vic": { verified: true }, "older-olaf": {} },
+    // The origin confirms Uma's email on this page's answer.
+    answer: (req) => (req.url === "/verify-email/done" ? { headers: { "Portcullis-Login-Verified": "true" } } : null),
+  });
   edge = await startEdge({
     origin,
     policy: {
@@ -22,6 +26,7 @@ before(async () => {
         enabled: true,
         provider: "builtin",
         pages: ["signup", "reset"],
+        unverifiedUsers: true,
         logResults: true,
         builtin: { difficulty: 10, raisedDifficulty: 12, raiseAfterWarnings: 3, expirySeconds: 2 },
       },
@@ -112,6 +117,45 @@ describe("the built-in CAPTCHA", () => {
     assert.equal((await challenge(from)).difficulty, 10);
     for (let i = 0; i < 3; i++) assert.equal((await signup(from, "pc1.x")).status, 403);
     assert.equal((await challenge(from)).difficulty, 12);
+  });
+
+  test("users whose email is not verified solve it on the configured actions, until the origin says they are", async () => {
+    const from = ip();
+    const post = (s, path, solution) => {
+      const fields = { subject: "Help", _xsrf: s.xsrf };
+      if (solution) fields["portcullis-captcha"] = solution;
+      return edge.request(path, {
+        ip: from,
+        method: "POST",
+        body: new URLSearchParams(fields).toString(),
+        headers: { "content-type": "application/x-www-form-urlencoded", Cookie: s.cookie },
+      });
+    };
+    const uma = await signIn(edge, from, "unverified-uma");
+    const bare = await post(uma, "/tickets");
+    assert.equal(bare.status, 403);
+    assert.equal((await bare.json()).reason, "missing");
+    const other = await post(uma, "/community/replies");
+    assert.equal(other.status, 200, "not a configured action");
+    await other.arrayBuffer();
+    const solved = await post(uma, "/tickets", await pkg.solveChallenge(await challenge(from, "/tickets")));
+    assert.equal(solved.status, 200);
+    await solved.arrayBuffer();
+    // Verified at login, or a session from before the header: no CAPTCHA.
+    for (const name of ["verified-vic", "older-olaf"]) {
+      const r = await post(await signIn(edge, from, name), "/tickets");
+      assert.equal(r.status, 200, name);
+      await r.arrayBuffer();
+    }
+    // The origin says Uma's email is verified: her session is renewed without the mark.
+    const confirm = await edge.request("/verify-email/done", { ip: from, headers: { Cookie: uma.cookie } });
+    assert.equal(confirm.status, 200);
+    await confirm.arrayBuffer();
+    const renewed = confirm.headers.getSetCookie().find((c) => c.startsWith("__Host-portcullis-session="));
+    assert.ok(renewed, "the answer renews the session");
+    const after = await post({ ...uma, cookie: renewed.split(";")[0] }, "/tickets");
+    assert.equal(after.status, 200);
+    await after.arrayBuffer();
   });
 
   test("the challenge route answers only for the built-in provider and a path", async () => {

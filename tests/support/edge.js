@@ -28,9 +28,10 @@ export const PASSWORD = "orbit-Vivid-lantern-52";
 /**
  * A loopback origin: echoes each request as JSON (and records it in `seen`,
  * with small bodies); `/app/forbidden` answers 403; POST /login accepts
- * PASSWORD for any username, and names the account's roles and age as
- * `users` says: `{ [username]: { roles: ["staff"], createdAgo: <seconds>,
- * anyPassword: true } }` (`anyPassword`: a password set before the policy
+ * PASSWORD for any username, and names the account's roles, age and
+ * whether its email is verified as `users` says: `{ [username]: { roles:
+ * ["staff"], createdAgo: <seconds>, verified: false, anyPassword: true } }`
+ * (`anyPassword`: a password set before the policy
  * tightened, or changed elsewhere, so any password logs in); a change or
  * reset to ORIGIN_REFUSES answers 400. `isLogin(path)` says which paths the
  * origin routes to its login (by default only `/login`); `answer(req)` may
@@ -60,6 +61,7 @@ export async function startOrigin({ users = {}, isLogin = (path) => path === "/l
           if (account.createdAgo !== undefined) {
             headers["Portcullis-Login-Created"] = String(Math.floor(Date.now() / 1000) - account.createdAgo);
           }
+          if (account.verified !== undefined) headers["Portcullis-Login-Verified"] = String(account.verified);
         } else {
           status = 401;
         }

@@ -40,6 +40,26 @@ pub(crate) fn default_verify_url(provider: CaptchaProvider) -> Option<&'static s
     }
 }
 
+/// What `Portcullis-Login-Verified` says: `Some(true)` for `true`,
+/// `Some(false)` for `false` (trimmed, any case); `None` otherwise.
+pub(crate) fn email_verified(value: Option<&str>) -> Option<bool> {
+    match value.map(str::trim) {
+        Some(v) if v.eq_ignore_ascii_case("true") => Some(true),
+        Some(v) if v.eq_ignore_ascii_case("false") => Some(false),
+        _ => None,
+    }
+}
+
+/// Whether a request by a user whose email is not verified is one of the
+/// actions that need the CAPTCHA from them (method and canonical path).
+pub(crate) fn unverified_action(policy: &CaptchaPolicy, method: &str, route: &str) -> bool {
+    policy.unverified_users
+        && policy.unverified_actions.iter().any(|a| {
+            a.method.eq_ignore_ascii_case(method)
+                && crate::paths::PathPatterns::new(std::slice::from_ref(&a.path)).matches(route)
+        })
+}
+
 /// Whether `page` needs a CAPTCHA now. No secret means a provider's CAPTCHA is off; on
 /// the login page, `afterFailedLogins` (when set) waits for that many
 /// failures of the account.
@@ -103,6 +123,9 @@ pub(crate) fn required_for(
     // A rate limit's `captcha` action asks for the configured CAPTCHA
     // whatever its pages say.
     if page == CaptchaPage::RateLimit {
+        return configured(settings, has_secret);
+    }
+    if page == CaptchaPage::UnverifiedAction && settings.unverified_users {
         return configured(settings, has_secret);
     }
     if page == CaptchaPage::ProbationAction
@@ -208,6 +231,30 @@ pub(crate) fn verdict(policy: &CaptchaPolicy, answer_json: &str) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_origins_verified_header_reads_one_way() {
+        assert_eq!(email_verified(Some(" TRUE ")), Some(true));
+        assert_eq!(email_verified(Some("false")), Some(false));
+        for other in [None, Some(""), Some("yes"), Some("0"), Some("true,false")] {
+            assert_eq!(email_verified(other), None, "{other:?}");
+        }
+    }
+
+    #[test]
+    fn unverified_users_meet_the_captcha_on_the_configured_actions_only() {
+        let mut policy = CaptchaPolicy {
+            enabled: true,
+            provider: CaptchaProvider::Builtin,
+            unverified_users: true,
+            ..CaptchaPolicy::default()
+        };
+        assert!(unverified_action(&policy, "post", "/tickets"));
+        assert!(!unverified_action(&policy, "GET", "/tickets"));
+        assert!(!unverified_action(&policy, "POST", "/tickets/9/replies"));
+        policy.unverified_users = false;
+        assert!(!unverified_action(&policy, "POST", "/tickets"));
+    }
 
     #[test]
     fn decisions_fail_closed_unless_told_otherwise() {

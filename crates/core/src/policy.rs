@@ -959,6 +959,20 @@ pub enum CaptchaPage {
     /// A request over a rate limit whose action is `captcha` (asked for by
     /// the rule, not by this list).
     RateLimit,
+    /// One of `captcha.unverifiedActions` by a user whose email is not
+    /// verified (asked for by `captcha.unverifiedUsers`).
+    UnverifiedAction,
+}
+
+/// A request by method and path (a trailing `*` matches a prefix).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RouteAction {
+    /// HTTP method, such as `POST`.
+    pub method: String,
+    /// Path; a trailing `*` matches a prefix.
+    pub path: String,
 }
 
 /// CAPTCHA: the browser renders the provider's widget, the edge verifies.
@@ -988,9 +1002,14 @@ pub struct CaptchaPolicy {
     /// On the login page, require the CAPTCHA only after this many failed
     /// logins of the account; `0` = always. Defaults to `0`.
     pub after_failed_logins: u32,
-    /// Require it from users whose email is not verified (later phase).
+    /// Require it from signed-in users whose email is not verified (the
+    /// origin's `Portcullis-Login-Verified: false` at login, kept in the
+    /// session until it sends `true`), on `unverifiedActions`.
     /// Defaults to `false`.
     pub unverified_users: bool,
+    /// The actions that need the CAPTCHA from unverified users. Defaults to
+    /// new tickets and new threads (`POST /tickets`, `POST /community/threads`).
+    pub unverified_actions: Vec<RouteAction>,
     /// Write every verification result to the audit log. Defaults to `false`.
     pub log_results: bool,
     /// Let requests through when the provider cannot be reached. Defaults
@@ -1049,6 +1068,16 @@ impl Default for CaptchaPolicy {
             pages: vec![CaptchaPage::Signup],
             after_failed_logins: 0,
             unverified_users: false,
+            unverified_actions: vec![
+                RouteAction {
+                    method: "POST".to_owned(),
+                    path: "/tickets".to_owned(),
+                },
+                RouteAction {
+                    method: "POST".to_owned(),
+                    path: "/community/threads".to_owned(),
+                },
+            ],
             log_results: false,
             fail_open: false,
             verify_timeout_seconds: 5,
@@ -1086,6 +1115,16 @@ impl CaptchaPolicy {
                 "captcha.siteKey",
                 "is required when the CAPTCHA is enabled",
             ));
+        }
+        for (i, a) in self.unverified_actions.iter().enumerate() {
+            let f = format!("captcha.unverifiedActions[{i}]");
+            if !ACTION_METHODS.contains(&a.method.as_str()) {
+                return Err(Error::invalid(
+                    &format!("{f}.method"),
+                    format!("must be one of {}", ACTION_METHODS.join(", ")),
+                ));
+            }
+            check_path(&format!("{f}.path"), &a.path)?;
         }
         Ok(())
     }
@@ -1393,6 +1432,9 @@ impl SignupPolicy {
     }
 }
 
+/// The methods an action (probation, unverified users) may name.
+const ACTION_METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
+
 /// One rate-limited action for accounts on probation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -1482,11 +1524,10 @@ impl ProbationPolicy {
             if a.name.trim().is_empty() {
                 return Err(Error::invalid(&format!("{f}.name"), "must not be empty"));
             }
-            const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
-            if !METHODS.contains(&a.method.as_str()) {
+            if !ACTION_METHODS.contains(&a.method.as_str()) {
                 return Err(Error::invalid(
                     &format!("{f}.method"),
-                    format!("must be one of {}", METHODS.join(", ")),
+                    format!("must be one of {}", ACTION_METHODS.join(", ")),
                 ));
             }
             check_path(&format!("{f}.path"), &a.path)?;

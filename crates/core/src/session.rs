@@ -168,6 +168,7 @@ pub(crate) fn new_session(
         prb: false,
         crt: None,
         rpl: 0,
+        unv: false,
         nbf: None,
     }
 }

@@ -90,6 +90,11 @@ pub struct Claims {
     /// accepts one): `reply-count` ends with the session still open.
     #[serde(default, skip_serializing_if = "is_zero_u32")]
     pub rpl: u32,
+    /// The origin said at login that the user's email is not verified
+    /// (`Portcullis-Login-Verified: false`); cleared when it later says
+    /// `true`. A token without it (older ones too) counts as verified.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unv: bool,
     /// Not before (unix seconds): RFC 7519's `nbf`, honoured when a token
     /// carries it (the edge's own tokens do not).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -353,6 +358,7 @@ mod tests {
             prb: false,
             crt: None,
             rpl: 0,
+            unv: false,
             nbf: None,
         }
     }

@@ -12,6 +12,7 @@ use super::captcha_gate;
 use super::identity::{expiry_warning, session_cookies};
 use super::steps::{Body, Finish, Forward, Input, Reply};
 use crate::bans::WarningKind;
+use crate::captcha::email_verified;
 use crate::lifecycle::{LoginAnswer, LoginRefusal, login_answer, tracks_users};
 use crate::lockout::{Gate, account_key};
 use crate::objects::{
@@ -31,6 +32,7 @@ const LOGIN_HEADERS: &[&str] = &[
     "Portcullis-Login-Roles",
     "Portcullis-Login-Created",
     "Portcullis-Login-Email",
+    "Portcullis-Login-Verified",
 ];
 
 /// What the origin said about a login it accepted.
@@ -42,6 +44,8 @@ struct Accepted {
     email: Option<String>,
     /// When the origin answered (the session's login time).
     at_ms: u64,
+    /// The origin said the email is not verified.
+    unverified: bool,
 }
 
 /// The login flow.
@@ -113,6 +117,7 @@ pub(crate) async fn run(c: &Caller<'_>) -> Flow<Reply> {
                 created: header(2).and_then(|v| v.trim().parse().ok()),
                 email: header(3).or_else(|| login.contains('@').then(|| login.clone())),
                 at_ms: upstream.received_ms,
+                unverified: email_verified(header(4).as_deref()) == Some(false),
             };
             succeeded(c, &login, &password, accepted, reported).await
         }
@@ -157,6 +162,7 @@ async fn succeeded(
     let sid = random_token(c.ctx.random());
     let mut claims = new_session(&who.user, &sid, who.roles, &policy.sessions, now);
     claims.lms = who.at_ms;
+    claims.unv = who.unverified;
     if tracks_users(policy) {
         let meets_policy = !policy.passwords.apply_to_existing || {
             let subject = Subject {

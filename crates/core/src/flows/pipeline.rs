@@ -14,6 +14,7 @@ use super::{captcha_gate, challenge_route, limited_action, login, password_chang
 use super::{rate_limit, reset_link};
 use super::{session_check, upload_check, vault_fields};
 use crate::bans::{Access, BanEntry, Denial, WarningKind, decide_access};
+use crate::captcha::{email_verified, unverified_action};
 use crate::context::Context;
 use crate::form::query_carries;
 use crate::objects::{AuditEntry, AuditKind};
@@ -119,6 +120,7 @@ async fn requested(c: &Caller<'_>) -> Flow<Reply> {
     if let Some(reply) = checked_pages(c, checked, session.renewed.as_ref()).await? {
         return Ok(reply);
     }
+    unverified_gate(c, session.renewed.as_ref()).await?;
     let role = session
         .claims
         .as_ref()
@@ -131,7 +133,7 @@ async fn requested(c: &Caller<'_>) -> Flow<Reply> {
             Some(done) => done,
             None => {
                 let checked = checked.is_some() && req.submits();
-                (pass_through(c, finish, checked).await?, Finish::default())
+                pass_through(c, finish, checked, session.renewed.as_ref()).await?
             }
         },
     };
@@ -469,17 +471,62 @@ fn forwarding(c: &Caller<'_>, session: &session_check::Session) -> Forwarded {
     }
 }
 
-/// The request goes to the origin as it came; the origin's status. On a
-/// checked route the origin's failure is the edge's answer: 502
-/// `origin_error` for a 5xx, 503 `origin_unavailable` when it does not
-/// answer; elsewhere its 5xx passes through.
-async fn pass_through(c: &Caller<'_>, forwarded: Forwarded, checked: bool) -> Flow<u16> {
-    let forward = Forward::new(forwarded.to_origin, Body::Own, &[], Some(forwarded.finish));
-    if !checked {
-        return Ok(c.forward(forward).await?.status);
+/// The CAPTCHA on `captcha.unverifiedActions` for a session whose email
+/// the origin has not verified, when `captcha.unverifiedUsers` is on.
+async fn unverified_gate(c: &Caller<'_>, claims: Option<&Claims>) -> Flow<()> {
+    let captcha = &c.policy().captcha;
+    if claims.is_some_and(|claims| claims.unv)
+        && unverified_action(captcha, c.req.method(), c.req.route())
+    {
+        captcha_gate::check(c, CaptchaPage::UnverifiedAction, 0).await?;
     }
-    match c.forward_checked(forward).await? {
-        upstream if upstream.status >= 500 => refused(refusal::origin_failed(true)),
-        upstream => Ok(upstream.status),
-    }
+    Ok(())
+}
+
+/// The origin's answer header that marks the session's email verified.
+const VERIFIED_HEADER: &[&str] = &["Portcullis-Login-Verified"];
+
+/// The request goes to the origin as it came; the origin's status, and
+/// what to add to its answer still. On a checked route the origin's
+/// failure is the edge's answer: 502 `origin_error` for a 5xx, 503
+/// `origin_unavailable` when it does not answer; elsewhere its 5xx passes
+/// through. A session whose email is not verified listens for the origin's
+/// `Portcullis-Login-Verified: true`, and is renewed without the mark.
+async fn pass_through(
+    c: &Caller<'_>,
+    forwarded: Forwarded,
+    checked: bool,
+    claims: Option<&Claims>,
+) -> Flow<(u16, Finish)> {
+    let unverified = claims.filter(|claims| claims.unv);
+    let (read, finish) = match unverified {
+        Some(_) => (VERIFIED_HEADER, None),
+        None => (&[][..], Some(forwarded.finish.clone())),
+    };
+    let forward = Forward::new(forwarded.to_origin, Body::Own, read, finish);
+    let upstream = if checked {
+        match c.forward_checked(forward).await? {
+            upstream if upstream.status >= 500 => return refused(refusal::origin_failed(true)),
+            upstream => upstream,
+        }
+    } else {
+        c.forward(forward).await?
+    };
+    let Some(claims) = unverified else {
+        return Ok((upstream.status, Finish::default()));
+    };
+    let said = upstream.headers.first().cloned().flatten();
+    let finish = if email_verified(said.as_deref()) == Some(true) {
+        let verified = Claims {
+            unv: false,
+            ..claims.clone()
+        };
+        Finish {
+            headers: forwarded.finish.headers,
+            cookies: session_cookies(&c.snapshot.secrets, &verified, c.now()),
+        }
+    } else {
+        forwarded.finish
+    };
+    Ok((upstream.status, finish))
 }
