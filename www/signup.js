@@ -100,6 +100,7 @@ const state = {
   policyDoc: null, // the policy fetched from policyUrl, reused on locale and picker changes
   sitePolicy: false, // policyUrl is the edge's policy (the picker can switch back to it)
   policyErrorText: null, // () => string, re-run on locale change
+  captchaChecked: false, // the edge's built-in CAPTCHA was looked for
 };
 
 const t = () => TEXT[state.locale];
@@ -270,6 +271,11 @@ async function start() {
 async function loadSitePolicy() {
   const checker = await fetchSitePolicy(state.locale);
   if (!checker) return null;
+  // Served through the edge: its CAPTCHA, once (the standalone server has none).
+  if (!state.captchaChecked) {
+    state.captchaChecked = true;
+    builtinCaptcha().catch((error) => console.warn("Portcullis: CAPTCHA setup failed:", error));
+  }
   state.source = "url";
   state.sitePolicy = true;
   state.policyUrl = SITE_POLICY_URL;
@@ -313,8 +319,6 @@ async function builtinCaptcha() {
     }
   });
 }
-
-builtinCaptcha().catch((error) => console.warn("Portcullis: CAPTCHA setup failed:", error));
 
 start().catch((error) => {
   console.error("Portcullis demo failed to start:", error);

@@ -52,6 +52,23 @@ fn session_cookie(user: &str) -> (String, String) {
     (format!("__Host-portcullis-session={token}"), xsrf)
 }
 
+/// A signed-in urlencoded POST to `path` from 203.0.113.7 with the
+/// session `cookie` and its `xsrf` token.
+fn signed_post(path: &str, cookie: &str, xsrf: &str) -> RequestFacts {
+    facts(
+        "POST",
+        path,
+        &[
+            ip("203.0.113.7"),
+            ("Cookie", cookie),
+            ("X-XSRF-Token", xsrf),
+            FORM,
+            LENGTH,
+        ],
+        true,
+    )
+}
+
 /// A request's facts: `headers` by name.
 fn facts(method: &str, path: &str, headers: &[(&str, &str)], has_body: bool) -> RequestFacts {
     let mut values: [Option<String>; 11] = Default::default();
@@ -711,18 +728,7 @@ fn the_origins_403_to_a_limited_action_on_a_protected_path_is_a_warning() {
     policy.probation.enabled = true;
     policy.probation.strip_links = false;
     policy.probation.actions[0].path = "/app/threads".into();
-    let facts = facts(
-        "POST",
-        "/app/threads",
-        &[
-            ip("203.0.113.7"),
-            ("Cookie", &cookie),
-            ("X-XSRF-Token", &xsrf),
-            FORM,
-            LENGTH,
-        ],
-        true,
-    );
+    let facts = signed_post("/app/threads", &cookie, &xsrf);
     let mut warned = Vec::new();
     let (steps, _) = drive(facts, |step| match step {
         Step::Snapshot => Input::Snapshot(snapshot(policy.clone())),
@@ -759,19 +765,7 @@ fn on_probation_request(
         "__Host-portcullis-session={}",
         sign_jwt(JWT.as_bytes(), &claims)
     );
-    let xsrf = xsrf_token(XSRF.as_bytes(), "sid-1");
-    let facts = facts(
-        "POST",
-        path,
-        &[
-            ip("203.0.113.7"),
-            ("Cookie", &cookie),
-            ("X-XSRF-Token", &xsrf),
-            FORM,
-            LENGTH,
-        ],
-        true,
-    );
+    let facts = signed_post(path, &cookie, &xsrf_token(XSRF.as_bytes(), "sid-1"));
     let mut seen = Vec::new();
     let (_, reply) = drive(facts, |step| match step {
         Step::Snapshot => Input::Snapshot(snapshot(policy.clone())),
