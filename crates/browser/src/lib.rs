@@ -212,6 +212,29 @@ pub fn solve_challenge(prefix: &str, bits: u32, start: f64, count: u32) -> f64 {
         .map_or(-1.0, |counter| counter as f64)
 }
 
+/// The benchmark's solved challenge at the default difficulty
+/// (`bench/captcha.js` times [`bench_verify_challenge`] on it).
+#[cfg(feature = "estimator")]
+#[doc(hidden)]
+#[wasm_bindgen(js_name = benchChallenge)]
+pub fn bench_challenge() -> String {
+    let (challenge, bits) = portcullis_core::challenge::bench_challenge();
+    let prefix = format!("{challenge}.");
+    let counter = portcullis_core::challenge::solve(&prefix, bits, 0, u64::MAX).unwrap_or(0);
+    format!("{prefix}{counter}")
+}
+
+/// Core's verification of a [`bench_challenge`] solution, in wasm as the
+/// edge runs it (the benchmark's; nothing else calls it).
+#[cfg(feature = "estimator")]
+#[doc(hidden)]
+#[wasm_bindgen(js_name = benchVerifyChallenge)]
+pub fn bench_verify_challenge(solution: &str, times: u32) -> u32 {
+    (0..times)
+        .filter(|_| portcullis_core::challenge::bench_verify(solution))
+        .count() as u32
+}
+
 /// Names of the built-in presets.
 #[wasm_bindgen]
 pub fn presets() -> Vec<String> {
