@@ -74,6 +74,8 @@ export declare class PasswordChecker {
   requirements(): Requirement[];
   /** A random password that satisfies the policy. */
   generate(): string;
+  /** The same as the package's `checkBreached`. */
+  static checkBreached(policy: PolicyDocument | string, password: string, options?: { signal?: AbortSignal }): Promise<BreachCheck>;
   /** The same as the package's `encryptField`. */
   static encryptField(policy: PublicPolicy | string, fieldName: string, value: string): Promise<string>;
   /** The policy document this checker enforces: its version and password rules. */
@@ -90,6 +92,26 @@ export declare class PasswordChecker {
  * module. Rejects when the policy has no vault key.
  */
 export declare function encryptField(policy: PublicPolicy | string, fieldName: string, value: string): Promise<string>;
+
+/** What the live breached-password check found. */
+export interface BreachCheck {
+  /** false when the policy's `passwords.breached` is off (nothing was sent). */
+  checked: boolean;
+  /** Seen at least `minCount` times: the edge will refuse it (rule `breached`). */
+  breached: boolean;
+  /** How often it was seen, when breached; 0 otherwise. */
+  count: number;
+}
+
+/**
+ * The breached-password check, live, as the edge will make it on submit:
+ * only the first 5 hex digits of the password's SHA-1 are sent to the
+ * policy's `passwords.breached.rangeUrl` (with `Add-Padding: true`); the
+ * answer is judged by the same core code (the on-demand module). Advisory:
+ * the edge's check is the one that counts. Rejects when the range API does
+ * not answer a range in `timeoutSeconds`.
+ */
+export declare function checkBreached(policy: PolicyDocument | string, password: string, options?: { signal?: AbortSignal }): Promise<BreachCheck>;
 
 /** A built-in CAPTCHA challenge, as `GET /__portcullis/challenge?route=…` answers. */
 export interface Challenge {

@@ -227,6 +227,42 @@ describe("policy documents", () => {
   });
 });
 
+describe("the live breached-password check", () => {
+  test("sends only the SHA-1 prefix to the policy's range API and judges the answer as the edge does", async () => {
+    const { createHash } = await import("node:crypto");
+    const sha1 = (t) => createHash("sha1").update(t).digest("hex").toUpperCase();
+    const asked = [];
+    let junk = false;
+    const server = createServer((req, res) => {
+      asked.push({ url: req.url, padding: req.headers["add-padding"] });
+      const breached = sha1("Correct-Horse-Battery-1999");
+      const body = junk ? "<html>" : `${"0".repeat(35)}:0\r\n${req.url.endsWith(breached.slice(0, 5)) ? `${breached.slice(5)}:77` : `${"F".repeat(35)}:3`}`;
+      res.writeHead(200, { "content-type": "text/plain" }).end(body);
+    });
+    await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const rangeUrl = `http://127.0.0.1:${server.address().port}/range/`;
+      const policy = { passwords: { breached: { enabled: true, rangeUrl } } };
+      assert.deepEqual(await PasswordChecker.checkBreached(policy, "Correct-Horse-Battery-1999"), { checked: true, breached: true, count: 77 });
+      const strict = { passwords: { breached: { enabled: true, rangeUrl, minCount: 78 } } };
+      assert.deepEqual(await PasswordChecker.checkBreached(strict, "Correct-Horse-Battery-1999"), { checked: true, breached: false, count: 0 });
+      assert.deepEqual(await PasswordChecker.checkBreached(JSON.stringify(policy), "Quiet-harbor-lantern-81"), { checked: true, breached: false, count: 0 });
+      for (const { url, padding } of asked) {
+        assert.match(url, /^\/range\/[0-9A-F]{5}$/);
+        assert.equal(padding, "true");
+      }
+      const before = asked.length;
+      assert.deepEqual(await PasswordChecker.checkBreached({ passwords: {} }, "x"), { checked: false, breached: false, count: 0 });
+      assert.equal(asked.length, before, "off: nothing sent");
+      junk = true;
+      await assert.rejects(PasswordChecker.checkBreached(policy, "y"), /not a range/);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
 describe("bad input", () => {
   const checker = () => PasswordChecker.fromPreset("nist-800-63b");
   test("non-string passwords and user fields are TypeErrors", () => {

@@ -1,6 +1,5 @@
-// Browser and bundler entry point: the small rules module is fetched next to
-// this file with top-level await; the estimator module is imported and
-// fetched only when a checker's `ready` is first read.
+// Browser and bundler entry: the rules module loads at once (top-level
+// await); the estimator, the CAPTCHA solver and the breach check on demand.
 import initRules, * as rules from "../dist/rules/portcullis_rules.js";
 import { makePasswordChecker } from "./checker.js";
 
@@ -14,12 +13,12 @@ async function loadFull() {
 
 export const PasswordChecker = makePasswordChecker({ rules, loadFull });
 export const encryptField = PasswordChecker.encryptField;
-// The built-in CAPTCHA loads on first use (the first module stays small).
+export const checkBreached = PasswordChecker.checkBreached;
 let captcha;
-const solver = () =>
-  (captcha ??= import("./captcha.js").then((m) =>
-    m.makeCaptcha({ loadFull, workerUrl: new URL("./captcha-worker.js", import.meta.url) })));
-export const fetchChallenge = async (...a) => (await solver()).fetchChallenge(...a);
-export const solveChallenge = async (...a) => (await solver()).solveChallenge(...a);
-export const solveCaptcha = async (...a) => (await solver()).solveCaptcha(...a);
-export const fillCaptcha = async (...a) => (await solver()).fillCaptcha(...a);
+const lazy = (name) => async (...a) =>
+  (await (captcha ??= import("./captcha.js").then((m) =>
+    m.makeCaptcha({ loadFull, workerUrl: new URL("./captcha-worker.js", import.meta.url) }))))[name](...a);
+export const fetchChallenge = lazy("fetchChallenge");
+export const solveChallenge = lazy("solveChallenge");
+export const solveCaptcha = lazy("solveCaptcha");
+export const fillCaptcha = lazy("fillCaptcha");

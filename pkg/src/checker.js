@@ -202,15 +202,14 @@ export function makePasswordChecker(env) {
       return this.#catalog.locale;
     }
 
+    static async checkBreached(policy, password, options) {
+      const { checkBreached } = await import("./breach.js");
+      return checkBreached({ loadFull, call, requireString }, policy, password, options);
+    }
+
     static async encryptField(policy, field, value) {
-      const vault = (typeof policy === "string" ? JSON.parse(policy) : policy)?.vault;
-      if (typeof vault?.publicKey !== "string" || typeof vault.keyId !== "string") {
-        throw new Error("the policy has no vault key: an administrator creates the vault's passphrase first");
-      }
-      requireString(field, "fieldName");
-      requireString(value, "value");
-      const mod = await loadFull();
-      return call(() => mod.sealField(vault.publicKey, vault.keyId, field, value));
+      const { encryptField } = await import("./vault.js");
+      return encryptField({ loadFull, call, requireString }, policy, field, value);
     }
   }
 

@@ -17,4 +17,5 @@ async function loadFull() {
 
 export const PasswordChecker = makePasswordChecker({ rules, loadFull });
 export const encryptField = PasswordChecker.encryptField;
+export const checkBreached = PasswordChecker.checkBreached;
 export const { fetchChallenge, solveChallenge, solveCaptcha, fillCaptcha } = makeCaptcha({ loadFull });

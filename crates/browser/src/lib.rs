@@ -212,6 +212,29 @@ pub fn solve_challenge(prefix: &str, bits: u32, start: f64, count: u32) -> f64 {
         .map_or(-1.0, |counter| counter as f64)
 }
 
+/// The live breached-password check, judged by core as the edge judges
+/// it: how often the password whose SHA-1 ends in `suffix` (35 hex
+/// digits) appears in `range` (the range API's answer for its prefix)
+/// when that is at least `min_count`, else `0`; `-1` when the answer is
+/// not a range. Only in the on-demand module.
+#[cfg(feature = "estimator")]
+#[wasm_bindgen(js_name = breachJudge)]
+pub fn breach_judge(range: &str, suffix: &str, min_count: u32) -> f64 {
+    use portcullis_core::breach::{Outcome, Range, judge};
+    let policy = portcullis_core::BreachedPolicy {
+        enabled: true,
+        min_count,
+        ..portcullis_core::BreachedPolicy::default()
+    };
+    let Some(range) = Range::parse(range) else {
+        return -1.0;
+    };
+    match judge(&policy, suffix, Some(&range)) {
+        Outcome::Breached(count) => count as f64,
+        _ => 0.0,
+    }
+}
+
 /// The benchmark's solved challenge at the default difficulty
 /// (`bench/captcha.js` times [`bench_verify_challenge`] on it).
 #[cfg(feature = "estimator")]

@@ -120,11 +120,11 @@ pub use mode::Mode;
 pub use net::{canonical_target, client_key, parse_client_ip};
 pub use password::PasswordChecker;
 pub use policy::{
-    AuditPolicy, BanPolicy, CaptchaPage, CaptchaPolicy, CaptchaProvider, CspSources, FormFields,
-    FraudPolicy, HeaderMode, LoginPolicy, ManualBan, ManualBanScope, POLICY_VERSION,
-    PasswordPolicy, Policy, ProbationAction, ProbationPolicy, PublicPolicy, PublicVault,
-    ResetLinkLifetimes, ResponsePolicy, RoutePolicy, SECURITY_HEADER_NAMES, SessionPolicy,
-    SignupPolicy, SingleSession, UploadPolicy, WebhookPolicy,
+    AuditPolicy, BanPolicy, BreachedPolicy, BuiltinCaptcha, CaptchaPage, CaptchaPolicy,
+    CaptchaProvider, CspSources, FormFields, FraudPolicy, HeaderMode, LoginPolicy, ManualBan,
+    ManualBanScope, POLICY_VERSION, PasswordPolicy, Policy, ProbationAction, ProbationPolicy,
+    PublicPolicy, PublicVault, ResetLinkLifetimes, ResponsePolicy, RouteAction, RoutePolicy,
+    SECURITY_HEADER_NAMES, SessionPolicy, SignupPolicy, SingleSession, UploadPolicy, WebhookPolicy,
 };
 pub use presets::NAMES as PRESET_NAMES;
 pub use probation::strip_links;
