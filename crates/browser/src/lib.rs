@@ -10,8 +10,7 @@
 //! crossing the boundary is cheaper than building objects field by field).
 
 use portcullis_core::{
-    Catalog, Field, Locale, POLICY_VERSION, PasswordChecker, PasswordPolicy, Policy, Subject,
-    TextOps,
+    Catalog, Field, Locale, POLICY_VERSION, PasswordChecker, PasswordPolicy, Subject, TextOps,
 };
 use wasm_bindgen::prelude::*;
 
@@ -44,8 +43,10 @@ impl Checker {
     /// `locales/<tag>.json` of the package).
     #[wasm_bindgen(js_name = fromPreset)]
     pub fn from_preset(name: &str, catalog: &JsValue) -> Result<Checker, JsError> {
-        let policy = Policy::preset(name).map_err(|e| JsError::new(&e.to_string()))?;
-        Self::build(policy.passwords, catalog)
+        // The password rules alone: the rest of a preset's document would
+        // only cost the first module bytes.
+        let passwords = PasswordPolicy::preset(name).map_err(|e| JsError::new(&e.to_string()))?;
+        Self::build(passwords, catalog)
     }
 
     /// A checker for a policy document (the edge's public policy or a full
