@@ -792,13 +792,19 @@ fn probation_header<'a>(headers: &'a [(&'static str, String)]) -> Option<&'a str
         .map(|(_, value)| value.as_str())
 }
 
-#[test]
-fn the_origin_is_told_which_rule_holds_an_account_on_probation() {
+/// Probation with 3 replies needed, no CAPTCHA and links left alone.
+fn probation_policy() -> Policy {
     let mut policy = Policy::default();
     policy.probation.enabled = true;
     policy.probation.strip_links = false;
     policy.probation.captcha = false;
     policy.probation.min_replies = 3;
+    policy
+}
+
+#[test]
+fn the_origin_is_told_which_rule_holds_an_account_on_probation() {
+    let mut policy = probation_policy();
     let now = NOW_MS / 1000;
     let young = |c: Claims| Claims {
         prb: true,
@@ -855,11 +861,7 @@ fn the_origin_is_told_which_rule_holds_an_account_on_probation() {
 
 #[test]
 fn an_accepted_reply_renews_the_session_with_the_replies_counted() {
-    let mut policy = Policy::default();
-    policy.probation.enabled = true;
-    policy.probation.strip_links = false;
-    policy.probation.captcha = false;
-    policy.probation.min_replies = 3;
+    let policy = probation_policy();
     let now = NOW_MS / 1000;
     let quiet = |c: Claims| Claims {
         prb: true,
