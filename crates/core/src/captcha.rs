@@ -54,10 +54,10 @@ pub(crate) fn email_verified(value: Option<&str>) -> Option<bool> {
 /// actions that need the CAPTCHA from them (method and canonical path).
 pub(crate) fn unverified_action(policy: &CaptchaPolicy, method: &str, route: &str) -> bool {
     policy.unverified_users
-        && policy.unverified_actions.iter().any(|a| {
-            a.method.eq_ignore_ascii_case(method)
-                && crate::paths::PathPatterns::new(std::slice::from_ref(&a.path)).matches(route)
-        })
+        && policy
+            .unverified_actions
+            .iter()
+            .any(|a| crate::paths::action_matches(&a.method, &a.path, method, route))
 }
 
 /// Whether `page` needs a CAPTCHA now. No secret means a provider's CAPTCHA is off; on

@@ -174,16 +174,12 @@ pub fn leading_zero_bits(digest: &[u8]) -> u32 {
 pub fn solve(prefix: &str, bits: u32, start: u64, count: u64) -> Option<u64> {
     let mut base = Sha256::new();
     base.update(prefix.as_bytes());
-    let mut buffer = itoa_buffer();
+    let mut buffer = [0; 20];
     (start..start.saturating_add(count)).find(|counter| {
         let digits = itoa(&mut buffer, *counter);
         let digest = base.clone().chain_update(digits).finalize();
         leading_zero_bits(&digest) >= bits
     })
-}
-
-fn itoa_buffer() -> [u8; 20] {
-    [0; 20]
 }
 
 /// `n` in decimal, written at the end of `buffer`.
@@ -331,7 +327,7 @@ mod tests {
 
         #[test]
         fn itoa_writes_decimal(n in 0u64..=u64::MAX) {
-            let mut buffer = itoa_buffer();
+            let mut buffer = [0; 20];
             let decimal = n.to_string();
             proptest::prop_assert_eq!(itoa(&mut buffer, n), decimal.as_bytes());
         }

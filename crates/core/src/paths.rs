@@ -130,21 +130,38 @@ pub(crate) fn path_info_key(canonical: &str) -> Option<String> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PathPatterns(Vec<(String, bool)>);
 
+/// Whether a request (`method`, canonical `route`) is the action named by
+/// `action_method` and `action_path` (a trailing `*` matches a prefix):
+/// probation's actions and the unverified users' ones.
+pub(crate) fn action_matches(
+    action_method: &str,
+    action_path: &str,
+    method: &str,
+    route: &str,
+) -> bool {
+    action_method.eq_ignore_ascii_case(method) && PathPatterns::one(action_path).matches(route)
+}
+
 impl PathPatterns {
     /// Canonicalises `patterns`.
     pub fn new(patterns: &[String]) -> Self {
-        Self(
-            patterns
-                .iter()
-                .map(|p| match p.strip_suffix('*') {
-                    Some(prefix) => (
-                        canonical_path(prefix).trim_end_matches('/').to_owned(),
-                        true,
-                    ),
-                    None => (canonical_path(p), false),
-                })
-                .collect(),
-        )
+        Self(patterns.iter().map(|p| Self::pattern(p)).collect())
+    }
+
+    /// One pattern, canonicalised.
+    pub(crate) fn one(pattern: &str) -> Self {
+        Self(vec![Self::pattern(pattern)])
+    }
+
+    /// A pattern's canonical path, and whether it is a prefix (`…*`).
+    fn pattern(p: &str) -> (String, bool) {
+        match p.strip_suffix('*') {
+            Some(prefix) => (
+                canonical_path(prefix).trim_end_matches('/').to_owned(),
+                true,
+            ),
+            None => (canonical_path(p), false),
+        }
     }
 
     /// Whether an already canonical path matches.

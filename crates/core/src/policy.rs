@@ -1117,14 +1117,11 @@ impl CaptchaPolicy {
             ));
         }
         for (i, a) in self.unverified_actions.iter().enumerate() {
-            let f = format!("captcha.unverifiedActions[{i}]");
-            if !ACTION_METHODS.contains(&a.method.as_str()) {
-                return Err(Error::invalid(
-                    &format!("{f}.method"),
-                    format!("must be one of {}", ACTION_METHODS.join(", ")),
-                ));
-            }
-            check_path(&format!("{f}.path"), &a.path)?;
+            check_action(
+                &format!("captcha.unverifiedActions[{i}]"),
+                &a.method,
+                &a.path,
+            )?;
         }
         Ok(())
     }
@@ -1435,6 +1432,17 @@ impl SignupPolicy {
 /// The methods an action (probation, unverified users) may name.
 const ACTION_METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
+/// An action's method and path, as the element `field` of its list.
+fn check_action(field: &str, method: &str, path: &str) -> Result<(), Error> {
+    if !ACTION_METHODS.contains(&method) {
+        return Err(Error::invalid(
+            &format!("{field}.method"),
+            format!("must be one of {}", ACTION_METHODS.join(", ")),
+        ));
+    }
+    check_path(&format!("{field}.path"), path)
+}
+
 /// One rate-limited action for accounts on probation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -1524,13 +1532,7 @@ impl ProbationPolicy {
             if a.name.trim().is_empty() {
                 return Err(Error::invalid(&format!("{f}.name"), "must not be empty"));
             }
-            if !ACTION_METHODS.contains(&a.method.as_str()) {
-                return Err(Error::invalid(
-                    &format!("{f}.method"),
-                    format!("must be one of {}", ACTION_METHODS.join(", ")),
-                ));
-            }
-            check_path(&format!("{f}.path"), &a.path)?;
+            check_action(&f, &a.method, &a.path)?;
         }
         check_path("probation.searchPath", &self.search_path)
     }

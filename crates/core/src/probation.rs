@@ -9,9 +9,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::paths::{PathPatterns, canonical_path};
+use crate::paths::{action_matches, canonical_path};
 use crate::policy::{ProbationAction, ProbationPolicy};
 use crate::roles::Role;
+use crate::tokens::Claims;
 
 /// The sliding window of the action limits.
 pub(crate) const WINDOW_SECONDS: u64 = 24 * 60 * 60;
@@ -82,22 +83,21 @@ pub(crate) fn on_probation(
 }
 
 /// The `Portcullis-Probation` header for a session that began on
-/// probation (`on_probation_at_login`), from what the session carries: the
-/// account's creation time and its replies, so an account that ages out
-/// during the session loses `account-age` at once. `None` when probation
-/// or `moderatePosts` is off, or the session is not on probation.
+/// probation, from what the session carries: the account's creation time
+/// and its replies, so an account that ages out during the session loses
+/// `account-age` at once. `None` when probation or `moderatePosts` is off,
+/// or the session did not begin on probation (most: their roles are not
+/// even read).
 pub(crate) fn moderation_header(
     policy: &ProbationPolicy,
-    role: Role,
-    on_probation_at_login: bool,
-    created: Option<u64>,
-    replies: u32,
+    session: &Claims,
     now: u64,
 ) -> Option<String> {
-    if !policy.moderate_posts || !on_probation_at_login {
+    if !policy.moderate_posts || !session.prb {
         return None;
     }
-    standing(policy, role, created, replies, now).header()
+    let role = Role::from_session_roles(&session.roles);
+    standing(policy, role, session.crt, session.rpl, now).header()
 }
 
 /// The configured action a request is, if any (method and canonical path).
@@ -109,10 +109,10 @@ pub(crate) fn matching_action<'a>(
     if !policy.enabled {
         return None;
     }
-    policy.actions.iter().find(|a| {
-        a.method.eq_ignore_ascii_case(method)
-            && PathPatterns::new(std::slice::from_ref(&a.path)).matches(route)
-    })
+    policy
+        .actions
+        .iter()
+        .find(|a| action_matches(&a.method, &a.path, method, route))
 }
 
 /// One user's recent uses of each action, and their reply count.

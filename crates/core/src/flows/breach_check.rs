@@ -5,7 +5,7 @@
 //! unless `failOpen`.
 
 use super::caller::{Caller, Flow, failed};
-use super::steps::{Input, Step};
+use super::steps::{Input, Step, timeout_ms};
 use crate::breach::{Outcome, judge, range_url, split_hash};
 use crate::refusal;
 
@@ -18,8 +18,7 @@ pub(crate) async fn check(c: &Caller<'_>, password: &str) -> Flow<()> {
     let (prefix, suffix) = split_hash(password);
     let step = Step::BreachRange {
         url: range_url(&policy.breached, &prefix),
-        timeout_ms: u32::try_from(policy.breached.timeout_seconds.saturating_mul(1000))
-            .unwrap_or(u32::MAX),
+        timeout_ms: timeout_ms(policy.breached.timeout_seconds),
     };
     let range = match c.io.perform(step).await {
         Input::Range(range) => range,

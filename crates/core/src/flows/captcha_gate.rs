@@ -6,7 +6,7 @@
 use serde_json::json;
 
 use super::caller::{Caller, Flow, failed};
-use super::steps::{Answer, Call, CaptchaCheck, Input, Step};
+use super::steps::{Answer, Call, CaptchaCheck, Input, Step, timeout_ms};
 use crate::captcha::{Decision, decide, required_for, token_field, verify_request};
 use crate::challenge::{signing_key, spend_bucket, verify};
 use crate::objects::{AuditEntry, AuditKind};
@@ -106,12 +106,10 @@ async fn provider(c: &Caller<'_>, token: &str) -> Flow<Option<(Decision, &'stati
     let (status, answer) = if token.is_empty() {
         (200, r#"{"success":false}"#.to_owned())
     } else {
-        let timeout_ms =
-            u32::try_from(settings.verify_timeout_seconds.saturating_mul(1000)).unwrap_or(u32::MAX);
         let check = CaptchaCheck {
             url,
             body,
-            timeout_ms,
+            timeout_ms: timeout_ms(settings.verify_timeout_seconds),
         };
         match c.io.perform(Step::VerifyCaptcha(check)).await {
             Input::Captcha { status, body } => (status, body),

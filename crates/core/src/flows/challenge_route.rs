@@ -5,7 +5,7 @@
 use serde_json::json;
 
 use super::caller::{Caller, Flow, refused};
-use super::steps::{Call, Input, Reply, Step};
+use super::steps::{Answer, Call, Input, Reply, Step};
 use crate::challenge::{FIELD, difficulty_for, issue, signing_key};
 use crate::objects::{GuardAnswer, GuardOp};
 use crate::paths::{canonical_path, route_key};
@@ -40,9 +40,7 @@ pub(crate) async fn run(c: &Caller<'_>) -> Flow<Reply> {
             op,
         };
         match c.io.perform(Step::Ask(call)).await {
-            Input::Answer(super::steps::Answer::Guard(GuardAnswer::Counted { in_window })) => {
-                Some(in_window)
-            }
+            Input::Answer(Answer::Guard(GuardAnswer::Counted { in_window })) => Some(in_window),
             // Not counted: the raised difficulty (fail closed, and harder).
             _ => None,
         }

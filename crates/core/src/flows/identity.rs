@@ -5,7 +5,6 @@
 use super::steps::Finish;
 use crate::policy::{PasswordPolicy, ProbationPolicy};
 use crate::probation::moderation_header;
-use crate::roles::Role;
 use crate::session::{password_expires_in, session_cookie, xsrf_cookie};
 use crate::snapshot::Secrets;
 use crate::tokens::{Claims, dangerous};
@@ -23,9 +22,7 @@ pub(crate) fn caller_headers(
         ("Portcullis-Session", claims.sid.clone()),
         ("Portcullis-Roles", claims.roles.join(",")),
     ];
-    let role = Role::from_session_roles(&claims.roles);
-    if let Some(rules) = moderation_header(probation, role, claims.prb, claims.crt, claims.rpl, now)
-    {
+    if let Some(rules) = moderation_header(probation, claims, now) {
         headers.push(("Portcullis-Probation", rules));
     }
     headers
@@ -60,4 +57,15 @@ pub(crate) struct Forwarded {
     pub(crate) to_origin: Vec<(&'static str, String)>,
     /// Added to its answer.
     pub(crate) finish: Finish,
+}
+
+impl Forwarded {
+    /// What its answer carries when the origin's answer changed the
+    /// session's claims: the same headers, the session renewed as `claims`.
+    pub(crate) fn renewed(&self, secrets: &Secrets, claims: &Claims, now: u64) -> Finish {
+        Finish {
+            headers: self.finish.headers.clone(),
+            cookies: session_cookies(secrets, claims, now),
+        }
+    }
 }

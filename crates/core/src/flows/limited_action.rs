@@ -7,7 +7,7 @@
 
 use super::caller::{Caller, Flow, failed, refused};
 use super::captcha_gate;
-use super::identity::{Forwarded, session_cookies};
+use super::identity::Forwarded;
 use super::steps::{Body, Failure, Finish, Forward, Input, Step};
 use crate::objects::{UserAnswer, UserOp};
 use crate::policy::CaptchaPage;
@@ -89,10 +89,7 @@ pub(crate) async fn run(
                         rpl: replies,
                         ..session.clone()
                     };
-                    Finish {
-                        headers: forwarded.finish.headers.clone(),
-                        cookies: session_cookies(&c.snapshot.secrets, &claims, c.now()),
-                    }
+                    forwarded.renewed(&c.snapshot.secrets, &claims, c.now())
                 }
                 _ => forwarded.finish.clone(),
             };

@@ -9,7 +9,7 @@ use super::caller::{Caller, Flow, failed, refused};
 use super::identity::{Forwarded, caller_headers, expiry_warning, session_cookies};
 use super::io::Io;
 use super::signup_form;
-use super::steps::{AdminCall, Body, Finish, Forward, Input, Reply, Step};
+use super::steps::{AdminCall, Body, Finish, Forward, Input, Reply, Step, Upstream};
 use super::{captcha_gate, challenge_route, limited_action, login, password_change};
 use super::{rate_limit, reset_link};
 use super::{session_check, upload_check, vault_fields};
@@ -498,35 +498,34 @@ async fn pass_through(
     checked: bool,
     claims: Option<&Claims>,
 ) -> Flow<(u16, Finish)> {
-    let unverified = claims.filter(|claims| claims.unv);
-    let (read, finish) = match unverified {
-        Some(_) => (VERIFIED_HEADER, None),
-        None => (&[][..], Some(forwarded.finish.clone())),
+    let Some(claims) = claims.filter(|claims| claims.unv) else {
+        // The hot path: the additions go with the forward, in one call.
+        let forward = Forward::new(forwarded.to_origin, Body::Own, &[], Some(forwarded.finish));
+        return Ok((send(c, forward, checked).await?.status, Finish::default()));
     };
-    let forward = Forward::new(forwarded.to_origin, Body::Own, read, finish);
-    let upstream = if checked {
-        match c.forward_checked(forward).await? {
-            upstream if upstream.status >= 500 => return refused(refusal::origin_failed(true)),
-            upstream => upstream,
-        }
-    } else {
-        c.forward(forward).await?
-    };
-    let Some(claims) = unverified else {
-        return Ok((upstream.status, Finish::default()));
-    };
+    let to_origin = forwarded.to_origin.clone();
+    let forward = Forward::new(to_origin, Body::Own, VERIFIED_HEADER, None);
+    let upstream = send(c, forward, checked).await?;
     let said = upstream.headers.first().cloned().flatten();
     let finish = if email_verified(said.as_deref()) == Some(true) {
         let verified = Claims {
             unv: false,
             ..claims.clone()
         };
-        Finish {
-            headers: forwarded.finish.headers,
-            cookies: session_cookies(&c.snapshot.secrets, &verified, c.now()),
-        }
+        forwarded.renewed(&c.snapshot.secrets, &verified, c.now())
     } else {
         forwarded.finish
     };
     Ok((upstream.status, finish))
+}
+
+/// Sends `forward`; on a checked route the origin's 5xx is the edge's 502.
+async fn send(c: &Caller<'_>, forward: Forward, checked: bool) -> Flow<Upstream> {
+    if !checked {
+        return c.forward(forward).await;
+    }
+    match c.forward_checked(forward).await? {
+        upstream if upstream.status >= 500 => refused(refusal::origin_failed(true)),
+        upstream => Ok(upstream),
+    }
 }

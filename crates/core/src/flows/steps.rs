@@ -322,6 +322,11 @@ pub enum Input {
     Failed(Failure),
 }
 
+/// A timeout of `seconds` in the milliseconds a step carries (saturating).
+pub(crate) fn timeout_ms(seconds: u64) -> u32 {
+    u32::try_from(seconds.saturating_mul(1000)).unwrap_or(u32::MAX)
+}
+
 /// The warning step for `kind` against client `key` (seen from `ip`),
 /// about the token with digest `token`, if any.
 pub(crate) fn warning(
