@@ -30,36 +30,121 @@ use crate::pending;
 use crate::replica::{self, Replica};
 
 /// What one request's run holds between steps.
-struct Run<'a> {
-    req: &'a web_sys::Request,
-    env: &'a Env,
-    ctx: &'a Context,
+struct Run {
+    req: web_sys::Request,
+    env: Env,
+    ctx: Context,
     replica: Option<Rc<Replica>>,
     held: Held,
     stripped: Option<JsValue>,
 }
 
-/// Handles one request to its answer.
-pub(crate) async fn handle(
-    req: web_sys::Request,
-    env: Env,
-    ctx: Context,
-) -> worker::Result<web_sys::Response> {
-    let mut machine = Machine::request(request::facts(&req), clock::context()?);
-    let mut run = Run {
-        req: &req,
-        env: &env,
-        ctx: &ctx,
+/// Handles one request: its response, or the promise of it.
+///
+/// The flow runs at once as far as it can (on the hot path: to the origin
+/// fetch, with the snapshot from this isolate's cache). While the origin
+/// answers the request is [`Parked`], and the flow goes on in that
+/// promise's `then`; a step that waits on anything else (a Durable
+/// Object, a body, a load) goes on in a task. The hot path thus runs no
+/// Rust future between the request and its answer.
+pub(crate) fn handle(req: web_sys::Request, env: Env, ctx: Context) -> JsValue {
+    let context = match clock::context() {
+        Ok(context) => context,
+        Err(e) => return internal(&e).into(),
+    };
+    let machine = Machine::request(request::facts(&req), context);
+    let run = Run {
+        req,
+        env,
+        ctx,
         replica: None,
         held: Held::default(),
         stripped: None,
     };
-    let mut input = Input::Start;
+    drive(run, machine, Input::Start)
+}
+
+/// What a step gives at once.
+enum Now {
+    /// Its result.
+    Done(Input),
+    /// The origin fetch it began (the request parks until it answers).
+    Origin(js_sys::Promise, Forward),
+    /// It waits on I/O: it runs in a task.
+    Wait(Step),
+}
+
+/// Runs the flow from `input` as far as it goes at once: its response, or
+/// the promise of it.
+fn drive(mut run: Run, mut machine: Machine, mut input: Input) -> JsValue {
     loop {
-        input = match machine.resume(input) {
-            Step::Respond(reply) => return run.answer(reply),
-            step => run.perform(step).await,
+        let step = match machine.resume(input) {
+            Step::Respond(reply) => {
+                return run.answer(reply).unwrap_or_else(|e| internal(&e)).into();
+            }
+            step => step,
         };
+        input = match run.at_once(step) {
+            Now::Done(input) => input,
+            Now::Origin(answer, forward) => {
+                let parked = Parked {
+                    run,
+                    machine,
+                    forward,
+                };
+                return origin::then_resume(&answer, parked.into()).into();
+            }
+            Now::Wait(step) => {
+                return wasm_bindgen_futures::future_to_promise(async move {
+                    let input = run.wait(step).await;
+                    Ok(drive(run, machine, input))
+                })
+                .into();
+            }
+        };
+    }
+}
+
+/// A request whose flow waits for the origin's answer, held by the
+/// answer's promise (see [`handle`]).
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub struct Parked {
+    run: Run,
+    machine: Machine,
+    forward: Forward,
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+impl Parked {
+    /// Goes on with what the origin fetch resolved to (`failed`: it threw).
+    pub fn resume(self, answer: JsValue, failed: bool) -> JsValue {
+        let Self {
+            mut run,
+            machine,
+            forward,
+        } = self;
+        let input = if failed {
+            Input::Failed(Failure::Io)
+        } else {
+            run.answered(answer, &forward)
+        };
+        drive(run, machine, input)
+    }
+}
+
+/// The answer to a request the Worker could not handle: the error is
+/// logged, never sent.
+fn internal(e: &worker::Error) -> web_sys::Response {
+    worker::console_error!("portcullis: internal error: {e}");
+    let refusal = portcullis_core::refusal::internal();
+    match crate::http::reply::refusal(&refusal) {
+        Ok(response) => response.into(),
+        Err(_) => web_sys::Response::new_with_opt_str_and_init(None, &{
+            let init = web_sys::ResponseInit::new();
+            init.set_status(500);
+            init
+        })
+        .unwrap_or_else(|_| JsValue::NULL.into()),
     }
 }
 
@@ -69,10 +154,10 @@ fn failed(what: &str, e: &worker::Error) -> Input {
     Input::Failed(Failure::Io)
 }
 
-impl Run<'_> {
+impl Run {
     fn answer(mut self, reply: Reply) -> worker::Result<web_sys::Response> {
         if let Reply::Refuse(refusal) = &reply {
-            let ip = request::client_ip(self.req);
+            let ip = request::client_ip(&self.req);
             let url = self.req.url();
             let path = url.find("://").map_or("/", |i| {
                 url[i + 3..].find('/').map_or("/", |j| &url[i + 3 + j..])
@@ -88,17 +173,41 @@ impl Run<'_> {
         render(reply, self.held)
     }
 
-    async fn perform(&mut self, step: Step) -> Input {
+    /// `step` at once when it needs no waiting; the origin fetch begun.
+    fn at_once(&mut self, step: Step) -> Now {
+        Now::Done(match step {
+            Step::Snapshot => match replica::current_now(&self.env, &self.ctx) {
+                Some(replica) => self.keep(replica),
+                None => return Now::Wait(Step::Snapshot),
+            },
+            Step::Settle(key) if !pending::waiting(key.as_deref()) => Input::Done,
+            Step::BotScore => Input::BotScore(request::bot_score(&self.req)),
+            Step::Headers => Input::Headers(request::headers(&self.req)),
+            Step::Warn(call) => self.warn(call),
+            Step::Invalidate => {
+                replica::invalidate();
+                Input::Done
+            }
+            Step::Metrics => Input::Json(serde_json::json!({
+                "durableObjectRequests": stub::sent(),
+                "pendingWarnings": pending::count(),
+            })),
+            Step::Forward(forward) => return self.forward(forward),
+            Step::Respond(_) => Input::Done,
+            step => return Now::Wait(step),
+        })
+    }
+
+    /// A step that waits on I/O.
+    async fn wait(&mut self, step: Step) -> Input {
         match step {
-            Step::Snapshot => self.snapshot(false).await,
-            Step::FreshSnapshot => self.snapshot(true).await,
-            Step::BotScore => Input::BotScore(request::bot_score(self.req)),
-            Step::Headers => Input::Headers(request::headers(self.req)),
-            Step::ReadBody => match request::body(self.req).await {
+            Step::Snapshot => self.current().await,
+            Step::FreshSnapshot => self.snapshot(replica::reload(&self.env).await),
+            Step::ReadBody => match request::body(&self.req).await {
                 Ok(body) => Input::Body(body),
                 Err(e) => failed("reading the body", &e),
             },
-            Step::StripMultipart => match origin::strip_multipart(self.req, strip_links).await {
+            Step::StripMultipart => match origin::strip_multipart(&self.req, strip_links).await {
                 Ok(Some(form)) => {
                     self.stripped = Some(form);
                     Input::Done
@@ -106,71 +215,70 @@ impl Run<'_> {
                 Ok(None) => Input::Failed(Failure::Unreadable),
                 Err(e) => failed("rewriting the form", &e),
             },
-            Step::Ask(call) => {
-                let published = match &call {
-                    Call::BanLog {
-                        op: BanLogOp::Publish { ban, .. },
-                        ..
-                    } => Some(ban.clone()),
-                    _ => None,
-                };
-                let input = self.ask(call).await;
-                // A ban this request published is live in this isolate at once.
-                if let (Some(ban), Input::Answer(Answer::BanLog(answer))) = (published, &input) {
-                    replica::add_ban(ban);
-                    if let BanLogAnswer::Published {
-                        aggregate: Some(aggregate),
-                    } = answer
-                    {
-                        replica::add_ban(aggregate.clone());
-                    }
-                }
-                input
-            }
-            Step::Warn(call) => self.warn(call),
+            Step::Ask(call) => self.ask(call).await,
             Step::Settle(key) => {
                 if pending::settle(key.as_deref()).await {
-                    self.snapshot(false).await
+                    self.current().await
                 } else {
                     Input::Done
                 }
             }
             Step::VerifyCaptcha(check) => self.captcha(check).await,
             Step::BreachRange { url, timeout_ms } => breach_range(&url, timeout_ms).await,
-            Step::Invalidate => {
-                replica::invalidate();
-                Input::Done
-            }
             Step::Admin(call) => self.admin(call).await,
-            Step::Metrics => Input::Json(serde_json::json!({
-                "durableObjectRequests": stub::sent(),
-                "pendingWarnings": pending::count(),
-            })),
             Step::Asset(path) => self.asset(&path).await,
-            Step::Forward(forward) => self.forward(forward).await,
-            Step::Respond(_) => Input::Done,
+            // The others are done at once (`at_once`).
+            step => match self.at_once(step) {
+                Now::Done(input) => input,
+                Now::Origin(..) | Now::Wait(_) => Input::Failed(Failure::Io),
+            },
         }
     }
 
-    async fn snapshot(&mut self, fresh: bool) -> Input {
-        let loaded = if fresh {
-            replica::reload(self.env).await
-        } else {
-            replica::current(self.env, self.ctx).await
-        };
+    /// The snapshot to go on with: the cached one, or one loaded.
+    async fn current(&mut self) -> Input {
+        match replica::current_now(&self.env, &self.ctx) {
+            Some(replica) => self.keep(replica),
+            None => self.snapshot(replica::current(&self.env).await),
+        }
+    }
+
+    /// A loaded snapshot as the flow's input; the first one is the one
+    /// this request is answered with.
+    fn snapshot(&mut self, loaded: worker::Result<Rc<Replica>>) -> Input {
         match loaded {
-            Ok(replica) => {
-                let snapshot = replica.snapshot.clone();
-                // The first snapshot is the one this request is answered with.
-                self.replica.get_or_insert(replica);
-                Input::Snapshot(snapshot)
-            }
+            Ok(replica) => self.keep(replica),
             Err(e) => failed("loading the configuration", &e),
         }
     }
 
+    fn keep(&mut self, replica: Rc<Replica>) -> Input {
+        let snapshot = replica.snapshot.clone();
+        self.replica.get_or_insert(replica);
+        Input::Snapshot(snapshot)
+    }
+
+    /// Performs a Durable Object call; a ban this request published is
+    /// live in this isolate at once.
     async fn ask(&self, call: Call) -> Input {
-        ask(self.env, call).await
+        let published = match &call {
+            Call::BanLog {
+                op: BanLogOp::Publish { ban, .. },
+                ..
+            } => Some(ban.clone()),
+            _ => None,
+        };
+        let input = ask(&self.env, call).await;
+        if let (Some(ban), Input::Answer(Answer::BanLog(answer))) = (published, &input) {
+            replica::add_ban(ban);
+            if let BanLogAnswer::Published {
+                aggregate: Some(aggregate),
+            } = answer
+            {
+                replica::add_ban(aggregate.clone());
+            }
+        }
+        input
     }
 
     /// Records a warning after the response (see [`pending`]); a ban it
@@ -181,7 +289,7 @@ impl Run<'_> {
             _ => String::new(),
         };
         let env = self.env.clone();
-        pending::spawn(self.ctx, key, async move {
+        pending::spawn(&self.ctx, key, async move {
             match ask(&env, call).await {
                 Input::Answer(Answer::Guard(GuardAnswer::Warned { ban, .. })) => {
                     stub::note("warnings.recorded");
@@ -222,7 +330,7 @@ impl Run<'_> {
     }
 
     async fn admin(&mut self, call: AdminCall) -> Input {
-        match control::admin(self.env, self.req, &call.rest, &call.client_ip).await {
+        match control::admin(&self.env, &self.req, &call.rest, &call.client_ip).await {
             Ok(response) => self.hold(response.into()),
             Err(e) => failed("the admin call", &e),
         }
@@ -255,7 +363,8 @@ impl Run<'_> {
         }
     }
 
-    async fn forward(&mut self, forward: Forward) -> Input {
+    /// Begins the origin fetch `forward` describes.
+    fn forward(&mut self, forward: Forward) -> Now {
         let security = self
             .replica
             .as_ref()
@@ -264,8 +373,16 @@ impl Run<'_> {
             Body::Stripped => self.stripped.as_ref(),
             Body::Own | Body::Text(_) | Body::Bytes(_) => None,
         };
-        match origin::forward(self.req, self.env, &forward, &security, stripped).await {
-            Ok(Ok(answered)) => {
+        match origin::send(&self.req, &self.env, &forward, &security, stripped) {
+            Ok(answer) => Now::Origin(answer, forward),
+            Err(failure) => Now::Done(Input::Failed(failure)),
+        }
+    }
+
+    /// The origin's answer to `forward`, held for the reply.
+    fn answered(&mut self, answer: JsValue, forward: &Forward) -> Input {
+        match origin::answered(answer, forward) {
+            Ok(answered) => {
                 let status = answered.response.status();
                 self.held.upstream = Some(HeldUpstream {
                     response: answered.response,
@@ -278,8 +395,7 @@ impl Run<'_> {
                     received_ms: clock::now_millis(),
                 })
             }
-            Ok(Err(failure)) => Input::Failed(failure),
-            Err(e) => failed("the origin fetch", &e),
+            Err(failure) => Input::Failed(failure),
         }
     }
 }

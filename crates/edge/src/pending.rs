@@ -58,7 +58,9 @@ pub(crate) fn spawn(ctx: &Context, key: String, work: impl Future<Output = ()> +
     });
 }
 
-fn waiting(key: Option<&str>) -> bool {
+/// Whether warnings are still being recorded against `key` (every key:
+/// `None`); a request with none pending settles at once.
+pub(crate) fn waiting(key: Option<&str>) -> bool {
     PENDING.with(|p| {
         let p = p.borrow();
         // Every request asks: the clock is read only when something is pending.

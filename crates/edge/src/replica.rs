@@ -367,18 +367,7 @@ pub(crate) async fn reload(env: &Env) -> Result<Rc<Replica>> {
     {
         return Ok(replica);
     }
-    match load_shared(env).await {
-        Ok(replica) => Ok(replica),
-        Err(e) => match cached() {
-            Some(last) => {
-                worker::console_error!(
-                    "portcullis: snapshot reload failed, keeping the last one: {e}"
-                );
-                Ok(last)
-            }
-            None => Err(e),
-        },
-    }
+    current(env).await
 }
 
 /// Marks the cached snapshot stale so the next request loads a fresh one
@@ -393,56 +382,56 @@ pub(crate) fn invalidate() {
     });
 }
 
-/// The snapshot to decide this request with; refreshes in the background
-/// when due (through `ctx.wait_until`), loads in the foreground only when
-/// this isolate has none yet.
-pub(crate) async fn current(env: &Env, ctx: &worker::Context) -> Result<Rc<Replica>> {
+/// The snapshot to decide this request with, when this isolate has one
+/// it may use without waiting; refreshes it in the background when due
+/// (through `ctx.wait_until`). `None`: there is none yet, or a change made
+/// here marked it stale, and [`current`] loads one.
+pub(crate) fn current_now(env: &Env, ctx: &worker::Context) -> Option<Rc<Replica>> {
     let now = clock::now_millis();
-    let cached = CACHE.with(|c| {
+    let (replica, refresh) = CACHE.with(|c| {
         let mut slot = c.borrow_mut();
-        slot.as_mut().map(|cached| {
-            let refresh = now >= cached.due_ms && !cached.refreshing;
-            if refresh {
-                cached.refreshing = true;
+        let cached = slot.as_mut().filter(|cached| !cached.stale)?;
+        let refresh = now >= cached.due_ms && !cached.refreshing;
+        if refresh {
+            cached.refreshing = true;
+        }
+        Some((cached.replica.clone(), refresh))
+    })?;
+    if refresh {
+        let env = env.clone();
+        ctx.wait_until(async move {
+            if let Err(e) = load_shared(&env).await {
+                worker::console_error!(
+                    "portcullis: snapshot refresh failed, keeping the last one: {e}"
+                );
+                // Try again after another lifetime, not on every request.
+                let due = clock::now_millis().saturating_add(lifetime_ms(&env));
+                CACHE.with(|c| {
+                    if let Some(cached) = c.borrow_mut().as_mut() {
+                        cached.refreshing = false;
+                        cached.due_ms = due;
+                    }
+                });
             }
-            (cached.replica.clone(), refresh, cached.stale)
-        })
-    });
-    let cached = match cached {
-        Some((replica, _, true)) => {
-            return match load_shared(env).await {
-                Ok(fresh) => Ok(fresh),
-                Err(e) => {
-                    worker::console_error!(
-                        "portcullis: snapshot reload failed, keeping the last one: {e}"
-                    );
-                    Ok(replica)
-                }
-            };
-        }
-        other => other.map(|(replica, refresh, _)| (replica, refresh)),
-    };
-    match cached {
-        Some((replica, false)) => Ok(replica),
-        Some((replica, true)) => {
-            let env = env.clone();
-            ctx.wait_until(async move {
-                if let Err(e) = load_shared(&env).await {
-                    worker::console_error!(
-                        "portcullis: snapshot refresh failed, keeping the last one: {e}"
-                    );
-                    // Try again after another lifetime, not on every request.
-                    let due = clock::now_millis().saturating_add(lifetime_ms(&env));
-                    CACHE.with(|c| {
-                        if let Some(cached) = c.borrow_mut().as_mut() {
-                            cached.refreshing = false;
-                            cached.due_ms = due;
-                        }
-                    });
-                }
-            });
-            Ok(replica)
-        }
-        None => load_shared(env).await,
+        });
+    }
+    Some(replica)
+}
+
+/// Loads the snapshot [`current_now`] had none of. When this isolate has
+/// a stale copy and the load fails, the copy stays in use (fail static)
+/// and the failure is logged; only an isolate that never had one fails.
+pub(crate) async fn current(env: &Env) -> Result<Rc<Replica>> {
+    match load_shared(env).await {
+        Ok(fresh) => Ok(fresh),
+        Err(e) => match cached() {
+            Some(last) => {
+                worker::console_error!(
+                    "portcullis: snapshot reload failed, keeping the last one: {e}"
+                );
+                Ok(last)
+            }
+            None => Err(e),
+        },
     }
 }

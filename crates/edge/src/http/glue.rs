@@ -240,6 +240,19 @@ export async function forwardToOrigin(request, origin, toOrigin, security, extra
   const response = await fetchOrigin(request, target, splitJoined(toOrigin), priv);
   return response === null ? null : secureResponse(response, security, splitJoined(extra), splitJoined(cookies), priv);
 }
+
+// The request parked while the origin answers goes on with its answer
+// (a JavaScript `then`, no Rust task in between). A throw on the way is
+// the fetch failing; the parked request still goes on, to its refusal.
+export function afterOrigin(answer, parked) {
+  return answer.then(
+    (response) => parked.resume(response, false),
+    (e) => {
+      console.error("portcullis: origin fetch failed: " + e);
+      return parked.resume(null, true);
+    },
+  );
+}
 "#)]
 extern "C" {
     #[wasm_bindgen(js_name = requestFacts)]
@@ -310,6 +323,9 @@ extern "C" {
         signature: &str,
         timeout_ms: u32,
     ) -> js_sys::Promise;
+
+    #[wasm_bindgen(js_name = afterOrigin)]
+    pub(super) fn after_origin(answer: &js_sys::Promise, parked: JsValue) -> js_sys::Promise;
 
     #[wasm_bindgen(js_name = forwardToOrigin)]
     pub(super) fn forward_to_origin(

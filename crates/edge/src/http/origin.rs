@@ -108,17 +108,19 @@ pub(crate) struct Answered {
     pub(crate) headers: Vec<Option<String>>,
 }
 
-/// Sends `req` to the origin at its own path and query, as `forward` says.
-/// `stripped` is the form [`strip_multipart`] rebuilt, for [`Body::Stripped`].
-pub(crate) async fn forward(
+/// Starts sending `req` to the origin at its own path and query, as
+/// `forward` says: the promise of its answer (null when the origin did not
+/// answer). `stripped` is the form [`strip_multipart`] rebuilt, for
+/// [`Body::Stripped`]. [`answered`] reads what it resolves to.
+pub(crate) fn send(
     req: &web_sys::Request,
     env: &Env,
     forward: &Forward,
     security: &js_sys::Array,
     stripped: Option<&JsValue>,
-) -> Result<std::result::Result<Answered, Failure>> {
+) -> std::result::Result<js_sys::Promise, Failure> {
     let Some(base) = origin(env) else {
-        return Ok(Err(Failure::OriginNotConfigured));
+        return Err(Failure::OriginNotConfigured);
     };
     glue_ready();
     let private = forward.private;
@@ -126,7 +128,7 @@ pub(crate) async fn forward(
     let empty = Finish::default();
     let finish = forward.finish.as_ref().unwrap_or(&empty);
     let headers = pairs(&finish.headers);
-    let promise = match (&forward.body, &forward.finish) {
+    Ok(match (&forward.body, &forward.finish) {
         (Body::Own, Some(_)) => {
             let origin = ORIGIN_JS.with(|o| o.get_or_init(|| JsValue::from_str(&base)).clone());
             glue::forward_to_origin(
@@ -161,10 +163,25 @@ pub(crate) async fn forward(
                 private,
             )
         }
-    };
-    let answer = JsFuture::from(promise).await?;
-    if answer.is_null() {
-        return Ok(Err(Failure::OriginUnreachable));
+    })
+}
+
+/// The promise of what `parked` (a request waiting for the origin, a
+/// wasm-bindgen object with a `resume(answer, failed)` method) answers
+/// once `answer` settles.
+pub(crate) fn then_resume(answer: &js_sys::Promise, parked: JsValue) -> js_sys::Promise {
+    glue::after_origin(answer, parked)
+}
+
+/// What the origin answered to [`send`] (`answer`: what its promise
+/// resolved to): its response, secured when `forward.finish` asked for
+/// it, and the values of the headers the flow reads.
+pub(crate) fn answered(
+    answer: JsValue,
+    forward: &Forward,
+) -> std::result::Result<Answered, Failure> {
+    if answer.is_null() || answer.is_undefined() {
+        return Err(Failure::OriginUnreachable);
     }
     let response: web_sys::Response = answer.unchecked_into();
     let read = forward
@@ -173,11 +190,11 @@ pub(crate) async fn forward(
         .map(|name| response.headers().get(name).ok().flatten())
         .collect();
     let secured = forward.finish.is_some() || !matches!(forward.body, Body::Own);
-    Ok(Ok(Answered {
+    Ok(Answered {
         response,
         secured,
         headers: read,
-    }))
+    })
 }
 
 /// The path and query of a serialised URL.
