@@ -10,6 +10,9 @@ export ESBUILD_BIN="${ESBUILD_BIN:-$PWD/node_modules/.bin/esbuild}"
 export WASM_OPT_BIN="${WASM_OPT_BIN:-$PWD/node_modules/.bin/wasm-opt}"
 cd crates/edge
 worker-build --release
+# The fetch handler as a plain module handler rather than worker-build's
+# per-request class behind Proxies (see the script).
+node ../../scripts/worker-entry.mjs build/index.js
 # The wasm's "function names" section is a tenth of the bundle (~95 KB
 # gzip). The Worker aborts on a panic (panic = "abort") and logs its own
 # errors, so the names buy little in production; PORTCULLIS_KEEP_NAMES=1
