@@ -28,6 +28,12 @@ pub struct AccountLock {
     /// counted against `victim`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub by_name: BTreeMap<String, u32>,
+    /// When the attempt that brought `failures` to the limit began. Its
+    /// failure locks the account from then: the failure needs no second
+    /// request (see [`Self::failing`]); the next attempt makes the lock
+    /// the record's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reached_at: Option<u64>,
 }
 
 /// Spellings kept apart per account key; beyond, they share one count.
@@ -103,8 +109,18 @@ pub enum Failure {
 }
 
 impl AccountLock {
-    /// The gate at `now`.
+    /// The gate at `now`: the record's lockout, or the one the attempts
+    /// counted up to the limit start (from the last one's start) while it
+    /// runs.
     pub fn gate(&self, policy: &LoginPolicy, now: u64) -> Gate {
+        match self.held(policy, now) {
+            Gate::Open => self.pending_lock(policy, now).unwrap_or(Gate::Open),
+            gate => gate,
+        }
+    }
+
+    /// The record's own lockout at `now`.
+    fn held(&self, policy: &LoginPolicy, now: u64) -> Gate {
         if !policy.lockout_enabled {
             return Gate::Open;
         }
@@ -119,13 +135,29 @@ impl AccountLock {
         }
     }
 
+    /// The lockout the attempts counted up to the limit start, from
+    /// `reached_at`, while it runs at `now`.
+    fn pending_lock(&self, policy: &LoginPolicy, now: u64) -> Option<Gate> {
+        let at = self
+            .reached_at
+            .filter(|_| self.failures >= policy.max_failed_attempts)?;
+        let mut locked = self.clone();
+        locked.lock(policy, at);
+        match locked.held(policy, now) {
+            Gate::Open => None,
+            gate => Some(gate),
+        }
+    }
+
     /// Starts a login attempt: refuses it while locked, and otherwise counts
-    /// it as a failure in advance (settled by [`Self::settle_success`] or
-    /// [`Self::settle_failure`]). Counting before the origin answers means
+    /// it as a failure in advance (its success is settled by
+    /// [`Self::settle_success`]; its failure needs nothing more, see
+    /// [`Self::failing`]). Counting before the origin answers means
     /// parallel guesses cannot exceed the limit: once the reserved attempts
-    /// reach it, further attempts are refused until they settle.
+    /// reach it, the next attempt locks the account (from the start of the
+    /// one that reached it) and in-flight successes open no session.
     pub fn begin_attempt(&mut self, policy: &LoginPolicy, now: u64, name: &str) -> Gate {
-        let gate = self.gate(policy, now);
+        let gate = self.held(policy, now);
         if gate != Gate::Open || !policy.lockout_enabled {
             return gate;
         }
@@ -133,12 +165,37 @@ impl AccountLock {
             self.locked_until = None;
         }
         if self.failures >= policy.max_failed_attempts {
-            return self.lock(policy, now);
+            // A record from before `reached_at` was kept locks from now.
+            self.lock(policy, self.reached_at.unwrap_or(now));
+            let gate = self.held(policy, now);
+            if gate != Gate::Open {
+                return gate;
+            }
+            // That lockout has run out: this attempt starts a fresh count.
+            self.locked_until = None;
         }
         self.failures += 1;
         let spelling = self.spelling(name);
         *self.by_name.entry(spelling).or_default() += 1;
+        if self.failures >= policy.max_failed_attempts {
+            self.reached_at = Some(now);
+        }
         Gate::Open
+    }
+
+    /// What a failure of the attempt [`Self::begin_attempt`] just opened at
+    /// `now` leads to, read off the state it left: the lockout it starts,
+    /// or the attempts left. The attempt is already counted, so the
+    /// failure itself is one request fewer.
+    pub fn failing(&self, policy: &LoginPolicy, now: u64) -> Failure {
+        if !policy.lockout_enabled {
+            return Failure::AttemptsLeft(None);
+        }
+        if let Some(gate) = self.pending_lock(policy, now) {
+            return Failure::Locked(gate);
+        }
+        let left = policy.max_failed_attempts.saturating_sub(self.failures);
+        Failure::AttemptsLeft(policy.report_attempts_left.then_some(left))
     }
 
     /// The key `name`'s failures are counted under.
@@ -151,9 +208,11 @@ impl AccountLock {
         }
     }
 
-    /// The origin refused an attempt started with [`Self::begin_attempt`].
+    /// The origin refused an attempt started with [`Self::begin_attempt`]
+    /// (the two-step protocol of earlier versions, kept for their
+    /// isolates; the login flow reads [`Self::failing`] instead).
     pub fn settle_failure(&mut self, policy: &LoginPolicy, now: u64) -> Failure {
-        let gate = self.gate(policy, now);
+        let gate = self.held(policy, now);
         if !policy.lockout_enabled {
             return Failure::AttemptsLeft(None);
         }
@@ -161,7 +220,8 @@ impl AccountLock {
             return Failure::Locked(gate);
         }
         if self.failures >= policy.max_failed_attempts {
-            return Failure::Locked(self.lock(policy, now));
+            self.lock(policy, self.reached_at.unwrap_or(now));
+            return Failure::Locked(self.held(policy, now));
         }
         let left = policy.max_failed_attempts - self.failures;
         Failure::AttemptsLeft(policy.report_attempts_left.then_some(left))
@@ -173,18 +233,19 @@ impl AccountLock {
     /// failures counted against this spelling are cleared (and those from
     /// before spellings were counted).
     pub fn settle_success(&mut self, policy: &LoginPolicy, now: u64, name: &str) -> Gate {
-        let gate = self.gate(policy, now);
+        let gate = self.held(policy, now);
         if gate == Gate::Open {
             let spelling = self.spelling(name);
             self.by_name.remove(&spelling);
             self.failures = self.by_name.values().sum();
+            self.below_limit(policy);
         }
         gate
     }
 
     /// Gives back an attempt started with [`Self::begin_attempt`] as
     /// `name` that the origin never judged (it failed, or did not answer).
-    pub fn release(&mut self, name: &str) {
+    pub fn release(&mut self, policy: &LoginPolicy, name: &str) {
         self.failures = self.failures.saturating_sub(1);
         let spelling = self.spelling(name);
         if let Some(count) = self.by_name.get_mut(&spelling) {
@@ -193,11 +254,20 @@ impl AccountLock {
                 self.by_name.remove(&spelling);
             }
         }
+        self.below_limit(policy);
+    }
+
+    /// Below the limit again, no lockout is pending.
+    fn below_limit(&mut self, policy: &LoginPolicy) {
+        if self.failures < policy.max_failed_attempts {
+            self.reached_at = None;
+        }
     }
 
     fn lock(&mut self, policy: &LoginPolicy, now: u64) -> Gate {
         self.failures = 0;
         self.by_name.clear();
+        self.reached_at = None;
         self.lockouts = self.lockouts.saturating_add(1);
         if policy.permanent_after_lockouts > 0 && self.lockouts >= policy.permanent_after_lockouts {
             self.permanent = true;
@@ -255,6 +325,7 @@ impl AccountLock {
     pub fn unlock(&mut self) {
         self.failures = 0;
         self.by_name.clear();
+        self.reached_at = None;
         self.locked_until = None;
         self.permanent = false;
     }
@@ -314,7 +385,7 @@ mod tests {
         b.begin_attempt(&p, 0, "bob");
         b.settle_failure(&p, 0);
         b.begin_attempt(&p, 0, "bob");
-        b.release("bob");
+        b.release(&p, "bob");
         assert_eq!(b.failures, 1, "a released attempt is given back");
         b.begin_attempt(&p, 0, "bob");
         b.settle_success(&p, 0, "bob");
@@ -406,7 +477,84 @@ mod tests {
     }
 
     #[test]
-    fn sequential_begin_and_settle_match_record_failure() {
+    fn one_request_per_failure_locks_at_the_limit_from_the_attempt_that_reached_it() {
+        let p = policy();
+        let mut a = AccountLock::default();
+        for (t, left) in [(0, 2), (1, 1)] {
+            assert_eq!(a.begin_attempt(&p, t, "alice"), Gate::Open);
+            assert_eq!(a.failing(&p, t), Failure::AttemptsLeft(Some(left)));
+        }
+        assert_eq!(a.begin_attempt(&p, 2, "alice"), Gate::Open);
+        let locked = Gate::Locked { retry_after: 60 };
+        assert_eq!(a.failing(&p, 2), Failure::Locked(locked));
+        // Nothing more is sent for that failure; the account reads locked.
+        assert_eq!(a.gate(&p, 12), Gate::Locked { retry_after: 50 });
+        assert_eq!(
+            a.begin_attempt(&p, 12, "alice"),
+            Gate::Locked { retry_after: 50 }
+        );
+        assert_eq!(
+            (a.lockouts, a.failures),
+            (1, 0),
+            "the lockout is the record's own"
+        );
+        // After it ran out, a fresh count (the next lockout escalates).
+        assert_eq!(a.begin_attempt(&p, 62, "alice"), Gate::Open);
+        assert_eq!(a.failing(&p, 62), Failure::AttemptsLeft(Some(2)));
+    }
+
+    #[test]
+    fn a_lockout_nobody_tried_to_pass_has_still_run_out_when_they_come_back() {
+        let p = policy();
+        let mut a = AccountLock::default();
+        for t in 0..3 {
+            a.begin_attempt(&p, t, "alice");
+        }
+        assert_eq!(a.gate(&p, 1000), Gate::Open, "locked from t=2 for 60 s");
+        assert_eq!(a.begin_attempt(&p, 1000, "alice"), Gate::Open);
+        assert_eq!((a.lockouts, a.failures), (1, 1));
+        assert_eq!(a.failing(&p, 1000), Failure::AttemptsLeft(Some(2)));
+    }
+
+    #[test]
+    fn the_attempt_that_reached_the_limit_may_still_succeed() {
+        let p = policy();
+        let mut a = AccountLock::default();
+        for t in 0..3 {
+            a.begin_attempt(&p, t, "alice");
+        }
+        assert_eq!(a.settle_success(&p, 3, "alice"), Gate::Open);
+        assert_eq!((a.failures, a.reached_at), (0, None));
+        assert_eq!(a.gate(&p, 3), Gate::Open);
+        let mut b = AccountLock::default();
+        for t in 0..3 {
+            b.begin_attempt(&p, t, "bob");
+        }
+        b.release(&p, "bob");
+        assert_eq!(
+            (b.failures, b.reached_at),
+            (2, None),
+            "a released attempt locks nothing"
+        );
+        assert_eq!(b.gate(&p, 3), Gate::Open);
+    }
+
+    #[test]
+    fn a_record_from_before_reached_at_locks_from_the_next_attempt() {
+        let p = policy();
+        let mut a = AccountLock {
+            failures: 3,
+            ..AccountLock::default()
+        };
+        assert_eq!(a.gate(&p, 5), Gate::Open);
+        assert_eq!(
+            a.begin_attempt(&p, 5, "alice"),
+            Gate::Locked { retry_after: 60 }
+        );
+    }
+
+    #[test]
+    fn the_two_step_protocol_of_earlier_isolates_still_settles() {
         let p = policy();
         let mut a = AccountLock::default();
         assert_eq!(a.begin_attempt(&p, 0, "alice"), Gate::Open);
@@ -422,15 +570,46 @@ mod tests {
             a.begin_attempt(&p, 1, "alice"),
             Gate::Locked { retry_after: 59 }
         );
-        let mut b = AccountLock::default();
-        b.begin_attempt(&p, 0, "alice");
-        b.settle_failure(&p, 0);
-        b.begin_attempt(&p, 0, "alice");
-        assert_eq!(b.settle_success(&p, 0, "alice"), Gate::Open);
-        assert_eq!(b.failures, 0);
+        assert_eq!(a.lockouts, 1);
     }
 
     proptest! {
+        /// One request per failed login (Begin, then nothing) and one more
+        /// per success decide as the one-step model does, over any run of
+        /// failures and successes at any pace, escalation and permanent
+        /// lockout included.
+        #[test]
+        fn one_request_per_failure_matches_the_model(
+            attempts in proptest::collection::vec((any::<bool>(), 0u64..150), 0..60)
+        ) {
+            let p = LoginPolicy { permanent_after_lockouts: 4, ..policy() };
+            let (mut model, mut real) = (AccountLock::default(), AccountLock::default());
+            let mut now = 0;
+            for (fails, wait) in attempts {
+                now += wait;
+                let gate = real.begin_attempt(&p, now, "alice");
+                if fails {
+                    let expected = model.record_failure(&p, now);
+                    let got = match gate {
+                        Gate::Open => real.failing(&p, now),
+                        locked => Failure::Locked(locked),
+                    };
+                    prop_assert_eq!(got, expected);
+                } else {
+                    let expected = model.gate(&p, now);
+                    if expected == Gate::Open {
+                        model.record_success();
+                    }
+                    let got = match gate {
+                        Gate::Open => real.settle_success(&p, now, "alice"),
+                        locked => locked,
+                    };
+                    prop_assert_eq!(got, expected);
+                }
+                prop_assert_eq!(real.gate(&p, now), model.gate(&p, now));
+            }
+        }
+
         #[test]
         fn never_locks_before_the_limit(n in 0u32..10) {
             let p = policy();

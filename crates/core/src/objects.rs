@@ -112,6 +112,11 @@ pub struct LockAnswer {
     pub attempts_left: Option<u32>,
     /// Failed attempts counted so far (for "CAPTCHA after N failures").
     pub failures: u32,
+    /// Begin only: the lockout a failure of the attempt it opened starts
+    /// (`None`: the account stays open, `attempts_left` left). The attempt
+    /// is counted as a failure in advance, so its failure sends nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locks_on_failure: Option<Gate>,
 }
 
 /// Applies `call` to the account's lock at `now`.
@@ -121,6 +126,7 @@ pub fn apply_account(lock: &mut AccountLock, call: &AccountCall, now: u64) -> (L
         gate,
         attempts_left,
         failures: 0,
+        locks_on_failure: None,
     };
     match &call.op {
         AccountOp::Peek => (
@@ -130,10 +136,18 @@ pub fn apply_account(lock: &mut AccountLock, call: &AccountCall, now: u64) -> (L
             },
             Save::No,
         ),
-        AccountOp::Begin => (
-            answer(lock.begin_attempt(policy, now, &call.name), None),
-            Save::Yes,
-        ),
+        AccountOp::Begin => {
+            let gate = lock.begin_attempt(policy, now, &call.name);
+            let result = match (gate, lock.failing(policy, now)) {
+                (Gate::Open, Failure::AttemptsLeft(left)) => answer(gate, left),
+                (Gate::Open, Failure::Locked(locks)) => LockAnswer {
+                    locks_on_failure: Some(locks),
+                    ..answer(gate, Some(0))
+                },
+                _ => answer(gate, None),
+            };
+            (result, Save::Yes)
+        }
         AccountOp::Failure => {
             let result = match lock.settle_failure(policy, now) {
                 Failure::AttemptsLeft(left) => answer(Gate::Open, left),
@@ -146,7 +160,7 @@ pub fn apply_account(lock: &mut AccountLock, call: &AccountCall, now: u64) -> (L
             Save::Yes,
         ),
         AccountOp::Release => {
-            lock.release(&call.name);
+            lock.release(policy, &call.name);
             (answer(lock.gate(policy, now), None), Save::Yes)
         }
         AccountOp::Unlock => {
@@ -224,6 +238,21 @@ pub enum GuardAnswer {
     },
     /// Done.
     Done,
+}
+
+/// The audit entry of a warning its client's `IpGuard` recorded (`op`
+/// and the object's `answer`); `None` for any other operation or answer
+/// (a repeated forged token is not a new warning). The isolate that sent
+/// the warning adds it to its next batch of audit items.
+pub fn warning_audit(op: &GuardOp, answer: &GuardAnswer) -> Option<AuditEntry> {
+    match (op, answer) {
+        (GuardOp::Warn { key, ip, kind, .. }, GuardAnswer::Warned { in_window, .. }) => {
+            let detail =
+                serde_json::json!({ "warning": kind, "client": key, "inWindow": in_window });
+            Some(AuditEntry::new(AuditKind::Warning, ip.clone(), detail))
+        }
+        _ => None,
+    }
 }
 
 /// Applies `op` to the client's record at `now`.
@@ -663,11 +692,20 @@ mod tests {
             name: "alice".into(),
             policy: login_policy(),
         };
-        for _ in 0..2 {
-            let (begin, _) = apply_account(&mut lock, &call(AccountOp::Begin), 10);
-            assert_eq!(begin.gate, Gate::Open);
-            apply_account(&mut lock, &call(AccountOp::Failure), 10);
-        }
+        // Begin answers what a failure leads to: nothing else is sent for it.
+        let (first, _) = apply_account(&mut lock, &call(AccountOp::Begin), 10);
+        assert_eq!(
+            (first.gate, first.attempts_left, first.locks_on_failure),
+            (Gate::Open, Some(1), None)
+        );
+        let (second, _) = apply_account(&mut lock, &call(AccountOp::Begin), 10);
+        let lockout = Gate::Locked {
+            retry_after: LoginPolicy::default().lockout_seconds,
+        };
+        assert_eq!(
+            (second.gate, second.attempts_left, second.locks_on_failure),
+            (Gate::Open, Some(0), Some(lockout))
+        );
         let (peek, save) = apply_account(&mut lock, &call(AccountOp::Peek), 11);
         assert!(matches!(peek.gate, Gate::Locked { .. }));
         assert_eq!(save, Save::No);
@@ -735,5 +773,33 @@ mod tests {
         let (until, again) = answer(&mut record);
         assert!(until.is_some() && !again, "the second warning bans");
         assert_eq!(answer(&mut record), (until, true), "the same ban, again");
+    }
+
+    #[test]
+    fn a_recorded_warning_is_audited_once_and_a_repeated_token_not_at_all() {
+        let warn = GuardOp::Warn {
+            key: "2001:db8:1:2::/64".into(),
+            ip: "2001:db8:1:2::7".into(),
+            kind: WarningKind::ForgedToken,
+            policy: Box::default(),
+            token: Some("digest".into()),
+        };
+        let mut record = IpRecord::default();
+        let first = apply_guard(&mut record, &warn, 1000);
+        let entry = warning_audit(&warn, &first).expect("a new warning is audited");
+        assert_eq!(entry.kind, AuditKind::Warning);
+        assert_eq!(entry.ip, "2001:db8:1:2::7");
+        assert_eq!(
+            entry.detail,
+            serde_json::json!({ "warning": "forgedToken", "client": "2001:db8:1:2::/64", "inWindow": 1 })
+        );
+        let again = apply_guard(&mut record, &warn, 1001);
+        assert_eq!(again, GuardAnswer::Repeated);
+        assert_eq!(
+            warning_audit(&warn, &again),
+            None,
+            "the same token counts once"
+        );
+        assert_eq!(warning_audit(&GuardOp::Lift, &GuardAnswer::Done), None);
     }
 }

@@ -10,7 +10,7 @@ use portcullis_core::flows::{
     AdminCall, Answer, Body, Call, CaptchaCheck, Failure, Forward, Input, Machine, Reply, Step,
     Upstream,
 };
-use portcullis_core::objects::{BanLogAnswer, BanLogOp, GuardAnswer, Stored};
+use portcullis_core::objects::{BanLogAnswer, BanLogOp, GuardAnswer, Stored, warning_audit};
 use portcullis_core::strip_links;
 use wasm_bindgen::JsValue;
 use worker::{Context, Env};
@@ -190,7 +190,7 @@ impl Run {
             }
             Step::Metrics => Input::Json(serde_json::json!({
                 "durableObjectRequests": stub::sent(),
-                "pendingWarnings": pending::count(),
+                "pendingWarnings": pending::count() + audit_log::unsent(),
             })),
             Step::Forward(forward) => return self.forward(forward),
             Step::Respond(_) => Input::Done,
@@ -282,26 +282,37 @@ impl Run {
     }
 
     /// Records a warning after the response (see [`pending`]); a ban it
-    /// triggers is live in this isolate as soon as it is recorded.
+    /// triggers is live in this isolate as soon as it is recorded, and its
+    /// audit entry goes with this isolate's next batch.
     fn warn(&self, call: Call) -> Input {
-        let key = match &call {
-            Call::Guard { key, .. } => key.clone(),
-            _ => String::new(),
+        let (key, op) = match &call {
+            Call::Guard { key, op } => (key.clone(), Some(op.clone())),
+            _ => (String::new(), None),
         };
         let env = self.env.clone();
         pending::spawn(&self.ctx, key, async move {
-            match ask(&env, call).await {
-                Input::Answer(Answer::Guard(GuardAnswer::Warned { ban, .. })) => {
+            let answer = match ask(&env, call).await {
+                Input::Answer(Answer::Guard(answer)) => answer,
+                _ => {
+                    stub::note("warnings.failed");
+                    return None;
+                }
+            };
+            match &answer {
+                GuardAnswer::Warned { ban, .. } => {
                     stub::note("warnings.recorded");
                     if let Some(ban) = ban {
-                        replica::add_ban(ban);
+                        replica::add_ban(ban.clone());
                     }
                 }
-                Input::Answer(Answer::Guard(GuardAnswer::Repeated)) => {
-                    stub::note("warnings.repeated");
-                }
+                GuardAnswer::Repeated => stub::note("warnings.repeated"),
                 _ => stub::note("warnings.failed"),
             }
+            let entry = op.and_then(|op| warning_audit(&op, &answer))?;
+            let then: pending::Then = Some(Box::pin(async move {
+                audit_log::batched(&env, entry).await;
+            }));
+            then
         });
         Input::Done
     }
@@ -330,6 +341,8 @@ impl Run {
     }
 
     async fn admin(&mut self, call: AdminCall) -> Input {
+        // What the admin reads includes this isolate's unsent audit entries.
+        audit_log::send_batch(&self.env).await;
         match control::admin(&self.env, &self.req, &call.rest, &call.client_ip).await {
             Ok(response) => self.hold(response.into()),
             Err(e) => failed("the admin call", &e),

@@ -13,6 +13,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use worker::{Context, Delay};
@@ -48,13 +49,20 @@ fn change(key: &str, by: i64) {
     });
 }
 
+/// What runs after a warning is recorded, no longer counted against its
+/// client (its audit entry's batch).
+pub(crate) type Then = Option<Pin<Box<dyn Future<Output = ()>>>>;
+
 /// Runs `work` (recording a warning against `key`) after the response,
-/// counting it until it is done.
-pub(crate) fn spawn(ctx: &Context, key: String, work: impl Future<Output = ()> + 'static) {
+/// counting it until it is done; then what it hands back.
+pub(crate) fn spawn(ctx: &Context, key: String, work: impl Future<Output = Then> + 'static) {
     change(&key, 1);
     ctx.wait_until(async move {
-        work.await;
+        let then = work.await;
         change(&key, -1);
+        if let Some(then) = then {
+            then.await;
+        }
     });
 }
 

@@ -75,6 +75,7 @@ pub(crate) async fn run(c: &Caller<'_>) -> Flow<Reply> {
             gate,
             attempts_left: None,
             failures,
+            locks_on_failure: None,
         },
         None => c.account(&login, AccountOp::Begin).await?,
     };
@@ -122,7 +123,7 @@ pub(crate) async fn run(c: &Caller<'_>) -> Flow<Reply> {
             succeeded(c, &login, &password, accepted, reported).await
         }
         LoginAnswer::Unusable => refused(refusal::origin_bad_login()),
-        LoginAnswer::Failed => failed(c, &login, reported).await,
+        LoginAnswer::Failed => failed(c, &login, &begin, reported).await,
     }
 }
 
@@ -217,10 +218,22 @@ async fn succeeded(
 
 /// The origin refused the password: a warning for the client, a failure
 /// for the account (locking it at the limit, listed for the admin), and
-/// the attempts left on the origin's answer.
-async fn failed(c: &Caller<'_>, login: &str, reported: bool) -> Flow<Reply> {
+/// the attempts left on the origin's answer. The account's object counted
+/// the failure when the attempt began (`begin`), and said then what it
+/// leads to: a failed login asks it nothing more.
+async fn failed(c: &Caller<'_>, login: &str, begin: &LockAnswer, reported: bool) -> Flow<Reply> {
     c.warn_answered(WarningKind::FailedLogin).await;
-    let outcome = c.account(login, AccountOp::Failure).await?;
+    let outcome = match begin.gate {
+        Gate::Open => LockAnswer {
+            gate: begin.locks_on_failure.unwrap_or(Gate::Open),
+            ..*begin
+        },
+        locked => LockAnswer {
+            gate: locked,
+            attempts_left: Some(0),
+            ..*begin
+        },
+    };
     c.snapshot
         .locks
         .remember(&account_key(login), outcome.gate, c.now());

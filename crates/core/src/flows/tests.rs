@@ -10,7 +10,8 @@ use crate::bans::{BanEntry, WarningKind};
 use crate::context::Context;
 use crate::lockout::Gate;
 use crate::objects::{
-    AccountOp, ControlAnswer, GuardAnswer, GuardOp, LockAnswer, UserAnswer, UserOp,
+    AccountOp, AuditAnswer, AuditKind, AuditOp, ControlAnswer, GuardAnswer, GuardOp, LockAnswer,
+    UserAnswer, UserOp,
 };
 use crate::policy::{ManualBanScope, Policy};
 use crate::request::{FACT_HEADERS, RequestFacts};
@@ -155,6 +156,7 @@ fn open_lock() -> Input {
         gate: Gate::Open,
         attempts_left: None,
         failures: 0,
+        locks_on_failure: None,
     }))
 }
 
@@ -267,6 +269,7 @@ fn a_locked_account_never_reaches_the_origin() {
             gate: Gate::Locked { retry_after: 60 },
             attempts_left: None,
             failures: 0,
+            locks_on_failure: None,
         })),
         Step::Warn(_) => Input::Answer(Answer::Guard(GuardAnswer::Done)),
         other => panic!("unexpected {other:?}"),
@@ -283,24 +286,31 @@ fn a_locked_account_never_reaches_the_origin() {
     assert!(refusal.headers.contains(&("Retry-After", "60".to_owned())));
 }
 
+/// The account's answer to a login's Begin: open, and what a failure of
+/// the attempt leads to.
+fn begun(attempts_left: Option<u32>, locks_on_failure: Option<Gate>) -> Input {
+    Input::Answer(Answer::Account(LockAnswer {
+        gate: Gate::Open,
+        attempts_left,
+        failures: 0,
+        locks_on_failure,
+    }))
+}
+
 #[test]
 fn a_failed_login_warns_counts_and_reports_attempts_left() {
     let facts = facts("POST", "/login", &[ip("203.0.113.7"), FORM, LENGTH], true);
     let (steps, reply) = drive(facts, |step| match step {
         Step::Snapshot => Input::Snapshot(snapshot(Policy::default())),
         Step::ReadBody => Input::Body(login_form()),
-        Step::Ask(Call::Account { call, .. }) if call.op == AccountOp::Failure => {
-            Input::Answer(Answer::Account(LockAnswer {
-                gate: Gate::Open,
-                attempts_left: Some(3),
-                failures: 0,
-            }))
+        Step::Ask(Call::Account { call, .. }) if call.op == AccountOp::Begin => {
+            begun(Some(3), None)
         }
-        Step::Ask(Call::Account { .. }) => open_lock(),
         Step::Warn(_) => Input::Answer(Answer::Guard(GuardAnswer::Done)),
         Step::Forward(_) => upstream(401, vec![None, None, None]),
         other => panic!("unexpected {other:?}"),
     });
+    // The failure was counted when the attempt began: nothing more is asked.
     assert_eq!(
         kinds(&steps),
         [
@@ -309,8 +319,7 @@ fn a_failed_login_warns_counts_and_reports_attempts_left() {
             "read-body",
             "account:begin",
             "forward",
-            "warn",
-            "account:failure"
+            "warn"
         ]
     );
     let Step::Warn(Call::Guard {
@@ -328,6 +337,46 @@ fn a_failed_login_warns_counts_and_reports_attempts_left() {
         finish.headers,
         vec![("Portcullis-Attempts-Left", "3".to_owned())]
     );
+}
+
+#[test]
+fn the_failure_that_reaches_the_limit_locks_and_lists_the_lock_without_asking_again() {
+    let facts = facts("POST", "/login", &[ip("203.0.113.7"), FORM, LENGTH], true);
+    let lock = Gate::Locked { retry_after: 900 };
+    let (steps, reply) = drive(facts, |step| match step {
+        Step::Snapshot => Input::Snapshot(snapshot(Policy::default())),
+        Step::ReadBody => Input::Body(login_form()),
+        Step::Ask(Call::Account { call, .. }) if call.op == AccountOp::Begin => {
+            begun(Some(0), Some(lock))
+        }
+        Step::Ask(Call::Audit { .. }) => {
+            Input::Answer(Answer::Audit(AuditAnswer::Done { pending: 0 }))
+        }
+        Step::Warn(_) => Input::Answer(Answer::Guard(GuardAnswer::Done)),
+        Step::Forward(_) => upstream(401, vec![None, None, None]),
+        other => panic!("unexpected {other:?}"),
+    });
+    assert!(
+        !kinds(&steps).contains(&"account:failure"),
+        "{:?}",
+        kinds(&steps)
+    );
+    let listed = steps.iter().any(|step| match step {
+        Step::Ask(Call::Audit {
+            op: AuditOp::Append { items },
+            ..
+        }) => items.iter().any(|item| {
+            item.entry.kind == AuditKind::AccountLocked
+                && item.lock.as_ref().is_some_and(|l| l.until.is_some())
+        }),
+        _ => false,
+    });
+    assert!(listed, "the lock is listed for the admin: {steps:?}");
+    let Reply::Refuse(refusal) = reply else {
+        panic!("{reply:?}")
+    };
+    assert_eq!((refusal.status, refusal.code), (423, "account_locked"));
+    assert!(refusal.headers.contains(&("Retry-After", "900".to_owned())));
 }
 
 #[test]
@@ -1135,7 +1184,8 @@ fn any_input(snapshot: Rc<Snapshot>) -> impl Strategy<Value = Input> {
         gates.prop_map(|gate| Input::Answer(Answer::Account(LockAnswer {
             gate,
             attempts_left: Some(1),
-            failures: 9
+            failures: 9,
+            locks_on_failure: None,
         }))),
         users.prop_map(|u| Input::Answer(Answer::User(u))),
         Just(Input::Answer(Answer::Guard(GuardAnswer::Done))),
@@ -1272,6 +1322,7 @@ fn a_lockout_this_isolate_saw_is_not_asked_again() {
                     gate: Gate::Locked { retry_after: 60 },
                     attempts_left: None,
                     failures: 0,
+                    locks_on_failure: None,
                 }))
             }
             Step::Warn(_) => Input::Done,

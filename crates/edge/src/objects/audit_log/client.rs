@@ -4,9 +4,73 @@ use portcullis_core::objects::{
     AUDIT_SHARDS, AuditAnswer, AuditEntry, AuditItem, AuditOp, Stored, audit_id, audit_shard,
     audit_shard_name,
 };
-use worker::{Env, Result};
+use std::cell::{Cell, RefCell};
+use std::time::Duration;
+
+use worker::{Delay, Env, Result};
 
 use crate::clock;
+
+/// How long the first entry of a batch waits for company.
+const BATCH_MS: u64 = 100;
+/// A batch this full goes at once.
+const BATCH_ITEMS: usize = 100;
+
+thread_local! {
+    /// This isolate's entries waiting for their batch, and whether a
+    /// batch is open (its opener is waiting to send it).
+    static BATCH: RefCell<(Vec<AuditEntry>, bool)> = const { RefCell::new((Vec::new(), false)) };
+    /// Entries taken for a batch whose `Append` has not answered yet.
+    static SENDING: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Adds `entry` to this isolate's next batch of audit entries (one
+/// `Append` to one shard per batch, instead of one per warning). The call
+/// that opens a batch waits [`BATCH_MS`] for company, then sends it; a call
+/// that fills it sends it at once. Runs after the response (inside
+/// `wait_until`, which keeps the isolate until the batch is sent); a batch
+/// that cannot be sent is logged.
+pub(crate) async fn batched(env: &Env, entry: AuditEntry) {
+    let (opens, full) = BATCH.with(|b| {
+        let mut b = b.borrow_mut();
+        b.0.push(entry);
+        let opens = !b.1;
+        b.1 = true;
+        (opens, b.0.len() >= BATCH_ITEMS)
+    });
+    if !opens && !full {
+        return;
+    }
+    if !full {
+        Delay::from(Duration::from_millis(BATCH_MS)).await;
+    }
+    let entries = BATCH.with(|b| {
+        let mut b = b.borrow_mut();
+        b.1 = false;
+        std::mem::take(&mut b.0)
+    });
+    send(env, entries).await;
+}
+
+/// Sends this isolate's open batch now (before the admin reads the log).
+pub(crate) async fn send_batch(env: &Env) {
+    let entries = BATCH.with(|b| std::mem::take(&mut b.borrow_mut().0));
+    send(env, entries).await;
+}
+
+async fn send(env: &Env, entries: Vec<AuditEntry>) {
+    let n = entries.len();
+    SENDING.with(|s| s.set(s.get() + n));
+    if let Err(e) = append(env, entries).await {
+        worker::console_error!("portcullis: auditing {n} warnings failed: {e}");
+    }
+    SENDING.with(|s| s.set(s.get().saturating_sub(n)));
+}
+
+/// Audit entries of this isolate not yet in a shard.
+pub(crate) fn unsent() -> usize {
+    BATCH.with(|b| b.borrow().0.len()) + SENDING.with(Cell::get)
+}
 
 /// Sends `op` to the shard `shard`.
 pub(crate) async fn call(env: &Env, shard: &str, op: &AuditOp) -> Result<Stored<AuditAnswer>> {

@@ -3,20 +3,17 @@
 //! see them. Core decides when the record bans; this object saves the
 //! record first (no other request can read it between the read and the
 //! write: an object runs other requests while it waits for I/O), then
-//! publishes the ban to its `BanLog` shard and audits the warning through
-//! an `AuditLog` shard. A ban whose publication failed is announced again
-//! by the client's next warning (core answers the standing ban). Control
-//! is not on this path.
+//! publishes the ban to its `BanLog` shard. The warning's audit entry is
+//! the isolate's to send (core's `warning_audit`, in batches: see
+//! `audit_log::client::batched`). A ban whose publication failed is
+//! announced again by the client's next warning (core answers the standing
+//! ban). Control is not on this path.
 
 use portcullis_core::IpRecord;
-use portcullis_core::objects::{
-    AuditEntry, AuditKind, BanLogOp, GuardAnswer, GuardOp, Stored, apply_guard, ban_shard,
-};
-use serde_json::json;
+use portcullis_core::objects::{BanLogOp, GuardAnswer, GuardOp, Stored, apply_guard, ban_shard};
 use worker::{DurableObject, Env, Request, Response, Result, State, durable_object};
 
 use crate::clock;
-use crate::objects::audit_log::client as audit_log;
 use crate::objects::ban_log::client as ban_log;
 use crate::objects::{storage, stub};
 
@@ -69,16 +66,6 @@ impl DurableObject for IpGuard {
             // a failed publication is announced again by the next warning.
             if let Err(e) = ban_log::call(&self.env, &shard, &publish).await {
                 worker::console_error!("portcullis: publishing the ban of {shard} failed: {e}");
-            }
-        }
-        if let (GuardOp::Warn { key, ip, kind, .. }, GuardAnswer::Warned { in_window, .. }) =
-            (&op, &answer)
-        {
-            let detail = json!({ "warning": kind, "client": key, "inWindow": in_window });
-            let entry = AuditEntry::new(AuditKind::Warning, ip.clone(), detail);
-            // A lost audit entry must not cost the ban: logged, not fatal.
-            if let Err(e) = audit_log::append(&self.env, vec![entry]).await {
-                worker::console_error!("portcullis: auditing a warning failed: {e}");
             }
         }
         stub::answer(&Stored::Answer(answer))
