@@ -151,8 +151,8 @@ impl AccountLock {
 
     /// Starts a login attempt: refuses it while locked, and otherwise counts
     /// it as a failure in advance (its success is settled by
-    /// [`Self::settle_success`]; its failure needs nothing more, see
-    /// [`Self::failing`]). Counting before the origin answers means
+    /// [`Self::settle_success`]; its failure needs nothing more unless it
+    /// is the one that reaches the limit, see [`Self::failing`]). Counting before the origin answers means
     /// parallel guesses cannot exceed the limit: once the reserved attempts
     /// reach it, the next attempt locks the account (from the start of the
     /// one that reached it) and in-flight successes open no session.
@@ -184,9 +184,11 @@ impl AccountLock {
     }
 
     /// What a failure of the attempt [`Self::begin_attempt`] just opened at
-    /// `now` leads to, read off the state it left: the lockout it starts,
-    /// or the attempts left. The attempt is already counted, so the
-    /// failure itself is one request fewer.
+    /// `now` leads to, read off the state it left: the lockout it starts
+    /// (confirmed by [`Self::settle_failure`] when it happens), or the
+    /// attempts left (as of the attempt's start: parallel attempts of the
+    /// same account may have used some since). The attempt is already
+    /// counted, so a failure that does not lock needs no second request.
     pub fn failing(&self, policy: &LoginPolicy, now: u64) -> Failure {
         if !policy.lockout_enabled {
             return Failure::AttemptsLeft(None);
@@ -209,8 +211,9 @@ impl AccountLock {
     }
 
     /// The origin refused an attempt started with [`Self::begin_attempt`]
-    /// (the two-step protocol of earlier versions, kept for their
-    /// isolates; the login flow reads [`Self::failing`] instead).
+    /// whose failure [`Self::failing`] said would lock the account: it
+    /// locks now if the count is still at the limit (a parallel success or
+    /// release may have taken it below). Other failures need no call.
     pub fn settle_failure(&mut self, policy: &LoginPolicy, now: u64) -> Failure {
         let gate = self.held(policy, now);
         if !policy.lockout_enabled {
@@ -220,8 +223,7 @@ impl AccountLock {
             return Failure::Locked(gate);
         }
         if self.failures >= policy.max_failed_attempts {
-            self.lock(policy, self.reached_at.unwrap_or(now));
-            return Failure::Locked(self.held(policy, now));
+            return Failure::Locked(self.lock(policy, now));
         }
         let left = policy.max_failed_attempts - self.failures;
         Failure::AttemptsLeft(policy.report_attempts_left.then_some(left))
@@ -540,6 +542,40 @@ mod tests {
     }
 
     #[test]
+    fn a_lock_announced_at_begin_is_only_held_if_the_count_still_reaches_the_limit() {
+        let p = policy();
+        // Three attempts in flight; the first is given back (origin error)
+        // before the third fails: that failure does not lock.
+        let mut a = AccountLock::default();
+        for t in 0..3 {
+            a.begin_attempt(&p, t, "alice");
+        }
+        assert!(matches!(a.failing(&p, 2), Failure::Locked(_)));
+        a.release(&p, "alice");
+        assert_eq!(a.settle_failure(&p, 4), Failure::AttemptsLeft(Some(1)));
+        assert_eq!(a.gate(&p, 4), Gate::Open);
+        // The same with the first one the right password.
+        let mut b = AccountLock::default();
+        for t in 0..3 {
+            b.begin_attempt(&p, t, "alice");
+        }
+        assert_eq!(b.settle_success(&p, 3, "alice"), Gate::Open);
+        assert_eq!(b.settle_failure(&p, 4), Failure::AttemptsLeft(Some(3)));
+        assert_eq!(b.gate(&p, 4), Gate::Open);
+        // Nobody settled meanwhile: it locks from the failure.
+        let mut c = AccountLock::default();
+        for t in 0..3 {
+            c.begin_attempt(&p, t, "alice");
+        }
+        assert_eq!(
+            c.settle_failure(&p, 4),
+            Failure::Locked(Gate::Locked { retry_after: 60 })
+        );
+        assert_eq!((c.lockouts, c.failures), (1, 0));
+        assert_eq!(c.gate(&p, 30), Gate::Locked { retry_after: 34 });
+    }
+
+    #[test]
     fn a_record_from_before_reached_at_locks_from_the_next_attempt() {
         let p = policy();
         let mut a = AccountLock {
@@ -554,7 +590,7 @@ mod tests {
     }
 
     #[test]
-    fn the_two_step_protocol_of_earlier_isolates_still_settles() {
+    fn begin_and_settle_still_match_record_failure() {
         let p = policy();
         let mut a = AccountLock::default();
         assert_eq!(a.begin_attempt(&p, 0, "alice"), Gate::Open);

@@ -193,6 +193,11 @@ pub enum GuardOp {
         /// The digest of the forged token it is about, if any: one token
         /// counts once.
         token: Option<String>,
+        /// The caller sends the warning's audit entry itself, in its
+        /// isolate's batch. An isolate of an earlier version does not (the
+        /// field is absent): the object audits its warnings, as it did.
+        #[serde(default)]
+        caller_audits: bool,
     },
     /// How many warnings the client has inside the ban window (the
     /// built-in CAPTCHA's raised difficulty).
@@ -759,6 +764,7 @@ mod tests {
             kind: WarningKind::FailedLogin,
             policy: Box::new(policy),
             token: None,
+            caller_audits: true,
         };
         let mut record = IpRecord::default();
         let answer = |r: &mut IpRecord| match apply_guard(r, &warn, 1000) {
@@ -776,6 +782,30 @@ mod tests {
     }
 
     #[test]
+    fn a_warning_from_an_earlier_isolate_leaves_its_audit_to_the_object() {
+        let warn = GuardOp::Warn {
+            key: "203.0.113.9".into(),
+            ip: "203.0.113.9".into(),
+            kind: WarningKind::FailedLogin,
+            policy: Box::default(),
+            token: None,
+            caller_audits: true,
+        };
+        let mut json = serde_json::to_value(&warn).unwrap();
+        let fields = json.as_object_mut().unwrap().values_mut().next().unwrap();
+        let removed = fields.as_object_mut().unwrap().remove("caller_audits");
+        assert_eq!(removed, Some(serde_json::Value::Bool(true)));
+        let earlier: GuardOp = serde_json::from_value(json).unwrap();
+        assert!(matches!(
+            earlier,
+            GuardOp::Warn {
+                caller_audits: false,
+                ..
+            }
+        ));
+    }
+
+    #[test]
     fn a_recorded_warning_is_audited_once_and_a_repeated_token_not_at_all() {
         let warn = GuardOp::Warn {
             key: "2001:db8:1:2::/64".into(),
@@ -783,6 +813,7 @@ mod tests {
             kind: WarningKind::ForgedToken,
             policy: Box::default(),
             token: Some("digest".into()),
+            caller_audits: true,
         };
         let mut record = IpRecord::default();
         let first = apply_guard(&mut record, &warn, 1000);

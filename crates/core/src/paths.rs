@@ -70,6 +70,31 @@ pub(crate) fn canonical_segment_path(raw: &str) -> String {
     )
 }
 
+/// The canonical form of a path that has one spelling only (the common
+/// case, `/app/hello`): lowercase ASCII letters, digits, `-`, `_`, `~`,
+/// `.` and single slashes, no `.` or `..` segment, no query. It reads the
+/// same decoded once, twice, per segment or raw, so [`canonical_path`],
+/// [`canonical_raw_path`] and [`canonical_segment_path`] all give it (less
+/// a trailing slash) and [`path_doubt`] finds nothing; `None` for any other
+/// path, which takes the long way.
+pub(crate) fn plain_route(raw: &str) -> Option<String> {
+    let rest = raw.strip_prefix('/')?;
+    let plain_bytes = rest
+        .bytes()
+        .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'~' | b'.' | b'/'));
+    if !plain_bytes {
+        return None;
+    }
+    let trimmed = rest.strip_suffix('/').unwrap_or(rest);
+    if trimmed.is_empty() {
+        return (rest.is_empty()).then(|| "/".to_owned());
+    }
+    let segments_plain = trimmed
+        .split('/')
+        .all(|segment| !matches!(segment, "" | "." | ".."));
+    segments_plain.then(|| format!("/{trimmed}"))
+}
+
 /// What makes a raw path ambiguous: it reads differently when decoded
 /// twice (`%252e`), or it carries an encoded separator or dot (`%2F`,
 /// `%5C`, `%2E`) that origins split, or do not, before routing.
@@ -335,5 +360,38 @@ mod tests {
         assert_eq!(canonical_path("/../../etc"), "/etc");
         assert_eq!(canonical_path("/%zz%4"), "/%zz%4");
         assert_eq!(canonical_path("/a\\b"), "/a/b");
+    }
+
+    #[test]
+    fn plain_paths_take_the_short_way() {
+        assert_eq!(plain_route("/"), Some("/".to_owned()));
+        assert_eq!(plain_route("/app/hello"), Some("/app/hello".to_owned()));
+        assert_eq!(plain_route("/app/hello/"), Some("/app/hello".to_owned()));
+        assert_eq!(plain_route("/login.json"), Some("/login.json".to_owned()));
+        for long_way in [
+            "", "//", "/App", "/a//b", "/a/./b", "/a/../b", "/..", "/.", "/a/.", "/%6cogin",
+            "/a;x=1", "/a\\b", "/a?x", "/a#x", "/ä",
+        ] {
+            assert_eq!(plain_route(long_way), None, "{long_way:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The short way gives what every long reading gives, and no doubt.
+        #[test]
+        fn a_plain_route_is_every_reading_of_its_path(raw in "/[a-zA-Z0-9._~;%/\\\\-]{0,24}") {
+            if let Some(route) = plain_route(&raw) {
+                proptest::prop_assert_eq!(&route, &canonical_path(&raw));
+                proptest::prop_assert_eq!(&route, &canonical_raw_path(&raw));
+                proptest::prop_assert_eq!(&route, &canonical_segment_path(&raw));
+                proptest::prop_assert_eq!(path_doubt(&raw), PathDoubt::default());
+            }
+        }
+
+        #[test]
+        fn plain_looking_paths_are_mostly_plain(segments in proptest::collection::vec("[a-z0-9_~-]{1,6}(\\.[a-z]{1,4})?", 0..6), slash in proptest::bool::ANY) {
+            let raw = format!("/{}{}", segments.join("/"), if slash && !segments.is_empty() { "/" } else { "" });
+            proptest::prop_assert_eq!(plain_route(&raw), Some(canonical_path(&raw)));
+        }
     }
 }

@@ -7,7 +7,7 @@
 use crate::messages::Locale;
 use crate::paths::{
     PathDoubt, PathPatterns, canonical_path, canonical_raw_path, canonical_segment_path,
-    media_type, path_doubt, path_info_key, route_key,
+    media_type, path_doubt, path_info_key, plain_route, route_key,
 };
 use crate::refusal::{self, Refusal};
 
@@ -88,12 +88,18 @@ impl Request {
         // resolved, slashes merged, lowercase), so `/%6Cogin` is `/login`;
         // protected paths also hold for the raw path an origin may route
         // on. The request itself goes to the origin unchanged.
-        let route = canonical_path(path);
-        let raw_route = canonical_raw_path(path);
-        let segment_route = canonical_segment_path(path);
+        let (route, raw_route, segment_route, doubt) = match plain_route(path) {
+            // One spelling only: every reading is the same.
+            Some(route) => (route.clone(), route.clone(), route, PathDoubt::default()),
+            None => (
+                canonical_path(path),
+                canonical_raw_path(path),
+                canonical_segment_path(path),
+                path_doubt(path),
+            ),
+        };
         let route_key = route_key(&route);
         let info_key = path_info_key(&route);
-        let doubt = path_doubt(path);
         let write = crate::bans::is_write(&facts.method);
         Self {
             facts,

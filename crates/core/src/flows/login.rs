@@ -219,16 +219,19 @@ async fn succeeded(
 /// The origin refused the password: a warning for the client, a failure
 /// for the account (locking it at the limit, listed for the admin), and
 /// the attempts left on the origin's answer. The account's object counted
-/// the failure when the attempt began (`begin`), and said then what it
-/// leads to: a failed login asks it nothing more.
+/// the failure when the attempt began (`begin`) and said then what it
+/// leads to: a failed login asks it nothing more, unless it is the one
+/// that would lock the account.
 async fn failed(c: &Caller<'_>, login: &str, begin: &LockAnswer, reported: bool) -> Flow<Reply> {
     c.warn_answered(WarningKind::FailedLogin).await;
-    let outcome = match begin.gate {
-        Gate::Open => LockAnswer {
-            gate: begin.locks_on_failure.unwrap_or(Gate::Open),
-            ..*begin
-        },
-        locked => LockAnswer {
+    let outcome = match (begin.gate, begin.locks_on_failure) {
+        (Gate::Open, None) => *begin,
+        // The failure that would lock the account asks its object, which
+        // knows the attempts settled meanwhile (a parallel success or an
+        // origin error may have taken the count below the limit): a lock
+        // is announced only when the object holds it.
+        (Gate::Open, Some(_)) => c.account(login, AccountOp::Failure).await?,
+        (locked, _) => LockAnswer {
             gate: locked,
             attempts_left: Some(0),
             ..*begin

@@ -344,6 +344,7 @@ pub(crate) fn warning(
             kind,
             policy: Box::new(policy.clone()),
             token,
+            caller_audits: true,
         },
     })
 }

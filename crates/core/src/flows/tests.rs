@@ -339,15 +339,23 @@ fn a_failed_login_warns_counts_and_reports_attempts_left() {
     );
 }
 
-#[test]
-fn the_failure_that_reaches_the_limit_locks_and_lists_the_lock_without_asking_again() {
+/// A failed login whose Begin said it would lock the account, with the
+/// object's answer to the failure: its steps and reply.
+fn failing_at_the_limit(settled: Gate) -> (Vec<Step>, Reply) {
     let facts = facts("POST", "/login", &[ip("203.0.113.7"), FORM, LENGTH], true);
-    let lock = Gate::Locked { retry_after: 900 };
-    let (steps, reply) = drive(facts, |step| match step {
+    drive(facts, |step| match step {
         Step::Snapshot => Input::Snapshot(snapshot(Policy::default())),
         Step::ReadBody => Input::Body(login_form()),
         Step::Ask(Call::Account { call, .. }) if call.op == AccountOp::Begin => {
-            begun(Some(0), Some(lock))
+            begun(Some(0), Some(Gate::Locked { retry_after: 900 }))
+        }
+        Step::Ask(Call::Account { call, .. }) if call.op == AccountOp::Failure => {
+            Input::Answer(Answer::Account(LockAnswer {
+                gate: settled,
+                attempts_left: Some(1),
+                failures: 0,
+                locks_on_failure: None,
+            }))
         }
         Step::Ask(Call::Audit { .. }) => {
             Input::Answer(Answer::Audit(AuditAnswer::Done { pending: 0 }))
@@ -355,13 +363,12 @@ fn the_failure_that_reaches_the_limit_locks_and_lists_the_lock_without_asking_ag
         Step::Warn(_) => Input::Answer(Answer::Guard(GuardAnswer::Done)),
         Step::Forward(_) => upstream(401, vec![None, None, None]),
         other => panic!("unexpected {other:?}"),
-    });
-    assert!(
-        !kinds(&steps).contains(&"account:failure"),
-        "{:?}",
-        kinds(&steps)
-    );
-    let listed = steps.iter().any(|step| match step {
+    })
+}
+
+/// Whether `steps` list a lockout for the admin.
+fn lists_a_lock(steps: &[Step]) -> bool {
+    steps.iter().any(|step| match step {
         Step::Ask(Call::Audit {
             op: AuditOp::Append { items },
             ..
@@ -370,13 +377,36 @@ fn the_failure_that_reaches_the_limit_locks_and_lists_the_lock_without_asking_ag
                 && item.lock.as_ref().is_some_and(|l| l.until.is_some())
         }),
         _ => false,
-    });
-    assert!(listed, "the lock is listed for the admin: {steps:?}");
+    })
+}
+
+#[test]
+fn the_failure_that_reaches_the_limit_asks_its_object_and_locks() {
+    let (steps, reply) = failing_at_the_limit(Gate::Locked { retry_after: 899 });
+    assert!(kinds(&steps).ends_with(&["forward", "warn", "account:failure", "audit"]));
+    assert!(
+        lists_a_lock(&steps),
+        "the lock is listed for the admin: {steps:?}"
+    );
     let Reply::Refuse(refusal) = reply else {
         panic!("{reply:?}")
     };
     assert_eq!((refusal.status, refusal.code), (423, "account_locked"));
-    assert!(refusal.headers.contains(&("Retry-After", "900".to_owned())));
+    assert!(refusal.headers.contains(&("Retry-After", "899".to_owned())));
+}
+
+#[test]
+fn a_lock_the_object_does_not_hold_is_not_announced() {
+    // A parallel success or origin error took the count below the limit.
+    let (steps, reply) = failing_at_the_limit(Gate::Open);
+    assert!(!lists_a_lock(&steps), "{steps:?}");
+    let Reply::Upstream(finish) = reply else {
+        panic!("{reply:?}")
+    };
+    assert_eq!(
+        finish.headers,
+        vec![("Portcullis-Attempts-Left", "1".to_owned())]
+    );
 }
 
 #[test]

@@ -15,11 +15,17 @@ use crate::clock;
 const BATCH_MS: u64 = 100;
 /// A batch this full goes at once.
 const BATCH_ITEMS: usize = 100;
+/// A batch open this long lost its opener (the runtime cut its task off):
+/// the next entry opens it again.
+const STALE_MS: u64 = 5000;
+/// How long to wait before sending a batch a second time (same ids: the
+/// shard and Control keep an id once).
+const RETRY_MS: u64 = 1000;
 
 thread_local! {
-    /// This isolate's entries waiting for their batch, and whether a
+    /// This isolate's entries waiting for their batch, and since when a
     /// batch is open (its opener is waiting to send it).
-    static BATCH: RefCell<(Vec<AuditEntry>, bool)> = const { RefCell::new((Vec::new(), false)) };
+    static BATCH: RefCell<(Vec<AuditEntry>, Option<u64>)> = const { RefCell::new((Vec::new(), None)) };
     /// Entries taken for a batch whose `Append` has not answered yet.
     static SENDING: Cell<usize> = const { Cell::new(0) };
 }
@@ -29,13 +35,16 @@ thread_local! {
 /// that opens a batch waits [`BATCH_MS`] for company, then sends it; a call
 /// that fills it sends it at once. Runs after the response (inside
 /// `wait_until`, which keeps the isolate until the batch is sent); a batch
-/// that cannot be sent is logged.
+/// the shard does not take is sent once more, then logged.
 pub(crate) async fn batched(env: &Env, entry: AuditEntry) {
+    let now = clock::now_millis();
     let (opens, full) = BATCH.with(|b| {
         let mut b = b.borrow_mut();
         b.0.push(entry);
-        let opens = !b.1;
-        b.1 = true;
+        let opens = b.1.is_none_or(|since| now.saturating_sub(since) > STALE_MS);
+        if opens {
+            b.1 = Some(now);
+        }
         (opens, b.0.len() >= BATCH_ITEMS)
     });
     if !opens && !full {
@@ -46,7 +55,7 @@ pub(crate) async fn batched(env: &Env, entry: AuditEntry) {
     }
     let entries = BATCH.with(|b| {
         let mut b = b.borrow_mut();
-        b.1 = false;
+        b.1 = None;
         std::mem::take(&mut b.0)
     });
     send(env, entries).await;
@@ -59,9 +68,26 @@ pub(crate) async fn send_batch(env: &Env) {
 }
 
 async fn send(env: &Env, entries: Vec<AuditEntry>) {
+    if entries.is_empty() {
+        return;
+    }
     let n = entries.len();
     SENDING.with(|s| s.set(s.get() + n));
-    if let Err(e) = append(env, entries).await {
+    let sent = match items(entries) {
+        Ok(items) => {
+            let shard = audit_shard(&items[0].id);
+            let op = AuditOp::Append { items };
+            match call(env, &shard, &op).await {
+                Ok(_) => Ok(()),
+                Err(_) => {
+                    Delay::from(Duration::from_millis(RETRY_MS)).await;
+                    call(env, &shard, &op).await.map(|_| ())
+                }
+            }
+        }
+        Err(e) => Err(e),
+    };
+    if let Err(e) = sent {
         worker::console_error!("portcullis: auditing {n} warnings failed: {e}");
     }
     SENDING.with(|s| s.set(s.get().saturating_sub(n)));
@@ -77,25 +103,32 @@ pub(crate) async fn call(env: &Env, shard: &str, op: &AuditOp) -> Result<Stored<
     crate::objects::stub::call(env, "AUDIT_LOG", shard, op).await
 }
 
+/// `entries` as items, each under a new id.
+fn items(entries: Vec<AuditEntry>) -> Result<Vec<AuditItem>> {
+    let at = clock::now_seconds();
+    entries
+        .into_iter()
+        .map(|entry| {
+            let random = clock::random_bytes()?;
+            let mut id = [0u8; 16];
+            id.copy_from_slice(&random[..16]);
+            Ok(AuditItem {
+                id: audit_id(&id),
+                at,
+                entry,
+                lock: None,
+            })
+        })
+        .collect()
+}
+
 /// Adds `entries` to the audit log (each under a new id, through the
 /// shard the first id names).
 pub(crate) async fn append(env: &Env, entries: Vec<AuditEntry>) -> Result<()> {
     if entries.is_empty() {
         return Ok(());
     }
-    let at = clock::now_seconds();
-    let mut items = Vec::with_capacity(entries.len());
-    for entry in entries {
-        let random = clock::random_bytes()?;
-        let mut id = [0u8; 16];
-        id.copy_from_slice(&random[..16]);
-        items.push(AuditItem {
-            id: audit_id(&id),
-            at,
-            entry,
-            lock: None,
-        });
-    }
+    let items = items(entries)?;
     let shard = audit_shard(&items[0].id);
     call(env, &shard, &AuditOp::Append { items }).await?;
     Ok(())

@@ -5,15 +5,20 @@
 //! write: an object runs other requests while it waits for I/O), then
 //! publishes the ban to its `BanLog` shard. The warning's audit entry is
 //! the isolate's to send (core's `warning_audit`, in batches: see
-//! `audit_log::client::batched`). A ban whose publication failed is
+//! `audit_log::client::batched`), unless the warning comes from an isolate
+//! of an earlier version (during a deployment), which left it to this
+//! object. A ban whose publication failed is
 //! announced again by the client's next warning (core answers the standing
 //! ban). Control is not on this path.
 
 use portcullis_core::IpRecord;
-use portcullis_core::objects::{BanLogOp, GuardAnswer, GuardOp, Stored, apply_guard, ban_shard};
+use portcullis_core::objects::{
+    BanLogOp, GuardAnswer, GuardOp, Stored, apply_guard, ban_shard, warning_audit,
+};
 use worker::{DurableObject, Env, Request, Response, Result, State, durable_object};
 
 use crate::clock;
+use crate::objects::audit_log::client as audit_log;
 use crate::objects::ban_log::client as ban_log;
 use crate::objects::{storage, stub};
 
@@ -67,6 +72,18 @@ impl DurableObject for IpGuard {
             if let Err(e) = ban_log::call(&self.env, &shard, &publish).await {
                 worker::console_error!("portcullis: publishing the ban of {shard} failed: {e}");
             }
+        }
+        // An isolate of an earlier version leaves the audit entry to the object.
+        if let (
+            GuardOp::Warn {
+                caller_audits: false,
+                ..
+            },
+            Some(entry),
+        ) = (&op, warning_audit(&op, &answer))
+            && let Err(e) = audit_log::append(&self.env, vec![entry]).await
+        {
+            worker::console_error!("portcullis: auditing a warning failed: {e}");
         }
         stub::answer(&Stored::Answer(answer))
     }
