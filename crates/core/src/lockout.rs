@@ -370,6 +370,15 @@ mod tests {
         }
     }
 
+    /// An account whose three attempts (`policy`'s limit) began at 0, 1, 2.
+    fn at_the_limit(p: &LoginPolicy, name: &str) -> AccountLock {
+        let mut a = AccountLock::default();
+        for t in 0..3 {
+            assert_eq!(a.begin_attempt(p, t, name), Gate::Open);
+        }
+        a
+    }
+
     #[test]
     fn a_good_login_clears_only_its_own_spelling() {
         let p = LoginPolicy::default();
@@ -508,10 +517,7 @@ mod tests {
     #[test]
     fn a_lockout_nobody_tried_to_pass_has_still_run_out_when_they_come_back() {
         let p = policy();
-        let mut a = AccountLock::default();
-        for t in 0..3 {
-            a.begin_attempt(&p, t, "alice");
-        }
+        let mut a = at_the_limit(&p, "alice");
         assert_eq!(a.gate(&p, 1000), Gate::Open, "locked from t=2 for 60 s");
         assert_eq!(a.begin_attempt(&p, 1000, "alice"), Gate::Open);
         assert_eq!((a.lockouts, a.failures), (1, 1));
@@ -521,17 +527,11 @@ mod tests {
     #[test]
     fn the_attempt_that_reached_the_limit_may_still_succeed() {
         let p = policy();
-        let mut a = AccountLock::default();
-        for t in 0..3 {
-            a.begin_attempt(&p, t, "alice");
-        }
+        let mut a = at_the_limit(&p, "alice");
         assert_eq!(a.settle_success(&p, 3, "alice"), Gate::Open);
         assert_eq!((a.failures, a.reached_at), (0, None));
         assert_eq!(a.gate(&p, 3), Gate::Open);
-        let mut b = AccountLock::default();
-        for t in 0..3 {
-            b.begin_attempt(&p, t, "bob");
-        }
+        let mut b = at_the_limit(&p, "bob");
         b.release(&p, "bob");
         assert_eq!(
             (b.failures, b.reached_at),
@@ -546,27 +546,18 @@ mod tests {
         let p = policy();
         // Three attempts in flight; the first is given back (origin error)
         // before the third fails: that failure does not lock.
-        let mut a = AccountLock::default();
-        for t in 0..3 {
-            a.begin_attempt(&p, t, "alice");
-        }
+        let mut a = at_the_limit(&p, "alice");
         assert!(matches!(a.failing(&p, 2), Failure::Locked(_)));
         a.release(&p, "alice");
         assert_eq!(a.settle_failure(&p, 4), Failure::AttemptsLeft(Some(1)));
         assert_eq!(a.gate(&p, 4), Gate::Open);
         // The same with the first one the right password.
-        let mut b = AccountLock::default();
-        for t in 0..3 {
-            b.begin_attempt(&p, t, "alice");
-        }
+        let mut b = at_the_limit(&p, "alice");
         assert_eq!(b.settle_success(&p, 3, "alice"), Gate::Open);
         assert_eq!(b.settle_failure(&p, 4), Failure::AttemptsLeft(Some(3)));
         assert_eq!(b.gate(&p, 4), Gate::Open);
         // Nobody settled meanwhile: it locks from the failure.
-        let mut c = AccountLock::default();
-        for t in 0..3 {
-            c.begin_attempt(&p, t, "alice");
-        }
+        let mut c = at_the_limit(&p, "alice");
         assert_eq!(
             c.settle_failure(&p, 4),
             Failure::Locked(Gate::Locked { retry_after: 60 })
