@@ -61,6 +61,10 @@ pub struct IpRecord {
     pub tokens: Vec<(String, u64)>,
 }
 
+/// Warnings a record keeps at least, whatever `warningsBeforeBan` (the
+/// largest `captcha.builtin.raiseAfterWarnings` counts on them).
+const KEPT_WARNINGS: usize = 1000;
+
 impl IpRecord {
     /// Whether the client is banned at `now`.
     pub fn is_banned(&self, now: u64) -> bool {
@@ -75,6 +79,14 @@ impl IpRecord {
         self.warnings
             .retain(|&t| now.saturating_sub(t) < policy.window_seconds);
         self.warnings.push(now);
+        // Only the latest warnings can complete a ban (or raise the
+        // built-in CAPTCHA's difficulty): the record stays bounded however
+        // fast one client warns, with bans off too.
+        let keep = (policy.warnings_before_ban as usize).max(KEPT_WARNINGS);
+        if self.warnings.len() > keep {
+            let excess = self.warnings.len() - keep;
+            self.warnings.drain(..excess);
+        }
         if !policy.enabled || self.is_banned(now) {
             return None;
         }
@@ -405,6 +417,30 @@ mod tests {
             max_ban_seconds: 350,
             ..BanPolicy::default()
         }
+    }
+
+    #[test]
+    fn one_client_warning_without_end_keeps_a_bounded_record() {
+        let off = BanPolicy {
+            enabled: false,
+            ..policy()
+        };
+        let mut r = IpRecord::default();
+        for i in 0..5000 {
+            assert_eq!(r.record_warning(&off, 1000 + i / 100), None);
+        }
+        assert_eq!(r.warnings.len(), KEPT_WARNINGS);
+        assert_eq!(r.warnings.last(), Some(&1049), "the latest are kept");
+        let high = BanPolicy {
+            warnings_before_ban: 3000,
+            window_seconds: 3600,
+            ..policy()
+        };
+        let mut r = IpRecord::default();
+        let bans: Vec<_> = (0..3000)
+            .filter_map(|i| r.record_warning(&high, 1000 + i / 100))
+            .collect();
+        assert_eq!(bans.len(), 1, "the 3000th warning still bans");
     }
 
     #[test]
