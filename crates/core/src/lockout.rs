@@ -29,9 +29,9 @@ pub struct AccountLock {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub by_name: BTreeMap<String, u32>,
     /// When the attempt that brought `failures` to the limit began. Its
-    /// failure locks the account from then: the failure needs no second
-    /// request (see [`Self::failing`]); the next attempt makes the lock
-    /// the record's own.
+    /// failure locks the account ([`Self::settle_failure`]); until that
+    /// arrives, or if it never does, the lock counts from then (see
+    /// [`Self::gate`]), and the next attempt makes it the record's own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reached_at: Option<u64>,
 }
@@ -152,10 +152,11 @@ impl AccountLock {
     /// Starts a login attempt: refuses it while locked, and otherwise counts
     /// it as a failure in advance (its success is settled by
     /// [`Self::settle_success`]; its failure needs nothing more unless it
-    /// is the one that reaches the limit, see [`Self::failing`]). Counting before the origin answers means
-    /// parallel guesses cannot exceed the limit: once the reserved attempts
-    /// reach it, the next attempt locks the account (from the start of the
-    /// one that reached it) and in-flight successes open no session.
+    /// is the one that reaches the limit, see [`Self::failing`]). Counting
+    /// before the origin answers means parallel guesses cannot exceed the
+    /// limit: once the reserved attempts reach it, the next attempt locks
+    /// the account (from the start of the one that reached it) and
+    /// in-flight successes open no session.
     pub fn begin_attempt(&mut self, policy: &LoginPolicy, now: u64, name: &str) -> Gate {
         let gate = self.held(policy, now);
         if gate != Gate::Open || !policy.lockout_enabled {

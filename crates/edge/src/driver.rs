@@ -50,7 +50,7 @@ struct Run {
 pub(crate) fn handle(req: web_sys::Request, env: Env, ctx: Context) -> JsValue {
     let context = match clock::context() {
         Ok(context) => context,
-        Err(e) => return internal(&e).into(),
+        Err(e) => return internal(&e),
     };
     let machine = Machine::request(request::facts(&req), context);
     let run = Run {
@@ -80,7 +80,7 @@ fn drive(mut run: Run, mut machine: Machine, mut input: Input) -> JsValue {
     loop {
         let step = match machine.resume(input) {
             Step::Respond(reply) => {
-                return run.answer(reply).unwrap_or_else(|e| internal(&e)).into();
+                return run.answer(reply).map_or_else(|e| internal(&e), Into::into);
             }
             step => step,
         };
@@ -133,19 +133,14 @@ impl Parked {
 }
 
 /// The answer to a request the Worker could not handle: the error is
-/// logged, never sent.
-fn internal(e: &worker::Error) -> web_sys::Response {
+/// logged, never sent (when even the refusal cannot be built, no answer:
+/// the runtime's own 500).
+fn internal(e: &worker::Error) -> JsValue {
     worker::console_error!("portcullis: internal error: {e}");
     let refusal = portcullis_core::refusal::internal();
-    match crate::http::reply::refusal(&refusal) {
-        Ok(response) => response.into(),
-        Err(_) => web_sys::Response::new_with_opt_str_and_init(None, &{
-            let init = web_sys::ResponseInit::new();
-            init.set_status(500);
-            init
-        })
-        .unwrap_or_else(|_| JsValue::NULL.into()),
-    }
+    crate::http::reply::refusal(&refusal).map_or(JsValue::NULL, |response| {
+        web_sys::Response::from(response).into()
+    })
 }
 
 /// A step's failure, logged (never sent to the client).

@@ -254,13 +254,14 @@ export function forwardToOrigin(request, origin, toOrigin, security, extra, cook
 }
 
 // The request parked while the origin answers goes on with its answer
-// (a JavaScript `then`, no Rust task in between). A throw on the way is
-// the fetch failing; the parked request still goes on, to its refusal.
+// (a JavaScript `then`, no Rust task in between). A throw on the way (an
+// unreachable origin is null, not a throw) is logged; the parked request
+// still goes on, to its refusal.
 export function afterOrigin(answer, parked) {
   return answer.then(
     (response) => parked.resume(response, false),
     (e) => {
-      console.error("portcullis: origin fetch failed: " + e);
+      console.error("portcullis: the origin's answer could not be read: " + e);
       return parked.resume(null, true);
     },
   );

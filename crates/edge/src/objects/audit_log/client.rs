@@ -67,30 +67,28 @@ pub(crate) async fn send_batch(env: &Env) {
     send(env, entries).await;
 }
 
+/// Sends a batch, counted in [`unsent`] until its shard answers.
 async fn send(env: &Env, entries: Vec<AuditEntry>) {
     if entries.is_empty() {
         return;
     }
     let n = entries.len();
     SENDING.with(|s| s.set(s.get() + n));
-    let sent = match items(entries) {
-        Ok(items) => {
-            let shard = audit_shard(&items[0].id);
-            let op = AuditOp::Append { items };
-            match call(env, &shard, &op).await {
-                Ok(_) => Ok(()),
-                Err(_) => {
-                    Delay::from(Duration::from_millis(RETRY_MS)).await;
-                    call(env, &shard, &op).await.map(|_| ())
-                }
-            }
-        }
-        Err(e) => Err(e),
-    };
-    if let Err(e) = sent {
+    if let Err(e) = deliver(env, entries).await {
         worker::console_error!("portcullis: auditing {n} warnings failed: {e}");
     }
     SENDING.with(|s| s.set(s.get().saturating_sub(n)));
+}
+
+/// `entries` to one shard, sent once more after [`RETRY_MS`] when the
+/// first try fails.
+async fn deliver(env: &Env, entries: Vec<AuditEntry>) -> Result<()> {
+    let (shard, op) = appending(entries)?;
+    if call(env, &shard, &op).await.is_err() {
+        Delay::from(Duration::from_millis(RETRY_MS)).await;
+        call(env, &shard, &op).await?;
+    }
+    Ok(())
 }
 
 /// Audit entries of this isolate not yet in a shard.
@@ -103,10 +101,11 @@ pub(crate) async fn call(env: &Env, shard: &str, op: &AuditOp) -> Result<Stored<
     crate::objects::stub::call(env, "AUDIT_LOG", shard, op).await
 }
 
-/// `entries` as items, each under a new id.
-fn items(entries: Vec<AuditEntry>) -> Result<Vec<AuditItem>> {
+/// The `Append` of `entries` (each under a new id) and the shard the
+/// first id names; `entries` is not empty.
+fn appending(entries: Vec<AuditEntry>) -> Result<(String, AuditOp)> {
     let at = clock::now_seconds();
-    entries
+    let items = entries
         .into_iter()
         .map(|entry| {
             let random = clock::random_bytes()?;
@@ -119,7 +118,9 @@ fn items(entries: Vec<AuditEntry>) -> Result<Vec<AuditItem>> {
                 lock: None,
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    let shard = audit_shard(&items[0].id);
+    Ok((shard, AuditOp::Append { items }))
 }
 
 /// Adds `entries` to the audit log (each under a new id, through the
@@ -128,9 +129,8 @@ pub(crate) async fn append(env: &Env, entries: Vec<AuditEntry>) -> Result<()> {
     if entries.is_empty() {
         return Ok(());
     }
-    let items = items(entries)?;
-    let shard = audit_shard(&items[0].id);
-    call(env, &shard, &AuditOp::Append { items }).await?;
+    let (shard, op) = appending(entries)?;
+    call(env, &shard, &op).await?;
     Ok(())
 }
 

@@ -7,9 +7,9 @@
 //! the isolate's to send (core's `warning_audit`, in batches: see
 //! `audit_log::client::batched`), unless the warning comes from an isolate
 //! of an earlier version (during a deployment), which left it to this
-//! object. A ban whose publication failed is
-//! announced again by the client's next warning (core answers the standing
-//! ban). Control is not on this path.
+//! object. A ban whose publication failed is announced again by the
+//! client's next warning (core answers the standing ban). Control is not
+//! on this path.
 
 use portcullis_core::IpRecord;
 use portcullis_core::objects::{
